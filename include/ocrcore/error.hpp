@@ -1,0 +1,16 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace ocrcore {
+
+// The one exception type of the library. Messages say what went wrong and
+// where (file name, tensor name, layer index, ...), so callers can show them
+// to a user as they are.
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+}  // namespace ocrcore

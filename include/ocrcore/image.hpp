@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace ocrcore {
+
+// Non-owning view of an 8-bit grey image held by the caller. `stride` is the
+// distance in bytes between the starts of two rows (>= width).
+struct ImageView {
+  const std::uint8_t* data = nullptr;
+  int width = 0;
+  int height = 0;
+  std::ptrdiff_t stride = 0;
+
+  ImageView() = default;
+  ImageView(const std::uint8_t* pixels, int w, int h, std::ptrdiff_t row_stride = 0)
+      : data(pixels), width(w), height(h), stride(row_stride ? row_stride : w) {}
+  std::uint8_t at(int x, int y) const { return data[y * stride + x]; }
+  bool empty() const { return width <= 0 || height <= 0 || data == nullptr; }
+};
+
+// Owned 8-bit grey image, rows packed (stride == width).
+class Image {
+ public:
+  Image() = default;
+  Image(int width, int height, std::uint8_t fill = 255);
+
+  int width() const { return width_; }
+  int height() const { return height_; }
+  std::uint8_t* data() { return pixels_.data(); }
+  const std::uint8_t* data() const { return pixels_.data(); }
+  std::uint8_t& at(int x, int y) { return pixels_[static_cast<std::size_t>(y) * width_ + x]; }
+  std::uint8_t at(int x, int y) const { return pixels_[static_cast<std::size_t>(y) * width_ + x]; }
+  ImageView view() const { return ImageView(pixels_.data(), width_, height_, width_); }
+  operator ImageView() const { return view(); }  // NOLINT: an image is usable where a view is
+
+ private:
+  int width_ = 0;
+  int height_ = 0;
+  std::vector<std::uint8_t> pixels_;
+};
+
+// Reads PNG, JPEG, TIFF, PNM (PBM/PGM/PPM), BMP, WebP files of 1, 2, 4, 8 or 16
+// bits per sample, grey, RGB(A) or palette, and converts them to 8-bit grey.
+// Throws Error naming the file when it cannot be read or decoded.
+Image load_image(const std::filesystem::path& path);
+// The same from bytes in memory; `name` is used in error messages.
+Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name);
+// Writes an 8-bit grey PNG atomically (temporary file, flush, rename).
+void save_png(const std::filesystem::path& path, const ImageView& image);
+
+// How a line image becomes network input.
+struct Preprocessing {
+  enum class Polarity { automatic, dark_on_light, light_on_dark };
+  int height = 32;                          // model input height
+  Polarity polarity = Polarity::automatic;  // automatic: the median pixel is background
+  bool stretch_contrast = true;             // map background to 0 and darkest ink to 1
+  int max_width = 16384;                    // widest normalised line accepted
+};
+
+// A line ready for the network: `height` x `width` floats, row-major,
+// background 0 and ink positive. `scale_x` maps normalised columns back to
+// columns of the source image (source_x = x * scale_x).
+struct LineTensor {
+  int height = 0;
+  int width = 0;
+  float scale_x = 1.0f;
+  std::vector<float> pixels;
+  float at(int x, int y) const { return pixels[static_cast<std::size_t>(y) * width + x]; }
+};
+
+// Converts to network input: polarity, contrast, height normalisation with the
+// aspect ratio kept (area averaging when shrinking, linear when enlarging).
+// Throws Error for empty images or lines wider than `max_width` once normalised.
+LineTensor normalize_line(const ImageView& image, const Preprocessing& settings);
+
+}  // namespace ocrcore

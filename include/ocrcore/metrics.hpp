@@ -1,0 +1,37 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ocrcore {
+
+// Decodes UTF-8 to code points; throws Error (naming `source`) on invalid UTF-8.
+std::u32string utf8_decode(std::string_view text, std::string_view source = "text");
+std::string utf8_encode(std::u32string_view text);
+bool is_valid_utf8(std::string_view text);
+
+// Collapses whitespace runs to one space and trims both ends (DESIGN.md 5).
+std::u32string normalize_whitespace(std::u32string_view text);
+
+// Edit distance and reference length, summable over lines.
+struct ErrorCount {
+  std::size_t errors = 0;
+  std::size_t reference_length = 0;
+  ErrorCount& operator+=(const ErrorCount& o) {
+    errors += o.errors;
+    reference_length += o.reference_length;
+    return *this;
+  }
+  double rate() const {
+    return reference_length ? static_cast<double>(errors) / static_cast<double>(reference_length)
+                            : (errors ? 1.0 : 0.0);
+  }
+};
+
+// Levenshtein over code points / over words, after whitespace normalisation.
+ErrorCount character_errors(std::string_view hypothesis, std::string_view reference);
+ErrorCount word_errors(std::string_view hypothesis, std::string_view reference);
+
+}  // namespace ocrcore

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ocrcore/architecture.hpp"
+#include "ocrcore/image.hpp"
+#include "ocrcore/tensor.hpp"
+
+namespace ocrcore {
+
+inline constexpr int kModelFormatVersion = 1;
+
+namespace detail {
+struct CompiledNetwork;
+}
+
+// A recognition model loaded once and then read-only: share one Model between
+// any number of threads and Recognizers.
+class Model {
+ public:
+  // Memory-maps and fully validates a model file (docs/model-format.md).
+  // Throws Error naming the file and what is wrong with it.
+  static std::shared_ptr<const Model> load(const std::filesystem::path& path);
+  // Builds a model from parts already in memory (converters, tests); validated
+  // the same way. `source` names it in error messages.
+  static std::shared_ptr<const Model> from_parts(Architecture architecture,
+                                                 std::vector<std::string> alphabet,
+                                                 Preprocessing preprocessing, TensorMap tensors,
+                                                 const std::string& source = "<memory>");
+
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const Architecture& architecture() const;
+  // Index 0 is the CTC blank (its string is ignored).
+  const std::vector<std::string>& alphabet() const;
+  const Preprocessing& preprocessing() const;
+  // Tensors as stored in the file (batch norm not folded).
+  const TensorMap& tensors() const;
+  // Free-form metadata of the file beyond the ocrcore.* keys.
+  const std::map<std::string, std::string>& metadata() const;
+  const std::string& source() const;
+
+  int num_classes() const;
+  std::int64_t parameter_count() const;
+
+  const detail::CompiledNetwork& network() const;
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  // Validates the parts and compiles the network (errors name no file).
+  static std::unique_ptr<Impl> build(Architecture architecture, std::vector<std::string> alphabet,
+                                     Preprocessing preprocessing, TensorMap tensors);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes a model file atomically (temporary file, flush, rename). Validates
+// first, so a file written here always loads.
+void save_model(const std::filesystem::path& path, const Architecture& architecture,
+                const std::vector<std::string>& alphabet, const Preprocessing& preprocessing,
+                const TensorMap& tensors, const std::map<std::string, std::string>& metadata = {});
+
+}  // namespace ocrcore

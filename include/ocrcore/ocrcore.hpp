@@ -1,0 +1,14 @@
+#pragma once
+
+// Umbrella header: everything a product needs to recognise text lines.
+#include "ocrcore/architecture.hpp"
+#include "ocrcore/atomic_file.hpp"
+#include "ocrcore/ctc.hpp"
+#include "ocrcore/error.hpp"
+#include "ocrcore/image.hpp"
+#include "ocrcore/line_sources.hpp"
+#include "ocrcore/metrics.hpp"
+#include "ocrcore/model.hpp"
+#include "ocrcore/recognizer.hpp"
+#include "ocrcore/tensor.hpp"
+#include "ocrcore/version.hpp"

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ocrcore/image.hpp"
+#include "ocrcore/model.hpp"
+
+namespace ocrcore {
+
+enum class Decoder { greedy, beam };
+// reference: plain loops, one line at a time, the oracle for every fast path.
+// onednn: batched, oneDNN primitives and our own kernels.
+enum class Backend { reference, onednn };
+
+struct RecognizerOptions {
+  Decoder decoder = Decoder::greedy;
+  int beam_width = 10;
+  Backend backend = Backend::onednn;
+  int threads = 1;
+};
+
+struct CharResult {
+  std::string text;         // one alphabet entry (UTF-8)
+  float confidence = 0.0f;  // peak posterior of this character over its frames
+  int frame_begin = 0;      // frames [frame_begin, frame_end) emit it
+  int frame_end = 0;
+  int x_begin = 0;  // columns [x_begin, x_end) of the source image
+  int x_end = 0;
+};
+
+struct LineResult {
+  std::string text;
+  float confidence = 0.0f;  // P(text | image) under the CTC model
+  std::vector<CharResult> chars;
+};
+
+// Per-frame log-posteriors of one line: frames x classes, row-major.
+struct LogProbs {
+  int frames = 0;
+  int classes = 0;
+  std::vector<float> values;
+  const float* frame(int t) const { return values.data() + static_cast<std::size_t>(t) * classes; }
+};
+
+namespace detail {
+class Engine;
+}
+
+// Runs a model. Holds its own scratch memory: use one Recognizer per thread
+// (they may share one Model). A line's result never depends on the other
+// lines of its batch.
+class Recognizer {
+ public:
+  explicit Recognizer(std::shared_ptr<const Model> model, RecognizerOptions options = {});
+  ~Recognizer();
+  Recognizer(Recognizer&&) noexcept;
+  Recognizer& operator=(Recognizer&&) noexcept;
+
+  LineResult recognize(const ImageView& image);
+  std::vector<LineResult> recognize(std::span<const ImageView> images);
+
+  // Lower level: lines already normalised (normalize_line) to log-posteriors,
+  // and decoding of log-posteriors.
+  std::vector<LogProbs> forward(std::span<const LineTensor> lines);
+  LineResult decode(const LogProbs& log_probs, float scale_x = 1.0f) const;
+
+  const Model& model() const { return *model_; }
+  const RecognizerOptions& options() const { return options_; }
+
+ private:
+  std::shared_ptr<const Model> model_;
+  RecognizerOptions options_;
+  std::unique_ptr<detail::Engine> engine_;
+};
+
+}  // namespace ocrcore

@@ -1,0 +1,278 @@
+#include "ocrcore/model.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/file_io.hpp"
+#include "core/safetensors.hpp"
+#include "nn/compiled_network.hpp"
+#include "ocrcore/error.hpp"
+#include "ocrcore/metrics.hpp"
+
+namespace ocrcore {
+
+struct Model::Impl {
+  std::string source;
+  Architecture architecture;
+  std::vector<std::string> alphabet;
+  Preprocessing preprocessing;
+  TensorMap tensors;
+  std::map<std::string, std::string> metadata;
+  detail::CompiledNetwork network;
+};
+
+namespace {
+
+using json = nlohmann::json;
+
+const char* kKeyVersion = "ocrcore.format_version";
+const char* kKeyArchitecture = "ocrcore.architecture";
+const char* kKeyAlphabet = "ocrcore.alphabet";
+const char* kKeyPreprocessing = "ocrcore.preprocessing";
+
+std::string polarity_name(Preprocessing::Polarity p) {
+  switch (p) {
+    case Preprocessing::Polarity::dark_on_light:
+      return "dark_on_light";
+    case Preprocessing::Polarity::light_on_dark:
+      return "light_on_dark";
+    default:
+      return "auto";
+  }
+}
+
+std::string preprocessing_to_json(const Preprocessing& p) {
+  return json{{"height", p.height},
+              {"polarity", polarity_name(p.polarity)},
+              {"stretch_contrast", p.stretch_contrast},
+              {"max_width", p.max_width}}
+      .dump();
+}
+
+Preprocessing preprocessing_from_json(const std::string& text, int height) {
+  Preprocessing p;
+  p.height = height;
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(std::string(kKeyPreprocessing) + " is not valid JSON: " + e.what());
+  }
+  if (!j.is_object()) throw Error(std::string(kKeyPreprocessing) + " is not a JSON object");
+  for (auto& [key, v] : j.items()) {
+    auto bad = [&](const std::string& what) {
+      return Error(std::string(kKeyPreprocessing) + ": '" + key + "' " + what);
+    };
+    if (key == "height") {
+      if (!v.is_number_integer() || v.get<int>() != height)
+        throw bad("must equal the architecture's input_height " + std::to_string(height));
+    } else if (key == "polarity") {
+      std::string s = v.is_string() ? v.get<std::string>() : "";
+      if (s == "auto")
+        p.polarity = Preprocessing::Polarity::automatic;
+      else if (s == "dark_on_light")
+        p.polarity = Preprocessing::Polarity::dark_on_light;
+      else if (s == "light_on_dark")
+        p.polarity = Preprocessing::Polarity::light_on_dark;
+      else
+        throw bad("must be \"auto\", \"dark_on_light\" or \"light_on_dark\"");
+    } else if (key == "stretch_contrast") {
+      if (!v.is_boolean()) throw bad("must be true or false");
+      p.stretch_contrast = v.get<bool>();
+    } else if (key == "max_width") {
+      if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 1 << 20)
+        throw bad("must be an integer in [1, 1048576]");
+      p.max_width = v.get<int>();
+    } else {
+      throw bad("is not a known setting");
+    }
+  }
+  return p;
+}
+
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Every check that does not need the tensor values: alphabet size, tensors
+// present with the right shape and no unknown ones.
+void check_alphabet(const std::vector<std::string>& alphabet, int classes) {
+  if (static_cast<int>(alphabet.size()) != classes)
+    throw Error("alphabet has " + std::to_string(alphabet.size()) +
+                " entries (blank included) but the output layer has " + std::to_string(classes) +
+                " classes");
+  for (std::size_t i = 1; i < alphabet.size(); ++i) {
+    if (alphabet[i].empty()) throw Error("alphabet entry " + std::to_string(i) + " is empty");
+    if (!is_valid_utf8(alphabet[i]))
+      throw Error("alphabet entry " + std::to_string(i) + " is not valid UTF-8");
+  }
+}
+
+bool ignorable_tensor(const std::string& name) {
+  // PyTorch's BatchNorm bookkeeping; meaningless at inference.
+  return name.ends_with(".num_batches_tracked");
+}
+
+}  // namespace
+
+std::unique_ptr<Model::Impl> Model::build(Architecture architecture,
+                                          std::vector<std::string> alphabet,
+                                          Preprocessing preprocessing, TensorMap tensors) {
+  int classes = architecture.validate();
+  check_alphabet(alphabet, classes);
+  if (preprocessing.height != architecture.input_height)
+    throw Error("preprocessing height " + std::to_string(preprocessing.height) +
+                " differs from the architecture's input_height " +
+                std::to_string(architecture.input_height));
+  for (const auto& r : architecture.required_tensors()) {
+    auto it = tensors.find(r.name);
+    if (it == tensors.end())
+      throw Error("tensor '" + r.name + "' is missing (expected shape " + shape_text(r.shape) +
+                  ")");
+    if (it->second.shape != r.shape ||
+        static_cast<std::int64_t>(it->second.data.size()) != it->second.numel())
+      throw Error("tensor '" + r.name + "' has shape " + shape_text(it->second.shape) +
+                  ", expected " + shape_text(r.shape));
+    for (float v : it->second.data)
+      if (!std::isfinite(v)) throw Error("tensor '" + r.name + "' holds a non-finite value");
+  }
+  auto impl = std::make_unique<Model::Impl>();
+  impl->network = detail::compile_network(architecture, tensors);
+  impl->architecture = std::move(architecture);
+  impl->alphabet = std::move(alphabet);
+  impl->preprocessing = preprocessing;
+  impl->tensors = std::move(tensors);
+  return impl;
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
+  const std::string source = path.string();
+  detail::MappedFile file(path);
+  auto view = detail::parse_safetensors(file.data(), file.size(), source);
+  try {
+    auto meta = [&](const char* key) -> const std::string& {
+      auto it = view.metadata.find(key);
+      if (it == view.metadata.end())
+        throw Error(std::string("__metadata__ has no '") + key + "' (not an ocrcore model?)");
+      return it->second;
+    };
+    const std::string& version = meta(kKeyVersion);
+    if (version != std::to_string(kModelFormatVersion))
+      throw Error("format version '" + version + "' is not supported (this build reads " +
+                  std::to_string(kModelFormatVersion) + ")");
+
+    Architecture architecture = Architecture::from_json(meta(kKeyArchitecture));
+    std::vector<std::string> alphabet;
+    try {
+      json a = json::parse(meta(kKeyAlphabet));
+      if (!a.is_array()) throw Error(std::string(kKeyAlphabet) + " is not a JSON array");
+      for (auto& s : a) {
+        if (!s.is_string()) throw Error(std::string(kKeyAlphabet) + " holds a non-string");
+        alphabet.push_back(s.get<std::string>());
+      }
+    } catch (const json::exception& e) {
+      throw Error(std::string(kKeyAlphabet) + " is not valid JSON: " + e.what());
+    }
+    Preprocessing pre;
+    pre.height = architecture.input_height;
+    if (auto it = view.metadata.find(kKeyPreprocessing); it != view.metadata.end())
+      pre = preprocessing_from_json(it->second, architecture.input_height);
+
+    // Presence, shape and dtype of every tensor first (cheap), then the values.
+    auto required = architecture.required_tensors();
+    std::set<std::string> needed;
+    for (const auto& r : required) {
+      needed.insert(r.name);
+      auto it = view.entries.find(r.name);
+      if (it == view.entries.end())
+        throw Error("tensor '" + r.name + "' is missing (expected shape " + shape_text(r.shape) +
+                    ")");
+      if (it->second.shape != r.shape)
+        throw Error("tensor '" + r.name + "' has shape " + shape_text(it->second.shape) +
+                    ", expected " + shape_text(r.shape));
+      if (it->second.dtype != "F32")
+        throw Error("tensor '" + r.name + "' has dtype " + it->second.dtype + ", expected F32");
+    }
+    for (const auto& [name, e] : view.entries)
+      if (!needed.count(name) && !ignorable_tensor(name))
+        throw Error("tensor '" + name + "' is not used by any layer of the architecture");
+
+    TensorMap tensors;
+    for (const auto& r : required)
+      tensors[r.name] = detail::read_f32_tensor(view, r.name);
+    auto impl = build(std::move(architecture), std::move(alphabet), pre, std::move(tensors));
+    impl->source = source;
+    for (const auto& [k, v] : view.metadata)
+      if (!k.starts_with("ocrcore.")) impl->metadata[k] = v;
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  } catch (const Error& e) {
+    throw Error(source + ": " + e.what());
+  }
+}
+
+std::shared_ptr<const Model> Model::from_parts(Architecture architecture,
+                                               std::vector<std::string> alphabet,
+                                               Preprocessing preprocessing, TensorMap tensors,
+                                               const std::string& source) {
+  try {
+    auto impl =
+        build(std::move(architecture), std::move(alphabet), preprocessing, std::move(tensors));
+    impl->source = source;
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  } catch (const Error& e) {
+    throw Error(source + ": " + e.what());
+  }
+}
+
+const Architecture& Model::architecture() const {
+  return impl_->architecture;
+}
+const std::vector<std::string>& Model::alphabet() const {
+  return impl_->alphabet;
+}
+const Preprocessing& Model::preprocessing() const {
+  return impl_->preprocessing;
+}
+const TensorMap& Model::tensors() const {
+  return impl_->tensors;
+}
+const std::map<std::string, std::string>& Model::metadata() const {
+  return impl_->metadata;
+}
+const std::string& Model::source() const {
+  return impl_->source;
+}
+int Model::num_classes() const {
+  return impl_->network.num_classes;
+}
+std::int64_t Model::parameter_count() const {
+  return impl_->architecture.parameter_count();
+}
+const detail::CompiledNetwork& Model::network() const {
+  return impl_->network;
+}
+
+void save_model(const std::filesystem::path& path, const Architecture& architecture,
+                const std::vector<std::string>& alphabet, const Preprocessing& preprocessing,
+                const TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
+  // Validate through the same path as loading, so a saved file always loads.
+  Model::from_parts(architecture, alphabet, preprocessing, tensors, path.string());
+  std::map<std::string, std::string> meta = metadata;
+  meta[kKeyVersion] = std::to_string(kModelFormatVersion);
+  meta[kKeyArchitecture] = architecture.to_json();
+  meta[kKeyAlphabet] = json(alphabet).dump();
+  meta[kKeyPreprocessing] = preprocessing_to_json(preprocessing);
+  TensorMap needed;
+  for (const auto& r : architecture.required_tensors())
+    needed[r.name] = tensors.at(r.name);
+  detail::write_safetensors(path, meta, needed);
+}
+
+}  // namespace ocrcore

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ocrcore/tensor.hpp"
+
+namespace ocrcore::detail {
+
+// One tensor of a safetensors file: where its bytes are, relative to the
+// start of the data section.
+struct SafetensorsEntry {
+  std::string dtype;
+  std::vector<std::int64_t> shape;
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+// A parsed and structurally validated safetensors file (the bytes stay owned by
+// the caller, e.g. a MappedFile).
+struct SafetensorsView {
+  std::map<std::string, std::string> metadata;
+  std::map<std::string, SafetensorsEntry> entries;
+  const std::uint8_t* data = nullptr;  // start of the data section
+  std::size_t data_size = 0;
+};
+
+// Checks: file long enough for the 8-byte length, header length sane and
+// inside the file, header valid UTF-8 JSON object, every entry with a known
+// dtype, non-negative shape, offsets inside the data section matching the
+// shape's byte size, no two entries overlapping. Throws Error naming `source`.
+SafetensorsView parse_safetensors(const std::uint8_t* bytes, std::size_t size,
+                                  const std::string& source);
+
+// Copies an F32 entry into a Tensor; throws Error naming the tensor for
+// another dtype or a NaN/Inf value.
+Tensor read_f32_tensor(const SafetensorsView& file, const std::string& name);
+
+// Serialises tensors (all F32) and string metadata to a safetensors file,
+// atomically.
+void write_safetensors(const std::filesystem::path& path,
+                       const std::map<std::string, std::string>& metadata,
+                       const TensorMap& tensors);
+
+}  // namespace ocrcore::detail

@@ -1,0 +1,156 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <unordered_map>
+
+#include "ocrcore/ctc.hpp"
+
+namespace ocrcore::ctc {
+
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+double log_add(double a, double b) {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  const double m = std::max(a, b);
+  return m + std::log1p(std::exp(-std::abs(a - b)));
+}
+
+}  // namespace
+
+std::vector<int> best_path(const LogProbs& lp) {
+  std::vector<int> labels;
+  int prev = 0;
+  for (int t = 0; t < lp.frames; ++t) {
+    const float* f = lp.frame(t);
+    const int k = static_cast<int>(std::max_element(f, f + lp.classes) - f);
+    if (k != 0 && k != prev) labels.push_back(k);
+    prev = k;
+  }
+  return labels;
+}
+
+std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
+  beam_width = std::max(1, beam_width);
+  // Prefixes live in a trie; a beam entry is a node with the probabilities of
+  // the prefix ending in blank (pb) and in its last label (pnb).
+  struct Node {
+    int parent;
+    int label;
+  };
+  std::vector<Node> nodes{{-1, 0}};
+  std::unordered_map<std::uint64_t, int> children;
+  auto child = [&](int node, int label) {
+    const std::uint64_t key = (std::uint64_t(node) << 32) | std::uint32_t(label);
+    auto [it, added] = children.try_emplace(key, static_cast<int>(nodes.size()));
+    if (added) nodes.push_back({node, label});
+    return it->second;
+  };
+  struct Score {
+    double pb = kNegInf, pnb = kNegInf;
+    double total() const { return log_add(pb, pnb); }
+  };
+  std::vector<std::pair<int, Score>> beam{{0, Score{0.0, kNegInf}}};
+  std::unordered_map<int, Score> next;
+  for (int t = 0; t < lp.frames; ++t) {
+    const float* f = lp.frame(t);
+    next.clear();
+    for (const auto& [node, s] : beam) {
+      const double total = s.total();
+      Score& same = next[node];
+      same.pb = log_add(same.pb, total + f[0]);
+      const int last = nodes[node].label;  // 0 for the empty prefix
+      if (last != 0) same.pnb = log_add(same.pnb, s.pnb + f[last]);
+      for (int k = 1; k < lp.classes; ++k) {
+        // A repeated label only extends the prefix when a blank separates them.
+        const double from = k == last ? s.pb : total;
+        if (from == kNegInf) continue;
+        Score& ext = next[child(node, k)];
+        ext.pnb = log_add(ext.pnb, from + f[k]);
+      }
+    }
+    beam.assign(next.begin(), next.end());
+    auto better = [](const auto& a, const auto& b) {
+      const double ta = a.second.total(), tb = b.second.total();
+      return ta != tb ? ta > tb : a.first < b.first;  // ties: deterministic
+    };
+    if (static_cast<int>(beam.size()) > beam_width) {
+      std::partial_sort(beam.begin(), beam.begin() + beam_width, beam.end(), better);
+      beam.resize(beam_width);
+    } else {
+      std::sort(beam.begin(), beam.end(), better);
+    }
+  }
+  std::vector<Hypothesis> out;
+  for (const auto& [node, s] : beam) {
+    Hypothesis h;
+    h.log_prob = s.total();
+    for (int n = node; n > 0; n = nodes[n].parent)
+      h.labels.push_back(nodes[n].label);
+    std::reverse(h.labels.begin(), h.labels.end());
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+double sequence_log_prob(const LogProbs& lp, const std::vector<int>& labels) {
+  const int S = 2 * static_cast<int>(labels.size()) + 1;
+  auto sym = [&](int s) { return s % 2 == 0 ? 0 : labels[s / 2]; };
+  std::vector<double> alpha(S, kNegInf), next(S);
+  if (lp.frames == 0) return labels.empty() ? 0.0 : kNegInf;
+  alpha[0] = lp.frame(0)[0];
+  if (S > 1) alpha[1] = lp.frame(0)[sym(1)];
+  for (int t = 1; t < lp.frames; ++t) {
+    const float* f = lp.frame(t);
+    for (int s = 0; s < S; ++s) {
+      double a = alpha[s];
+      if (s >= 1) a = log_add(a, alpha[s - 1]);
+      if (s >= 2 && sym(s) != 0 && sym(s) != sym(s - 2)) a = log_add(a, alpha[s - 2]);
+      next[s] = a == kNegInf ? kNegInf : a + f[sym(s)];
+    }
+    alpha.swap(next);
+  }
+  return S > 1 ? log_add(alpha[S - 1], alpha[S - 2]) : alpha[0];
+}
+
+std::vector<LabelSpan> align(const LogProbs& lp, const std::vector<int>& labels) {
+  const int S = 2 * static_cast<int>(labels.size()) + 1, T = lp.frames;
+  if (T == 0) return {};
+  auto sym = [&](int s) { return s % 2 == 0 ? 0 : labels[s / 2]; };
+  std::vector<double> delta(S, kNegInf), next(S);
+  std::vector<int> back(static_cast<std::size_t>(T) * S, -1);
+  delta[0] = lp.frame(0)[0];
+  if (S > 1) delta[1] = lp.frame(0)[sym(1)];
+  for (int t = 1; t < T; ++t) {
+    const float* f = lp.frame(t);
+    for (int s = 0; s < S; ++s) {
+      double best = delta[s];
+      int from = s;
+      if (s >= 1 && delta[s - 1] > best) best = delta[s - 1], from = s - 1;
+      if (s >= 2 && sym(s) != 0 && sym(s) != sym(s - 2) && delta[s - 2] > best)
+        best = delta[s - 2], from = s - 2;
+      next[s] = best == kNegInf ? kNegInf : best + f[sym(s)];
+      back[static_cast<std::size_t>(t) * S + s] = from;
+    }
+    delta.swap(next);
+  }
+  int s = S - 1;
+  if (S > 1 && delta[S - 2] > delta[S - 1]) s = S - 2;
+  if (delta[s] == kNegInf) return {};
+  std::vector<LabelSpan> spans(labels.size(), LabelSpan{0, T, 0});
+  for (int t = T - 1; t >= 0; --t) {
+    if (s % 2 == 1) {
+      LabelSpan& span = spans[s / 2];
+      span.label = labels[s / 2];
+      span.frame_begin = std::min(span.frame_begin, t);
+      span.frame_end = std::max(span.frame_end, t + 1);
+    }
+    if (t > 0) s = back[static_cast<std::size_t>(t) * S + s];
+  }
+  return spans;
+}
+
+}  // namespace ocrcore::ctc

@@ -1,0 +1,129 @@
+#include <leptonica/allheaders.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/file_io.hpp"
+#include "ocrcore/error.hpp"
+#include "ocrcore/image.hpp"
+
+namespace ocrcore {
+
+namespace {
+
+// Leptonica prints its own diagnostics to stderr; ours name the file instead.
+void quiet_leptonica() {
+  static std::once_flag once;
+  std::call_once(once, [] { setMsgSeverity(L_SEVERITY_NONE); });
+}
+
+struct PixDeleter {
+  void operator()(PIX* p) const { pixDestroy(&p); }
+};
+using PixPtr = std::unique_ptr<PIX, PixDeleter>;
+
+std::string format_name(l_int32 format) {
+  switch (format) {
+    case IFF_PNG:
+      return "PNG";
+    case IFF_JFIF_JPEG:
+      return "JPEG";
+    case IFF_BMP:
+      return "BMP";
+    case IFF_PNM:
+      return "PNM";
+    case IFF_WEBP:
+      return "WebP";
+    case IFF_GIF:
+      return "GIF";
+    case IFF_JP2:
+      return "JPEG 2000";
+    case IFF_UNKNOWN:
+      return "unknown";
+    default:
+      if (format >= IFF_TIFF && format <= IFF_TIFF_JPEG) return "TIFF";
+      return "unsupported";
+  }
+}
+
+}  // namespace
+
+Image::Image(int width, int height, std::uint8_t fill) : width_(width), height_(height) {
+  if (width <= 0 || height <= 0)
+    throw Error("image size " + std::to_string(width) + "x" + std::to_string(height) + " is empty");
+  pixels_.assign(static_cast<std::size_t>(width) * height, fill);
+}
+
+Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name) {
+  quiet_leptonica();
+  const std::string where(name);
+  if (bytes.empty()) throw Error(where + ": file is empty");
+  l_int32 format = IFF_UNKNOWN;
+  findFileFormatBuffer(bytes.data(), &format);
+  if (format == IFF_UNKNOWN)
+    throw Error(where + ": not an image in a known format (PNG, JPEG, TIFF, PNM, BMP, WebP)");
+  PixPtr pix(pixReadMem(bytes.data(), bytes.size()));
+  if (!pix)
+    throw Error(where + ": cannot decode " + format_name(format) +
+                " data (corrupt or truncated file)");
+  l_int32 w = 0, h = 0, d = 0;
+  pixGetDimensions(pix.get(), &w, &h, &d);
+  if (w <= 0 || h <= 0)
+    throw Error(where + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
+                " pixels (empty)");
+  // Transparent areas become white paper, not black ink.
+  if (d == 32 && pixGetSpp(pix.get()) == 4) {
+    PixPtr blended(pixAlphaBlendUniform(pix.get(), 0xffffff00));
+    if (blended) pix = std::move(blended);
+  }
+  // Handles 1/2/4/8/16/32 bpp and colour maps; RGB goes to luminance.
+  PixPtr grey(pixConvertTo8(pix.get(), 0));
+  if (!grey || pixGetDepth(grey.get()) != 8)
+    throw Error(where + ": cannot convert " + std::to_string(d) + "-bit " + format_name(format) +
+                " image to 8-bit grey");
+  Image out(w, h);
+  const l_uint32* data = pixGetData(grey.get());
+  const l_int32 wpl = pixGetWpl(grey.get());
+  for (int y = 0; y < h; ++y) {
+    const l_uint32* line = data + static_cast<std::ptrdiff_t>(y) * wpl;
+    for (int x = 0; x < w; ++x)
+      out.at(x, y) = static_cast<std::uint8_t>(GET_DATA_BYTE(line, x));
+  }
+  return out;
+}
+
+Image load_image(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error(path.string() + ": read failed");
+  return decode_image(bytes, path.string());
+}
+
+void save_png(const std::filesystem::path& path, const ImageView& image) {
+  quiet_leptonica();
+  if (image.empty()) throw Error(path.string() + ": cannot save an empty image");
+  PixPtr pix(pixCreate(image.width, image.height, 8));
+  if (!pix) throw Error(path.string() + ": cannot allocate the image to save");
+  l_uint32* data = pixGetData(pix.get());
+  const l_int32 wpl = pixGetWpl(pix.get());
+  for (int y = 0; y < image.height; ++y) {
+    l_uint32* line = data + static_cast<std::ptrdiff_t>(y) * wpl;
+    for (int x = 0; x < image.width; ++x)
+      SET_DATA_BYTE(line, x, image.at(x, y));
+  }
+  l_uint8* encoded = nullptr;
+  size_t size = 0;
+  if (pixWriteMem(&encoded, &size, pix.get(), IFF_PNG) != 0 || !encoded)
+    throw Error(path.string() + ": PNG encoding failed");
+  std::unique_ptr<l_uint8, void (*)(void*)> owned(encoded, lept_free);
+  write_file_atomic(path, [&](std::ostream& out) {
+    out.write(reinterpret_cast<const char*>(owned.get()), static_cast<std::streamsize>(size));
+  });
+}
+
+}  // namespace ocrcore

@@ -1,0 +1,146 @@
+#include "nn/compiled_network.hpp"
+
+#include <cmath>
+
+#include "ocrcore/error.hpp"
+
+namespace ocrcore::detail {
+
+namespace {
+
+ConvOp make_conv(int in_channels, int out_channels, int kh, int kw, int sh, int sw, int ph, int pw,
+                 const Tensor& weight, const Tensor* bias) {
+  ConvOp op;
+  op.in_channels = in_channels;
+  op.out_channels = out_channels;
+  op.kernel_h = kh;
+  op.kernel_w = kw;
+  op.stride_h = sh;
+  op.stride_w = sw;
+  op.pad_h = ph;
+  op.pad_w = pw;
+  op.weight = weight.data;
+  op.bias = bias ? bias->data : std::vector<float>(static_cast<std::size_t>(out_channels), 0.0f);
+  return op;
+}
+
+// Scales output channel o of `conv` by gamma/sqrt(var+eps) and shifts its bias,
+// which is exactly batch norm applied after it.
+void fold_batch_norm(ConvOp& conv, const BatchNormSpec& bn, const TensorMap& t) {
+  const auto& gamma = t.at(bn.name + ".weight").data;
+  const auto& beta = t.at(bn.name + ".bias").data;
+  const auto& mean = t.at(bn.name + ".running_mean").data;
+  const auto& var = t.at(bn.name + ".running_var").data;
+  const std::size_t per_out = conv.weight.size() / conv.out_channels;
+  for (int o = 0; o < conv.out_channels; ++o) {
+    if (var[o] < 0)
+      throw Error("batch norm '" + bn.name + "': running_var[" + std::to_string(o) +
+                  "] is negative");
+    double scale = gamma[o] / std::sqrt(double(var[o]) + bn.eps);
+    for (std::size_t i = 0; i < per_out; ++i)
+      conv.weight[o * per_out + i] = static_cast<float>(conv.weight[o * per_out + i] * scale);
+    conv.bias[o] = static_cast<float>((conv.bias[o] - mean[o]) * scale + beta[o]);
+  }
+}
+
+}  // namespace
+
+CompiledNetwork compile_network(const Architecture& a, const TensorMap& t) {
+  CompiledNetwork net;
+  net.input_height = a.input_height;
+  net.num_classes = a.validate();
+  auto get = [&](const std::string& name) -> const Tensor& { return t.at(name); };
+  auto find = [&](const std::string& name) -> const Tensor* {
+    auto it = t.find(name);
+    return it == t.end() ? nullptr : &it->second;
+  };
+  for (const auto& layer : a.layers) {
+    if (auto* cs = std::get_if<Conv2dSpec>(&layer)) {
+      const auto* s = cs;
+      net.ops.push_back(make_conv(s->in_channels, s->out_channels, s->kernel_h, s->kernel_w,
+                                  s->stride_h, s->stride_w, s->pad_h, s->pad_w,
+                                  get(s->name + ".weight"),
+                                  s->bias ? &get(s->name + ".bias") : nullptr));
+    } else if (auto* ts = std::get_if<TuckerConvSpec>(&layer)) {
+      const auto* s = ts;
+      TuckerOp op;
+      int core_in = s->in_channels;
+      if (s->rank_in > 0) {
+        op.has_in = true;
+        op.in = make_conv(s->in_channels, s->rank_in, 1, 1, 1, 1, 0, 0, get(s->name + ".in.weight"),
+                          nullptr);
+        core_in = s->rank_in;
+      }
+      op.core = make_conv(core_in, s->rank_out, s->kernel_h, s->kernel_w, s->stride_h, s->stride_w,
+                          s->pad_h, s->pad_w, get(s->name + ".core.weight"), nullptr);
+      op.out =
+          make_conv(s->rank_out, s->out_channels, 1, 1, 1, 1, 0, 0, get(s->name + ".out.weight"),
+                    s->bias ? &get(s->name + ".out.bias") : nullptr);
+      net.ops.push_back(std::move(op));
+    } else if (auto* bs = std::get_if<BatchNormSpec>(&layer)) {
+      const auto* s = bs;
+      // validate() guarantees a conv or tucker conv directly before.
+      Op& prev = net.ops.back();
+      if (auto* c = std::get_if<ConvOp>(&prev)) fold_batch_norm(*c, *s, t);
+      if (auto* tk = std::get_if<TuckerOp>(&prev)) fold_batch_norm(tk->out, *s, t);
+    } else if (std::holds_alternative<ReluSpec>(layer)) {
+      Op* prev = net.ops.empty() ? nullptr : &net.ops.back();
+      auto* c = prev ? std::get_if<ConvOp>(prev) : nullptr;
+      auto* tk = prev ? std::get_if<TuckerOp>(prev) : nullptr;
+      auto* lin = prev ? std::get_if<LinearOp>(prev) : nullptr;
+      if (c && !c->relu)
+        c->relu = true;
+      else if (tk && !tk->out.relu)
+        tk->out.relu = true;
+      else if (lin && !lin->relu)
+        lin->relu = true;
+      else
+        net.ops.push_back(ReluOp{});
+    } else if (auto* ps = std::get_if<MaxPoolSpec>(&layer)) {
+      const auto* s = ps;
+      net.ops.push_back(PoolOp{s->kernel_h, s->kernel_w, s->stride_h, s->stride_w, s->pad_h,
+                               s->pad_w, s->ceil_mode});
+    } else if (std::holds_alternative<CollapseSpec>(layer)) {
+      net.ops.push_back(CollapseOp{});
+    } else if (auto* rs = std::get_if<LstmSpec>(&layer)) {
+      const auto* s = rs;
+      LstmOp op;
+      op.input_size = s->input_size;
+      op.hidden_size = s->hidden_size;
+      op.num_layers = s->num_layers;
+      op.bidirectional = s->bidirectional;
+      op.layers.resize(s->num_layers);
+      for (int l = 0; l < s->num_layers; ++l) {
+        for (int d = 0; d < op.directions(); ++d) {
+          std::string sfx = "_l" + std::to_string(l) + (d ? "_reverse" : "");
+          LstmDirection& dir = op.layers[l][d];
+          dir.w_ih = get(s->name + ".weight_ih" + sfx).data;
+          dir.w_hh = get(s->name + ".weight_hh" + sfx).data;
+          dir.bias = get(s->name + ".bias_ih" + sfx).data;
+          const auto& b_hh = get(s->name + ".bias_hh" + sfx).data;
+          for (std::size_t i = 0; i < dir.bias.size(); ++i)
+            dir.bias[i] += b_hh[i];
+        }
+      }
+      net.ops.push_back(std::move(op));
+    } else if (auto* fs = std::get_if<LinearSpec>(&layer)) {
+      const auto* s = fs;
+      LinearOp op;
+      op.in_features = s->in_features;
+      op.out_features = s->out_features;
+      op.weight = get(s->name + ".weight").data;
+      const Tensor* b = s->bias ? find(s->name + ".bias") : nullptr;
+      op.bias = b ? b->data : std::vector<float>(static_cast<std::size_t>(s->out_features), 0.0f);
+      net.ops.push_back(std::move(op));
+    }
+    // DropoutSpec: identity at inference.
+  }
+  int w = 1;
+  while (a.frames_for_width(w) < 1) {
+    if (++w > 1 << 16) throw Error("architecture: no input width gives an output frame");
+  }
+  net.min_width = w;
+  return net;
+}
+
+}  // namespace ocrcore::detail

@@ -1,0 +1,89 @@
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "nn/engine.hpp"
+#include "nn/reference_layers.hpp"
+#include "ocrcore/error.hpp"
+
+namespace ocrcore::detail {
+
+void check_line_heights(const CompiledNetwork& network, std::span<const LineTensor> lines) {
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const LineTensor& l = lines[i];
+    if (l.height != network.input_height || l.width < 1 ||
+        l.pixels.size() != static_cast<std::size_t>(l.height) * l.width)
+      throw Error("line " + std::to_string(i) + " is " + std::to_string(l.width) + "x" +
+                  std::to_string(l.height) + " but the model needs height " +
+                  std::to_string(network.input_height) + " (use normalize_line)");
+  }
+}
+
+namespace {
+
+// Runs each line on its own, at its own width: no padding, so batch
+// invariance holds by construction and the result is the oracle.
+class ReferenceEngine final : public Engine {
+ public:
+  ReferenceEngine(const CompiledNetwork& network, int threads)
+      : net_(network), threads_(std::max(1, threads)) {}
+
+  std::vector<LogProbs> forward(std::span<const LineTensor> lines) override {
+    check_line_heights(net_, lines);
+    std::vector<LogProbs> out(lines.size());
+    std::exception_ptr error;
+#pragma omp parallel for num_threads(threads_) schedule(dynamic, 1)
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      try {
+        out[i] = run_line(lines[i]);
+      } catch (...) {
+#pragma omp critical
+        error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return out;
+  }
+
+ private:
+  LogProbs run_line(const LineTensor& line) const {
+    FeatureMap map(1, line.height, std::max(line.width, net_.min_width));
+    for (int y = 0; y < line.height; ++y)
+      std::copy_n(line.pixels.begin() + static_cast<std::ptrdiff_t>(y) * line.width, line.width,
+                  map.values.begin() + static_cast<std::ptrdiff_t>(y) * map.width);
+    Sequence seq;
+    for (const Op& op : net_.ops) {
+      if (auto* c = std::get_if<ConvOp>(&op)) {
+        map = conv2d_reference(map, *c);
+      } else if (auto* t = std::get_if<TuckerOp>(&op)) {
+        if (t->has_in) map = conv2d_reference(map, t->in);
+        map = conv2d_reference(map, t->core);
+        map = conv2d_reference(map, t->out);
+      } else if (auto* p = std::get_if<PoolOp>(&op)) {
+        map = maxpool_reference(map, *p);
+      } else if (std::holds_alternative<ReluOp>(op)) {
+        relu_reference(seq.frames ? seq.values : map.values);
+      } else if (std::holds_alternative<CollapseOp>(op)) {
+        seq = collapse_reference(map);
+      } else if (auto* l = std::get_if<LstmOp>(&op)) {
+        seq = lstm_reference(seq, *l);
+      } else if (auto* lin = std::get_if<LinearOp>(&op)) {
+        seq = linear_reference(seq, *lin);
+      }
+    }
+    log_softmax_reference(seq);
+    return LogProbs{seq.frames, seq.features, std::move(seq.values)};
+  }
+
+  const CompiledNetwork& net_;
+  int threads_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads) {
+  return std::make_unique<ReferenceEngine>(network, threads);
+}
+
+}  // namespace ocrcore::detail

@@ -1,0 +1,86 @@
+#include "ocrcore/recognizer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "nn/compiled_network.hpp"
+#include "nn/engine.hpp"
+#include "ocrcore/ctc.hpp"
+#include "ocrcore/error.hpp"
+
+namespace ocrcore {
+
+Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions options)
+    : model_(std::move(model)), options_(options) {
+  if (!model_) throw Error("Recognizer needs a model");
+  if (options_.threads < 1) throw Error("threads must be >= 1");
+  if (options_.beam_width < 1) throw Error("beam width must be >= 1");
+  engine_ = options_.backend == Backend::reference
+                ? detail::make_reference_engine(model_->network(), options_.threads)
+                : detail::make_onednn_engine(model_->network(), options_.threads);
+}
+
+Recognizer::~Recognizer() = default;
+Recognizer::Recognizer(Recognizer&&) noexcept = default;
+Recognizer& Recognizer::operator=(Recognizer&&) noexcept = default;
+
+std::vector<LogProbs> Recognizer::forward(std::span<const LineTensor> lines) {
+  return engine_->forward(lines);
+}
+
+LineResult Recognizer::decode(const LogProbs& lp, float scale_x) const {
+  std::vector<int> labels;
+  double log_prob = 0;
+  if (options_.decoder == Decoder::beam) {
+    auto hyps = ctc::prefix_beam_search(lp, options_.beam_width);
+    labels = hyps.front().labels;
+    log_prob = hyps.front().log_prob;
+  } else {
+    labels = ctc::best_path(lp);
+    log_prob = ctc::sequence_log_prob(lp, labels);
+  }
+  LineResult r;
+  r.confidence = static_cast<float>(std::exp(log_prob));
+  const auto& alphabet = model_->alphabet();
+  const double stride = model_->architecture().width_stride();
+  for (const auto& span : ctc::align(lp, labels)) {
+    CharResult c;
+    c.text = alphabet[span.label];
+    float peak = -INFINITY;
+    for (int t = span.frame_begin; t < span.frame_end; ++t)
+      peak = std::max(peak, lp.frame(t)[span.label]);
+    c.confidence = std::exp(peak);
+    c.frame_begin = span.frame_begin;
+    c.frame_end = span.frame_end;
+    c.x_begin = static_cast<int>(std::floor(span.frame_begin * stride * scale_x));
+    c.x_end =
+        std::max(c.x_begin + 1, static_cast<int>(std::ceil(span.frame_end * stride * scale_x)));
+    r.text += c.text;
+    r.chars.push_back(std::move(c));
+  }
+  return r;
+}
+
+std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images) {
+  std::vector<LineTensor> lines;
+  lines.reserve(images.size());
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    try {
+      lines.push_back(normalize_line(images[i], model_->preprocessing()));
+    } catch (const Error& e) {
+      throw Error("image " + std::to_string(i) + " of the batch: " + e.what());
+    }
+  }
+  auto log_probs = forward(lines);
+  std::vector<LineResult> out;
+  out.reserve(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    out.push_back(decode(log_probs[i], lines[i].scale_x));
+  return out;
+}
+
+LineResult Recognizer::recognize(const ImageView& image) {
+  return std::move(recognize(std::span<const ImageView>(&image, 1)).front());
+}
+
+}  // namespace ocrcore

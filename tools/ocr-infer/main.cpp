@@ -1,0 +1,225 @@
+// ocr-infer: recognise text-line images with an ocrcore model and, where
+// ground truth is known, score the result (CER / WER).
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "default_model.hpp"
+#include "ocrcore/ocrcore.hpp"
+#include "progress.hpp"
+
+namespace fs = std::filesystem;
+using ocrcore::Error;
+
+namespace {
+
+constexpr int kExitOk = 0, kExitSomeFailed = 1, kExitUsage = 2;
+
+struct Options {
+  std::vector<std::string> inputs;
+  std::string model;
+  std::string gt_tsv;
+  int batch_size = 16;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::string decoder = "greedy";
+  int beam_width = 10;
+  std::string backend = "onednn";
+  std::string format = "text";
+  std::string output;
+  bool quiet = false;
+};
+
+std::string format_line(const std::string& format, const ocrcore::LineSource& src,
+                        const ocrcore::LineResult& r) {
+  if (format == "text") return r.text + "\n";
+  if (format == "tsv") {
+    char conf[32];
+    std::snprintf(conf, sizeof conf, "%.4f", r.confidence);
+    return src.image.string() + "\t" + r.text + "\t" + conf + "\n";
+  }
+  nlohmann::json j = {{"path", src.image.string()}, {"text", r.text}, {"confidence", r.confidence}};
+  auto& chars = j["chars"] = nlohmann::json::array();
+  for (const auto& c : r.chars)
+    chars.push_back({{"text", c.text},
+                     {"confidence", c.confidence},
+                     {"frames", {c.frame_begin, c.frame_end}},
+                     {"x", {c.x_begin, c.x_end}}});
+  if (src.ground_truth) {
+    j["gt"] = *src.ground_truth;
+    auto ce = ocrcore::character_errors(r.text, *src.ground_truth);
+    j["char_errors"] = ce.errors;
+    j["gt_chars"] = ce.reference_length;
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+int run(const Options& opt) {
+  // Inputs and model first: problems here are usage errors (exit 2).
+  std::vector<ocrcore::LineSource> sources;
+  std::shared_ptr<const ocrcore::Model> model;
+  ocrcore::RecognizerOptions ropt;
+  try {
+    auto images = ocrcore::expand_inputs(opt.inputs, std::cin);
+    if (images.empty()) throw Error("no input images");
+    std::optional<fs::path> tsv;
+    if (!opt.gt_tsv.empty()) tsv = opt.gt_tsv;
+    sources = ocrcore::attach_ground_truth(images, tsv);
+    fs::path model_path = opt.model;
+    if (model_path.empty()) {
+      auto found = find_default_model();
+      if (!found) throw Error("no --model given and no bundled default model found");
+      model_path = *found;
+    }
+    model = ocrcore::Model::load(model_path);
+    ropt.decoder = opt.decoder == "beam" ? ocrcore::Decoder::beam : ocrcore::Decoder::greedy;
+    ropt.beam_width = opt.beam_width;
+    ropt.backend =
+        opt.backend == "reference" ? ocrcore::Backend::reference : ocrcore::Backend::onednn;
+    ropt.threads = opt.threads;
+  } catch (const Error& e) {
+    std::cerr << "ocr-infer: " << e.what() << "\n";
+    return kExitUsage;
+  }
+
+  ocrcore::Recognizer recognizer(model, ropt);
+  std::ostringstream buffered;  // with --output: written atomically at the end
+  std::ostream& out = opt.output.empty() ? std::cout : buffered;
+  ocrcore::tools::Progress progress(sources.size(), "lines",
+                                    !opt.quiet && sources.size() > std::size_t(opt.batch_size));
+  std::size_t failed = 0, recognised = 0, scored = 0;
+  ocrcore::ErrorCount chars, words;
+  const auto start = std::chrono::steady_clock::now();
+
+  auto report = [&](const fs::path& path, const std::string& what) {
+    progress.finish();
+    std::string msg = what;
+    if (!msg.starts_with(path.string())) msg = path.string() + ": " + msg;
+    std::cerr << "ocr-infer: " << msg << "\n";
+  };
+
+  for (std::size_t begin = 0; begin < sources.size(); begin += opt.batch_size) {
+    const std::size_t end = std::min(sources.size(), begin + opt.batch_size);
+    std::vector<ocrcore::LineTensor> lines;
+    std::vector<std::size_t> index;  // source of each line in `lines`
+    for (std::size_t i = begin; i < end; ++i) {
+      try {
+        auto image = ocrcore::load_image(sources[i].image);
+        lines.push_back(ocrcore::normalize_line(image, model->preprocessing()));
+        index.push_back(i);
+      } catch (const Error& e) {
+        report(sources[i].image, e.what());
+        ++failed;
+      } catch (const std::bad_alloc&) {
+        report(sources[i].image, "out of memory while loading the image");
+        ++failed;
+      }
+    }
+    std::vector<ocrcore::LogProbs> log_probs;
+    try {
+      log_probs = recognizer.forward(lines);
+    } catch (const Error& e) {
+      std::cerr << "ocr-infer: batch starting at " << sources[begin].image << ": " << e.what()
+                << "\n";
+      failed += lines.size();
+      continue;
+    }
+    for (std::size_t k = 0; k < lines.size(); ++k) {
+      const auto& src = sources[index[k]];
+      auto result = recognizer.decode(log_probs[k], lines[k].scale_x);
+      out << format_line(opt.format, src, result);
+      ++recognised;
+      if (!src.ground_truth_error.empty()) {
+        report(src.image, src.ground_truth_error);
+        ++failed;
+      } else if (src.ground_truth) {
+        chars += ocrcore::character_errors(result.text, *src.ground_truth);
+        words += ocrcore::word_errors(result.text, *src.ground_truth);
+        ++scored;
+      }
+    }
+    if (opt.output.empty()) out.flush();
+    progress.update(end);
+  }
+  progress.finish();
+
+  if (!opt.output.empty()) {
+    try {
+      ocrcore::write_file_atomic(opt.output, buffered.str());
+    } catch (const Error& e) {
+      std::cerr << "ocr-infer: " << e.what() << "\n";
+      return kExitSomeFailed;
+    }
+  }
+
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr,
+               "ocr-infer: %zu lines, %zu recognised, %zu failed; %.2f s, %.2f ms/line, "
+               "%.1f lines/s (%d threads, batch %d, %s backend)\n",
+               sources.size(), recognised, failed, secs,
+               recognised ? 1000.0 * secs / double(recognised) : 0.0,
+               secs > 0 ? double(recognised) / secs : 0.0, opt.threads, opt.batch_size,
+               opt.backend.c_str());
+  if (scored)
+    std::fprintf(stderr,
+                 "ocr-infer: CER %.2f%% (%zu/%zu chars), WER %.2f%% (%zu/%zu words) on %zu "
+                 "lines with ground truth\n",
+                 100.0 * chars.rate(), chars.errors, chars.reference_length, 100.0 * words.rate(),
+                 words.errors, words.reference_length, scored);
+  return failed ? kExitSomeFailed : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Recognise text-line images with an ocrcore model (CNN-DBLSTM-CTC).\n"
+      "Inputs: image files, directories (recursive), @list.txt, or - for paths on "
+      "stdin.\nGround truth NAME.gt.txt beside NAME.png / NAME.bin.png is scored "
+      "(CER, WER).",
+      "ocr-infer"};
+  Options opt;
+  app.add_option("inputs", opt.inputs, "Images, directories, @list files or -")->required();
+  app.add_option("-m,--model", opt.model,
+                 "Model file (default: $OCRCORE_MODEL or the bundled default model)");
+  app.add_option("--gt", opt.gt_tsv, "Ground truth as TSV: path<TAB>text")
+      ->check(CLI::ExistingFile);
+  app.add_option("-b,--batch-size", opt.batch_size, "Lines per batch")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("-t,--threads", opt.threads, "Threads")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--decoder", opt.decoder, "CTC decoder")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"greedy", "beam"}));
+  app.add_option("--beam-width", opt.beam_width, "Beam width for --decoder beam")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--backend", opt.backend, "Inference backend")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"onednn", "reference"}));
+  app.add_option("--format", opt.format, "Output format")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "tsv", "jsonl"}));
+  app.add_option("-o,--output", opt.output, "Write results to this file instead of stdout");
+  app.add_flag("-q,--quiet", opt.quiet, "No progress line");
+  app.set_version_flag("--version", std::string("ocr-infer (ocrcore) ") + ocrcore::kVersion);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  try {
+    return run(opt);
+  } catch (const std::exception& e) {
+    std::cerr << "ocr-infer: " << e.what() << "\n";
+    return kExitUsage;
+  }
+}
