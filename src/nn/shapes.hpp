@@ -11,11 +11,11 @@ inline int conv_out(int in, int kernel, int stride, int pad) {
 // Output length of max pooling along one axis, PyTorch's formula including its
 // rule that the last window must start inside the input or the left padding.
 inline int pool_out(int in, int kernel, int stride, int pad, bool ceil_mode) {
-  int span = in + 2 * pad - kernel;
-  if (span < 0) return 0;
-  int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  const int span = in + 2 * pad - kernel + (ceil_mode ? stride - 1 : 0);
+  // Division rounding towards minus infinity, as PyTorch's div_rtn.
+  int out = (span >= 0 ? span / stride : -((-span + stride - 1) / stride)) + 1;
   if (ceil_mode && (out - 1) * stride >= in + pad) --out;
-  return out;
+  return out < 0 ? 0 : out;
 }
 
 }  // namespace ocrcore::detail

@@ -1,0 +1,25 @@
+# Installs the build into a scratch prefix, then configures, builds and runs a
+# tiny outside project against it twice: through find_package(ocrcore CONFIG)
+# and through pkg-config.
+file(REMOVE_RECURSE ${WORK_DIR})
+set(PREFIX ${WORK_DIR}/prefix)
+
+function(run_step)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+  if(rc)
+    string(REPLACE ";" " " cmd "${ARGN}")
+    message(FATAL_ERROR "failed (${rc}): ${cmd}")
+  endif()
+endfunction()
+
+run_step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
+foreach(mode CONFIG PKGCONFIG)
+  set(bin ${WORK_DIR}/${mode})
+  run_step(${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${PREFIX}/${LIBDIR}/pkgconfig
+           ${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install -B ${bin} -G ${GENERATOR}
+           -DCMAKE_PREFIX_PATH=${PREFIX} -DFIND_MODE=${mode})
+  run_step(${CMAKE_COMMAND} --build ${bin})
+  run_step(${bin}/consumer ${SOURCE_DIR}/tests/fixtures/torch_crnn.ocrm)
+endforeach()
+# The installed tool finds its library and the installed default model.
+run_step(${PREFIX}/bin/ocr-infer --version)

@@ -1,0 +1,115 @@
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+using namespace ocrcore;
+using ocrcore::test::small_crnn;
+
+namespace {
+
+std::string arch_json(const std::string& layers, int height = 8) {
+  return R"({"input_height": )" + std::to_string(height) + R"(, "layers": [)" + layers + "]}";
+}
+
+const std::string kTail = R"({"type": "collapse"},
+  {"type": "linear", "name": "fc", "in_features": 16, "out_features": 3})";
+
+void expect_error(const std::string& json, const std::string& fragment) {
+  try {
+    Architecture::from_json(json);
+    FAIL() << "no error; expected one containing: " << fragment;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+TEST(Architecture, JsonRoundTrip) {
+  Architecture a = small_crnn(24, 11);
+  Architecture b = Architecture::from_json(a.to_json());
+  EXPECT_EQ(a.to_json(), b.to_json());
+  EXPECT_EQ(b.validate(), 11);
+  EXPECT_EQ(b.layers.size(), a.layers.size());
+}
+
+TEST(Architecture, ShapeAndCountFormulas) {
+  // conv 1->2 (3x3, pad 1) on height 8, pool 2 -> 2 x 4 x W/2, collapse D = 8.
+  auto a = Architecture::from_json(arch_json(R"(
+    {"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2, "kernel_size": 3, "padding": 1},
+    {"type": "maxpool2d", "kernel_size": 2},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "r", "input_size": 8, "hidden_size": 3},
+    {"type": "linear", "name": "fc", "in_features": 6, "out_features": 4})"));
+  EXPECT_EQ(a.validate(), 4);
+  EXPECT_EQ(a.width_stride(), 2);
+  EXPECT_EQ(a.frames_for_width(10), 5);
+  EXPECT_EQ(a.frames_for_width(11), 5);
+  EXPECT_EQ(a.frames_for_width(1), 0);
+  // conv 2*1*9 + 2; lstm 2 dirs * (12*8 + 12*3 + 12 + 12); linear 4*6 + 4.
+  EXPECT_EQ(a.parameter_count(), 20 + 2 * (96 + 36 + 24) + 28);
+  // Multiply-adds for width 10: conv 2*9*8*10, lstm 2*5*12*(8+3), linear 5*6*4.
+  EXPECT_DOUBLE_EQ(a.flops(10), 2.0 * (2 * 9 * 8 * 10 + 2 * 5 * 12 * 11 + 5 * 6 * 4));
+}
+
+TEST(Architecture, CeilModeFramesFollowPyTorch) {
+  auto a = Architecture::from_json(arch_json(R"(
+    {"type": "maxpool2d", "kernel_size": 2, "ceil_mode": true},
+    {"type": "maxpool2d", "kernel_size": [2, 2], "ceil_mode": true},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "collapse"},
+    {"type": "linear", "name": "fc", "in_features": 1, "out_features": 3})"));
+  for (int w = 1; w < 40; ++w) EXPECT_EQ(a.frames_for_width(w), (w + 3) / 4) << w;
+}
+
+TEST(Architecture, TuckerTensorsAndParameters) {
+  auto a = small_crnn(16, 5);
+  auto req = a.required_tensors();
+  auto has = [&](const std::string& n, std::vector<std::int64_t> shape) {
+    for (auto& r : req)
+      if (r.name == n) return r.shape == shape;
+    return false;
+  };
+  EXPECT_TRUE(has("t1.in.weight", {4, 6, 1, 1}));
+  EXPECT_TRUE(has("t1.core.weight", {5, 4, 3, 3}));
+  EXPECT_TRUE(has("t1.out.weight", {10, 5, 1, 1}));
+  EXPECT_TRUE(has("t1.out.bias", {10}));
+  EXPECT_TRUE(has("t2.core.weight", {4, 10, 1, 1}));  // rank_in 0: no input factor
+  EXPECT_TRUE(has("rnn.weight_ih_l1_reverse", {28, 14}));
+  EXPECT_TRUE(has("bn0.running_var", {6}));
+  for (auto& r : req) EXPECT_NE(r.name, "t2.in.weight");
+  for (auto& r : req) EXPECT_NE(r.name, "t2.out.bias");
+}
+
+TEST(Architecture, Errors) {
+  expect_error("{", "not valid JSON");
+  expect_error(arch_json(R"({"type": "conv3d"},)" + kTail), "unknown layer type 'conv3d'");
+  expect_error(arch_json(R"({"type": "maxpool2d", "kernel_size": 2, "strid": 2},)" + kTail),
+               "unknown field 'strid'");
+  expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 3, "out_channels": 2,
+                "kernel_size": 3},)" + kTail),
+               "in_channels 3 but the input has 1");
+  expect_error(arch_json(R"({"type": "batchnorm2d", "name": "b", "num_features": 1},)" + kTail),
+               "must directly follow a conv2d");
+  expect_error(arch_json(R"({"type": "lstm", "name": "r", "input_size": 8, "hidden_size": 2},)" +
+                         kTail),
+               "needs a feature sequence");
+  expect_error(arch_json(R"({"type": "collapse"},
+                {"type": "lstm", "name": "r", "input_size": 8, "hidden_size": 2})"),
+               "last layer must be 'linear'");
+  expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2,
+                "kernel_size": 3, "padding": 1})"),
+               "no 'collapse' layer");
+  expect_error(arch_json(R"({"type": "tucker_conv", "name": "t", "in_channels": 1, "out_channels": 2,
+                "kernel_size": 3, "ranks": [2, 2]},)" + kTail),
+               "exceed the channels");
+  expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2,
+                "kernel_size": 9},)" + kTail),
+               "reduces the height to 0");
+  expect_error(arch_json(R"({"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3},)" +
+                         kTail),
+               "field 'name'");
+  expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2,
+                "kernel_size": [3]},)" + kTail),
+               "2 values");
+}

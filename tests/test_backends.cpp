@@ -1,0 +1,111 @@
+// The oneDNN backend against the reference on random models and lines, and
+// batch invariance: a line's output does not depend on its batch.
+
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+using namespace ocrcore;
+using namespace ocrcore::test;
+
+namespace {
+
+// No batch norm, unidirectional LSTM, a standalone ReLU in the sequence part.
+Architecture plain_arch() {
+  return Architecture::from_json(R"({"input_height": 12, "layers": [
+    {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 5, "kernel_size": [5, 3],
+     "padding": [2, 1], "bias": false},
+    {"type": "maxpool2d", "kernel_size": [3, 2], "stride": [3, 2]},
+    {"type": "conv2d", "name": "c1", "in_channels": 5, "out_channels": 4, "kernel_size": 3,
+     "stride": [1, 2], "padding": 1},
+    {"type": "relu"},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "r", "input_size": 16, "hidden_size": 6, "num_layers": 1,
+     "bidirectional": false},
+    {"type": "relu"},
+    {"type": "linear", "name": "fc", "in_features": 6, "out_features": 5}
+  ]})");
+}
+
+std::vector<LineTensor> random_lines(int height, const std::vector<int>& widths, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<LineTensor> lines;
+  for (int w : widths) lines.push_back(random_line(height, w, rng));
+  return lines;
+}
+
+void compare_backends(const Architecture& arch, unsigned seed) {
+  auto model = random_model(arch, seed);
+  Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  auto lines = random_lines(arch.input_height, {1, 3, 17, 64, 65, 130, 257, 9}, seed);
+  auto a = ref.forward(lines);
+  auto b = fast.forward(lines);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].frames, b[i].frames) << "line " << i;
+    ASSERT_EQ(a[i].frames, std::max(1, arch.frames_for_width(lines[i].width))) << "line " << i;
+    EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f) << "line " << i << " width "
+                                                              << lines[i].width;
+  }
+}
+
+}  // namespace
+
+TEST(Backends, OnednnMatchesReferenceSmallCrnn) {
+  for (int height : {16, 20, 32}) compare_backends(small_crnn(height, 9), 100u + height);
+}
+
+TEST(Backends, OnednnMatchesReferencePlainArch) { compare_backends(plain_arch(), 5); }
+
+TEST(Backends, BatchInvariance) {
+  auto arch = small_crnn(16, 7);
+  auto model = random_model(arch, 11);
+  Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  auto lines = random_lines(16, {40, 300, 7, 121, 40, 2}, 3);
+  auto together = rec.forward(lines);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto alone = rec.forward(std::span(&lines[i], 1)).front();
+    EXPECT_LE(max_abs_diff(alone.values, together[i].values), 1e-5f) << "line " << i;
+    // And next to a much wider neighbour, in the other order.
+    std::vector<LineTensor> pair{random_lines(16, {500}, 9)[0], lines[i]};
+    auto with_wide = rec.forward(pair);
+    EXPECT_LE(max_abs_diff(alone.values, with_wide[1].values), 1e-5f) << "line " << i;
+  }
+}
+
+TEST(Backends, ThreadCountDoesNotChangeResults) {
+  auto model = random_model(small_crnn(16, 7), 12);
+  auto lines = random_lines(16, {90, 31, 200}, 4);
+  Recognizer one(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer two(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  auto a = one.forward(lines), b = two.forward(lines);
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-5f);
+}
+
+TEST(Backends, RepeatedShapesReuseCachedPrimitives) {
+  // Same engine, alternating batch shapes: cached primitives must be rebuilt
+  // or reused correctly.
+  auto model = random_model(small_crnn(16, 7), 13);
+  Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  for (int round = 0; round < 3; ++round) {
+    for (auto widths : {std::vector<int>{50, 20}, std::vector<int>{80}, std::vector<int>{50, 20}}) {
+      auto lines = random_lines(16, widths, static_cast<unsigned>(round));
+      auto a = ref.forward(lines), b = fast.forward(lines);
+      for (std::size_t i = 0; i < lines.size(); ++i)
+        EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f);
+    }
+  }
+}
+
+TEST(Backends, WrongLineHeightIsAnError) {
+  auto model = random_model(small_crnn(16, 7), 14);
+  std::mt19937 rng(1);
+  std::vector<LineTensor> lines{random_line(20, 30, rng)};
+  for (Backend b : {Backend::reference, Backend::onednn}) {
+    Recognizer rec(model, {Decoder::greedy, 1, b, 1});
+    EXPECT_THROW(rec.forward(lines), Error);
+  }
+}

@@ -1,0 +1,149 @@
+// CTC decoding against brute-force enumeration of every alignment on tiny
+// alphabets and short sequences.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <random>
+
+#include "test_util.hpp"
+
+using namespace ocrcore;
+
+namespace {
+
+LogProbs random_log_probs(int frames, int classes, std::mt19937& rng, float sharpness = 2.0f) {
+  std::normal_distribution<float> n(0.0f, sharpness);
+  LogProbs lp{frames, classes, std::vector<float>(static_cast<std::size_t>(frames) * classes)};
+  for (int t = 0; t < frames; ++t) {
+    float* f = lp.values.data() + static_cast<std::size_t>(t) * classes;
+    double z = 0;
+    for (int k = 0; k < classes; ++k) z += std::exp(f[k] = n(rng));
+    for (int k = 0; k < classes; ++k) f[k] -= static_cast<float>(std::log(z));
+  }
+  return lp;
+}
+
+std::vector<int> collapse(const std::vector<int>& path) {
+  std::vector<int> out;
+  int prev = 0;
+  for (int k : path) {
+    if (k != 0 && k != prev) out.push_back(k);
+    prev = k;
+  }
+  return out;
+}
+
+struct BruteForce {
+  std::map<std::vector<int>, double> prob;       // P(labelling), summed over paths
+  std::map<std::vector<int>, double> best_path;  // max over its paths
+};
+
+BruteForce enumerate(const LogProbs& lp) {
+  BruteForce bf;
+  std::vector<int> path(lp.frames, 0);
+  while (true) {
+    double logp = 0;
+    for (int t = 0; t < lp.frames; ++t) logp += lp.frame(t)[path[t]];
+    auto l = collapse(path);
+    bf.prob[l] += std::exp(logp);
+    auto [it, added] = bf.best_path.try_emplace(l, logp);
+    if (!added) it->second = std::max(it->second, logp);
+    int t = 0;
+    while (t < lp.frames && ++path[t] == lp.classes) path[t++] = 0;
+    if (t == lp.frames) break;
+  }
+  return bf;
+}
+
+}  // namespace
+
+TEST(Ctc, BestPathMergesRepeatsAndDropsBlanks) {
+  // frames argmax: a a _ a b b _ _ c
+  std::vector<int> argmax = {1, 1, 0, 1, 2, 2, 0, 0, 3};
+  LogProbs lp{9, 4, std::vector<float>(36, -5.0f)};
+  for (int t = 0; t < 9; ++t) lp.values[t * 4 + argmax[t]] = -0.1f;
+  EXPECT_EQ(ctc::best_path(lp), (std::vector<int>{1, 1, 2, 3}));
+}
+
+TEST(Ctc, SequenceProbabilityMatchesBruteForce) {
+  std::mt19937 rng(1);
+  for (int trial = 0; trial < 20; ++trial) {
+    auto lp = random_log_probs(1 + trial % 6, 3 + trial % 2, rng);
+    auto bf = enumerate(lp);
+    double total = 0;
+    for (auto& [labels, p] : bf.prob) {
+      EXPECT_NEAR(std::exp(ctc::sequence_log_prob(lp, labels)), p, 1e-9 + 1e-6 * p);
+      total += p;
+    }
+    EXPECT_NEAR(total, 1.0, 1e-5);
+  }
+}
+
+TEST(Ctc, BeamSearchWithWideBeamIsExact) {
+  std::mt19937 rng(2);
+  for (int trial = 0; trial < 30; ++trial) {
+    const int T = 1 + trial % 7, K = 3 + trial % 2;
+    auto lp = random_log_probs(T, K, rng, trial % 3 == 0 ? 0.5f : 2.0f);
+    auto bf = enumerate(lp);
+    auto best = std::max_element(bf.prob.begin(), bf.prob.end(),
+                                 [](auto& a, auto& b) { return a.second < b.second; });
+    auto hyps = ctc::prefix_beam_search(lp, 100000);
+    ASSERT_FALSE(hyps.empty());
+    EXPECT_NEAR(std::exp(hyps[0].log_prob), best->second, 1e-6);
+    EXPECT_NEAR(bf.prob[hyps[0].labels], best->second, 1e-6);
+    // Every hypothesis carries its exact probability, best first.
+    for (std::size_t i = 0; i < hyps.size(); ++i) {
+      EXPECT_NEAR(std::exp(hyps[i].log_prob), bf.prob[hyps[i].labels], 1e-6);
+      if (i) EXPECT_GE(hyps[i - 1].log_prob, hyps[i].log_prob);
+    }
+  }
+}
+
+TEST(Ctc, NarrowBeamFindsWhatGreedyMisses) {
+  // Classic case: best path is blank-blank (""), but "a" has higher total mass.
+  // p(a) = 0.4, p(blank) = 0.6 per frame, 2 frames: P("") = .36, P("a") = .64.
+  LogProbs lp{2, 2, {std::log(0.6f), std::log(0.4f), std::log(0.6f), std::log(0.4f)}};
+  EXPECT_TRUE(ctc::best_path(lp).empty());
+  auto hyps = ctc::prefix_beam_search(lp, 2);
+  EXPECT_EQ(hyps[0].labels, std::vector<int>{1});
+  EXPECT_NEAR(std::exp(hyps[0].log_prob), 0.64, 1e-6);
+}
+
+TEST(Ctc, AlignmentIsTheViterbiPath) {
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 20; ++trial) {
+    const int T = 3 + trial % 5;
+    auto lp = random_log_probs(T, 3, rng);
+    auto bf = enumerate(lp);
+    for (auto& [labels, best] : bf.best_path) {
+      auto spans = ctc::align(lp, labels);
+      ASSERT_EQ(spans.size(), labels.size());
+      // Rebuild the path: labels on their spans, blank elsewhere; its score
+      // must be the best over all paths of this labelling.
+      std::vector<int> path(T, 0);
+      int prev_end = 0;
+      for (std::size_t i = 0; i < spans.size(); ++i) {
+        EXPECT_EQ(spans[i].label, labels[i]);
+        EXPECT_LT(spans[i].frame_begin, spans[i].frame_end);
+        EXPECT_GE(spans[i].frame_begin, prev_end);
+        prev_end = spans[i].frame_end;
+        for (int t = spans[i].frame_begin; t < spans[i].frame_end; ++t) path[t] = labels[i];
+      }
+      EXPECT_EQ(collapse(path), labels);
+      double logp = 0;
+      for (int t = 0; t < T; ++t) logp += lp.frame(t)[path[t]];
+      EXPECT_NEAR(logp, best, 1e-5);
+    }
+  }
+}
+
+TEST(Ctc, ImpossibleLabelling) {
+  std::mt19937 rng(4);
+  auto lp = random_log_probs(2, 3, rng);
+  // "aa" needs a blank between the two a's: 3 frames.
+  EXPECT_EQ(ctc::sequence_log_prob(lp, {1, 1}), -INFINITY);
+  EXPECT_TRUE(ctc::align(lp, {1, 1}).empty());
+  EXPECT_TRUE(std::isfinite(ctc::sequence_log_prob(lp, {1, 2})));
+}

@@ -1,0 +1,234 @@
+// Model file: round trip, atomic writing, and one test per kind of bad file.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "core/safetensors.hpp"
+#include "test_util.hpp"
+
+using namespace ocrcore;
+using namespace ocrcore::test;
+using json = nlohmann::json;
+
+namespace {
+
+struct RawFile {
+  json header;
+  std::string data;
+};
+
+RawFile read_raw(const std::filesystem::path& p) {
+  std::string bytes = read_bytes(p);
+  std::uint64_t len = 0;
+  std::memcpy(&len, bytes.data(), 8);
+  return {json::parse(bytes.substr(8, len)), bytes.substr(8 + len)};
+}
+
+void write_raw(const std::filesystem::path& p, const RawFile& f) {
+  std::string text = f.header.dump();
+  std::uint64_t len = text.size();
+  std::string out(8, '\0');
+  std::memcpy(out.data(), &len, 8);
+  write_bytes(p, out + text + f.data);
+}
+
+class ModelFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    arch_ = small_crnn(16, 6);
+    tensors_ = random_tensors(arch_, 7);
+    pre_.height = 16;
+    path_ = dir_ / "model.ocrm";
+    save_model(path_, arch_, test_alphabet(6), pre_, tensors_, {{"note", "test"}});
+  }
+
+  // Edits the header of the saved model, writes it as bad.ocrm and expects
+  // loading to fail with a message naming the file and containing `fragment`.
+  void expect_bad(const std::function<void(RawFile&)>& edit, const std::string& fragment) {
+    RawFile f = read_raw(path_);
+    edit(f);
+    auto bad = dir_ / "bad.ocrm";
+    write_raw(bad, f);
+    expect_load_error(bad, fragment);
+  }
+
+  void expect_load_error(const std::filesystem::path& p, const std::string& fragment) {
+    try {
+      Model::load(p);
+      FAIL() << "loaded; expected an error containing: " << fragment;
+    } catch (const Error& e) {
+      std::string what = e.what();
+      EXPECT_NE(what.find(p.string()), std::string::npos) << what;
+      EXPECT_NE(what.find(fragment), std::string::npos) << what;
+    }
+  }
+
+  json& meta(RawFile& f) { return f.header["__metadata__"]; }
+
+  TempDir dir_;
+  Architecture arch_;
+  TensorMap tensors_;
+  Preprocessing pre_;
+  std::filesystem::path path_;
+};
+
+}  // namespace
+
+TEST_F(ModelFile, RoundTrip) {
+  auto m = Model::load(path_);
+  EXPECT_EQ(m->architecture().to_json(), arch_.to_json());
+  EXPECT_EQ(m->alphabet(), test_alphabet(6));
+  EXPECT_EQ(m->num_classes(), 6);
+  EXPECT_EQ(m->metadata().at("note"), "test");
+  EXPECT_EQ(m->parameter_count(), arch_.parameter_count());
+  for (const auto& [name, t] : tensors_) {
+    ASSERT_TRUE(m->tensors().count(name)) << name;
+    EXPECT_EQ(m->tensors().at(name).shape, t.shape);
+    EXPECT_EQ(m->tensors().at(name).data, t.data);
+  }
+  // Readable by any safetensors reader: 8-byte aligned data, JSON header.
+  RawFile f = read_raw(path_);
+  EXPECT_EQ(f.header["t1.core.weight"]["dtype"], "F32");
+  EXPECT_EQ(json::parse(f.header["__metadata__"]["ocrcore.alphabet"].get<std::string>()).size(),
+            6u);
+}
+
+TEST_F(ModelFile, WriteIsAtomicAndLeavesNoTemporaries) {
+  save_model(path_, arch_, test_alphabet(6), pre_, tensors_);  // replace existing
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir_.path())) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+  // A model that fails validation is never written.
+  auto broken = tensors_;
+  broken.erase("fc.weight");
+  EXPECT_THROW(save_model(dir_ / "x.ocrm", arch_, test_alphabet(6), pre_, broken), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x.ocrm"));
+}
+
+TEST_F(ModelFile, Truncated) {
+  std::string bytes = read_bytes(path_);
+  write_bytes(dir_ / "t.ocrm", bytes.substr(0, bytes.size() / 2));
+  expect_load_error(dir_ / "t.ocrm", "past the data section");
+  write_bytes(dir_ / "t4.ocrm", bytes.substr(0, 4));
+  expect_load_error(dir_ / "t4.ocrm", "too short");
+  write_bytes(dir_ / "t0.ocrm", "");
+  expect_load_error(dir_ / "t0.ocrm", "too short");
+}
+
+TEST_F(ModelFile, HeaderLengthPastEnd) {
+  std::string bytes = read_bytes(path_);
+  std::uint64_t len = bytes.size();  // > size - 8
+  std::memcpy(bytes.data(), &len, 8);
+  write_bytes(dir_ / "h.ocrm", bytes);
+  expect_load_error(dir_ / "h.ocrm", "runs past the end");
+  len = ~0ull;
+  std::memcpy(bytes.data(), &len, 8);
+  write_bytes(dir_ / "h2.ocrm", bytes);
+  expect_load_error(dir_ / "h2.ocrm", "not plausible");
+}
+
+TEST_F(ModelFile, MalformedJson) {
+  std::string bytes = read_bytes(path_);
+  std::uint64_t len = 0;
+  std::memcpy(&len, bytes.data(), 8);
+  bytes[bytes.rfind('}', 8 + len)] = ']';  // unbalanced brackets
+  write_bytes(dir_ / "j.ocrm", bytes);
+  expect_load_error(dir_ / "j.ocrm", "not valid JSON");
+}
+
+TEST_F(ModelFile, MissingTensor) {
+  expect_bad([](RawFile& f) { f.header.erase("rnn.weight_hh_l1_reverse"); },
+             "tensor 'rnn.weight_hh_l1_reverse' is missing");
+}
+
+TEST_F(ModelFile, WrongShape) {
+  expect_bad(
+      [](RawFile& f) {
+        f.header["fc.bias"]["shape"] = {3, 2};  // same byte count, wrong shape
+      },
+      "tensor 'fc.bias' has shape [3, 2], expected [6]");
+}
+
+TEST_F(ModelFile, WrongDtype) {
+  expect_bad(
+      [](RawFile& f) {
+        auto& e = f.header["fc.bias"];
+        e["dtype"] = "I32";  // 4 bytes per element like F32
+      },
+      "tensor 'fc.bias' has dtype I32, expected F32");
+  expect_bad([](RawFile& f) { f.header["fc.bias"]["dtype"] = "Q7"; }, "unknown dtype 'Q7'");
+}
+
+TEST_F(ModelFile, OverlappingOffsets) {
+  expect_bad(
+      [](RawFile& f) {
+        auto a = f.header["fc.bias"]["data_offsets"];
+        std::size_t n = a[1].get<std::size_t>() - a[0].get<std::size_t>();
+        auto b = f.header["c0.bias"]["data_offsets"];
+        std::size_t m = b[1].get<std::size_t>() - b[0].get<std::size_t>();
+        ASSERT_EQ(n, m);  // both 6 floats
+        f.header["fc.bias"]["data_offsets"] = b;
+      },
+      "overlap");
+}
+
+TEST_F(ModelFile, NanWeight) {
+  RawFile f = read_raw(path_);
+  std::size_t off = f.header["t1.core.weight"]["data_offsets"][0].get<std::size_t>();
+  float nan = std::nanf("");
+  std::memcpy(f.data.data() + off + 4 * 3, &nan, 4);
+  write_raw(dir_ / "nan.ocrm", f);
+  expect_load_error(dir_ / "nan.ocrm", "tensor 't1.core.weight' holds a non-finite value");
+}
+
+TEST_F(ModelFile, UnknownLayerType) {
+  expect_bad(
+      [&](RawFile& f) {
+        json a = json::parse(meta(f)["ocrcore.architecture"].get<std::string>());
+        a["layers"][2]["type"] = "gelu";
+        meta(f)["ocrcore.architecture"] = a.dump();
+      },
+      "unknown layer type 'gelu'");
+}
+
+TEST_F(ModelFile, AlphabetSizeMismatch) {
+  expect_bad([&](RawFile& f) { meta(f)["ocrcore.alphabet"] = R"(["", "a", "b"])"; },
+             "alphabet has 3 entries (blank included) but the output layer has 6 classes");
+  expect_bad([&](RawFile& f) { meta(f)["ocrcore.alphabet"] = R"(["", "a", )"; },
+             "ocrcore.alphabet is not valid JSON");
+}
+
+TEST_F(ModelFile, MetadataProblems) {
+  expect_bad([&](RawFile& f) { meta(f).erase("ocrcore.architecture"); },
+             "__metadata__ has no 'ocrcore.architecture'");
+  expect_bad([&](RawFile& f) { meta(f)["ocrcore.format_version"] = "99"; },
+             "format version '99' is not supported");
+  expect_bad([&](RawFile& f) { meta(f)["ocrcore.preprocessing"] = R"({"height": 32})"; },
+             "must equal the architecture's input_height 16");
+}
+
+TEST_F(ModelFile, UnusedTensorIsRejectedButBatchNormCounterIsNot) {
+  expect_bad(
+      [](RawFile& f) {
+        f.header["stray.weight"] = {{"dtype", "F32"}, {"shape", {0}}, {"data_offsets", {0, 0}}};
+      },
+      "tensor 'stray.weight' is not used");
+  RawFile f = read_raw(path_);
+  const std::size_t end = f.data.size();
+  f.data.append(8, '\0');
+  f.header["bn0.num_batches_tracked"] = {
+      {"dtype", "I64"}, {"shape", json::array()}, {"data_offsets", {end, end + 8}}};
+  write_raw(dir_ / "nbt.ocrm", f);
+  EXPECT_NO_THROW(Model::load(dir_ / "nbt.ocrm"));
+}
+
+TEST_F(ModelFile, NotAFile) {
+  expect_load_error(dir_ / "absent.ocrm", "cannot open");
+  expect_load_error(dir_.path(), "not a regular file");
+}

@@ -1,0 +1,132 @@
+// ocr-infer as a user runs it: exit codes, outputs, bad inputs.
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_util.hpp"
+
+using namespace ocrcore;
+using namespace ocrcore::test;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string out, err;
+};
+
+Run run(const std::string& args, const TempDir& dir, const std::string& stdin_text = "") {
+  auto out = dir / "stdout.txt", err = dir / "stderr.txt", in = dir / "stdin.txt";
+  write_bytes(in, stdin_text);
+  std::string cmd = std::string(OCR_INFER_EXE) + " " + args + " <" + in.string() + " >" +
+                    out.string() + " 2>" + err.string();
+  int status = std::system(cmd.c_str());
+  return {WEXITSTATUS(status), read_bytes(out), read_bytes(err)};
+}
+
+std::string model_arg() {
+  return "--model " + (fixtures_dir() / "torch_crnn.ocrm").string() + " -q";
+}
+
+void write_line_image(const std::filesystem::path& p, int w) {
+  Image img(w, 20, 250);
+  for (int x = 2; x < w - 2; x += 3) img.at(x, 10) = 0;
+  save_png(p, img);
+}
+
+class OcrInfer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(dir_ / "lines");
+    write_line_image(dir_ / "lines/a.png", 60);
+    write_bytes(dir_ / "lines/a.gt.txt", "abc\n");
+    write_line_image(dir_ / "lines/b.bin.png", 90);
+    write_bytes(dir_ / "lines/b.gt.txt", "de f\n");
+  }
+  TempDir dir_;
+};
+
+}  // namespace
+
+TEST_F(OcrInfer, DirectoryWithGroundTruth) {
+  auto r = run(model_arg() + " --format tsv " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("a.png\t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b.bin.png\t"), std::string::npos);
+  EXPECT_NE(r.err.find("2 lines, 2 recognised, 0 failed"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CER "), std::string::npos);
+  EXPECT_NE(r.err.find("/7 chars"), std::string::npos) << r.err;  // "abc" + "de f"
+}
+
+TEST_F(OcrInfer, OneBadImageIsReportedAndTheRestProcessed) {
+  write_bytes(dir_ / "lines/broken.png", "\x89PNG\r\n\x1a\n garbage");
+  auto r = run(model_arg() + " --format jsonl " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("broken.png: cannot decode PNG"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("3 lines, 2 recognised, 1 failed"), std::string::npos) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    EXPECT_TRUE(j.contains("text"));
+    EXPECT_TRUE(j.contains("chars"));
+    EXPECT_TRUE(j.contains("gt"));
+    ++n;
+  }
+  EXPECT_EQ(n, 2);
+}
+
+TEST_F(OcrInfer, ListFileStdinAndOutputFile) {
+  write_bytes(dir_ / "list.txt", "lines/a.png\n");
+  auto out = dir_ / "result.tsv";
+  auto r = run(model_arg() + " --format tsv -o " + out.string() + " @" +
+                   (dir_ / "list.txt").string() + " -",
+               dir_, (dir_ / "lines/b.bin.png").string() + "\n");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  std::string written = read_bytes(out);
+  EXPECT_NE(written.find("a.png\t"), std::string::npos);
+  EXPECT_NE(written.find("b.bin.png\t"), std::string::npos);
+}
+
+TEST_F(OcrInfer, GroundTruthNotUtf8) {
+  write_bytes(dir_ / "lines/a.gt.txt", "ab\xff\n");
+  auto r = run(model_arg() + " " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("a.gt.txt: ground truth is not valid UTF-8"), std::string::npos) << r.err;
+}
+
+TEST_F(OcrInfer, UsageAndModelErrors) {
+  auto r = run(model_arg() + " " + (dir_ / "missing").string(), dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no such file or directory"), std::string::npos);
+
+  std::filesystem::create_directories(dir_ / "empty");
+  r = run(model_arg() + " " + (dir_ / "empty").string(), dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("directory holds no images"), std::string::npos);
+
+  write_bytes(dir_ / "bad.ocrm", "not a model");
+  r = run("--model " + (dir_ / "bad.ocrm").string() + " " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad.ocrm: header length"), std::string::npos) << r.err;
+
+  r = run(model_arg() + " --decoder nonsense " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 2);
+
+  r = run("--version", dir_);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("ocrcore"), std::string::npos);
+}
+
+TEST_F(OcrInfer, BeamDecoderAndReferenceBackend) {
+  auto r = run(model_arg() + " --decoder beam --beam-width 4 --backend reference -b 1 " +
+                   (dir_ / "lines").string(),
+               dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("reference backend"), std::string::npos);
+}

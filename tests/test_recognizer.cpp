@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <thread>
+
+#include "test_util.hpp"
+
+using namespace ocrcore;
+using namespace ocrcore::test;
+
+namespace {
+
+// Log-probs with a chosen argmax per frame (prob 0.9, the rest shared).
+LogProbs peaked(const std::vector<int>& argmax, int classes) {
+  LogProbs lp{static_cast<int>(argmax.size()), classes, {}};
+  for (int k : argmax)
+    for (int c = 0; c < classes; ++c)
+      lp.values.push_back(std::log(c == k ? 0.9f : 0.1f / float(classes - 1)));
+  return lp;
+}
+
+Image random_image(int w, int h, unsigned seed) {
+  std::mt19937 rng(seed);
+  Image img(w, h, 240);
+  std::uniform_int_distribution<int> xs(0, w - 1), ys(0, h - 1);
+  for (int i = 0; i < w * h / 10; ++i) img.at(xs(rng), ys(rng)) = 10;
+  return img;
+}
+
+}  // namespace
+
+TEST(Recognizer, DecodeGivesTextConfidencesAndPositions) {
+  auto model = random_model(small_crnn(16, 5), 1);  // alphabet: blank a b c d
+  const int stride = model->architecture().width_stride();
+  ASSERT_EQ(stride, 4);
+  for (Decoder d : {Decoder::greedy, Decoder::beam}) {
+    Recognizer rec(model, {d, 8, Backend::reference, 1});
+    // frames: _ a a _ b _ _ b c
+    auto r = rec.decode(peaked({0, 1, 1, 0, 2, 0, 0, 2, 3}, 5), 2.0f);
+    EXPECT_EQ(r.text, "abbc");
+    ASSERT_EQ(r.chars.size(), 4u);
+    EXPECT_EQ(r.chars[0].frame_begin, 1);
+    EXPECT_EQ(r.chars[0].frame_end, 3);
+    EXPECT_EQ(r.chars[0].x_begin, 1 * stride * 2);
+    EXPECT_EQ(r.chars[0].x_end, 3 * stride * 2);
+    EXPECT_EQ(r.chars[3].frame_begin, 8);
+    EXPECT_NEAR(r.chars[1].confidence, 0.9f, 1e-5);
+    EXPECT_GT(r.confidence, 0.0f);
+    EXPECT_LE(r.confidence, 1.0f);
+    std::string joined;
+    for (auto& c : r.chars) joined += c.text;
+    EXPECT_EQ(joined, r.text);
+  }
+}
+
+TEST(Recognizer, LineConfidenceIsSequenceProbability) {
+  auto model = random_model(small_crnn(16, 3), 2);
+  Recognizer rec(model, {Decoder::greedy, 1, Backend::reference, 1});
+  // 2 frames, P(a) = .4, P(blank) = .6 : greedy says "", P("") = .36.
+  LogProbs lp{2, 3, {std::log(0.6f), std::log(0.4f), -30.0f, std::log(0.6f), std::log(0.4f), -30.0f}};
+  auto r = rec.decode(lp);
+  EXPECT_EQ(r.text, "");
+  EXPECT_NEAR(r.confidence, 0.36f, 1e-4);
+  Recognizer beam(model, {Decoder::beam, 4, Backend::reference, 1});
+  auto b = beam.decode(lp);
+  EXPECT_EQ(b.text, "a");
+  EXPECT_NEAR(b.confidence, 0.64f, 1e-4);
+}
+
+TEST(Recognizer, ImagesEndToEndBothBackendsAgree) {
+  auto model = random_model(small_crnn(16, 9), 3);
+  std::vector<Image> images{random_image(120, 30, 1), random_image(40, 16, 2),
+                            random_image(300, 45, 3), random_image(3, 20, 4)};
+  std::vector<ImageView> views(images.begin(), images.end());
+  Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  auto a = ref.recognize(views), b = fast.recognize(views);
+  ASSERT_EQ(a.size(), 4u);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].text, b[i].text);
+    EXPECT_NEAR(a[i].confidence, b[i].confidence, 1e-3);
+    for (const auto& c : a[i].chars) {
+      EXPECT_GE(c.x_begin, 0);
+      EXPECT_LT(c.x_begin, c.x_end);
+      EXPECT_LE(c.x_begin, images[i].width() + 4 * 8);
+    }
+  }
+  EXPECT_EQ(ref.recognize(images[0]).text, a[0].text);
+}
+
+TEST(Recognizer, SharedModelConcurrentRecognizers) {
+  auto model = random_model(small_crnn(16, 9), 4);
+  std::vector<Image> images;
+  for (unsigned i = 0; i < 6; ++i) images.push_back(random_image(80 + 30 * int(i), 24, i));
+  std::vector<ImageView> views(images.begin(), images.end());
+  Recognizer single(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  auto expected = single.recognize(views);
+  std::vector<std::vector<LineResult>> got(3);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&, t] {
+      Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+      for (int rep = 0; rep < 3; ++rep) got[t] = rec.recognize(views);
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 3; ++t)
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      EXPECT_EQ(got[t][i].text, expected[i].text);
+      EXPECT_FLOAT_EQ(got[t][i].confidence, expected[i].confidence);
+    }
+}
+
+TEST(Recognizer, BadOptionsAndImages) {
+  auto model = random_model(small_crnn(16, 9), 5);
+  EXPECT_THROW(Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 0}), Error);
+  EXPECT_THROW(Recognizer(model, {Decoder::beam, 0, Backend::onednn, 1}), Error);
+  EXPECT_THROW(Recognizer(nullptr), Error);
+  Recognizer rec(model);
+  Image ok = random_image(50, 20, 1);
+  std::vector<ImageView> views{ok, ImageView()};
+  try {
+    rec.recognize(views);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("image 1 of the batch"), std::string::npos);
+  }
+}

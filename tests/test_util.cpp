@@ -1,0 +1,128 @@
+#include "test_util.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "nn/shapes.hpp"
+
+namespace ocrcore::test {
+
+TensorMap random_tensors(const Architecture& arch, unsigned seed) {
+  std::mt19937 rng(seed);
+  TensorMap tensors;
+  for (const auto& r : arch.required_tensors()) {
+    Tensor t(r.shape);
+    // Fan-in scaling keeps activations O(1) through deep stacks.
+    const double fan_in =
+        r.shape.size() > 1 ? double(t.numel()) / double(r.shape[0]) : 1.0;
+    std::normal_distribution<float> normal(0.0f, static_cast<float>(1.0 / std::sqrt(fan_in)));
+    std::uniform_real_distribution<float> uniform(0.5f, 1.5f);
+    for (float& v : t.data) {
+      if (r.name.ends_with(".running_var") || (r.name.ends_with(".weight") && r.shape.size() == 1))
+        v = uniform(rng);
+      else if (r.shape.size() == 1)
+        v = 0.2f * normal(rng) * static_cast<float>(std::sqrt(fan_in));
+      else
+        v = normal(rng);
+    }
+    tensors[r.name] = std::move(t);
+  }
+  return tensors;
+}
+
+std::vector<std::string> test_alphabet(int classes) {
+  std::vector<std::string> a{""};
+  for (int k = 1; k < classes; ++k) a.push_back(std::string(1, static_cast<char>('a' + (k - 1) % 26)) + (k > 26 ? std::to_string(k) : ""));
+  return a;
+}
+
+std::shared_ptr<const Model> random_model(const Architecture& arch, unsigned seed) {
+  Preprocessing pre;
+  pre.height = arch.input_height;
+  return Model::from_parts(arch, test_alphabet(arch.validate()), pre, random_tensors(arch, seed),
+                           "random-model");
+}
+
+Architecture small_crnn(int height, int classes) {
+  // Height after the CNN below: ceil-mode pool, padded 3/2 pool, (2,3)/(2,1) conv.
+  const int h = detail::conv_out(
+      detail::pool_out(detail::pool_out(height, 2, 2, 0, true), 3, 2, 1, false), 2, 2, 0);
+  const std::string json = R"({"input_height": )" + std::to_string(height) + R"(, "layers": [
+    {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 6, "kernel_size": 3, "padding": 1},
+    {"type": "batchnorm2d", "name": "bn0", "num_features": 6},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 2, "stride": 2, "ceil_mode": true},
+    {"type": "tucker_conv", "name": "t1", "in_channels": 6, "out_channels": 10, "kernel_size": 3,
+     "padding": 1, "ranks": [4, 5]},
+    {"type": "batchnorm2d", "name": "bn1", "num_features": 10},
+    {"type": "relu"},
+    {"type": "dropout", "p": 0.1},
+    {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+    {"type": "tucker_conv", "name": "t2", "in_channels": 10, "out_channels": 12, "kernel_size": 1,
+     "ranks": [0, 4], "bias": false},
+    {"type": "relu"},
+    {"type": "conv2d", "name": "c3", "in_channels": 12, "out_channels": 8, "kernel_size": [2, 3],
+     "stride": [2, 1], "padding": [0, 1]},
+    {"type": "relu"},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "rnn", "input_size": )" + std::to_string(8 * h) +
+                           R"(, "hidden_size": 7, "num_layers": 2},
+    {"type": "linear", "name": "fc", "in_features": 14, "out_features": )" +
+                           std::to_string(classes) + R"(}
+  ]})";
+  return Architecture::from_json(json);
+}
+
+LineTensor random_line(int height, int width, std::mt19937& rng) {
+  LineTensor l;
+  l.height = height;
+  l.width = width;
+  l.pixels.assign(static_cast<std::size_t>(height) * width, 0.0f);
+  std::uniform_int_distribution<int> xs(0, width - 1), ys(0, height - 1);
+  std::uniform_real_distribution<float> ink(0.2f, 1.0f);
+  for (int i = 0; i < std::max(1, width * height / 6); ++i) l.pixels[static_cast<std::size_t>(ys(rng)) * width + xs(rng)] = ink(rng);
+  return l;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  float m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ocrcore-test-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw Error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::filesystem::path fixtures_dir() { return OCRCORE_FIXTURES_DIR; }
+
+std::filesystem::path shared_data_dir() {
+  std::error_code ec;
+  std::filesystem::path p = OCRCORE_SHARED_DATA_DIR;
+  return std::filesystem::is_directory(p, ec) ? p : std::filesystem::path();
+}
+
+void write_bytes(const std::filesystem::path& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f << bytes;
+}
+
+std::string read_bytes(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace ocrcore::test

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "ocrcore/ocrcore.hpp"
+
+namespace ocrcore::test {
+
+// Fills every tensor an architecture needs with seeded random values (batch
+// norm variances positive), scaled so activations stay in a useful range.
+TensorMap random_tensors(const Architecture& arch, unsigned seed);
+
+// An alphabet of `classes` entries: blank, then a, b, c, ...
+std::vector<std::string> test_alphabet(int classes);
+
+std::shared_ptr<const Model> random_model(const Architecture& arch, unsigned seed);
+
+// A small CRNN with every layer kind: conv, batch norm, ReLU, pooling with
+// ceil mode, Tucker conv (with and without input factor), strided conv,
+// standalone ReLU, dropout, 2-layer BLSTM, linear.
+Architecture small_crnn(int height = 16, int classes = 9);
+
+// A random line: background 0 with ink blobs.
+LineTensor random_line(int height, int width, std::mt19937& rng);
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+
+// A fresh empty directory under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::filesystem::path fixtures_dir();
+// ../shared/data, or empty when absent (tests that need it skip).
+std::filesystem::path shared_data_dir();
+
+// Writes bytes to a file.
+void write_bytes(const std::filesystem::path& path, const std::string& bytes);
+std::string read_bytes(const std::filesystem::path& path);
+
+}  // namespace ocrcore::test
