@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/overloaded.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
 
@@ -12,10 +13,7 @@ namespace {
 
 using json = nlohmann::json;
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
+using detail::Overloaded;
 
 // Reads the fields of one layer object, remembering which were used so that
 // unknown (misspelt) fields are reported instead of silently ignored.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "core/overloaded.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::detail {
@@ -50,90 +51,89 @@ CompiledNetwork compile_network(const Architecture& a, const TensorMap& t) {
   net.input_height = a.input_height;
   net.num_classes = a.validate();
   auto get = [&](const std::string& name) -> const Tensor& { return t.at(name); };
-  auto find = [&](const std::string& name) -> const Tensor* {
-    auto it = t.find(name);
-    return it == t.end() ? nullptr : &it->second;
-  };
+  auto bias = [&](bool has, const std::string& name) { return has ? &get(name) : nullptr; };
   for (const auto& layer : a.layers) {
-    if (auto* cs = std::get_if<Conv2dSpec>(&layer)) {
-      const auto* s = cs;
-      net.ops.push_back(make_conv(s->in_channels, s->out_channels, s->kernel_h, s->kernel_w,
-                                  s->stride_h, s->stride_w, s->pad_h, s->pad_w,
-                                  get(s->name + ".weight"),
-                                  s->bias ? &get(s->name + ".bias") : nullptr));
-    } else if (auto* ts = std::get_if<TuckerConvSpec>(&layer)) {
-      const auto* s = ts;
-      TuckerOp op;
-      int core_in = s->in_channels;
-      if (s->rank_in > 0) {
-        op.has_in = true;
-        op.in = make_conv(s->in_channels, s->rank_in, 1, 1, 1, 1, 0, 0, get(s->name + ".in.weight"),
-                          nullptr);
-        core_in = s->rank_in;
-      }
-      op.core = make_conv(core_in, s->rank_out, s->kernel_h, s->kernel_w, s->stride_h, s->stride_w,
-                          s->pad_h, s->pad_w, get(s->name + ".core.weight"), nullptr);
-      op.out =
-          make_conv(s->rank_out, s->out_channels, 1, 1, 1, 1, 0, 0, get(s->name + ".out.weight"),
-                    s->bias ? &get(s->name + ".out.bias") : nullptr);
-      net.ops.push_back(std::move(op));
-    } else if (auto* bs = std::get_if<BatchNormSpec>(&layer)) {
-      const auto* s = bs;
-      // validate() guarantees a conv or tucker conv directly before.
-      Op& prev = net.ops.back();
-      if (auto* c = std::get_if<ConvOp>(&prev)) fold_batch_norm(*c, *s, t);
-      if (auto* tk = std::get_if<TuckerOp>(&prev)) fold_batch_norm(tk->out, *s, t);
-    } else if (std::holds_alternative<ReluSpec>(layer)) {
-      Op* prev = net.ops.empty() ? nullptr : &net.ops.back();
-      auto* c = prev ? std::get_if<ConvOp>(prev) : nullptr;
-      auto* tk = prev ? std::get_if<TuckerOp>(prev) : nullptr;
-      auto* lin = prev ? std::get_if<LinearOp>(prev) : nullptr;
-      if (c && !c->relu)
-        c->relu = true;
-      else if (tk && !tk->out.relu)
-        tk->out.relu = true;
-      else if (lin && !lin->relu)
-        lin->relu = true;
-      else
-        net.ops.push_back(ReluOp{});
-    } else if (auto* ps = std::get_if<MaxPoolSpec>(&layer)) {
-      const auto* s = ps;
-      net.ops.push_back(PoolOp{s->kernel_h, s->kernel_w, s->stride_h, s->stride_w, s->pad_h,
-                               s->pad_w, s->ceil_mode});
-    } else if (std::holds_alternative<CollapseSpec>(layer)) {
-      net.ops.push_back(CollapseOp{});
-    } else if (auto* rs = std::get_if<LstmSpec>(&layer)) {
-      const auto* s = rs;
-      LstmOp op;
-      op.input_size = s->input_size;
-      op.hidden_size = s->hidden_size;
-      op.num_layers = s->num_layers;
-      op.bidirectional = s->bidirectional;
-      op.layers.resize(s->num_layers);
-      for (int l = 0; l < s->num_layers; ++l) {
-        for (int d = 0; d < op.directions(); ++d) {
-          std::string sfx = "_l" + std::to_string(l) + (d ? "_reverse" : "");
-          LstmDirection& dir = op.layers[l][d];
-          dir.w_ih = get(s->name + ".weight_ih" + sfx).data;
-          dir.w_hh = get(s->name + ".weight_hh" + sfx).data;
-          dir.bias = get(s->name + ".bias_ih" + sfx).data;
-          const auto& b_hh = get(s->name + ".bias_hh" + sfx).data;
-          for (std::size_t i = 0; i < dir.bias.size(); ++i)
-            dir.bias[i] += b_hh[i];
-        }
-      }
-      net.ops.push_back(std::move(op));
-    } else if (auto* fs = std::get_if<LinearSpec>(&layer)) {
-      const auto* s = fs;
-      LinearOp op;
-      op.in_features = s->in_features;
-      op.out_features = s->out_features;
-      op.weight = get(s->name + ".weight").data;
-      const Tensor* b = s->bias ? find(s->name + ".bias") : nullptr;
-      op.bias = b ? b->data : std::vector<float>(static_cast<std::size_t>(s->out_features), 0.0f);
-      net.ops.push_back(std::move(op));
-    }
-    // DropoutSpec: identity at inference.
+    std::visit(
+        Overloaded{
+            [&](const Conv2dSpec& s) {
+              net.ops.push_back(make_conv(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w,
+                                          s.stride_h, s.stride_w, s.pad_h, s.pad_w,
+                                          get(s.name + ".weight"), bias(s.bias, s.name + ".bias")));
+            },
+            [&](const TuckerConvSpec& s) {
+              TuckerOp op;
+              int core_in = s.in_channels;
+              if (s.rank_in > 0) {
+                op.has_in = true;
+                op.in = make_conv(s.in_channels, s.rank_in, 1, 1, 1, 1, 0, 0,
+                                  get(s.name + ".in.weight"), nullptr);
+                core_in = s.rank_in;
+              }
+              op.core =
+                  make_conv(core_in, s.rank_out, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
+                            s.pad_h, s.pad_w, get(s.name + ".core.weight"), nullptr);
+              op.out = make_conv(s.rank_out, s.out_channels, 1, 1, 1, 1, 0, 0,
+                                 get(s.name + ".out.weight"), bias(s.bias, s.name + ".out.bias"));
+              net.ops.push_back(std::move(op));
+            },
+            [&](const BatchNormSpec& s) {
+              // validate() guarantees a conv or Tucker conv directly before.
+              Op& prev = net.ops.back();
+              if (auto* c = std::get_if<ConvOp>(&prev)) fold_batch_norm(*c, s, t);
+              if (auto* tk = std::get_if<TuckerOp>(&prev)) fold_batch_norm(tk->out, s, t);
+            },
+            [&](const ReluSpec&) {
+              // Fused into the layer before when it has no activation yet.
+              bool* slot = nullptr;
+              if (!net.ops.empty()) {
+                Op& prev = net.ops.back();
+                if (auto* c = std::get_if<ConvOp>(&prev)) slot = &c->relu;
+                if (auto* tk = std::get_if<TuckerOp>(&prev)) slot = &tk->out.relu;
+                if (auto* lin = std::get_if<LinearOp>(&prev)) slot = &lin->relu;
+              }
+              if (slot && !*slot)
+                *slot = true;
+              else
+                net.ops.push_back(ReluOp{});
+            },
+            [&](const MaxPoolSpec& s) {
+              net.ops.push_back(PoolOp{s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.pad_h,
+                                       s.pad_w, s.ceil_mode});
+            },
+            [&](const DropoutSpec&) {},  // identity at inference
+            [&](const CollapseSpec&) { net.ops.push_back(CollapseOp{}); },
+            [&](const LstmSpec& s) {
+              LstmOp op;
+              op.input_size = s.input_size;
+              op.hidden_size = s.hidden_size;
+              op.num_layers = s.num_layers;
+              op.bidirectional = s.bidirectional;
+              op.layers.resize(s.num_layers);
+              for (int l = 0; l < s.num_layers; ++l) {
+                for (int d = 0; d < op.directions(); ++d) {
+                  const std::string sfx = "_l" + std::to_string(l) + (d ? "_reverse" : "");
+                  LstmDirection& dir = op.layers[l][d];
+                  dir.w_ih = get(s.name + ".weight_ih" + sfx).data;
+                  dir.w_hh = get(s.name + ".weight_hh" + sfx).data;
+                  dir.bias = get(s.name + ".bias_ih" + sfx).data;
+                  const auto& b_hh = get(s.name + ".bias_hh" + sfx).data;
+                  for (std::size_t i = 0; i < dir.bias.size(); ++i)
+                    dir.bias[i] += b_hh[i];
+                }
+              }
+              net.ops.push_back(std::move(op));
+            },
+            [&](const LinearSpec& s) {
+              LinearOp op;
+              op.in_features = s.in_features;
+              op.out_features = s.out_features;
+              op.weight = get(s.name + ".weight").data;
+              op.bias = s.bias ? get(s.name + ".bias").data
+                               : std::vector<float>(static_cast<std::size_t>(s.out_features));
+              net.ops.push_back(std::move(op));
+            },
+        },
+        layer);
   }
   int w = 1;
   while (a.frames_for_width(w) < 1) {

@@ -53,6 +53,7 @@ class ReferenceEngine final : public Engine {
       std::copy_n(line.pixels.begin() + static_cast<std::ptrdiff_t>(y) * line.width, line.width,
                   map.values.begin() + static_cast<std::ptrdiff_t>(y) * map.width);
     Sequence seq;
+    bool collapsed = false;
     for (const Op& op : net_.ops) {
       if (auto* c = std::get_if<ConvOp>(&op)) {
         map = conv2d_reference(map, *c);
@@ -63,9 +64,10 @@ class ReferenceEngine final : public Engine {
       } else if (auto* p = std::get_if<PoolOp>(&op)) {
         map = maxpool_reference(map, *p);
       } else if (std::holds_alternative<ReluOp>(op)) {
-        relu_reference(seq.frames ? seq.values : map.values);
+        relu_reference(collapsed ? seq.values : map.values);
       } else if (std::holds_alternative<CollapseOp>(op)) {
         seq = collapse_reference(map);
+        collapsed = true;
       } else if (auto* l = std::get_if<LstmOp>(&op)) {
         seq = lstm_reference(seq, *l);
       } else if (auto* lin = std::get_if<LinearOp>(&op)) {
