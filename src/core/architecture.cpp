@@ -310,26 +310,19 @@ int Architecture::validate() const {
       if (!sequence) throw fail("needs a feature sequence; add a 'collapse' layer before it");
     };
     bool conv_like = false;
+    auto convolution = [&](const auto& s) {
+      need_spatial();
+      if (s.in_channels != channels)
+        throw fail("in_channels " + std::to_string(s.in_channels) + " but the input has " +
+                   std::to_string(channels) + " channels");
+      height = detail::conv_out(height, s.kernel_h, s.stride_h, s.pad_h);
+      channels = s.out_channels;
+      conv_like = true;
+    };
     std::visit(
         Overloaded{
-            [&](const Conv2dSpec& s) {
-              need_spatial();
-              if (s.in_channels != channels)
-                throw fail("in_channels " + std::to_string(s.in_channels) + " but the input has " +
-                           std::to_string(channels) + " channels");
-              height = detail::conv_out(height, s.kernel_h, s.stride_h, s.pad_h);
-              channels = s.out_channels;
-              conv_like = true;
-            },
-            [&](const TuckerConvSpec& s) {
-              need_spatial();
-              if (s.in_channels != channels)
-                throw fail("in_channels " + std::to_string(s.in_channels) + " but the input has " +
-                           std::to_string(channels) + " channels");
-              height = detail::conv_out(height, s.kernel_h, s.stride_h, s.pad_h);
-              channels = s.out_channels;
-              conv_like = true;
-            },
+            [&](const Conv2dSpec& s) { convolution(s); },
+            [&](const TuckerConvSpec& s) { convolution(s); },
             [&](const BatchNormSpec& s) {
               need_spatial();
               if (!after_conv)

@@ -185,28 +185,18 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
     if (auto it = view.metadata.find(kKeyPreprocessing); it != view.metadata.end())
       pre = preprocessing_from_json(it->second, architecture.input_height);
 
-    // Presence, shape and dtype of every tensor first (cheap), then the values.
-    auto required = architecture.required_tensors();
+    // Values of the tensors the layers need (dtype and NaN/Inf checked here);
+    // build() reports missing ones and wrong shapes.
+    TensorMap tensors;
     std::set<std::string> needed;
-    for (const auto& r : required) {
+    for (const auto& r : architecture.required_tensors()) {
       needed.insert(r.name);
-      auto it = view.entries.find(r.name);
-      if (it == view.entries.end())
-        throw Error("tensor '" + r.name + "' is missing (expected shape " + shape_text(r.shape) +
-                    ")");
-      if (it->second.shape != r.shape)
-        throw Error("tensor '" + r.name + "' has shape " + shape_text(it->second.shape) +
-                    ", expected " + shape_text(r.shape));
-      if (it->second.dtype != "F32")
-        throw Error("tensor '" + r.name + "' has dtype " + it->second.dtype + ", expected F32");
+      if (view.entries.count(r.name)) tensors[r.name] = detail::read_f32_tensor(view, r.name);
     }
     for (const auto& [name, e] : view.entries)
       if (!needed.count(name) && !ignorable_tensor(name))
         throw Error("tensor '" + name + "' is not used by any layer of the architecture");
 
-    TensorMap tensors;
-    for (const auto& r : required)
-      tensors[r.name] = detail::read_f32_tensor(view, r.name);
     auto impl = build(std::move(architecture), std::move(alphabet), pre, std::move(tensors));
     impl->source = source;
     for (const auto& [k, v] : view.metadata)

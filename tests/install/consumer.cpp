@@ -7,7 +7,7 @@ int main(int argc, char** argv) {
   if (argc != 2) return 2;
   try {
     auto model = ocrcore::Model::load(argv[1]);
-    ocrcore::Recognizer recognizer(model);
+    ocrcore::Recognizer recognizer(model, {.decoder = ocrcore::Decoder::beam, .beam_width = 8});
     ocrcore::Image line(120, 32, 255);
     for (int x = 10; x < 110; x += 4) line.at(x, 16) = 0;
     auto result = recognizer.recognize(line);

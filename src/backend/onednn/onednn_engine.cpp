@@ -69,9 +69,24 @@ class OnednnEngine final : public Engine {
         stream_(engine_) {}
 
   std::vector<LogProbs> forward(std::span<const LineTensor> lines) override {
+    try {
+      return run(lines);
+    } catch (const dnnl::error& e) {
+      throw Error(std::string("oneDNN error: ") + e.what());
+    }
+  }
+
+ private:
+  std::vector<LogProbs> run(std::span<const LineTensor> lines) {
     check_line_heights(net_, lines);
     if (lines.empty()) return {};
-    omp_set_num_threads(threads_);  // this thread's OpenMP team size, used by oneDNN
+    // oneDNN sizes its OpenMP teams from this thread's setting; restore the
+    // caller's on the way out.
+    struct ThreadScope {
+      int saved = omp_get_max_threads();
+      explicit ThreadScope(int n) { omp_set_num_threads(n); }
+      ~ThreadScope() { omp_set_num_threads(saved); }
+    } thread_scope(threads_);
 
     // Widest first, so that the lines still running at any LSTM step are a prefix.
     const int B = static_cast<int>(lines.size());
@@ -130,7 +145,6 @@ class OnednnEngine final : public Engine {
     return split_log_softmax(order);
   }
 
- private:
   // One cached primitive per layer slot; rebuilt when the batch shape changes.
   struct ConvCache {
     memory::dims src_dims;
