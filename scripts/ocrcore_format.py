@@ -7,6 +7,7 @@ module has no dependency beyond numpy, so any PyTorch user can convert a model:
     write_model("model.ocrm", model.state_dict(), architecture, alphabet)
 """
 import json
+import os
 import struct
 
 import numpy as np
@@ -36,8 +37,23 @@ def write_safetensors(path, tensors, metadata=None):
         f.write(text)
         for b in blobs:
             f.write(b)
-    import os
     os.replace(tmp, path)
+
+
+def read_safetensors(path):
+    """Returns ({name: float32 numpy array}, metadata) of an F32 safetensors file."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    metadata = header.pop("__metadata__", {})
+    tensors = {}
+    for name, e in header.items():
+        if e["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} has dtype {e['dtype']}, expected F32")
+        b, end = e["data_offsets"]
+        tensors[name] = np.frombuffer(data[b:end], dtype="<f4").reshape(e["shape"]).copy()
+    return tensors, metadata
 
 
 def write_model(path, state_dict, architecture, alphabet, preprocessing=None, extra=None):

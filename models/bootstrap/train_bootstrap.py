@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from ocrcore_format import write_model  # noqa: E402
+from ocrcore_format import read_safetensors, write_model  # noqa: E402
 
 HEIGHT = 32
 ALPHABET = [""] + [chr(c) for c in range(32, 127)]  # blank + printable ASCII
@@ -232,6 +232,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "default.ocrm"))
     ap.add_argument("--samples", default=os.path.join(ROOT, "models", "samples"))
     ap.add_argument("--log", default="/tmp/ocrcore-bootstrap.jsonl")
+    ap.add_argument("--init", help="start from these weights (.ocrm model or .pt state_dict)")
+    ap.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine decay)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -253,7 +255,14 @@ def main():
     test = [(normalize(img), text) for img, text in held_out]
 
     model = CRNN()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if args.init and args.init.endswith(".pt"):
+        model.load_state_dict(torch.load(args.init))
+    elif args.init:
+        tensors, _ = read_safetensors(args.init)
+        state = model.state_dict()
+        state.update({k: torch.from_numpy(v) for k, v in tensors.items()})
+        model.load_state_dict(state)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     start, step, best = time.time(), 0, 1.0
     budget = args.minutes * 60
@@ -276,7 +285,7 @@ def main():
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         frac = (time.time() - start) / budget
         for g in opt.param_groups:  # cosine decay over the time budget
-            g["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
+            g["lr"] = args.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, frac)))
         opt.step()
         step += 1
         if step % 200 == 0:
@@ -298,15 +307,15 @@ def main():
     write_model(args.out, model.state_dict(), ARCHITECTURE, ALPHABET, extra={
         "generator": "models/bootstrap/train_bootstrap.py",
         "training": json.dumps({"steps": step, "minutes": args.minutes, "seed": args.seed,
-                                "batch": args.batch, "heldout_rendered_cer": round(cer, 5)}),
+                                "batch": args.batch, "lr": args.lr, "init": bool(args.init),
+                                "heldout_rendered_cer": round(cer, 5)}),
     })
     os.makedirs(args.samples, exist_ok=True)
     for i, (img, text) in enumerate(held_out[:12]):
         img.save(os.path.join(args.samples, f"{i + 1:06d}.png"))
         with open(os.path.join(args.samples, f"{i + 1:06d}.gt.txt"), "w") as f:
             f.write(text + "\n")
-    os.remove(best_path)
-    print(json.dumps({"done": True, "steps": step, "heldout_rendered_cer": cer, "model": args.out}))
+    print(json.dumps({"done": True, "weights": best_path, "steps": step, "heldout_rendered_cer": cer, "model": args.out}))
 
 
 if __name__ == "__main__":
