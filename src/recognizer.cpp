@@ -29,6 +29,12 @@ std::vector<LogProbs> Recognizer::forward(std::span<const LineTensor> lines) {
 }
 
 LineResult Recognizer::decode(const LogProbs& lp, float scale_x) const {
+  if (lp.classes != model_->num_classes() || lp.frames < 0 ||
+      lp.values.size() != static_cast<std::size_t>(lp.frames) * lp.classes)
+    throw Error("log-probabilities of " + std::to_string(lp.frames) + " frames x " +
+                std::to_string(lp.classes) + " classes (" + std::to_string(lp.values.size()) +
+                " values) do not fit this model's " + std::to_string(model_->num_classes()) +
+                " classes");
   std::vector<int> labels;
   double log_prob = 0;
   if (options_.decoder == Decoder::beam) {

@@ -116,6 +116,10 @@ TEST(Recognizer, BadOptionsAndImages) {
   EXPECT_THROW(Recognizer(model, {Decoder::beam, 0, Backend::onednn, 1}), Error);
   EXPECT_THROW(Recognizer(nullptr), Error);
   Recognizer rec(model);
+  EXPECT_THROW(rec.decode(peaked({0, 1, 2}, 12)), Error);  // model has 9 classes
+  LogProbs short_values = peaked({0, 1}, 9);
+  short_values.values.pop_back();
+  EXPECT_THROW(rec.decode(short_values), Error);
   Image ok = random_image(50, 20, 1);
   std::vector<ImageView> views{ok, ImageView()};
   try {

@@ -1,0 +1,53 @@
+// The bundled default model end to end: image files -> text, scored like
+// ocr-infer scores. Catches regressions in image loading, normalisation,
+// engines and decoding that per-layer tests cannot see.
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "test_util.hpp"
+
+using namespace ocrcore;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kModel = fs::path(OCRCORE_SOURCE_DIR) / "models" / "default.ocrm";
+// A little above the figures in models/README.md.
+constexpr double kSamplesMaxCer = 0.12;
+constexpr double kUw3TestMaxCer = 0.12;
+
+// CER over a directory of line images with NAME.gt.txt ground truth.
+double directory_cer(const fs::path& dir, Backend backend) {
+  std::istringstream none;
+  auto sources = attach_ground_truth(expand_inputs({dir.string()}, none), std::nullopt);
+  Recognizer rec(Model::load(kModel), {Decoder::greedy, 1, backend, 2});
+  ErrorCount errors;
+  for (const auto& s : sources) {
+    EXPECT_TRUE(s.ground_truth) << s.image;
+    errors += character_errors(rec.recognize(load_image(s.image)).text, s.ground_truth.value_or(""));
+  }
+  EXPECT_GT(errors.reference_length, 100u);
+  return errors.rate();
+}
+
+}  // namespace
+
+TEST(DefaultModel, BundledSamples) {
+  EXPECT_LT(directory_cer(fs::path(OCRCORE_SOURCE_DIR) / "models" / "samples", Backend::onednn),
+            kSamplesMaxCer);
+}
+
+TEST(DefaultModel, Uw3DevTest) {
+  const fs::path data = test::shared_data_dir();
+  if (data.empty()) GTEST_SKIP() << "../shared/data is absent: uw3-dev accuracy not checked";
+  EXPECT_LT(directory_cer(data / "uw3-dev" / "test", Backend::onednn), kUw3TestMaxCer);
+}
+
+TEST(DefaultModel, BackendsAgreeOnText) {
+  // Log-probabilities agree to 1e-4; a near-tie could still flip one argmax on
+  // another instruction set, hence a tolerance of about one character.
+  const fs::path dir = fs::path(OCRCORE_SOURCE_DIR) / "models" / "samples";
+  EXPECT_NEAR(directory_cer(dir, Backend::onednn), directory_cer(dir, Backend::reference), 0.01);
+}
