@@ -118,9 +118,21 @@ TEST_F(OcrInfer, UsageAndModelErrors) {
   r = run(model_arg() + " --decoder nonsense " + (dir_ / "lines").string(), dir_);
   EXPECT_EQ(r.exit_code, 2);
 
+  r = run(model_arg(), dir_);  // no inputs
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no input images"), std::string::npos) << r.err;
+
   r = run("--version", dir_);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("ocrcore"), std::string::npos);
+}
+
+TEST_F(OcrInfer, ModelInfo) {
+  auto r = run(model_arg() + " --info", dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("input height: 16, classes: 7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("FLOPs per 16x512 line"), std::string::npos);
+  EXPECT_NE(r.out.find("generator: tests/fixtures/make_torch_parity.py"), std::string::npos);
 }
 
 TEST_F(OcrInfer, BeamDecoderAndReferenceBackend) {

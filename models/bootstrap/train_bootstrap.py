@@ -72,7 +72,9 @@ def random_text(words, rng):
     while len(" ".join(out)) < n:
         out.append(words[i % len(words)])
         i += 1
-    text = " ".join(out)[: max(n, 3)].strip()
+    text = " ".join(out)
+    if len(text) > n:  # end on a word boundary
+        text = text[:n].rsplit(" ", 1)[0] if " " in text[:n] else out[0]
     if rng.random() < 0.15:  # digits and punctuation are rare in licences
         text = f"{rng.randint(0, 99999)}{rng.choice(',.;:-/()%$#')} " + text
     return text
@@ -223,6 +225,14 @@ def evaluate(model, data):
     return errors / max(1, chars)
 
 
+def write_samples(lines, folder):
+    os.makedirs(folder, exist_ok=True)
+    for i, (img, text) in enumerate(lines):
+        img.save(os.path.join(folder, f"{i + 1:06d}.png"))
+        with open(os.path.join(folder, f"{i + 1:06d}.gt.txt"), "w") as f:
+            f.write(text + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=25)
@@ -234,6 +244,8 @@ def main():
     ap.add_argument("--log", default="/tmp/ocrcore-bootstrap.jsonl")
     ap.add_argument("--init", help="start from these weights (.ocrm model or .pt state_dict)")
     ap.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (cosine decay)")
+    ap.add_argument("--samples-only", action="store_true",
+                    help="only render the sample lines of --samples (no training)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -252,6 +264,9 @@ def main():
     # Held-out lines come from their own seed so training never sees them.
     test_rng = random.Random(args.seed + 1000)
     held_out = [sample(test_rng) for _ in range(300)]
+    if args.samples_only:
+        write_samples(held_out[:12], args.samples)
+        return
     test = [(normalize(img), text) for img, text in held_out]
 
     model = CRNN()
@@ -310,11 +325,7 @@ def main():
                                 "batch": args.batch, "lr": args.lr, "init": bool(args.init),
                                 "heldout_rendered_cer": round(cer, 5)}),
     })
-    os.makedirs(args.samples, exist_ok=True)
-    for i, (img, text) in enumerate(held_out[:12]):
-        img.save(os.path.join(args.samples, f"{i + 1:06d}.png"))
-        with open(os.path.join(args.samples, f"{i + 1:06d}.gt.txt"), "w") as f:
-            f.write(text + "\n")
+    write_samples(held_out[:12], args.samples)
     print(json.dumps({"done": True, "weights": best_path, "steps": step, "heldout_rendered_cer": cer, "model": args.out}))
 
 

@@ -32,7 +32,22 @@ struct Options {
   std::string format = "text";
   std::string output;
   bool quiet = false;
+  bool info = false;
 };
+
+// --info: what the model is and what it costs.
+void print_model_info(const ocrcore::Model& m) {
+  const auto& a = m.architecture();
+  std::printf("model: %s\n", m.source().c_str());
+  std::printf("input height: %d, classes: %d (blank included), width stride: %d\n", a.input_height,
+              m.num_classes(), a.width_stride());
+  std::printf("layers: %zu, parameters: %lld (%.2f MB as fp32, batch norm folded)\n",
+              a.layers.size(), static_cast<long long>(m.parameter_count()),
+              double(m.parameter_count()) * 4 / 1e6);
+  std::printf("FLOPs per %dx512 line: %.3f G\n", a.input_height, a.flops(512) * 1e-9);
+  for (const auto& [key, value] : m.metadata())
+    std::printf("%s: %s\n", key.c_str(), value.c_str());
+}
 
 std::string format_line(const std::string& format, const ocrcore::LineSource& src,
                         const ocrcore::LineResult& r) {
@@ -65,7 +80,6 @@ int run(const Options& opt) {
   ocrcore::RecognizerOptions ropt;
   try {
     auto images = ocrcore::expand_inputs(opt.inputs, std::cin);
-    if (images.empty()) throw Error("no input images");
     std::optional<fs::path> tsv;
     if (!opt.gt_tsv.empty()) tsv = opt.gt_tsv;
     sources = ocrcore::attach_ground_truth(images, tsv);
@@ -76,6 +90,11 @@ int run(const Options& opt) {
       model_path = *found;
     }
     model = ocrcore::Model::load(model_path);
+    if (opt.info) {
+      print_model_info(*model);
+      return kExitOk;
+    }
+    if (sources.empty()) throw Error("no input images (give files, directories, @list or -)");
     ropt.decoder = opt.decoder == "beam" ? ocrcore::Decoder::beam : ocrcore::Decoder::greedy;
     ropt.beam_width = opt.beam_width;
     ropt.backend =
@@ -184,7 +203,7 @@ int main(int argc, char** argv) {
       "(CER, WER).",
       "ocr-infer"};
   Options opt;
-  app.add_option("inputs", opt.inputs, "Images, directories, @list files or -")->required();
+  app.add_option("inputs", opt.inputs, "Images, directories, @list files or -");
   app.add_option("-m,--model", opt.model,
                  "Model file (default: $OCRCORE_MODEL or the bundled default model)");
   app.add_option("--gt", opt.gt_tsv, "Ground truth as TSV: path<TAB>text")
@@ -209,6 +228,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "tsv", "jsonl"}));
   app.add_option("-o,--output", opt.output, "Write results to this file instead of stdout");
   app.add_flag("-q,--quiet", opt.quiet, "No progress line");
+  app.add_flag("--info", opt.info, "Print the model's size, cost and metadata, then exit");
   app.set_version_flag("--version", std::string("ocr-infer (ocrcore) ") + ocrcore::kVersion);
   try {
     app.parse(argc, argv);
