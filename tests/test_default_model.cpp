@@ -15,8 +15,8 @@ namespace {
 
 const fs::path kModel = fs::path(OCRCORE_SOURCE_DIR) / "models" / "default.ocrm";
 // A little above the figures in models/README.md.
-constexpr double kSamplesMaxCer = 0.12;
-constexpr double kUw3TestMaxCer = 0.12;
+constexpr double kSamplesMaxCer = 0.08;
+constexpr double kUw3TestMaxCer = 0.08;
 
 // CER over a directory of line images with NAME.gt.txt ground truth.
 double directory_cer(const fs::path& dir, Backend backend) {
