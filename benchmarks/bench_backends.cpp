@@ -5,6 +5,7 @@
 //   build/benchmarks/bench_backends [--benchmark_repetitions=5]
 
 #include <benchmark/benchmark.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -32,7 +33,8 @@ std::shared_ptr<const Model> teacher_sized_model() {
 std::vector<LineTensor> lines(int count) {
   std::mt19937 rng(7);
   std::vector<LineTensor> out;
-  for (int i = 0; i < count; ++i) out.push_back(test::random_line(32, kWidth, rng));
+  for (int i = 0; i < count; ++i)
+    out.push_back(test::random_line(32, kWidth, rng));
   return out;
 }
 
@@ -42,16 +44,21 @@ void run(benchmark::State& state, Backend backend) {
   Recognizer rec(teacher_sized_model(), {Decoder::greedy, 1, backend, threads});
   auto input = lines(batch);
   rec.forward(input);  // warm-up: primitives, weight reorders
-  for (auto _ : state) benchmark::DoNotOptimize(rec.forward(input));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(rec.forward(input));
   const double flops = teacher_sized_model()->architecture().flops(kWidth);
   state.counters["lines/s"] =
       benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * batch * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * batch * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void BM_Reference(benchmark::State& s) { run(s, Backend::reference); }
-void BM_Onednn(benchmark::State& s) { run(s, Backend::onednn); }
+void BM_Reference(benchmark::State& s) {
+  run(s, Backend::reference);
+}
+void BM_Onednn(benchmark::State& s) {
+  run(s, Backend::onednn);
+}
 
 // args: batch, threads
 BENCHMARK(BM_Reference)->Args({1, 1})->Args({4, 2})->Unit(benchmark::kMillisecond)->Iterations(1);
@@ -60,13 +67,12 @@ BENCHMARK(BM_Onednn)->Args({1, 1})->Args({4, 2})->Unit(benchmark::kMillisecond)-
 // Collects the median time per configuration to print the ratios.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  explicit RatioReporter(OutputOptions options) : ConsoleReporter(options) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& r : runs) {
       if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
-      const std::string name = r.run_name.str();
-      const auto slash = name.find('/');
-      const std::string backend = name.substr(0, slash), config = name.substr(slash + 1);
+      const std::string backend = r.run_name.function_name, config = r.run_name.args;
       const double t = r.GetAdjustedRealTime();
       if (r.run_type == Run::RT_Aggregate || !times_[config].count(backend))
         times_[config][backend] = t;
@@ -76,7 +82,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\nteacher-sized model (%lld parameters, %.2f GFLOP per 32x%d line)\n",
                 static_cast<long long>(teacher_sized_model()->parameter_count()),
                 teacher_sized_model()->architecture().flops(kWidth) * 1e-9, kWidth);
-    std::printf("%-22s %14s %14s %10s\n", "batch/threads", "reference ms", "onednn ms",
+    std::printf("%-22s %14s %14s %10s\n", "batch/threads (median)", "reference ms", "onednn ms",
                 "speedup");
     for (const auto& [config, t] : times_)
       if (t.count("BM_Reference") && t.count("BM_Onednn"))
@@ -92,7 +98,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
+  // Colour only on a terminal, so saved results stay plain text.
+  RatioReporter reporter(isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                                               : benchmark::ConsoleReporter::OO_Tabular);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   reporter.PrintRatios();
   benchmark::Shutdown();
