@@ -49,8 +49,10 @@ void print_model_info(const ocrcore::Model& m) {
     std::printf("%s: %s\n", key.c_str(), value.c_str());
 }
 
+// `char_errors` is set when the line has ground truth.
 std::string format_line(const std::string& format, const ocrcore::LineSource& src,
-                        const ocrcore::LineResult& r) {
+                        const ocrcore::LineResult& r,
+                        const std::optional<ocrcore::ErrorCount>& char_errors) {
   if (format == "text") return r.text + "\n";
   if (format == "tsv") {
     char conf[32];
@@ -64,11 +66,10 @@ std::string format_line(const std::string& format, const ocrcore::LineSource& sr
                      {"confidence", c.confidence},
                      {"frames", {c.frame_begin, c.frame_end}},
                      {"x", {c.x_begin, c.x_end}}});
-  if (src.ground_truth) {
+  if (src.ground_truth && char_errors) {
     j["gt"] = *src.ground_truth;
-    auto ce = ocrcore::character_errors(r.text, *src.ground_truth);
-    j["char_errors"] = ce.errors;
-    j["gt_chars"] = ce.reference_length;
+    j["char_errors"] = char_errors->errors;
+    j["gt_chars"] = char_errors->reference_length;
   }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
@@ -150,16 +151,18 @@ int run(const Options& opt) {
     for (std::size_t k = 0; k < lines.size(); ++k) {
       const auto& src = sources[index[k]];
       auto result = recognizer.decode(log_probs[k], lines[k].scale_x);
-      out << format_line(opt.format, src, result);
-      ++recognised;
+      std::optional<ocrcore::ErrorCount> line_chars;
       if (!src.ground_truth_error.empty()) {
         report(src.image, src.ground_truth_error);
         ++failed;
       } else if (src.ground_truth) {
-        chars += ocrcore::character_errors(result.text, *src.ground_truth);
+        line_chars = ocrcore::character_errors(result.text, *src.ground_truth);
+        chars += *line_chars;
         words += ocrcore::word_errors(result.text, *src.ground_truth);
         ++scored;
       }
+      out << format_line(opt.format, src, result, line_chars);
+      ++recognised;
     }
     if (opt.output.empty()) out.flush();
     progress.update(end);
