@@ -12,7 +12,8 @@ packages=(
 )
 # Optional extras: --with-peers adds what the benchmarks and fixture scripts use.
 if [[ "${1:-}" == "--with-peers" ]]; then
-  packages+=(python3-torch python3-onnx python3-numpy tesseract-ocr tesseract-ocr-eng)
+  packages+=(python3-torch python3-onnx python3-numpy python3-pil tesseract-ocr tesseract-ocr-eng
+             fonts-urw-base35 fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf)
 fi
 
 missing=()
