@@ -100,7 +100,6 @@ LineTensor normalize_line(const ImageView& image, const Preprocessing& settings)
   const auto vtaps = resample_taps(image.height, H);
   const auto htaps = resample_taps(image.width, W);
   std::vector<float> rows(static_cast<std::size_t>(H) * image.width, 0.0f);
-  std::vector<float> src_row(image.width);
   for (int oy = 0; oy < H; ++oy) {
     float* dst = rows.data() + static_cast<std::size_t>(oy) * image.width;
     for (const Tap& tap : vtaps[oy])
