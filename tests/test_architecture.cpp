@@ -59,7 +59,8 @@ TEST(Architecture, CeilModeFramesFollowPyTorch) {
     {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
     {"type": "collapse"},
     {"type": "linear", "name": "fc", "in_features": 1, "out_features": 3})"));
-  for (int w = 1; w < 40; ++w) EXPECT_EQ(a.frames_for_width(w), (w + 3) / 4) << w;
+  for (int w = 1; w < 40; ++w)
+    EXPECT_EQ(a.frames_for_width(w), (w + 3) / 4) << w;
 }
 
 TEST(Architecture, TuckerTensorsAndParameters) {
@@ -77,8 +78,10 @@ TEST(Architecture, TuckerTensorsAndParameters) {
   EXPECT_TRUE(has("t2.core.weight", {4, 10, 1, 1}));  // rank_in 0: no input factor
   EXPECT_TRUE(has("rnn.weight_ih_l1_reverse", {28, 14}));
   EXPECT_TRUE(has("bn0.running_var", {6}));
-  for (auto& r : req) EXPECT_NE(r.name, "t2.in.weight");
-  for (auto& r : req) EXPECT_NE(r.name, "t2.out.bias");
+  for (auto& r : req)
+    EXPECT_NE(r.name, "t2.in.weight");
+  for (auto& r : req)
+    EXPECT_NE(r.name, "t2.out.bias");
 }
 
 TEST(Architecture, Errors) {
@@ -87,29 +90,35 @@ TEST(Architecture, Errors) {
   expect_error(arch_json(R"({"type": "maxpool2d", "kernel_size": 2, "strid": 2},)" + kTail),
                "unknown field 'strid'");
   expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 3, "out_channels": 2,
-                "kernel_size": 3},)" + kTail),
+                "kernel_size": 3},)" +
+                         kTail),
                "in_channels 3 but the input has 1");
   expect_error(arch_json(R"({"type": "batchnorm2d", "name": "b", "num_features": 1},)" + kTail),
                "must directly follow a conv2d");
-  expect_error(arch_json(R"({"type": "lstm", "name": "r", "input_size": 8, "hidden_size": 2},)" +
-                         kTail),
-               "needs a feature sequence");
+  expect_error(
+      arch_json(R"({"type": "lstm", "name": "r", "input_size": 8, "hidden_size": 2},)" + kTail),
+      "needs a feature sequence");
   expect_error(arch_json(R"({"type": "collapse"},
                 {"type": "lstm", "name": "r", "input_size": 8, "hidden_size": 2})"),
                "last layer must be 'linear'");
   expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2,
                 "kernel_size": 3, "padding": 1})"),
                "no 'collapse' layer");
-  expect_error(arch_json(R"({"type": "tucker_conv", "name": "t", "in_channels": 1, "out_channels": 2,
-                "kernel_size": 3, "ranks": [2, 2]},)" + kTail),
-               "exceed the channels");
+  expect_error(
+      arch_json(R"({"type": "tucker_conv", "name": "t", "in_channels": 1, "out_channels": 2,
+                "kernel_size": 3, "ranks": [2, 2]},)" +
+                kTail),
+      "exceed the channels");
   expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2,
-                "kernel_size": 9},)" + kTail),
-               "reduces the height to 0");
-  expect_error(arch_json(R"({"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3},)" +
+                "kernel_size": 9},)" +
                          kTail),
-               "field 'name'");
+               "reduces the height to 0");
+  expect_error(
+      arch_json(R"({"type": "conv2d", "in_channels": 1, "out_channels": 2, "kernel_size": 3},)" +
+                kTail),
+      "field 'name'");
   expect_error(arch_json(R"({"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 2,
-                "kernel_size": [3]},)" + kTail),
+                "kernel_size": [3]},)" +
+                         kTail),
                "2 values");
 }

@@ -30,7 +30,8 @@ Architecture plain_arch() {
 std::vector<LineTensor> random_lines(int height, const std::vector<int>& widths, unsigned seed) {
   std::mt19937 rng(seed);
   std::vector<LineTensor> lines;
-  for (int w : widths) lines.push_back(random_line(height, w, rng));
+  for (int w : widths)
+    lines.push_back(random_line(height, w, rng));
   return lines;
 }
 
@@ -45,18 +46,21 @@ void compare_backends(const Architecture& arch, unsigned seed) {
   for (std::size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].frames, b[i].frames) << "line " << i;
     ASSERT_EQ(a[i].frames, std::max(1, arch.frames_for_width(lines[i].width))) << "line " << i;
-    EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f) << "line " << i << " width "
-                                                              << lines[i].width;
+    EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f)
+        << "line " << i << " width " << lines[i].width;
   }
 }
 
 }  // namespace
 
 TEST(Backends, OnednnMatchesReferenceSmallCrnn) {
-  for (int height : {16, 20, 32}) compare_backends(small_crnn(height, 9), 100u + height);
+  for (int height : {16, 20, 32})
+    compare_backends(small_crnn(height, 9), 100u + height);
 }
 
-TEST(Backends, OnednnMatchesReferencePlainArch) { compare_backends(plain_arch(), 5); }
+TEST(Backends, OnednnMatchesReferencePlainArch) {
+  compare_backends(plain_arch(), 5);
+}
 
 TEST(Backends, BatchInvariance) {
   auto arch = small_crnn(16, 7);

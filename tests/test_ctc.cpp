@@ -19,8 +19,10 @@ LogProbs random_log_probs(int frames, int classes, std::mt19937& rng, float shar
   for (int t = 0; t < frames; ++t) {
     float* f = lp.values.data() + static_cast<std::size_t>(t) * classes;
     double z = 0;
-    for (int k = 0; k < classes; ++k) z += std::exp(f[k] = n(rng));
-    for (int k = 0; k < classes; ++k) f[k] -= static_cast<float>(std::log(z));
+    for (int k = 0; k < classes; ++k)
+      z += std::exp(f[k] = n(rng));
+    for (int k = 0; k < classes; ++k)
+      f[k] -= static_cast<float>(std::log(z));
   }
   return lp;
 }
@@ -45,13 +47,15 @@ BruteForce enumerate(const LogProbs& lp) {
   std::vector<int> path(lp.frames, 0);
   while (true) {
     double logp = 0;
-    for (int t = 0; t < lp.frames; ++t) logp += lp.frame(t)[path[t]];
+    for (int t = 0; t < lp.frames; ++t)
+      logp += lp.frame(t)[path[t]];
     auto l = collapse(path);
     bf.prob[l] += std::exp(logp);
     auto [it, added] = bf.best_path.try_emplace(l, logp);
     if (!added) it->second = std::max(it->second, logp);
     int t = 0;
-    while (t < lp.frames && ++path[t] == lp.classes) path[t++] = 0;
+    while (t < lp.frames && ++path[t] == lp.classes)
+      path[t++] = 0;
     if (t == lp.frames) break;
   }
   return bf;
@@ -63,7 +67,8 @@ TEST(Ctc, BestPathMergesRepeatsAndDropsBlanks) {
   // frames argmax: a a _ a b b _ _ c
   std::vector<int> argmax = {1, 1, 0, 1, 2, 2, 0, 0, 3};
   LogProbs lp{9, 4, std::vector<float>(36, -5.0f)};
-  for (int t = 0; t < 9; ++t) lp.values[t * 4 + argmax[t]] = -0.1f;
+  for (int t = 0; t < 9; ++t)
+    lp.values[t * 4 + argmax[t]] = -0.1f;
   EXPECT_EQ(ctc::best_path(lp), (std::vector<int>{1, 1, 2, 3}));
 }
 
@@ -129,11 +134,13 @@ TEST(Ctc, AlignmentIsTheViterbiPath) {
         EXPECT_LT(spans[i].frame_begin, spans[i].frame_end);
         EXPECT_GE(spans[i].frame_begin, prev_end);
         prev_end = spans[i].frame_end;
-        for (int t = spans[i].frame_begin; t < spans[i].frame_end; ++t) path[t] = labels[i];
+        for (int t = spans[i].frame_begin; t < spans[i].frame_end; ++t)
+          path[t] = labels[i];
       }
       EXPECT_EQ(collapse(path), labels);
       double logp = 0;
-      for (int t = 0; t < T; ++t) logp += lp.frame(t)[path[t]];
+      for (int t = 0; t < T; ++t)
+        logp += lp.frame(t)[path[t]];
       EXPECT_NEAR(logp, best, 1e-5);
     }
   }

@@ -14,14 +14,16 @@ namespace {
 Image test_card(int w = 60, int h = 24) {
   Image img(w, h, 230);
   for (int y = h / 3; y < 2 * h / 3; ++y)
-    for (int x = w / 3; x < 2 * w / 3; ++x) img.at(x, y) = 20;
+    for (int x = w / 3; x < 2 * w / 3; ++x)
+      img.at(x, y) = 20;
   return img;
 }
 
 PIX* to_pix(const Image& img) {
   PIX* pix = pixCreate(img.width(), img.height(), 8);
   for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width(); ++x) pixSetPixel(pix, x, y, img.at(x, y));
+    for (int x = 0; x < img.width(); ++x)
+      pixSetPixel(pix, x, y, img.at(x, y));
   return pix;
 }
 
@@ -116,14 +118,15 @@ TEST(Normalize, DarkOnLightBecomesInkPositive) {
   EXPECT_EQ(l.height, 12);
   EXPECT_EQ(l.width, 30);  // 60 x 24 -> 30 x 12, aspect kept
   EXPECT_FLOAT_EQ(l.scale_x, 2.0f);
-  EXPECT_FLOAT_EQ(l.at(0, 0), 0.0f);    // paper is exactly 0 (stretched from 230)
-  EXPECT_FLOAT_EQ(l.at(15, 6), 1.0f);   // darkest ink is 1
+  EXPECT_FLOAT_EQ(l.at(0, 0), 0.0f);   // paper is exactly 0 (stretched from 230)
+  EXPECT_FLOAT_EQ(l.at(15, 6), 1.0f);  // darkest ink is 1
 }
 
 TEST(Normalize, LightOnDarkIsInverted) {
   Image img = test_card();
   for (int y = 0; y < img.height(); ++y)
-    for (int x = 0; x < img.width(); ++x) img.at(x, y) = static_cast<std::uint8_t>(255 - img.at(x, y));
+    for (int x = 0; x < img.width(); ++x)
+      img.at(x, y) = static_cast<std::uint8_t>(255 - img.at(x, y));
   Preprocessing pre;
   pre.height = 12;
   LineTensor a = normalize_line(img, pre), b = normalize_line(test_card(), pre);
@@ -141,20 +144,23 @@ TEST(Normalize, ResamplingKeepsUniformAreasAndMass) {
   pre.stretch_contrast = false;
   Image img(100, 33, 255);
   for (int y = 0; y < 33; ++y)
-    for (int x = 0; x < 40; ++x) img.at(x, y) = 0;  // left 40% black (paper stays the median)
+    for (int x = 0; x < 40; ++x)
+      img.at(x, y) = 0;  // left 40% black (paper stays the median)
   LineTensor l = normalize_line(img, pre);
   EXPECT_EQ(l.width, 24);  // round(100 * 8 / 33)
   EXPECT_NEAR(l.at(2, 4), 1.0f, 1e-5);
   EXPECT_NEAR(l.at(21, 4), 0.0f, 1e-5);
   double mass = 0;
-  for (float v : l.pixels) mass += v;
+  for (float v : l.pixels)
+    mass += v;
   EXPECT_NEAR(mass / (8 * 24), 0.4, 0.02);  // area averaging keeps the ink share
   // Enlarging (height 8 -> 32) keeps values in range and edges ordered.
   pre.height = 32;
   Image small(10, 8, 255);
   small.at(5, 4) = 0;
   LineTensor big = normalize_line(small, pre);
-  for (float v : big.pixels) EXPECT_TRUE(v >= 0 && v <= 1);
+  for (float v : big.pixels)
+    EXPECT_TRUE(v >= 0 && v <= 1);
   EXPECT_GT(big.at(21, 17), 0.5f);
 }
 

@@ -41,9 +41,9 @@ TEST(Metrics, WordErrors) {
 TEST(Metrics, Utf8) {
   EXPECT_TRUE(is_valid_utf8("abc \xe2\x82\xac \xf0\x9f\x98\x80"));
   EXPECT_FALSE(is_valid_utf8("\xff"));
-  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong
-  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
-  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // truncated
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));      // overlong
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));  // surrogate
+  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));      // truncated
   EXPECT_THROW(character_errors("ok", "bad \xff"), Error);
   std::u32string s = U"a\u00e9\u20ac\U0001F600";
   EXPECT_EQ(utf8_decode(utf8_encode(s)), s);

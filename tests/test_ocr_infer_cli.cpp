@@ -33,7 +33,8 @@ std::string model_arg() {
 
 void write_line_image(const std::filesystem::path& p, int w) {
   Image img(w, 20, 250);
-  for (int x = 2; x < w - 2; x += 3) img.at(x, 10) = 0;
+  for (int x = 2; x < w - 2; x += 3)
+    img.at(x, 10) = 0;
   save_png(p, img);
 }
 
@@ -83,9 +84,9 @@ TEST_F(OcrInfer, OneBadImageIsReportedAndTheRestProcessed) {
 TEST_F(OcrInfer, ListFileStdinAndOutputFile) {
   write_bytes(dir_ / "list.txt", "lines/a.png\n");
   auto out = dir_ / "result.tsv";
-  auto r = run(model_arg() + " --format tsv -o " + out.string() + " @" +
-                   (dir_ / "list.txt").string() + " -",
-               dir_, (dir_ / "lines/b.bin.png").string() + "\n");
+  auto r = run(
+      model_arg() + " --format tsv -o " + out.string() + " @" + (dir_ / "list.txt").string() + " -",
+      dir_, (dir_ / "lines/b.bin.png").string() + "\n");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   std::string written = read_bytes(out);

@@ -23,7 +23,8 @@ Image random_image(int w, int h, unsigned seed) {
   std::mt19937 rng(seed);
   Image img(w, h, 240);
   std::uniform_int_distribution<int> xs(0, w - 1), ys(0, h - 1);
-  for (int i = 0; i < w * h / 10; ++i) img.at(xs(rng), ys(rng)) = 10;
+  for (int i = 0; i < w * h / 10; ++i)
+    img.at(xs(rng), ys(rng)) = 10;
   return img;
 }
 
@@ -48,7 +49,8 @@ TEST(Recognizer, DecodeGivesTextConfidencesAndPositions) {
     EXPECT_GT(r.confidence, 0.0f);
     EXPECT_LE(r.confidence, 1.0f);
     std::string joined;
-    for (auto& c : r.chars) joined += c.text;
+    for (auto& c : r.chars)
+      joined += c.text;
     EXPECT_EQ(joined, r.text);
   }
 }
@@ -57,7 +59,8 @@ TEST(Recognizer, LineConfidenceIsSequenceProbability) {
   auto model = random_model(small_crnn(16, 3), 2);
   Recognizer rec(model, {Decoder::greedy, 1, Backend::reference, 1});
   // 2 frames, P(a) = .4, P(blank) = .6 : greedy says "", P("") = .36.
-  LogProbs lp{2, 3, {std::log(0.6f), std::log(0.4f), -30.0f, std::log(0.6f), std::log(0.4f), -30.0f}};
+  LogProbs lp{
+      2, 3, {std::log(0.6f), std::log(0.4f), -30.0f, std::log(0.6f), std::log(0.4f), -30.0f}};
   auto r = rec.decode(lp);
   EXPECT_EQ(r.text, "");
   EXPECT_NEAR(r.confidence, 0.36f, 1e-4);
@@ -91,7 +94,8 @@ TEST(Recognizer, ImagesEndToEndBothBackendsAgree) {
 TEST(Recognizer, SharedModelConcurrentRecognizers) {
   auto model = random_model(small_crnn(16, 9), 4);
   std::vector<Image> images;
-  for (unsigned i = 0; i < 6; ++i) images.push_back(random_image(80 + 30 * int(i), 24, i));
+  for (unsigned i = 0; i < 6; ++i)
+    images.push_back(random_image(80 + 30 * int(i), 24, i));
   std::vector<ImageView> views(images.begin(), images.end());
   Recognizer single(model, {Decoder::greedy, 1, Backend::onednn, 1});
   auto expected = single.recognize(views);
@@ -100,9 +104,11 @@ TEST(Recognizer, SharedModelConcurrentRecognizers) {
   for (int t = 0; t < 3; ++t)
     threads.emplace_back([&, t] {
       Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
-      for (int rep = 0; rep < 3; ++rep) got[t] = rec.recognize(views);
+      for (int rep = 0; rep < 3; ++rep)
+        got[t] = rec.recognize(views);
     });
-  for (auto& th : threads) th.join();
+  for (auto& th : threads)
+    th.join();
   for (int t = 0; t < 3; ++t)
     for (std::size_t i = 0; i < views.size(); ++i) {
       EXPECT_EQ(got[t][i].text, expected[i].text);

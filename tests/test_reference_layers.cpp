@@ -118,7 +118,8 @@ TEST(ReferenceLayers, LinearAndLogSoftmax) {
 }
 
 TEST_F(TorchLayers, Conv2dMatchesPyTorch) {
-  Tensor x = get("conv.input"), w = get("conv.weight"), b = get("conv.bias"), y = get("conv.output");
+  Tensor x = get("conv.input"), w = get("conv.weight"), b = get("conv.bias"),
+         y = get("conv.output");
   ConvOp op;
   op.in_channels = 3, op.out_channels = 5, op.kernel_h = 3, op.kernel_w = 5;
   op.stride_h = 2, op.stride_w = 1, op.pad_h = 1, op.pad_w = 2;
@@ -147,7 +148,8 @@ TEST_F(TorchLayers, LstmMatchesPyTorch) {
     dir.w_hh = get("lstm.weight_hh" + sfx).data;
     dir.bias = get("lstm.bias_ih" + sfx).data;
     auto bhh = get("lstm.bias_hh" + sfx).data;
-    for (std::size_t i = 0; i < bhh.size(); ++i) dir.bias[i] += bhh[i];
+    for (std::size_t i = 0; i < bhh.size(); ++i)
+      dir.bias[i] += bhh[i];
   }
   Tensor x = get("lstm.input"), y = get("lstm.output");
   Sequence in(6, 5);

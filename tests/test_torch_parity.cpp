@@ -43,7 +43,8 @@ void check(Backend backend, bool batched) {
   if (batched) {
     got = rec.forward(f.lines);
   } else {
-    for (const auto& l : f.lines) got.push_back(rec.forward(std::span(&l, 1)).front());
+    for (const auto& l : f.lines)
+      got.push_back(rec.forward(std::span(&l, 1)).front());
   }
   for (std::size_t i = 0; i < f.lines.size(); ++i) {
     ASSERT_EQ(got[i].frames, f.expected[i].shape[0]) << "line " << i;
@@ -54,6 +55,12 @@ void check(Backend backend, bool batched) {
 
 }  // namespace
 
-TEST(TorchParity, ReferenceMatchesPyTorch) { check(Backend::reference, false); }
-TEST(TorchParity, OnednnMatchesPyTorch) { check(Backend::onednn, false); }
-TEST(TorchParity, OnednnBatchedMatchesPyTorch) { check(Backend::onednn, true); }
+TEST(TorchParity, ReferenceMatchesPyTorch) {
+  check(Backend::reference, false);
+}
+TEST(TorchParity, OnednnMatchesPyTorch) {
+  check(Backend::onednn, false);
+}
+TEST(TorchParity, OnednnBatchedMatchesPyTorch) {
+  check(Backend::onednn, true);
+}

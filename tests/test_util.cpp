@@ -16,8 +16,7 @@ TensorMap random_tensors(const Architecture& arch, unsigned seed) {
   for (const auto& r : arch.required_tensors()) {
     Tensor t(r.shape);
     // Fan-in scaling keeps activations O(1) through deep stacks.
-    const double fan_in =
-        r.shape.size() > 1 ? double(t.numel()) / double(r.shape[0]) : 1.0;
+    const double fan_in = r.shape.size() > 1 ? double(t.numel()) / double(r.shape[0]) : 1.0;
     std::normal_distribution<float> normal(0.0f, static_cast<float>(1.0 / std::sqrt(fan_in)));
     std::uniform_real_distribution<float> uniform(0.5f, 1.5f);
     for (float& v : t.data) {
@@ -35,7 +34,9 @@ TensorMap random_tensors(const Architecture& arch, unsigned seed) {
 
 std::vector<std::string> test_alphabet(int classes) {
   std::vector<std::string> a{""};
-  for (int k = 1; k < classes; ++k) a.push_back(std::string(1, static_cast<char>('a' + (k - 1) % 26)) + (k > 26 ? std::to_string(k) : ""));
+  for (int k = 1; k < classes; ++k)
+    a.push_back(std::string(1, static_cast<char>('a' + (k - 1) % 26)) +
+                (k > 26 ? std::to_string(k) : ""));
   return a;
 }
 
@@ -68,7 +69,8 @@ Architecture small_crnn(int height, int classes) {
      "stride": [2, 1], "padding": [0, 1]},
     {"type": "relu"},
     {"type": "collapse"},
-    {"type": "lstm", "name": "rnn", "input_size": )" + std::to_string(8 * h) +
+    {"type": "lstm", "name": "rnn", "input_size": )" +
+                           std::to_string(8 * h) +
                            R"(, "hidden_size": 7, "num_layers": 2},
     {"type": "linear", "name": "fc", "in_features": 14, "out_features": )" +
                            std::to_string(classes) + R"(}
@@ -83,14 +85,16 @@ LineTensor random_line(int height, int width, std::mt19937& rng) {
   l.pixels.assign(static_cast<std::size_t>(height) * width, 0.0f);
   std::uniform_int_distribution<int> xs(0, width - 1), ys(0, height - 1);
   std::uniform_real_distribution<float> ink(0.2f, 1.0f);
-  for (int i = 0; i < std::max(1, width * height / 6); ++i) l.pixels[static_cast<std::size_t>(ys(rng)) * width + xs(rng)] = ink(rng);
+  for (int i = 0; i < std::max(1, width * height / 6); ++i)
+    l.pixels[static_cast<std::size_t>(ys(rng)) * width + xs(rng)] = ink(rng);
   return l;
 }
 
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return INFINITY;
   float m = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
+  for (std::size_t i = 0; i < a.size(); ++i)
+    m = std::max(m, std::abs(a[i] - b[i]));
   return m;
 }
 
@@ -105,7 +109,9 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::filesystem::path fixtures_dir() { return OCRCORE_FIXTURES_DIR; }
+std::filesystem::path fixtures_dir() {
+  return OCRCORE_FIXTURES_DIR;
+}
 
 std::filesystem::path shared_data_dir() {
   std::error_code ec;

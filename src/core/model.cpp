@@ -137,8 +137,11 @@ std::unique_ptr<Model::Impl> Model::build(Architecture architecture,
         static_cast<std::int64_t>(it->second.data.size()) != it->second.numel())
       throw Error("tensor '" + r.name + "' has shape " + shape_text(it->second.shape) +
                   ", expected " + shape_text(r.shape));
-    for (float v : it->second.data)
-      if (!std::isfinite(v)) throw Error("tensor '" + r.name + "' holds a non-finite value");
+    const auto& values = it->second.data;
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (!std::isfinite(values[i]))
+        throw Error("tensor '" + r.name + "' holds a non-finite value (" +
+                    std::to_string(values[i]) + ") at element " + std::to_string(i));
   }
   auto impl = std::make_unique<Model::Impl>();
   impl->network = detail::compile_network(architecture, tensors);
@@ -185,8 +188,8 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
     if (auto it = view.metadata.find(kKeyPreprocessing); it != view.metadata.end())
       pre = preprocessing_from_json(it->second, architecture.input_height);
 
-    // Values of the tensors the layers need (dtype and NaN/Inf checked here);
-    // build() reports missing ones and wrong shapes.
+    // Values of the tensors the layers need (dtype checked here); build()
+    // reports missing ones, wrong shapes and non-finite values.
     TensorMap tensors;
     std::set<std::string> needed;
     for (const auto& r : architecture.required_tensors()) {

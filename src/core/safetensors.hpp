@@ -37,7 +37,7 @@ SafetensorsView parse_safetensors(const std::uint8_t* bytes, std::size_t size,
                                   const std::string& source);
 
 // Copies an F32 entry into a Tensor; throws Error naming the tensor for
-// another dtype or a NaN/Inf value.
+// another dtype.
 Tensor read_f32_tensor(const SafetensorsView& file, const std::string& name);
 
 // Serialises tensors (all F32) and string metadata to a safetensors file,

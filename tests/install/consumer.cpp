@@ -9,7 +9,8 @@ int main(int argc, char** argv) {
     auto model = ocrcore::Model::load(argv[1]);
     ocrcore::Recognizer recognizer(model, {.decoder = ocrcore::Decoder::beam, .beam_width = 8});
     ocrcore::Image line(120, 32, 255);
-    for (int x = 10; x < 110; x += 4) line.at(x, 16) = 0;
+    for (int x = 10; x < 110; x += 4)
+      line.at(x, 16) = 0;
     auto result = recognizer.recognize(line);
     std::printf("ocrcore %s: %zu classes, '%s' (confidence %.3f)\n", ocrcore::kVersion,
                 model->alphabet().size(), result.text.c_str(), result.confidence);

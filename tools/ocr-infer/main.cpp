@@ -66,7 +66,7 @@ std::string format_line(const std::string& format, const ocrcore::LineSource& sr
                      {"confidence", c.confidence},
                      {"frames", {c.frame_begin, c.frame_end}},
                      {"x", {c.x_begin, c.x_end}}});
-  if (src.ground_truth && char_errors) {
+  if (char_errors) {
     j["gt"] = *src.ground_truth;
     j["char_errors"] = char_errors->errors;
     j["gt_chars"] = char_errors->reference_length;
