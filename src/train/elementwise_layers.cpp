@@ -1,0 +1,351 @@
+// Batch norm, ReLU, dropout, height collapse and log-softmax for training.
+// Activations are NHWC, so a pixel's channels are contiguous and the
+// per-channel arithmetic vectorises along the innermost loop.
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ocrcore/error.hpp"
+#include "train/layer_factory.hpp"
+
+namespace ocrcore::train {
+
+namespace {
+
+// Statistics over the valid pixels only (padding would make a line's
+// normalisation depend on its neighbours' widths); running averages as
+// PyTorch keeps them (momentum 0.1, unbiased variance).
+class BatchNormLayer final : public Layer {
+ public:
+  explicit BatchNormLayer(const BatchNormSpec& s)
+      : eps_(s.eps),
+        weight_(s.name + ".weight", {s.num_features}),
+        bias_(s.name + ".bias", {s.num_features}),
+        running_mean_(s.name + ".running_mean", {s.num_features}, false),
+        running_var_(s.name + ".running_var", {s.num_features}, false) {
+    std::fill(weight_.value.begin(), weight_.value.end(), 1.0f);
+    std::fill(running_var_.value.begin(), running_var_.value.end(), 1.0f);
+  }
+
+  std::vector<Parameter*> parameters() override {
+    return {&weight_, &bias_, &running_mean_, &running_var_};
+  }
+
+  void forward(Activations& in, Activations& out, Mode mode) override {
+    const int C = in.channels;
+    out.resize_maps(in.batch, C, in.height, in.width);
+    out.lengths = in.lengths;
+    batch_stats_ = mode == Mode::training;
+    mean_.assign(C, 0.0);
+    inv_std_.assign(C, 0.0);
+    if (mode == Mode::training) {
+      std::vector<double> sum(C, 0.0), sum_sq(C, 0.0);
+      const double count = valid_count(in);
+      if (count < 1) throw Error("batch norm " + weight_.name + ": batch has no valid pixels");
+      // Shifted by the running mean for a better-conditioned variance.
+      for_valid_pixels(in, [&](const float* x) {
+        for (int c = 0; c < C; ++c) {
+          const double d = x[c] - running_mean_.value[c];
+          sum[c] += d;
+          sum_sq[c] += d * d;
+        }
+      });
+      for (int c = 0; c < C; ++c) {
+        const double shifted_mean = sum[c] / count;
+        const double var = std::max(0.0, sum_sq[c] / count - shifted_mean * shifted_mean);
+        mean_[c] = shifted_mean + running_mean_.value[c];
+        inv_std_[c] = 1.0 / std::sqrt(var + eps_);
+        const double unbiased = count > 1 ? var * count / (count - 1) : var;
+        running_mean_.value[c] =
+            static_cast<float>((1 - kMomentum) * running_mean_.value[c] + kMomentum * mean_[c]);
+        running_var_.value[c] =
+            static_cast<float>((1 - kMomentum) * running_var_.value[c] + kMomentum * unbiased);
+      }
+    } else {
+      for (int c = 0; c < C; ++c) {
+        mean_[c] = running_mean_.value[c];
+        inv_std_[c] = 1.0 / std::sqrt(static_cast<double>(running_var_.value[c]) + eps_);
+      }
+    }
+    std::vector<float> scale(C), shift(C);
+    for (int c = 0; c < C; ++c) {
+      scale[c] = static_cast<float>(weight_.value[c] * inv_std_[c]);
+      shift[c] = static_cast<float>(bias_.value[c] - mean_[c] * weight_.value[c] * inv_std_[c]);
+    }
+    const std::size_t pixels = in.values.size() / C;
+    const float* x = in.values.data();
+    float* y = out.values.data();
+#pragma omp parallel for schedule(static)
+    for (std::size_t p = 0; p < pixels; ++p)
+      for (int c = 0; c < C; ++c)
+        y[p * C + c] = x[p * C + c] * scale[c] + shift[c];
+  }
+
+  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+                Activations* diff_in) override {
+    const int C = in.channels;
+    std::vector<double> sum_dy(C, 0.0), sum_dy_xhat(C, 0.0);
+    const std::size_t row = static_cast<std::size_t>(in.width) * C;
+    for (int n = 0; n < in.batch; ++n)
+      for (int y = 0; y < in.height; ++y) {
+        const std::size_t base = (static_cast<std::size_t>(n) * in.height + y) * row;
+        for (int x = 0; x < std::min(in.lengths[n], in.width); ++x) {
+          const float* xv = in.values.data() + base + static_cast<std::size_t>(x) * C;
+          const float* dy = diff_out.values.data() + base + static_cast<std::size_t>(x) * C;
+          for (int c = 0; c < C; ++c) {
+            sum_dy[c] += dy[c];
+            sum_dy_xhat[c] += dy[c] * (xv[c] - mean_[c]) * inv_std_[c];
+          }
+        }
+      }
+    if (!weight_.frozen)
+      for (int c = 0; c < C; ++c)
+        weight_.grad[c] += static_cast<float>(sum_dy_xhat[c]);
+    if (!bias_.frozen)
+      for (int c = 0; c < C; ++c)
+        bias_.grad[c] += static_cast<float>(sum_dy[c]);
+    if (!diff_in) return;
+    diff_in->resize_maps(in.batch, C, in.height, in.width);
+    diff_in->lengths = in.lengths;
+    const double count = valid_count(in);
+    // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)) (training),
+    // or gamma * inv_std * dy with running statistics.
+    std::vector<float> a(C), b(C), m(C), is(C);
+    for (int c = 0; c < C; ++c) {
+      a[c] = static_cast<float>(weight_.value[c] * inv_std_[c]);
+      b[c] = static_cast<float>(sum_dy[c] / count);
+      m[c] = static_cast<float>(sum_dy_xhat[c] / count);
+      is[c] = static_cast<float>(inv_std_[c]);
+    }
+    const bool batch_stats = batch_stats_;
+    std::vector<float> mean(C);
+    for (int c = 0; c < C; ++c)
+      mean[c] = static_cast<float>(mean_[c]);
+    const std::size_t pixels = in.values.size() / C;
+#pragma omp parallel for schedule(static)
+    for (std::size_t p = 0; p < pixels; ++p) {
+      const float* xv = in.values.data() + p * C;
+      const float* dy = diff_out.values.data() + p * C;
+      float* dx = diff_in->values.data() + p * C;
+      if (batch_stats)
+        for (int c = 0; c < C; ++c)
+          dx[c] = a[c] * (dy[c] - b[c] - (xv[c] - mean[c]) * is[c] * m[c]);
+      else
+        for (int c = 0; c < C; ++c)
+          dx[c] = a[c] * dy[c];
+    }
+    diff_in->fill_padding(0.0f);
+  }
+
+ private:
+  static constexpr double kMomentum = 0.1;
+
+  static double valid_count(const Activations& in) {
+    double count = 0;
+    for (int n = 0; n < in.batch; ++n)
+      count += static_cast<double>(std::min(in.lengths[n], in.width)) * in.height;
+    return count;
+  }
+  template <typename F>
+  static void for_valid_pixels(const Activations& in, F&& f) {
+    for (int n = 0; n < in.batch; ++n)
+      for (int y = 0; y < in.height; ++y) {
+        const float* row = in.values.data() +
+                           (static_cast<std::size_t>(n) * in.height + y) * in.width * in.channels;
+        for (int x = 0; x < std::min(in.lengths[n], in.width); ++x)
+          f(row + static_cast<std::size_t>(x) * in.channels);
+      }
+  }
+
+  double eps_;
+  Parameter weight_, bias_, running_mean_, running_var_;
+  std::vector<double> mean_, inv_std_;  // what the last forward used
+  bool batch_stats_ = true;
+};
+
+class ReluLayer final : public Layer {
+ public:
+  void forward(Activations& in, Activations& out, Mode /*mode*/) override {
+    out.zeros_like(in);
+    const float* x = in.values.data();
+    float* y = out.values.data();
+    const std::size_t n = in.values.size();
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = 0; i < n; ++i)
+      y[i] = std::max(x[i], 0.0f);
+  }
+  void backward(const Activations& /*in*/, const Activations& out, const Activations& diff_out,
+                Activations* diff_in) override {
+    if (!diff_in) return;
+    diff_in->zeros_like(out);
+    const float* y = out.values.data();
+    const float* dy = diff_out.values.data();
+    float* dx = diff_in->values.data();
+    const std::size_t n = out.values.size();
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = 0; i < n; ++i)
+      dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  }
+};
+
+// splitmix64: a counter-based generator, so a mask depends only on the
+// (seed, element) pair and a resumed run draws the same masks.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+class DropoutLayer final : public Layer {
+ public:
+  explicit DropoutLayer(const DropoutSpec& s) : p_(s.p) {}
+  void set_seed(std::uint64_t seed) override { seed_ = seed; }
+  void forward(Activations& in, Activations& out, Mode mode) override {
+    out.zeros_like(in);
+    active_ = mode == Mode::training && p_ > 0.0f;
+    if (!active_) {
+      out.values = in.values;
+      return;
+    }
+    const float keep_scale = 1.0f / (1.0f - p_);
+    const auto threshold = static_cast<std::uint64_t>(static_cast<double>(p_) * 18446744073709551615.0);
+    const std::size_t n = in.values.size();
+    mask_.resize(n);
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = 0; i < n; ++i) {
+      mask_[i] = mix(seed_ ^ mix(i)) >= threshold ? keep_scale : 0.0f;
+      out.values[i] = in.values[i] * mask_[i];
+    }
+  }
+  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+                Activations* diff_in) override {
+    if (!diff_in) return;
+    diff_in->zeros_like(in);
+    for (std::size_t i = 0; i < in.values.size(); ++i)
+      diff_in->values[i] = active_ ? diff_out.values[i] * mask_[i] : diff_out.values[i];
+  }
+
+ private:
+  float p_;
+  std::uint64_t seed_ = 0;
+  bool active_ = false;
+  std::vector<float> mask_;
+};
+
+// Maps N x H x W x C to W frames of C * H features (feature c * H + y).
+class CollapseLayer final : public Layer {
+ public:
+  void forward(Activations& in, Activations& out, Mode /*mode*/) override {
+    const int C = in.channels, H = in.height;
+    out.resize_sequences(in.width, in.batch, C * H);
+    out.lengths = in.lengths;
+    for (int n = 0; n < in.batch; ++n)
+      for (int y = 0; y < H; ++y) {
+        const float* row = in.map_row(n, y);
+        for (int x = 0; x < in.width; ++x) {
+          float* f = out.frame(x, n);
+          for (int c = 0; c < C; ++c)
+            f[c * H + y] = row[static_cast<std::size_t>(x) * C + c];
+        }
+      }
+    out.fill_padding(0.0f);
+  }
+  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+                Activations* diff_in) override {
+    if (!diff_in) return;
+    const int C = in.channels, H = in.height;
+    diff_in->resize_maps(in.batch, C, H, in.width);
+    diff_in->lengths = in.lengths;
+    for (int n = 0; n < in.batch; ++n)
+      for (int y = 0; y < H; ++y) {
+        float* row = diff_in->map_row(n, y);
+        for (int x = 0; x < in.width; ++x) {
+          const float* f = diff_out.frame(x, n);
+          for (int c = 0; c < C; ++c)
+            row[static_cast<std::size_t>(x) * C + c] = f[c * H + y];
+        }
+      }
+    diff_in->fill_padding(0.0f);
+  }
+};
+
+class LogSoftmaxLayer final : public Layer {
+ public:
+  void forward(Activations& in, Activations& out, Mode /*mode*/) override {
+    out.zeros_like(in);
+    const int K = in.features;
+    const std::size_t rows = in.values.size() / K;
+#pragma omp parallel for schedule(static)
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* x = in.values.data() + r * K;
+      float* y = out.values.data() + r * K;
+      const float mx = *std::max_element(x, x + K);
+      double sum = 0;
+      for (int k = 0; k < K; ++k)
+        sum += std::exp(static_cast<double>(x[k] - mx));
+      const auto log_z = static_cast<float>(mx + std::log(sum));
+      for (int k = 0; k < K; ++k)
+        y[k] = x[k] - log_z;
+    }
+  }
+  void backward(const Activations& /*in*/, const Activations& out, const Activations& diff_out,
+                Activations* diff_in) override {
+    if (!diff_in) return;
+    diff_in->zeros_like(out);
+    const int K = out.features;
+    const std::size_t rows = out.values.size() / K;
+#pragma omp parallel for schedule(static)
+    for (std::size_t r = 0; r < rows; ++r) {
+      const float* y = out.values.data() + r * K;
+      const float* dy = diff_out.values.data() + r * K;
+      float* dx = diff_in->values.data() + r * K;
+      double sum = 0;
+      for (int k = 0; k < K; ++k)
+        sum += dy[k];
+      for (int k = 0; k < K; ++k)
+        dx[k] = dy[k] - static_cast<float>(std::exp(static_cast<double>(y[k])) * sum);
+    }
+    diff_in->fill_padding(0.0f);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_batch_norm_layer(const BatchNormSpec& s) {
+  return std::make_unique<BatchNormLayer>(s);
+}
+std::unique_ptr<Layer> make_relu_layer() {
+  return std::make_unique<ReluLayer>();
+}
+std::unique_ptr<Layer> make_dropout_layer(const DropoutSpec& s) {
+  return std::make_unique<DropoutLayer>(s);
+}
+std::unique_ptr<Layer> make_collapse_layer() {
+  return std::make_unique<CollapseLayer>();
+}
+std::unique_ptr<Layer> make_log_softmax() {
+  return std::make_unique<LogSoftmaxLayer>();
+}
+
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
+  return std::visit(
+      [](const auto& s) -> std::unique_ptr<Layer> {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, Conv2dSpec>) return make_conv_layer(s);
+        if constexpr (std::is_same_v<T, TuckerConvSpec>) return make_tucker_conv_layer(s);
+        if constexpr (std::is_same_v<T, BatchNormSpec>) return make_batch_norm_layer(s);
+        if constexpr (std::is_same_v<T, ReluSpec>) return make_relu_layer();
+        if constexpr (std::is_same_v<T, MaxPoolSpec>) return make_max_pool_layer(s);
+        if constexpr (std::is_same_v<T, DropoutSpec>) return make_dropout_layer(s);
+        if constexpr (std::is_same_v<T, CollapseSpec>) return make_collapse_layer();
+        if constexpr (std::is_same_v<T, LstmSpec>) return make_lstm_layer(s);
+        if constexpr (std::is_same_v<T, LinearSpec>) return make_linear_layer(s);
+      },
+      spec);
+}
+
+}  // namespace ocrcore::train

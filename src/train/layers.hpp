@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ocrcore/architecture.hpp"
+#include "train/activations.hpp"
+
+namespace ocrcore::train {
+
+// Whether a forward pass trains (batch statistics, dropout) or evaluates.
+enum class Mode { training, evaluation };
+
+// One layer of a trainable network. forward() may overwrite the padding of its
+// input (what the layer must see outside each line) and keeps what backward()
+// needs; backward() adds parameter gradients into Parameter::grad and, when
+// `diff_in` is non-null, writes the gradient of its input with zeros in the
+// padding.
+class Layer {
+ public:
+  virtual ~Layer() = default;
+  virtual void forward(Activations& in, Activations& out, Mode mode) = 0;
+  virtual void backward(const Activations& in, const Activations& out, const Activations& diff_out,
+                        Activations* diff_in) = 0;
+  // Trainable parameters and buffers, in model-file names.
+  virtual std::vector<Parameter*> parameters() { return {}; }
+  // Per-step seed for layers with randomness (dropout).
+  virtual void set_seed(std::uint64_t /*seed*/) {}
+};
+
+// Builds the layer for one architecture entry; parameters start at zero (the
+// network initialises or loads them).
+std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
+// Log-softmax over the features of each frame: the network's last step.
+std::unique_ptr<Layer> make_log_softmax();
+
+}  // namespace ocrcore::train
