@@ -8,12 +8,13 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libeigen3-dev libdnnl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libleptonica-dev
+  libleptonica-dev libfreetype-dev
+  # Fonts ocr-synth renders with by default (and its tests use).
+  fonts-urw-base35 fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf
 )
 # Optional extras: --with-peers adds what the benchmarks and fixture scripts use.
 if [[ "${1:-}" == "--with-peers" ]]; then
-  packages+=(python3-torch python3-onnx python3-numpy python3-pil tesseract-ocr tesseract-ocr-eng
-             fonts-urw-base35 fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf)
+  packages+=(python3-torch python3-onnx python3-numpy python3-pil tesseract-ocr tesseract-ocr-eng)
 fi
 
 missing=()

@@ -66,7 +66,7 @@ class ConvLayer final : public Layer {
     stream.wait();
   }
 
-  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
                 Activations* diff_in) override {
     Prims& p = prims_for(in, Mode::training);
     auto stream = dnnl::stream(cpu_engine());
@@ -214,7 +214,7 @@ class TuckerConvLayer final : public Layer {
     out_->forward(b_, out, mode);
   }
 
-  void backward(const Activations& in, const Activations& out, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& out, Activations& diff_out,
                 Activations* diff_in) override {
     out_->backward(b_, out, diff_out, &db_);
     if (has_in_) {
@@ -254,7 +254,7 @@ class MaxPoolLayer final : public Layer {
     stream.wait();
   }
 
-  void backward(const Activations& in, const Activations& out, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& out, Activations& diff_out,
                 Activations* diff_in) override {
     if (!diff_in) return;
     Prims& p = prims_for(in, out.height, out.width, Mode::training);

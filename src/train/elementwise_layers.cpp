@@ -10,10 +10,40 @@
 
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
+#include "train/parallel.hpp"
 
 namespace ocrcore::train {
 
 namespace {
+
+void relu_forward_kernel(const float* __restrict x, float* __restrict y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+// Multiplying by the mask (not a conditional load) keeps the loop branch-free.
+void relu_backward_kernel(const float* __restrict y, float* __restrict dy, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    dy[i] *= static_cast<float>(y[i] > 0.0f);
+}
+
+// y = x * scale[c] + shift[c] over pixels of C channels.
+void affine_kernel(const float* __restrict x, float* __restrict y, const float* __restrict scale,
+                   const float* __restrict shift, std::size_t pixels, int C) {
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (int c = 0; c < C; ++c)
+      y[p * C + c] = x[p * C + c] * scale[c] + shift[c];
+}
+
+// dx = a[c] * (dy - b[c] - (x - mean[c]) * k[c]) with k = inv_std * mean(dy * xhat).
+void batch_norm_backward_kernel(const float* __restrict x, const float* __restrict dy,
+                                float* __restrict dx, const float* __restrict a,
+                                const float* __restrict b, const float* __restrict mean,
+                                const float* __restrict k, std::size_t pixels, int C) {
+  for (std::size_t p = 0; p < pixels; ++p)
+    for (int c = 0; c < C; ++c)
+      dx[p * C + c] = a[c] * (dy[p * C + c] - b[c] - (x[p * C + c] - mean[c]) * k[c]);
+}
 
 // Statistics over the valid pixels only (padding would make a line's
 // normalisation depend on its neighbours' widths); running averages as
@@ -76,15 +106,13 @@ class BatchNormLayer final : public Layer {
       shift[c] = static_cast<float>(bias_.value[c] - mean_[c] * weight_.value[c] * inv_std_[c]);
     }
     const std::size_t pixels = in.values.size() / C;
-    const float* x = in.values.data();
-    float* y = out.values.data();
-#pragma omp parallel for schedule(static)
-    for (std::size_t p = 0; p < pixels; ++p)
-      for (int c = 0; c < C; ++c)
-        y[p * C + c] = x[p * C + c] * scale[c] + shift[c];
+    parallel_chunks(pixels, [&](std::size_t b, std::size_t e) {
+      affine_kernel(in.values.data() + b * C, out.values.data() + b * C, scale.data(), shift.data(),
+                    e - b, C);
+    });
   }
 
-  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
                 Activations* diff_in) override {
     const int C = in.channels;
     std::vector<double> sum_dy(C, 0.0), sum_dy_xhat(C, 0.0);
@@ -113,30 +141,22 @@ class BatchNormLayer final : public Layer {
     const double count = valid_count(in);
     // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)) (training),
     // or gamma * inv_std * dy with running statistics.
-    std::vector<float> a(C), b(C), m(C), is(C);
+    // With running statistics (evaluation) the batch terms vanish.
+    std::vector<float> a(C), b(C, 0.0f), k(C, 0.0f), mean(C);
     for (int c = 0; c < C; ++c) {
       a[c] = static_cast<float>(weight_.value[c] * inv_std_[c]);
-      b[c] = static_cast<float>(sum_dy[c] / count);
-      m[c] = static_cast<float>(sum_dy_xhat[c] / count);
-      is[c] = static_cast<float>(inv_std_[c]);
-    }
-    const bool batch_stats = batch_stats_;
-    std::vector<float> mean(C);
-    for (int c = 0; c < C; ++c)
       mean[c] = static_cast<float>(mean_[c]);
-    const std::size_t pixels = in.values.size() / C;
-#pragma omp parallel for schedule(static)
-    for (std::size_t p = 0; p < pixels; ++p) {
-      const float* xv = in.values.data() + p * C;
-      const float* dy = diff_out.values.data() + p * C;
-      float* dx = diff_in->values.data() + p * C;
-      if (batch_stats)
-        for (int c = 0; c < C; ++c)
-          dx[c] = a[c] * (dy[c] - b[c] - (xv[c] - mean[c]) * is[c] * m[c]);
-      else
-        for (int c = 0; c < C; ++c)
-          dx[c] = a[c] * dy[c];
+      if (batch_stats_) {
+        b[c] = static_cast<float>(sum_dy[c] / count);
+        k[c] = static_cast<float>(inv_std_[c] * sum_dy_xhat[c] / count);
+      }
     }
+    const std::size_t pixels = in.values.size() / C;
+    parallel_chunks(pixels, [&](std::size_t p0, std::size_t p1) {
+      batch_norm_backward_kernel(in.values.data() + p0 * C, diff_out.values.data() + p0 * C,
+                                 diff_in->values.data() + p0 * C, a.data(), b.data(), mean.data(),
+                                 k.data(), p1 - p0, C);
+    });
     diff_in->fill_padding(0.0f);
   }
 
@@ -169,25 +189,24 @@ class BatchNormLayer final : public Layer {
 class ReluLayer final : public Layer {
  public:
   void forward(Activations& in, Activations& out, Mode /*mode*/) override {
-    out.zeros_like(in);
-    const float* x = in.values.data();
-    float* y = out.values.data();
-    const std::size_t n = in.values.size();
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < n; ++i)
-      y[i] = std::max(x[i], 0.0f);
+    out.kind = in.kind;
+    out.batch = in.batch, out.channels = in.channels, out.height = in.height, out.width = in.width;
+    out.frames = in.frames, out.features = in.features;
+    out.lengths = in.lengths;
+    out.values.resize(in.values.size());
+    parallel_chunks(in.values.size(), [&](std::size_t b, std::size_t e) {
+      relu_forward_kernel(in.values.data() + b, out.values.data() + b, e - b);
+    });
   }
-  void backward(const Activations& /*in*/, const Activations& out, const Activations& diff_out,
+  void backward(const Activations& /*in*/, const Activations& out, Activations& diff_out,
                 Activations* diff_in) override {
     if (!diff_in) return;
-    diff_in->zeros_like(out);
-    const float* y = out.values.data();
-    const float* dy = diff_out.values.data();
-    float* dx = diff_in->values.data();
-    const std::size_t n = out.values.size();
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < n; ++i)
-      dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    // In place on diff_out's storage (two memory streams instead of three);
+    // the swap leaves diff_out a buffer of the same size for the next step.
+    std::swap(*diff_in, diff_out);
+    parallel_chunks(out.values.size(), [&](std::size_t b, std::size_t e) {
+      relu_backward_kernel(out.values.data() + b, diff_in->values.data() + b, e - b);
+    });
   }
 };
 
@@ -221,7 +240,7 @@ class DropoutLayer final : public Layer {
       out.values[i] = in.values[i] * mask_[i];
     }
   }
-  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
                 Activations* diff_in) override {
     if (!diff_in) return;
     diff_in->zeros_like(in);
@@ -254,7 +273,7 @@ class CollapseLayer final : public Layer {
       }
     out.fill_padding(0.0f);
   }
-  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
                 Activations* diff_in) override {
     if (!diff_in) return;
     const int C = in.channels, H = in.height;
@@ -292,7 +311,7 @@ class LogSoftmaxLayer final : public Layer {
         y[k] = x[k] - log_z;
     }
   }
-  void backward(const Activations& /*in*/, const Activations& out, const Activations& diff_out,
+  void backward(const Activations& /*in*/, const Activations& out, Activations& diff_out,
                 Activations* diff_in) override {
     if (!diff_in) return;
     diff_in->zeros_like(out);

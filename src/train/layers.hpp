@@ -16,12 +16,13 @@ enum class Mode { training, evaluation };
 // input (what the layer must see outside each line) and keeps what backward()
 // needs; backward() adds parameter gradients into Parameter::grad and, when
 // `diff_in` is non-null, writes the gradient of its input with zeros in the
-// padding.
+// padding. backward() may consume `diff_out` (reuse its storage for
+// `diff_in`): callers must not read it afterwards.
 class Layer {
  public:
   virtual ~Layer() = default;
   virtual void forward(Activations& in, Activations& out, Mode mode) = 0;
-  virtual void backward(const Activations& in, const Activations& out, const Activations& diff_out,
+  virtual void backward(const Activations& in, const Activations& out, Activations& diff_out,
                         Activations* diff_in) = 0;
   // Trainable parameters and buffers, in model-file names.
   virtual std::vector<Parameter*> parameters() { return {}; }

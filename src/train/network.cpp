@@ -1,6 +1,7 @@
 #include "train/network.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <random>
 
@@ -18,6 +19,8 @@ Network::Network(Architecture architecture) : architecture_(std::move(architectu
   layers_.push_back(make_log_softmax());
   acts_.resize(layers_.size() + 1);
   diffs_.resize(layers_.size() + 1);
+  forward_seconds_.assign(layers_.size(), 0.0);
+  backward_seconds_.assign(layers_.size(), 0.0);
 }
 
 Network::~Network() = default;
@@ -164,19 +167,24 @@ const Activations& Network::forward(Activations input, Mode mode, int begin, int
   forward_begin_ = begin;
   forward_end_ = end;
   acts_[begin] = std::move(input);
-  for (int i = begin; i < end; ++i)
+  for (int i = begin; i < end; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
     layers_[i]->forward(acts_[i], acts_[i + 1], mode);
+    forward_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   return acts_[end];
 }
 
-const Activations* Network::backward(const Activations& diff_output, int stop,
+const Activations* Network::backward(Activations& diff_output, int stop,
                                      bool want_input_grad) {
   if (stop < 0) stop = forward_begin_;
   if (stop < forward_begin_) throw Error("backward below the forward pass's first layer");
   diffs_[forward_end_] = diff_output;
   for (int i = forward_end_ - 1; i >= stop; --i) {
     Activations* din = (i > stop || want_input_grad) ? &diffs_[i] : nullptr;
+    const auto t0 = std::chrono::steady_clock::now();
     layers_[i]->backward(acts_[i], acts_[i + 1], diffs_[i + 1], din);
+    backward_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   return want_input_grad ? &diffs_[stop] : nullptr;
 }

@@ -61,10 +61,15 @@ class Network {
   // forward's range, zero in the padding) down to layer `stop` (>= the
   // forward's begin), accumulating parameter gradients. Returns the gradient
   // of layer `stop`'s input when `want_input_grad`.
-  const Activations* backward(const Activations& diff_output, int stop = -1,
+  const Activations* backward(Activations& diff_output, int stop = -1,
                               bool want_input_grad = false);
   // The input of layer i as of the last forward (i = end: the output).
   const Activations& activation(int i) const { return acts_.at(i); }
+
+  // Seconds spent per layer since construction (forward, backward): for
+  // profiling the trainer.
+  const std::vector<double>& forward_seconds() const { return forward_seconds_; }
+  const std::vector<double>& backward_seconds() const { return backward_seconds_; }
 
  private:
   Architecture architecture_;
@@ -73,6 +78,7 @@ class Network {
   std::vector<Activations> acts_;   // acts_[i] = input of layer i
   std::vector<Activations> diffs_;  // diffs_[i] = gradient of acts_[i]
   int forward_begin_ = 0, forward_end_ = 0;
+  std::vector<double> forward_seconds_, backward_seconds_;
 };
 
 }  // namespace ocrcore::train

@@ -67,7 +67,7 @@ class LstmLayer final : public Layer {
     }
   }
 
-  void backward(const Activations& in, const Activations& out, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& out, Activations& diff_out,
                 Activations* diff_in) override {
     Activations dy = diff_out;  // gradient of the current layer's output
     for (int l = s_.num_layers - 1; l >= 0; --l) {
@@ -248,7 +248,7 @@ class LinearLayer final : public Layer {
          weight_.value.data(), s_.in_features, 1.0f, out.values.data(), O);
   }
 
-  void backward(const Activations& in, const Activations& /*out*/, const Activations& diff_out,
+  void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
                 Activations* diff_in) override {
     const int rows = in.frames * in.batch, O = s_.out_features, I = s_.in_features;
     if (!weight_.frozen)

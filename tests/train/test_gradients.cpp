@@ -81,8 +81,8 @@ Check gradient_check(Layer& layer, const Activations& input, Mode mode = Mode::t
     if (is_valid(out, i)) r.values[i] = nd(rng);
   for (Parameter* p : layer.parameters())
     std::fill(p->grad.begin(), p->grad.end(), 0.0f);
-  Activations din;
-  layer.backward(in, out, r, check_input ? &din : nullptr);
+  Activations din, r_consumed = r;
+  layer.backward(in, out, r_consumed, check_input ? &din : nullptr);
 
   Check c;
   for (Parameter* p : layer.parameters()) {

@@ -1,0 +1,157 @@
+#include "data/line_renderer.hpp"
+
+#include <ft2build.h>
+#include FT_FREETYPE_H
+
+#include <algorithm>
+#include <cmath>
+
+#include "ocrcore/error.hpp"
+#include "ocrcore/metrics.hpp"
+
+namespace ocrcore::data {
+
+struct LineRenderer::Impl {
+  FT_Library library = nullptr;
+  std::vector<FT_Face> faces;
+  std::vector<std::string> names;
+  ~Impl() {
+    for (FT_Face f : faces)
+      FT_Done_Face(f);
+    if (library) FT_Done_FreeType(library);
+  }
+};
+
+std::vector<std::filesystem::path> find_fonts(const std::vector<std::string>& inputs) {
+  std::vector<std::filesystem::path> out;
+  auto is_font = [](const std::filesystem::path& p) {
+    std::string e = p.extension().string();
+    std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+    return e == ".ttf" || e == ".otf";
+  };
+  for (const std::string& in : inputs) {
+    const std::filesystem::path p(in);
+    if (std::filesystem::is_directory(p)) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(p))
+        if (e.is_regular_file() && is_font(e.path())) out.push_back(e.path());
+    } else if (std::filesystem::is_regular_file(p)) {
+      out.push_back(p);
+    } else {
+      throw Error(in + ": no such font file or directory");
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+LineRenderer::LineRenderer(const std::vector<std::filesystem::path>& fonts,
+                           const std::vector<std::string>& required)
+    : impl_(std::make_unique<Impl>()) {
+  if (FT_Init_FreeType(&impl_->library)) throw Error("cannot initialise FreeType");
+  std::u32string needed;
+  for (const std::string& ch : required)
+    needed += utf8_decode(ch);
+  for (const auto& path : fonts) {
+    FT_Face face = nullptr;
+    if (FT_New_Face(impl_->library, path.c_str(), 0, &face))
+      throw Error(path.string() + ": not a font FreeType can read");
+    std::string missing;
+    for (char32_t cp : needed)
+      if (cp != U' ' && FT_Get_Char_Index(face, cp) == 0) {
+        missing = utf8_encode(std::u32string(1, cp));
+        break;
+      }
+    if (!missing.empty() || !FT_IS_SCALABLE(face)) {
+      excluded_.push_back(path.filename().string() +
+                          (missing.empty() ? " (not scalable)" : " (no glyph for '" + missing + "')"));
+      FT_Done_Face(face);
+      continue;
+    }
+    impl_->faces.push_back(face);
+    impl_->names.push_back(path.filename().string());
+  }
+  if (impl_->faces.empty()) throw Error("no usable font (need glyphs for the whole alphabet)");
+}
+
+LineRenderer::~LineRenderer() = default;
+
+std::size_t LineRenderer::font_count() const {
+  return impl_->faces.size();
+}
+std::string LineRenderer::font_name(std::size_t font) const {
+  return impl_->names.at(font);
+}
+
+Image LineRenderer::render(const std::string& text, std::size_t font, const RenderStyle& style,
+                           std::mt19937_64& rng) const {
+  FT_Face face = impl_->faces.at(font);
+  const auto px = static_cast<FT_UInt>(std::max(4.0, std::round(style.pixel_size)));
+  if (FT_Set_Pixel_Sizes(face, 0, px)) throw Error("cannot size font " + impl_->names[font]);
+  const std::u32string cps = utf8_decode(text);
+  const double ascender = static_cast<double>(face->size->metrics.ascender) / 64.0;
+  const double descender = -static_cast<double>(face->size->metrics.descender) / 64.0;
+  std::normal_distribution<double> jitter(0.0, style.baseline_jitter);
+
+  struct Placed {
+    std::vector<std::uint8_t> bitmap;
+    int w, h, x, y;  // top-left on the canvas relative to the pen origin line
+  };
+  std::vector<Placed> glyphs;
+  double pen = 0;
+  FT_UInt previous = 0;
+  const bool kerning = FT_HAS_KERNING(face);
+  int min_y = 0, max_y = 0;
+  for (char32_t cp : cps) {
+    const FT_UInt index = FT_Get_Char_Index(face, cp);
+    if (kerning && previous && index) {
+      FT_Vector k;
+      if (!FT_Get_Kerning(face, previous, index, FT_KERNING_DEFAULT, &k)) pen += static_cast<double>(k.x) / 64.0;
+    }
+    previous = index;
+    if (FT_Load_Glyph(face, index, FT_LOAD_DEFAULT) || FT_Render_Glyph(face->glyph, FT_RENDER_MODE_NORMAL))
+      throw Error("cannot render a glyph of font " + impl_->names[font]);
+    const FT_GlyphSlot g = face->glyph;
+    const double advance = static_cast<double>(g->advance.x) / 64.0;
+    if (cp == U' ') {
+      pen += advance * style.word_spacing;
+      continue;
+    }
+    Placed p;
+    p.w = static_cast<int>(g->bitmap.width);
+    p.h = static_cast<int>(g->bitmap.rows);
+    p.x = static_cast<int>(std::lround(pen)) + g->bitmap_left;
+    p.y = -g->bitmap_top + static_cast<int>(std::lround(style.baseline_jitter > 0 ? jitter(rng) : 0.0));
+    p.bitmap.resize(static_cast<std::size_t>(p.w) * p.h);
+    for (int r = 0; r < p.h; ++r)
+      std::copy_n(g->bitmap.buffer + static_cast<std::ptrdiff_t>(r) * g->bitmap.pitch, p.w,
+                  p.bitmap.data() + static_cast<std::size_t>(r) * p.w);
+    min_y = std::min(min_y, p.y);
+    max_y = std::max(max_y, p.y + p.h);
+    glyphs.push_back(std::move(p));
+    pen += advance + style.letter_spacing;
+  }
+  // The line box spans the font's ascender and descender (so every line of a
+  // font has the same x-height position), widened for glyphs that overshoot.
+  const int top = std::min(min_y, -static_cast<int>(std::ceil(ascender)));
+  const int bottom = std::max(max_y, static_cast<int>(std::ceil(descender)));
+  int min_x = 0, max_x = static_cast<int>(std::ceil(pen));
+  for (const Placed& p : glyphs) {
+    min_x = std::min(min_x, p.x);
+    max_x = std::max(max_x, p.x + p.w);
+  }
+  const int W = max_x - min_x + style.pad_left + style.pad_right;
+  const int H = bottom - top + style.pad_top + style.pad_bottom;
+  Image out(std::max(1, W), std::max(1, H), 255);
+  for (const Placed& p : glyphs)
+    for (int r = 0; r < p.h; ++r)
+      for (int c = 0; c < p.w; ++c) {
+        const int x = p.x - min_x + style.pad_left + c, y = p.y - top + style.pad_top + r;
+        if (x < 0 || y < 0 || x >= out.width() || y >= out.height()) continue;
+        const int ink = p.bitmap[static_cast<std::size_t>(r) * p.w + c];
+        out.at(x, y) = static_cast<std::uint8_t>(std::min<int>(out.at(x, y), 255 - ink));
+      }
+  return out;
+}
+
+}  // namespace ocrcore::data

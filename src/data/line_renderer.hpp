@@ -1,0 +1,52 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ocrcore/image.hpp"
+
+namespace ocrcore::data {
+
+// How one line is typeset.
+struct RenderStyle {
+  double pixel_size = 32;      // font size (em height) in pixels
+  double letter_spacing = 0;   // extra pixels after every glyph
+  double word_spacing = 1.0;   // factor on the width of a space
+  double baseline_jitter = 0;  // standard deviation of per-glyph vertical offsets, pixels
+  int pad_left = 4, pad_right = 4, pad_top = 3, pad_bottom = 3;
+};
+
+// Renders text lines with FreeType: grey anti-aliased glyphs, pair kerning,
+// dark ink on white. One renderer per thread (FreeType faces are not
+// thread-safe).
+class LineRenderer {
+ public:
+  // Opens every font; fonts lacking a glyph for any of `required` (UTF-8
+  // characters) are left out and listed in excluded(). Throws Error when no
+  // font remains or a file cannot be opened.
+  LineRenderer(const std::vector<std::filesystem::path>& fonts,
+               const std::vector<std::string>& required);
+  ~LineRenderer();
+  LineRenderer(const LineRenderer&) = delete;
+  LineRenderer& operator=(const LineRenderer&) = delete;
+
+  std::size_t font_count() const;
+  std::string font_name(std::size_t font) const;
+  const std::vector<std::string>& excluded() const { return excluded_; }
+
+  Image render(const std::string& text, std::size_t font, const RenderStyle& style,
+               std::mt19937_64& rng) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::vector<std::string> excluded_;
+};
+
+// Font files (.ttf, .otf) in the given files and directories (recursive), sorted.
+std::vector<std::filesystem::path> find_fonts(const std::vector<std::string>& inputs);
+
+}  // namespace ocrcore::data

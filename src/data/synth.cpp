@@ -1,0 +1,120 @@
+#include "data/synth.hpp"
+
+#include <omp.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <mutex>
+
+#include "data/line_renderer.hpp"
+#include "data/text_corpus.hpp"
+#include "ocrcore/atomic_file.hpp"
+#include "ocrcore/error.hpp"
+
+namespace ocrcore::data {
+
+namespace {
+
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+Image scale_to_height(const Image& im, int height) {
+  if (im.height() == height) return im;
+  const double f = static_cast<double>(height) / im.height();
+  const int W = std::max(1, static_cast<int>(std::lround(im.width() * f)));
+  Image out(W, height);
+  // Each output pixel averages the source area it covers (exact box filter).
+  const double sx = static_cast<double>(im.width()) / W, sy = static_cast<double>(im.height()) / height;
+  for (int y = 0; y < height; ++y) {
+    const double y0 = y * sy, y1 = (y + 1) * sy;
+    for (int x = 0; x < W; ++x) {
+      const double x0 = x * sx, x1 = (x + 1) * sx;
+      double sum = 0, area = 0;
+      for (int yy = static_cast<int>(y0); yy < std::min(im.height(), static_cast<int>(std::ceil(y1))); ++yy) {
+        const double wy = std::min(y1, yy + 1.0) - std::max(y0, static_cast<double>(yy));
+        for (int xx = static_cast<int>(x0); xx < std::min(im.width(), static_cast<int>(std::ceil(x1))); ++xx) {
+          const double w = wy * (std::min(x1, xx + 1.0) - std::max(x0, static_cast<double>(xx)));
+          sum += w * im.at(xx, yy);
+          area += w;
+        }
+      }
+      out.at(x, y) = static_cast<std::uint8_t>(std::lround(area > 0 ? sum / area : 255));
+    }
+  }
+  return out;
+}
+
+SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path& out_dir,
+                             const std::function<void(std::int64_t)>& progress) {
+  if (s.count < 0) throw Error("--count must not be negative");
+  if (s.height < 8) throw Error("--height must be at least 8 pixels");
+  if (s.min_chars < 1 || s.max_chars < s.min_chars) throw Error("bad line length range");
+  const Codec codec(s.alphabet);
+  const TextCorpus corpus(s.corpus, codec);
+  std::vector<std::string> required(s.alphabet.begin() + 1, s.alphabet.end());
+  SynthReport report;
+  report.corpus_words = corpus.words();
+  {
+    LineRenderer probe(s.fonts, required);
+    for (std::size_t f = 0; f < probe.font_count(); ++f)
+      report.fonts_used.push_back(probe.font_name(f));
+    report.fonts_excluded = probe.excluded();
+  }
+  std::filesystem::create_directories(out_dir);
+  std::atomic<std::int64_t> done{0};
+  std::mutex error_mutex;
+  std::string first_error;
+  const int threads = std::max(1, s.threads);
+#pragma omp parallel num_threads(threads)
+  {
+    LineRenderer renderer(s.fonts, required);  // FreeType state is per thread
+#pragma omp for schedule(dynamic, 16)
+    for (std::int64_t i = 0; i < s.count; ++i) {
+      try {
+        const std::int64_t index = s.first_index + i;
+        std::mt19937_64 rng(mix(mix(s.seed) ^ static_cast<std::uint64_t>(index)));
+        std::uniform_real_distribution<double> u(0, 1);
+        // Words may carry characters the encoder mapped; re-encode to be exact.
+        std::string text = corpus.random_line(s.min_chars, s.max_chars, rng);
+        text = codec.decode(*codec.encode(text, UnknownCharacters::drop));
+        const auto font = static_cast<std::size_t>(u(rng) * static_cast<double>(renderer.font_count())) %
+                          renderer.font_count();
+        RenderStyle style;
+        style.pixel_size = s.height * (0.55 + 0.3 * u(rng));
+        style.letter_spacing = u(rng) < 0.3 ? (u(rng) - 0.3) * 0.08 * style.pixel_size : 0.0;
+        style.word_spacing = 0.8 + 0.6 * u(rng);
+        style.baseline_jitter = u(rng) < 0.3 ? 0.02 * style.pixel_size * u(rng) : 0.0;
+        const auto pad = [&](double scale) { return static_cast<int>(u(rng) * scale * style.pixel_size) + 1; };
+        style.pad_left = pad(0.5);
+        style.pad_right = pad(0.5);
+        style.pad_top = pad(0.15);
+        style.pad_bottom = pad(0.15);
+        Image im = renderer.render(text, font, style, rng);
+        if (u(rng) < s.degrade) im = augment(im, s.degradation, rng);
+        im = scale_to_height(im, s.height);
+        char name[32];
+        std::snprintf(name, sizeof name, "%06lld", static_cast<long long>(index));
+        save_png(out_dir / (std::string(name) + ".png"), im);
+        write_file_atomic(out_dir / (std::string(name) + ".gt.txt"), text + "\n");
+      } catch (const std::exception& e) {
+        std::lock_guard lock(error_mutex);
+        if (first_error.empty()) first_error = e.what();
+      }
+      const std::int64_t d = ++done;
+      if (progress && omp_get_thread_num() == 0) progress(d);
+    }
+  }
+  if (!first_error.empty()) throw Error("rendering failed: " + first_error);
+  report.written = done.load();
+  if (progress) progress(report.written);
+  return report;
+}
+
+}  // namespace ocrcore::data

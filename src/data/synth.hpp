@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data/augment.hpp"
+#include "data/codec.hpp"
+
+namespace ocrcore::data {
+
+struct SynthSettings {
+  std::vector<std::filesystem::path> corpus;
+  std::vector<std::filesystem::path> fonts;
+  std::vector<std::string> alphabet;  // blank first
+  std::int64_t count = 1000;
+  std::int64_t first_index = 1;  // files are numbered from here
+  std::uint64_t seed = 1;
+  int height = 48;               // height of every written image, pixels
+  int min_chars = 4, max_chars = 70;
+  double degrade = 0.6;          // probability of applying the augmentations
+  AugmentSettings degradation;
+  int threads = 1;
+};
+
+struct SynthReport {
+  std::int64_t written = 0;
+  std::vector<std::string> fonts_used;
+  std::vector<std::string> fonts_excluded;
+  std::size_t corpus_words = 0;
+};
+
+// Renders `count` lines into `out_dir` as NNNNNN.png + NNNNNN.gt.txt
+// (atomically written). Line i depends only on (seed, i): the same seed gives
+// the same files whatever the thread count. `progress(done)` is called from
+// the calling thread.
+SynthReport synthesize_lines(const SynthSettings& settings, const std::filesystem::path& out_dir,
+                             const std::function<void(std::int64_t)>& progress = {});
+
+// Scales to exactly `height` rows, keeping the aspect ratio (area-averaging).
+Image scale_to_height(const Image& image, int height);
+
+}  // namespace ocrcore::data
