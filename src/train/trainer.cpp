@@ -108,7 +108,7 @@ Trainer::Trainer(TrainerSettings settings) : s_(std::move(settings)) {
                 std::to_string(s_.alphabet.size()) + " (blank included)");
 }
 
-void Trainer::run(const std::atomic<bool>& stop,
+bool Trainer::run(const std::atomic<bool>& stop,
                   const std::function<void(const TrainerEvent&)>& report) {
   auto say = [&](const std::string& m) { report({TrainerEvent::Kind::message, m}); };
   omp_set_num_threads(std::max(1, s_.threads));
@@ -228,7 +228,8 @@ void Trainer::run(const std::atomic<bool>& stop,
   auto window_start = Clock::now();
   std::size_t unaligned_total = 0;
 
-  while (iteration < s_.iterations && !stop.load()) {
+  auto should_stop = [&] { return stop.load() || (s_.stop_at > 0 && iteration >= s_.stop_at); };
+  while (iteration < s_.iterations && !should_stop()) {
     data::Batch batch = loader.next();
     for (const std::string& p : batch.problems)
       say("line skipped: " + p);
@@ -282,10 +283,10 @@ void Trainer::run(const std::atomic<bool>& stop,
     if (iteration % s_.validate_every == 0 || iteration == s_.iterations) validate(elapsed());
     if (iteration % s_.checkpoint_every == 0 || iteration == s_.iterations) save_checkpoint(elapsed());
   }
-  if (stop.load() && iteration < s_.iterations) {
+  if (should_stop() && iteration < s_.iterations) {
     save_checkpoint(elapsed());
     say("stopped at iteration " + std::to_string(iteration) + "; --resume continues from the checkpoint");
-    return;
+    return false;
   }
   save_model(s_.run_dir / "last.ocrm", s_.architecture, s_.alphabet, s_.preprocessing, net.tensors(),
              metadata("last iteration"));
@@ -294,6 +295,7 @@ void Trainer::run(const std::atomic<bool>& stop,
                metadata("last iteration (no validation set)"));
   log.write({{"event", "done"}, {"iteration", iteration}, {"best_cer", std::isfinite(best_cer) ? json(best_cer) : json(nullptr)},
              {"elapsed_s", elapsed()}});
+  return true;
 }
 
 }  // namespace ocrcore::train

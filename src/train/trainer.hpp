@@ -27,6 +27,9 @@ struct TrainerSettings {
 
   int batch_size = 16;
   std::int64_t iterations = 10000;
+  // Stop (with a checkpoint, as on SIGINT) on reaching this iteration; 0 = never.
+  // For time-boxed sessions: the run continues later with --resume.
+  std::int64_t stop_at = 0;
   std::int64_t validate_every = 1000;
   std::int64_t checkpoint_every = 250;
   std::int64_t log_every = 50;
@@ -57,12 +60,13 @@ struct TrainerEvent {
 // periodic validation through the runtime (the exported model, so what is
 // measured is what ocr-infer will do), atomic checkpoints that a resumed run
 // continues from exactly (same batches, same optimiser state), the best
-// model by validation CER kept, JSON-lines log. Returns normally when the
-// iterations are done or `stop` is set (after writing a checkpoint).
+// model by validation CER kept, JSON-lines log. Returns true when all
+// iterations are done, false when it stopped early (`stop` set or the
+// stop_at iteration reached) after writing a checkpoint.
 class Trainer {
  public:
   explicit Trainer(TrainerSettings settings);
-  void run(const std::atomic<bool>& stop, const std::function<void(const TrainerEvent&)>& report);
+  bool run(const std::atomic<bool>& stop, const std::function<void(const TrainerEvent&)>& report);
 
  private:
   TrainerSettings s_;

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
   app.add_flag("--resume", s.resume, "Continue from the run directory's checkpoint");
   app.add_option("--init-model", init_model, "Start from this model's weights")->check(CLI::ExistingFile);
   app.add_option("--iterations", s.iterations, "Training iterations (batches)")->capture_default_str();
+  app.add_option("--stop-at", s.stop_at, "Stop with a checkpoint at this iteration (continue later with --resume)");
   app.add_option("-b,--batch-size", s.batch_size, "Lines per batch")->capture_default_str();
   app.add_option("--lr", s.schedule.base, "Peak learning rate")->capture_default_str();
   app.add_option("--warmup", s.schedule.warmup_steps, "Warm-up iterations")->capture_default_str();
@@ -112,7 +113,7 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     ocrcore::train::Trainer trainer(s);
-    trainer.run(g_stop, [&](const ocrcore::train::TrainerEvent& e) {
+    const bool finished = trainer.run(g_stop, [&](const ocrcore::train::TrainerEvent& e) {
       using K = ocrcore::train::TrainerEvent::Kind;
       switch (e.kind) {
         case K::progress:
@@ -133,7 +134,7 @@ int main(int argc, char** argv) {
           break;
       }
     });
-    if (g_stop.load()) return 130;
+    if (!finished) return g_stop.load() ? 130 : 0;
     if (!output.empty()) ocrcore::write_file_atomic(output, read_file(s.run_dir / "best.ocrm"));
     std::fprintf(stderr, "ocr-train: done; best model %s\n",
                  (output.empty() ? (s.run_dir / "best.ocrm").string() : output).c_str());

@@ -1,0 +1,135 @@
+// ocr-synth and ocr-train as a user runs them: outputs, logs, exit codes,
+// bad inputs, checkpoints, exact resumption and interruption by a signal.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "ocrcore/ocrcore.hpp"
+#include "test_util.hpp"
+
+using namespace ocrcore;
+using namespace ocrcore::test;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string out, err;
+};
+
+Run run(const std::string& exe, const std::string& args, const TempDir& dir) {
+  auto out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const std::string cmd = exe + " " + args + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  return {WEXITSTATUS(status), read_bytes(out), read_bytes(err)};
+}
+
+const std::string kSynth = OCR_SYNTH_EXE, kTrain = OCR_TRAIN_EXE;
+const std::string kFonts = "/usr/share/fonts/truetype/dejavu";
+
+constexpr const char* kTinyArch = R"({"input_height": 16, "layers": [
+  {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 8, "kernel_size": 3, "padding": 1},
+  {"type": "batchnorm2d", "name": "bn0", "num_features": 8}, {"type": "relu"},
+  {"type": "maxpool2d", "kernel_size": 2},
+  {"type": "conv2d", "name": "c1", "in_channels": 8, "out_channels": 16, "kernel_size": 3, "padding": 1},
+  {"type": "relu"}, {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+  {"type": "dropout", "p": 0.1},
+  {"type": "collapse"},
+  {"type": "lstm", "name": "rnn", "input_size": 64, "hidden_size": 16, "num_layers": 1},
+  {"type": "linear", "name": "fc", "in_features": 32, "out_features": 96}]})";
+
+class TrainCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kFonts + "/DejaVuSans.ttf")) GTEST_SKIP() << "DejaVu fonts not installed";
+    write_bytes(dir_ / "arch.json", kTinyArch);
+    auto r = run(kSynth, "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " + kFonts +
+                             " -o " + (dir_ / "data").string() + " --count 24 --height 24 --max-chars 12",
+                 dir_);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::string train_args(const std::string& run_dir, int iterations) const {
+    return "--arch " + (dir_ / "arch.json").string() + " --train " + (dir_ / "data").string() + " --val " +
+           (dir_ / "data").string() + " --run-dir " + (dir_ / run_dir).string() + " --iterations " +
+           std::to_string(iterations) + " -b 4 --validate-every 4 --checkpoint-every 2 --log-every 1" +
+           " -t 1 --loader-threads 1 --seed 3";
+  }
+  TempDir dir_;
+};
+
+TEST_F(TrainCli, SynthWritesNumberedPairs) {
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "data/000001.png"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "data/000024.gt.txt"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "data/000025.png"));
+}
+
+TEST_F(TrainCli, SynthBadInputsGiveClearErrors) {
+  auto r = run(kSynth, "-q --corpus /no/such/corpus.txt -o " + (dir_ / "x").string(), dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/no/such/corpus.txt"), std::string::npos) << r.err;
+  r = run(kSynth, "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " +
+                      (dir_ / "data").string() + " -o " + (dir_ / "x").string(),
+          dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("no usable font"), std::string::npos) << r.err;
+}
+
+TEST_F(TrainCli, TrainsWritesModelsLogAndCheckpoint) {
+  auto r = run(kTrain, train_args("run", 8), dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("validation CER"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("lines/s"), std::string::npos) << r.err;
+  for (const char* f : {"run/best.ocrm", "run/last.ocrm", "run/checkpoint.ckpt", "run/log.jsonl"})
+    EXPECT_TRUE(std::filesystem::exists(dir_ / f)) << f;
+  auto model = Model::load(dir_ / "run/best.ocrm");
+  EXPECT_EQ(model->num_classes(), 96);
+  std::ifstream log(dir_ / "run/log.jsonl");
+  std::set<std::string> events;
+  for (std::string line; std::getline(log, line);)
+    events.insert(nlohmann::json::parse(line).at("event").get<std::string>());
+  for (const char* e : {"train", "validation", "checkpoint", "done"})
+    EXPECT_TRUE(events.count(e)) << e;
+}
+
+TEST_F(TrainCli, ResumeContinuesExactly) {
+  ASSERT_EQ(run(kTrain, train_args("straight", 8), dir_).exit_code, 0);
+  auto first = run(kTrain, train_args("resumed", 8) + " --stop-at 5", dir_);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.err.find("stopped at iteration 5"), std::string::npos) << first.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "resumed/last.ocrm"));
+  auto second = run(kTrain, train_args("resumed", 8) + " --resume", dir_);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_NE(second.err.find("resumed from"), std::string::npos) << second.err;
+  auto a = Model::load(dir_ / "straight/last.ocrm"), b = Model::load(dir_ / "resumed/last.ocrm");
+  for (const auto& [name, t] : a->tensors())
+    EXPECT_EQ(t.data, b->tensors().at(name).data) << name;
+}
+
+TEST_F(TrainCli, SigtermWritesACheckpoint) {
+  const auto script = dir_ / "interrupt.sh";
+  write_bytes(script, kTrain + " " + train_args("sig", 100000) + " 2>/dev/null & pid=$!\n" +
+                          "for i in $(seq 300); do grep -q '\"train\"' " + (dir_ / "sig/log.jsonl").string() +
+                          " 2>/dev/null && break; sleep 0.1; done\n"
+                          "kill -TERM $pid; wait $pid; echo $? > " + (dir_ / "code.txt").string() + "\n");
+  ASSERT_EQ(std::system(("bash " + script.string()).c_str()), 0);
+  EXPECT_EQ(read_bytes(dir_ / "code.txt"), "130\n");
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "sig/checkpoint.ckpt"));
+}
+
+TEST_F(TrainCli, BadInputsGiveClearErrors) {
+  auto r = run(kTrain, "--arch " + (dir_ / "arch.json").string() + " --alphabet " +
+                           (dir_ / "arch.json").string() + " --train " + (dir_ / "data").string() +
+                           " --run-dir " + (dir_ / "bad").string(),
+               dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("classes but the alphabet has"), std::string::npos) << r.err;
+  r = run(kTrain, "--arch " + (dir_ / "arch.json").string() + " --train /no/such/dir --run-dir " +
+                      (dir_ / "bad").string(),
+          dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/no/such/dir"), std::string::npos) << r.err;
+}
+
+}  // namespace
