@@ -21,28 +21,75 @@ void relu_forward_kernel(const float* __restrict x, float* __restrict y, std::si
     y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-// Multiplying by the mask (not a conditional load) keeps the loop branch-free.
 void relu_backward_kernel(const float* __restrict y, float* __restrict dy, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
-    dy[i] *= static_cast<float>(y[i] > 0.0f);
+    dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-// y = x * scale[c] + shift[c] over pixels of C channels.
+// y = x * scale[c] + shift[c] over pixels of C channels. Kernels index rows
+// through pointers so GCC sees unit-stride inner loops and vectorises them.
 void affine_kernel(const float* __restrict x, float* __restrict y, const float* __restrict scale,
                    const float* __restrict shift, std::size_t pixels, int C) {
-  for (std::size_t p = 0; p < pixels; ++p)
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* __restrict xr = x + p * C;
+    float* __restrict yr = y + p * C;
     for (int c = 0; c < C; ++c)
-      y[p * C + c] = x[p * C + c] * scale[c] + shift[c];
+      yr[c] = xr[c] * scale[c] + shift[c];
+  }
 }
 
-// dx = a[c] * (dy - b[c] - (x - mean[c]) * k[c]) with k = inv_std * mean(dy * xhat).
+// y = max(x * scale[c] + shift[c], 0): batch norm with the ReLU after it.
+void affine_relu_kernel(const float* __restrict x, float* __restrict y, const float* __restrict scale,
+                        const float* __restrict shift, std::size_t pixels, int C) {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* __restrict xr = x + p * C;
+    float* __restrict yr = y + p * C;
+    for (int c = 0; c < C; ++c)
+      yr[c] = std::max(xr[c] * scale[c] + shift[c], 0.0f);
+  }
+}
+
+// The gradient reaching batch norm's output: dy, or with a fused ReLU dy
+// where the output was positive (recomputed from x: no stored mask).
+template <bool relu>
+inline float bn_output_grad(float x, float dy, float scale, float shift) {
+  if constexpr (relu) return x * scale + shift > 0.0f ? dy : 0.0f;
+  return dy;
+}
+
+// Per-channel sums of g and g * (x - mean) over `pixels` pixels.
+template <bool relu>
+void batch_norm_sums_kernel(const float* __restrict x, const float* __restrict dy,
+                            const float* __restrict scale, const float* __restrict shift,
+                            const float* __restrict mean, std::size_t pixels, int C,
+                            float* __restrict sum_g, float* __restrict sum_gx) {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* __restrict xr = x + p * C;
+    const float* __restrict dyr = dy + p * C;
+    for (int c = 0; c < C; ++c) {
+      const float g = bn_output_grad<relu>(xr[c], dyr[c], scale[c], shift[c]);
+      sum_g[c] += g;
+      sum_gx[c] += g * (xr[c] - mean[c]);
+    }
+  }
+}
+
+// dx = a[c] * (g - b[c] - (x - mean[c]) * k[c]) with k = inv_std * mean(g * xhat).
+template <bool relu>
 void batch_norm_backward_kernel(const float* __restrict x, const float* __restrict dy,
                                 float* __restrict dx, const float* __restrict a,
                                 const float* __restrict b, const float* __restrict mean,
-                                const float* __restrict k, std::size_t pixels, int C) {
-  for (std::size_t p = 0; p < pixels; ++p)
-    for (int c = 0; c < C; ++c)
-      dx[p * C + c] = a[c] * (dy[p * C + c] - b[c] - (x[p * C + c] - mean[c]) * k[c]);
+                                const float* __restrict k, const float* __restrict scale,
+                                const float* __restrict shift, std::size_t pixels, int C) {
+  for (std::size_t p = 0; p < pixels; ++p) {
+    const float* __restrict xr = x + p * C;
+    const float* __restrict dyr = dy + p * C;
+    float* __restrict dxr = dx + p * C;
+    for (int c = 0; c < C; ++c) {
+      const float g = bn_output_grad<relu>(xr[c], dyr[c], scale[c], shift[c]);
+      dxr[c] = a[c] * (g - b[c] - (xr[c] - mean[c]) * k[c]);
+    }
+  }
 }
 
 // Statistics over the valid pixels only (padding would make a line's
@@ -100,35 +147,62 @@ class BatchNormLayer final : public Layer {
         inv_std_[c] = 1.0 / std::sqrt(static_cast<double>(running_var_.value[c]) + eps_);
       }
     }
-    std::vector<float> scale(C), shift(C);
+    scale_.resize(C);
+    shift_.resize(C);
     for (int c = 0; c < C; ++c) {
-      scale[c] = static_cast<float>(weight_.value[c] * inv_std_[c]);
-      shift[c] = static_cast<float>(bias_.value[c] - mean_[c] * weight_.value[c] * inv_std_[c]);
+      scale_[c] = static_cast<float>(weight_.value[c] * inv_std_[c]);
+      shift_[c] = static_cast<float>(bias_.value[c] - mean_[c] * weight_.value[c] * inv_std_[c]);
     }
     const std::size_t pixels = in.values.size() / C;
     parallel_chunks(pixels, [&](std::size_t b, std::size_t e) {
-      affine_kernel(in.values.data() + b * C, out.values.data() + b * C, scale.data(), shift.data(),
-                    e - b, C);
+      if (fused_relu_)
+        affine_relu_kernel(in.values.data() + b * C, out.values.data() + b * C, scale_.data(),
+                           shift_.data(), e - b, C);
+      else
+        affine_kernel(in.values.data() + b * C, out.values.data() + b * C, scale_.data(),
+                      shift_.data(), e - b, C);
     });
   }
+
+  // Applies the ReLU that follows in the same pass (the network then skips
+  // the ReLU layer): one memory pass less each way.
+  void fuse_relu() { fused_relu_ = true; }
 
   void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
                 Activations* diff_in) override {
     const int C = in.channels;
-    std::vector<double> sum_dy(C, 0.0), sum_dy_xhat(C, 0.0);
+    std::vector<float> mean(C);
+    for (int c = 0; c < C; ++c)
+      mean[c] = static_cast<float>(mean_[c]);
+    // Sums over valid pixels: float within a row, double across rows.
+    const int rows = in.batch * in.height;
     const std::size_t row = static_cast<std::size_t>(in.width) * C;
-    for (int n = 0; n < in.batch; ++n)
-      for (int y = 0; y < in.height; ++y) {
-        const std::size_t base = (static_cast<std::size_t>(n) * in.height + y) * row;
-        for (int x = 0; x < std::min(in.lengths[n], in.width); ++x) {
-          const float* xv = in.values.data() + base + static_cast<std::size_t>(x) * C;
-          const float* dy = diff_out.values.data() + base + static_cast<std::size_t>(x) * C;
-          for (int c = 0; c < C; ++c) {
-            sum_dy[c] += dy[c];
-            sum_dy_xhat[c] += dy[c] * (xv[c] - mean_[c]) * inv_std_[c];
-          }
+    std::vector<double> sum_dy(C, 0.0), sum_dy_xhat(C, 0.0);
+#pragma omp parallel
+    {
+      std::vector<double> t_dy(C, 0.0), t_dyx(C, 0.0);
+      std::vector<float> r_dy(C), r_dyx(C);
+#pragma omp for schedule(static)
+      for (int r = 0; r < rows; ++r) {
+        const int n = r / in.height;
+        const std::size_t base = static_cast<std::size_t>(r) * row;
+        std::fill(r_dy.begin(), r_dy.end(), 0.0f);
+        std::fill(r_dyx.begin(), r_dyx.end(), 0.0f);
+        const auto valid = static_cast<std::size_t>(std::min(in.lengths[n], in.width));
+        (fused_relu_ ? batch_norm_sums_kernel<true> : batch_norm_sums_kernel<false>)(
+            in.values.data() + base, diff_out.values.data() + base, scale_.data(), shift_.data(),
+            mean.data(), valid, C, r_dy.data(), r_dyx.data());
+        for (int c = 0; c < C; ++c) {
+          t_dy[c] += r_dy[c];
+          t_dyx[c] += static_cast<double>(r_dyx[c]) * inv_std_[c];
         }
       }
+#pragma omp critical
+      for (int c = 0; c < C; ++c) {
+        sum_dy[c] += t_dy[c];
+        sum_dy_xhat[c] += t_dyx[c];
+      }
+    }
     if (!weight_.frozen)
       for (int c = 0; c < C; ++c)
         weight_.grad[c] += static_cast<float>(sum_dy_xhat[c]);
@@ -142,10 +216,9 @@ class BatchNormLayer final : public Layer {
     // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)) (training),
     // or gamma * inv_std * dy with running statistics.
     // With running statistics (evaluation) the batch terms vanish.
-    std::vector<float> a(C), b(C, 0.0f), k(C, 0.0f), mean(C);
+    std::vector<float> a(C), b(C, 0.0f), k(C, 0.0f);
     for (int c = 0; c < C; ++c) {
       a[c] = static_cast<float>(weight_.value[c] * inv_std_[c]);
-      mean[c] = static_cast<float>(mean_[c]);
       if (batch_stats_) {
         b[c] = static_cast<float>(sum_dy[c] / count);
         k[c] = static_cast<float>(inv_std_[c] * sum_dy_xhat[c] / count);
@@ -153,9 +226,10 @@ class BatchNormLayer final : public Layer {
     }
     const std::size_t pixels = in.values.size() / C;
     parallel_chunks(pixels, [&](std::size_t p0, std::size_t p1) {
-      batch_norm_backward_kernel(in.values.data() + p0 * C, diff_out.values.data() + p0 * C,
-                                 diff_in->values.data() + p0 * C, a.data(), b.data(), mean.data(),
-                                 k.data(), p1 - p0, C);
+      (fused_relu_ ? batch_norm_backward_kernel<true> : batch_norm_backward_kernel<false>)(
+          in.values.data() + p0 * C, diff_out.values.data() + p0 * C,
+          diff_in->values.data() + p0 * C, a.data(), b.data(), mean.data(), k.data(),
+          scale_.data(), shift_.data(), p1 - p0, C);
     });
     diff_in->fill_padding(0.0f);
   }
@@ -183,7 +257,20 @@ class BatchNormLayer final : public Layer {
   double eps_;
   Parameter weight_, bias_, running_mean_, running_var_;
   std::vector<double> mean_, inv_std_;  // what the last forward used
+  std::vector<float> scale_, shift_;    // its per-channel affine map
   bool batch_stats_ = true;
+  bool fused_relu_ = false;
+};
+
+// Stands in for a ReLU fused into the batch norm before it: hands the
+// activations and gradients through by swapping buffers (no copy).
+class PassThroughLayer final : public Layer {
+ public:
+  void forward(Activations& in, Activations& out, Mode /*mode*/) override { std::swap(in, out); }
+  void backward(const Activations& /*in*/, const Activations& /*out*/, Activations& diff_out,
+                Activations* diff_in) override {
+    if (diff_in) std::swap(*diff_in, diff_out);
+  }
 };
 
 class ReluLayer final : public Layer {
@@ -334,8 +421,13 @@ class LogSoftmaxLayer final : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_batch_norm_layer(const BatchNormSpec& s) {
-  return std::make_unique<BatchNormLayer>(s);
+std::unique_ptr<Layer> make_batch_norm_layer(const BatchNormSpec& s, bool fuse_relu) {
+  auto layer = std::make_unique<BatchNormLayer>(s);
+  if (fuse_relu) layer->fuse_relu();
+  return layer;
+}
+std::unique_ptr<Layer> make_pass_through_layer() {
+  return std::make_unique<PassThroughLayer>();
 }
 std::unique_ptr<Layer> make_relu_layer() {
   return std::make_unique<ReluLayer>();
@@ -356,7 +448,7 @@ std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
         using T = std::decay_t<decltype(s)>;
         if constexpr (std::is_same_v<T, Conv2dSpec>) return make_conv_layer(s);
         if constexpr (std::is_same_v<T, TuckerConvSpec>) return make_tucker_conv_layer(s);
-        if constexpr (std::is_same_v<T, BatchNormSpec>) return make_batch_norm_layer(s);
+        if constexpr (std::is_same_v<T, BatchNormSpec>) return make_batch_norm_layer(s, false);
         if constexpr (std::is_same_v<T, ReluSpec>) return make_relu_layer();
         if constexpr (std::is_same_v<T, MaxPoolSpec>) return make_max_pool_layer(s);
         if constexpr (std::is_same_v<T, DropoutSpec>) return make_dropout_layer(s);

@@ -6,15 +6,24 @@
 #include <random>
 
 #include "ocrcore/error.hpp"
+#include "train/layer_factory.hpp"
 
 namespace ocrcore::train {
 
 Network::Network(Architecture architecture) : architecture_(std::move(architecture)) {
   architecture_.validate();
-  for (std::size_t i = 0; i < architecture_.layers.size(); ++i) {
-    if (std::holds_alternative<CollapseSpec>(architecture_.layers[i]))
-      first_sequence_layer_ = static_cast<int>(i) + 1;
-    layers_.push_back(make_layer(architecture_.layers[i]));
+  const auto& specs = architecture_.layers;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    if (std::holds_alternative<CollapseSpec>(specs[i])) first_sequence_layer_ = static_cast<int>(i) + 1;
+    const bool bn_then_relu = std::holds_alternative<BatchNormSpec>(specs[i]) && i + 1 < specs.size() &&
+                              std::holds_alternative<ReluSpec>(specs[i + 1]);
+    if (bn_then_relu) {
+      layers_.push_back(make_batch_norm_layer(std::get<BatchNormSpec>(specs[i]), true));
+      layers_.push_back(make_pass_through_layer());
+      ++i;
+    } else {
+      layers_.push_back(make_layer(specs[i]));
+    }
   }
   layers_.push_back(make_log_softmax());
   acts_.resize(layers_.size() + 1);

@@ -26,6 +26,8 @@ class Network {
 
   const Architecture& architecture() const { return architecture_; }
   // Layers including the final log-softmax; layer i is architecture layer i.
+  // A ReLU right after a batch norm is computed by the batch norm (one memory
+  // pass less each way); its own slot passes buffers through.
   int layer_count() const { return static_cast<int>(layers_.size()); }
   // Index of the collapse layer's output (the CNN's feature sequence), i.e. the
   // first layer of the recurrent part.

@@ -139,8 +139,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
     net.load(tensors);
     opt.load_state(tensors, net.parameters());
     iteration = meta.at("iteration").get<std::int64_t>();
-    best_cer = meta.value("best_cer", std::numeric_limits<double>::infinity());
-    if (meta.contains("best_cer") && meta["best_cer"].is_null()) best_cer = std::numeric_limits<double>::infinity();
+    // null until the first validation.
+    if (meta.contains("best_cer") && meta["best_cer"].is_number()) best_cer = meta["best_cer"].get<double>();
     elapsed_before = meta.value("elapsed_seconds", 0.0);
     position = {meta.at("epoch").get<std::int64_t>(), meta.at("pool").get<std::int64_t>(),
                 meta.at("batch").get<std::int64_t>()};

@@ -159,6 +159,23 @@ TEST(Gradients, BatchNormTrainingAndEvaluation) {
   gradient_check(*layer, random_maps(2, 4, 3, 8, {8, 5}, rng), Mode::evaluation, 1e-2f);
 }
 
+TEST(Gradients, BatchNormWithFusedRelu) {
+  std::mt19937 rng(31);
+  auto layer = make_batch_norm_layer({"bn", 5, 1e-5f}, true);
+  randomize(*layer, rng, 1.0f);
+  gradient_check(*layer, random_maps(3, 5, 3, 7, {7, 4, 6}, rng), Mode::training, 1e-3f);
+  // Equal to batch norm followed by ReLU.
+  auto plain = make_batch_norm_layer({"bn", 5, 1e-5f}, false);
+  auto relu = make_relu_layer();
+  for (std::size_t i = 0; i < plain->parameters().size(); ++i)
+    plain->parameters()[i]->value = layer->parameters()[i]->value;
+  Activations x = random_maps(2, 5, 2, 6, {6, 3}, rng), x2 = x, a, b, c;
+  layer->forward(x, a, Mode::training);
+  plain->forward(x2, b, Mode::training);
+  relu->forward(b, c, Mode::training);
+  EXPECT_EQ(a.values, c.values);
+}
+
 TEST(Gradients, BatchNormIgnoresPadding) {
   std::mt19937 rng(4);
   auto layer = make_batch_norm_layer({"bn", 2, 1e-5f});
