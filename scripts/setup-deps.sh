@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libeigen3-dev libdnnl-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libleptonica-dev libfreetype-dev
+  libleptonica-dev libfreetype-dev libonnx-dev libprotobuf-dev
   # Fonts ocr-synth renders with by default (and its tests use).
   fonts-urw-base35 fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf
 )

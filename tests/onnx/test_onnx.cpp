@@ -1,0 +1,160 @@
+// ONNX interchange: import of torch.onnx.export output against PyTorch's own
+// log-probabilities, export run in ONNX Runtime against ocrcore, round trip,
+// and clear errors for files that cannot be mapped.
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "core/file_io.hpp"
+#include "core/safetensors.hpp"
+#include "ocrcore/ocrcore.hpp"
+#include "onnx/onnx_model.hpp"
+#include "test_util.hpp"
+
+namespace ocrcore {
+namespace {
+
+using onnx_io::export_onnx;
+using onnx_io::import_onnx;
+
+TensorMap read_fixture(const std::filesystem::path& p) {
+  detail::MappedFile f(p);
+  auto view = detail::parse_safetensors(f.data(), f.size(), p.string());
+  TensorMap out;
+  for (const auto& [name, e] : view.entries) out.emplace(name, detail::read_f32_tensor(view, name));
+  return out;
+}
+
+// Lines of an N x 1 x H x W batch.
+std::vector<LineTensor> lines_of(const Tensor& image) {
+  const int N = static_cast<int>(image.shape[0]), H = static_cast<int>(image.shape[2]),
+            W = static_cast<int>(image.shape[3]);
+  std::vector<LineTensor> lines(N);
+  for (int n = 0; n < N; ++n) {
+    lines[n].height = H;
+    lines[n].width = W;
+    lines[n].pixels.assign(image.data.begin() + static_cast<std::ptrdiff_t>(n) * H * W,
+                           image.data.begin() + static_cast<std::ptrdiff_t>(n + 1) * H * W);
+  }
+  return lines;
+}
+
+// Largest difference between per-line log-probs and a T x N x K tensor.
+float max_diff(const std::vector<LogProbs>& ours, const std::vector<float>& tnk, int T, int N, int K) {
+  float worst = 0;
+  for (int n = 0; n < N; ++n) {
+    EXPECT_EQ(ours[n].frames, T);
+    EXPECT_EQ(ours[n].classes, K);
+    for (int t = 0; t < T; ++t)
+      for (int k = 0; k < K; ++k)
+        worst = std::max(worst, std::abs(ours[n].frame(t)[k] - tnk[(static_cast<std::size_t>(t) * N + n) * K + k]));
+  }
+  return worst;
+}
+
+TEST(OnnxImport, MatchesPyTorch) {
+  auto imported = import_onnx(test::fixtures_dir() / "torch_crnn.onnx");
+  EXPECT_EQ(imported.architecture.input_height, 16);
+  auto model = Model::from_parts(imported.architecture, test::test_alphabet(7), imported.preprocessing,
+                                 imported.tensors, "torch_crnn.onnx");
+  const TensorMap io = read_fixture(test::fixtures_dir() / "torch_crnn_onnx_io.safetensors");
+  const Tensor& expected = io.at("log_probs");
+  for (Backend backend : {Backend::reference, Backend::onednn}) {
+    RecognizerOptions o;
+    o.backend = backend;
+    o.threads = 1;
+    Recognizer rec(model, o);
+    auto lps = rec.forward(lines_of(io.at("image")));
+    const float d = max_diff(lps, expected.data, static_cast<int>(expected.shape[0]),
+                             static_cast<int>(expected.shape[1]), static_cast<int>(expected.shape[2]));
+    std::printf("import vs PyTorch, %s backend: max |diff| %.3g\n",
+                backend == Backend::reference ? "reference" : "onednn", d);
+    EXPECT_LT(d, 1e-4f);
+  }
+}
+
+TEST(OnnxImport, ClearErrors) {
+  auto expect_error = [](const std::filesystem::path& p, const std::string& needle) {
+    try {
+      import_onnx(p);
+      ADD_FAILURE() << p << ": expected an error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(p.filename().string()), std::string::npos) << e.what();
+    }
+  };
+  expect_error(test::fixtures_dir() / "torch_unsupported_op.onnx", "(Sigmoid)");
+  expect_error(test::fixtures_dir() / "torch_dynamic_height.onnx", "fixed channel count and height");
+  test::TempDir dir;
+  const std::string bytes = test::read_bytes(test::fixtures_dir() / "torch_crnn.onnx");
+  test::write_bytes(dir / "truncated.onnx", bytes.substr(0, bytes.size() / 2));
+  expect_error(dir / "truncated.onnx", "not a valid ONNX model");
+  test::write_bytes(dir / "text.onnx", "hello, this is not protobuf");
+  expect_error(dir / "text.onnx", "not a valid ONNX model");
+  expect_error(dir / "missing.onnx", "cannot open");
+}
+
+TEST(OnnxExport, RoundTripGivesTheModelBack) {
+  const Architecture arch = test::small_crnn(16, 9);
+  auto model = test::random_model(arch, 11);
+  test::TempDir dir;
+  export_onnx(*model, dir / "m.onnx");
+  auto back = import_onnx(dir / "m.onnx");
+  EXPECT_EQ(back.architecture.to_json(), arch.to_json());
+  EXPECT_EQ(back.alphabet, model->alphabet());
+  EXPECT_EQ(back.preprocessing.height, model->preprocessing().height);
+  ASSERT_EQ(back.tensors.size(), model->tensors().size());
+  for (const auto& [name, t] : model->tensors()) {
+    ASSERT_TRUE(back.tensors.count(name)) << name;
+    EXPECT_EQ(back.tensors.at(name).shape, t.shape) << name;
+    EXPECT_EQ(back.tensors.at(name).data, t.data) << name;
+  }
+}
+
+// Runs an exported model in ONNX Runtime through tests/onnx/run_ort.js.
+std::optional<std::vector<float>> run_onnx_runtime(const std::filesystem::path& model, const std::vector<float>& input,
+                                                   const std::string& dims, const test::TempDir& dir) {
+  const auto script = std::filesystem::path(OCRCORE_SOURCE_DIR) / "tests/onnx/run_ort.js";
+  const auto modules = std::filesystem::path(OCRCORE_SOURCE_DIR) / "tests/onnx/node_modules/onnxruntime-node";
+  if (std::system("node --version > /dev/null 2>&1") != 0 || !std::filesystem::exists(modules)) return std::nullopt;
+  test::write_bytes(dir / "in.bin", std::string(reinterpret_cast<const char*>(input.data()), input.size() * 4));
+  const std::string cmd = "node " + script.string() + " " + model.string() + " " + (dir / "in.bin").string() + " " +
+                          dims + " " + (dir / "out.bin").string() + " > " + (dir / "ort.txt").string() + " 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << "ONNX Runtime failed: " << test::read_bytes(dir / "ort.txt");
+    return std::vector<float>{};
+  }
+  const std::string out = test::read_bytes(dir / "out.bin");
+  std::vector<float> v(out.size() / 4);
+  std::memcpy(v.data(), out.data(), v.size() * 4);
+  return v;
+}
+
+TEST(OnnxExport, OnnxRuntimeGivesTheSameOutputs) {
+  test::TempDir dir;
+  for (unsigned seed : {3u, 4u}) {
+    const Architecture arch = test::small_crnn(16, 9);
+    auto model = test::random_model(arch, seed);
+    export_onnx(*model, dir / "m.onnx");
+    std::mt19937 rng(seed);
+    const int N = 2, W = 57;
+    std::vector<LineTensor> lines = {test::random_line(16, W, rng), test::random_line(16, W, rng)};
+    std::vector<float> input;
+    for (const auto& l : lines) input.insert(input.end(), l.pixels.begin(), l.pixels.end());
+    auto ort = run_onnx_runtime(dir / "m.onnx", input, "2,1,16," + std::to_string(W), dir);
+    if (!ort) GTEST_SKIP() << "node or tests/onnx/node_modules (npm ci --ignore-scripts) absent";
+    RecognizerOptions o;
+    o.threads = 1;
+    auto ours = Recognizer(model, o).forward(lines);
+    const int T = ours[0].frames, K = ours[0].classes;
+    ASSERT_EQ(ort->size(), static_cast<std::size_t>(T) * N * K);
+    const float d = max_diff(ours, *ort, T, N, K);
+    std::printf("export, ONNX Runtime vs ocrcore (seed %u): max |diff| %.3g\n", seed, d);
+    EXPECT_LT(d, 1e-4f) << "seed " << seed;
+  }
+}
+
+}  // namespace
+}  // namespace ocrcore
