@@ -156,5 +156,31 @@ TEST(OnnxExport, OnnxRuntimeGivesTheSameOutputs) {
   }
 }
 
+// The bundled models: export, ONNX Runtime, round trip.
+TEST(OnnxExport, BundledModels) {
+  const auto models = std::filesystem::path(OCRCORE_SOURCE_DIR) / "models";
+  for (const auto& entry : std::filesystem::directory_iterator(models)) {
+    if (entry.path().extension() != ".ocrm") continue;
+    SCOPED_TRACE(entry.path().filename().string());
+    auto model = Model::load(entry.path());
+    test::TempDir dir;
+    export_onnx(*model, dir / "m.onnx");
+    auto back = import_onnx(dir / "m.onnx");
+    EXPECT_EQ(back.architecture.to_json(), model->architecture().to_json());
+    for (const auto& [name, t] : model->tensors()) EXPECT_EQ(back.tensors.at(name).data, t.data) << name;
+    const LineTensor line =
+        normalize_line(load_image(models / "samples/000001.png"), model->preprocessing());
+    auto ort = run_onnx_runtime(dir / "m.onnx", line.pixels,
+                                "1,1," + std::to_string(line.height) + "," + std::to_string(line.width), dir);
+    if (!ort) GTEST_SKIP() << "node or tests/onnx/node_modules (npm ci --ignore-scripts) absent";
+    RecognizerOptions o;
+    o.threads = 1;
+    auto ours = Recognizer(model, o).forward(std::span<const LineTensor>(&line, 1));
+    const float d = max_diff(ours, *ort, ours[0].frames, 1, ours[0].classes);
+    std::printf("%s: ONNX Runtime vs ocrcore max |diff| %.3g\n", entry.path().filename().c_str(), d);
+    EXPECT_LT(d, 1e-4f);
+  }
+}
+
 }  // namespace
 }  // namespace ocrcore
