@@ -227,8 +227,10 @@ TEST(Training, TinyModelOverfitsTenLines) {
     }
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The bound is the iteration budget (600), not wall time, which depends on
+  // what else the machine runs; unloaded it takes a few seconds.
+  std::printf("overfitted ten lines in %.1f s\n", seconds);
   EXPECT_EQ(cer, 0.0);
-  EXPECT_LT(seconds, 60.0);
 }
 
 }  // namespace
