@@ -1,0 +1,98 @@
+#include "compress/student.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "compress/decompose.hpp"
+#include "ocrcore/error.hpp"
+
+namespace ocrcore::compress {
+
+std::size_t collapse_index(const Architecture& a) {
+  for (std::size_t i = 0; i < a.layers.size(); ++i)
+    if (std::holds_alternative<CollapseSpec>(a.layers[i])) return i;
+  throw Error("the network has no collapse layer (no CNN feature sequence)");
+}
+
+int feature_dimension(const Architecture& a) {
+  const std::size_t ci = collapse_index(a);
+  int channels = a.input_channels;
+  for (std::size_t i = 0; i < ci; ++i) {
+    if (auto* c = std::get_if<Conv2dSpec>(&a.layers[i])) channels = c->out_channels;
+    if (auto* t = std::get_if<TuckerConvSpec>(&a.layers[i])) channels = t->out_channels;
+  }
+  const auto sizes = layer_output_sizes(a, 512);
+  return channels * sizes[ci].first;
+}
+
+Architecture derive_student(const Architecture& teacher, double m, const std::vector<int>& channels) {
+  teacher.validate();
+  const std::size_t ci = collapse_index(teacher);
+  std::vector<std::size_t> convs;
+  for (std::size_t i = 0; i < ci; ++i) {
+    if (std::holds_alternative<TuckerConvSpec>(teacher.layers[i]))
+      throw Error("derive a student from a teacher with plain convolutions");
+    if (std::holds_alternative<Conv2dSpec>(teacher.layers[i])) convs.push_back(i);
+  }
+  if (convs.empty()) throw Error("the teacher has no convolution");
+  if (!channels.empty() && channels.size() != convs.size())
+    throw Error("--student-channels lists " + std::to_string(channels.size()) + " values for the teacher's " +
+                std::to_string(convs.size()) + " convolutions");
+  if (channels.empty() && (m <= 0 || m > 1)) throw Error("the width multiplier must be in (0, 1]");
+  Architecture s = teacher;
+  int prev = teacher.input_channels;
+  for (std::size_t k = 0; k < convs.size(); ++k) {
+    auto& c = std::get<Conv2dSpec>(s.layers[convs[k]]);
+    const bool last = k + 1 == convs.size();
+    int out = channels.empty() ? std::max(1, static_cast<int>(std::lround(c.out_channels * m))) : channels[k];
+    if (last && channels.empty()) out = c.out_channels;  // keeps D
+    if (out < 1) throw Error("convolution " + c.name + ": channel count must be positive");
+    c.in_channels = prev;
+    c.out_channels = out;
+    prev = out;
+    // The batch norm right after follows the width.
+    for (std::size_t j = convs[k] + 1; j < ci && !std::holds_alternative<Conv2dSpec>(s.layers[j]); ++j)
+      if (auto* bn = std::get_if<BatchNormSpec>(&s.layers[j])) bn->num_features = out;
+  }
+  check_student(s, teacher);
+  return s;
+}
+
+void check_student(const Architecture& student, const Architecture& teacher) {
+  const int ds = feature_dimension(student), dt = feature_dimension(teacher);
+  if (ds != dt)
+    throw Error("the student's CNN outputs " + std::to_string(ds) + " features per frame, the teacher's " +
+                std::to_string(dt) + ": the student must match the teacher's feature dimension D");
+  if (student.input_height != teacher.input_height)
+    throw Error("student and teacher input heights differ");
+  if (student.width_stride() != teacher.width_stride())
+    throw Error("the student's width stride (" + std::to_string(student.width_stride()) +
+                ") differs from the teacher's (" + std::to_string(teacher.width_stride()) +
+                "): frames would not correspond");
+  const std::size_t cs = collapse_index(student), ct = collapse_index(teacher);
+  Architecture a, b;
+  a.layers.assign(student.layers.begin() + static_cast<std::ptrdiff_t>(cs), student.layers.end());
+  b.layers.assign(teacher.layers.begin() + static_cast<std::ptrdiff_t>(ct), teacher.layers.end());
+  if (a.to_json() != b.to_json())
+    throw Error("the student's layers after the collapse differ from the teacher's (it must reuse its DBLSTM and output layer)");
+  student.validate();
+}
+
+std::vector<std::string> recurrent_prefixes(const Architecture& a) {
+  std::vector<std::string> out;
+  for (std::size_t i = collapse_index(a) + 1; i < a.layers.size(); ++i) {
+    if (auto* l = std::get_if<LstmSpec>(&a.layers[i])) out.push_back(l->name + ".");
+    if (auto* l = std::get_if<LinearSpec>(&a.layers[i])) out.push_back(l->name + ".");
+  }
+  return out;
+}
+
+TensorMap recurrent_tensors(const Architecture& teacher, const TensorMap& tensors) {
+  TensorMap out;
+  for (const std::string& prefix : recurrent_prefixes(teacher))
+    for (const auto& [name, t] : tensors)
+      if (name.compare(0, prefix.size(), prefix) == 0) out[name] = t;
+  return out;
+}
+
+}  // namespace ocrcore::compress

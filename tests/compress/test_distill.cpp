@@ -1,0 +1,162 @@
+// Students, model-level decomposition and teacher-student losses.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "compress/decompose.hpp"
+#include "compress/distill_loss.hpp"
+#include "compress/student.hpp"
+#include "ocrcore/ocrcore.hpp"
+#include "test_util.hpp"
+
+namespace ocrcore::compress {
+namespace {
+
+train::Activations random_sequences(int T, int N, int D, std::vector<int> lengths, std::mt19937& rng) {
+  train::Activations a;
+  a.resize_sequences(T, N, D);
+  a.lengths = std::move(lengths);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (float& v : a.values) v = nd(rng);
+  a.fill_padding(0.0f);
+  return a;
+}
+
+TEST(DistillLoss, LstmGuidedMatchesDirectComputation) {
+  std::mt19937 rng(1);
+  const int T = 6, N = 3, D = 5, R = 8;
+  auto s = random_sequences(T, N, D, {6, 4, 2}, rng), t = random_sequences(T, N, D, {6, 4, 2}, rng);
+  std::vector<float> W(static_cast<std::size_t>(R) * D);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (float& v : W) v = nd(rng);
+  train::Activations grad;
+  const double loss = feature_matching_loss(s, t, gram_matrix(W, R, D), &grad);
+  double direct = 0;
+  for (int n = 0; n < N; ++n) {
+    double line = 0;
+    for (int tt = 0; tt < s.lengths[n]; ++tt)
+      for (int r = 0; r < R; ++r) {
+        double e = 0;
+        for (int k = 0; k < D; ++k) e += W[static_cast<std::size_t>(r) * D + k] * (t.frame(tt, n)[k] - s.frame(tt, n)[k]);
+        line += e * e;
+      }
+    direct += line / s.lengths[n];
+  }
+  direct /= N;
+  EXPECT_NEAR(loss, direct, 1e-4 * direct);
+  // Gradient by central differences.
+  for (std::size_t i = 0; i < s.values.size(); i += 7) {
+    const int n = static_cast<int>((i / D) % N), tt = static_cast<int>(i / (static_cast<std::size_t>(D) * N));
+    if (tt >= s.lengths[n]) {
+      EXPECT_EQ(grad.values[i], 0.0f);
+      continue;
+    }
+    auto p = s, m = s;
+    p.values[i] += 1e-2f;
+    m.values[i] -= 1e-2f;
+    const auto metric = gram_matrix(W, R, D);
+    const double num = (feature_matching_loss(p, t, metric, nullptr) - feature_matching_loss(m, t, metric, nullptr)) / 2e-2;
+    EXPECT_NEAR(grad.values[i], num, 1e-2 * std::max(1.0, std::abs(num))) << i;
+  }
+  // Directions W ignores cost nothing.
+  EXPECT_NEAR(feature_matching_loss(s, s, gram_matrix(W, R, D), nullptr), 0.0, 1e-12);
+}
+
+TEST(DistillLoss, KlGradientAndZeroAtEquality) {
+  std::mt19937 rng(2);
+  auto s = random_sequences(5, 2, 6, {5, 3}, rng), t = random_sequences(5, 2, 6, {5, 3}, rng);
+  for (float tau : {1.0f, 2.0f}) {
+    train::Activations grad;
+    const double loss = kl_loss(s, t, tau, &grad);
+    EXPECT_GT(loss, 0);
+    EXPECT_NEAR(kl_loss(t, t, tau, nullptr), 0.0, 1e-9);
+    for (std::size_t i = 0; i < s.values.size(); i += 3) {
+      auto p = s, m = s;
+      p.values[i] += 1e-2f;
+      m.values[i] -= 1e-2f;
+      const double num = (kl_loss(p, t, tau, nullptr) - kl_loss(m, t, tau, nullptr)) / 2e-2;
+      EXPECT_NEAR(grad.values[i], num, 2e-3) << i;
+    }
+  }
+}
+
+Architecture teacher_like() {
+  return Architecture::from_json(R"({"input_height": 16, "layers": [
+    {"type": "conv2d", "name": "cnn.0", "in_channels": 1, "out_channels": 16, "kernel_size": 3, "padding": 1},
+    {"type": "batchnorm2d", "name": "cnn.1", "num_features": 16}, {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 2},
+    {"type": "conv2d", "name": "cnn.4", "in_channels": 16, "out_channels": 32, "kernel_size": 3, "padding": 1},
+    {"type": "batchnorm2d", "name": "cnn.5", "num_features": 32}, {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "conv2d", "name": "cnn.8", "in_channels": 32, "out_channels": 24, "kernel_size": [1, 3], "padding": [0, 1]},
+    {"type": "relu"},
+    {"type": "conv2d", "name": "cnn.10", "in_channels": 24, "out_channels": 12, "kernel_size": 1},
+    {"type": "relu"},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "rnn", "input_size": 48, "hidden_size": 8, "num_layers": 2},
+    {"type": "linear", "name": "fc", "in_features": 16, "out_features": 9}]})");
+}
+
+TEST(Student, WidthMultiplierKeepsTheFeatureDimension) {
+  const Architecture t = teacher_like();
+  EXPECT_EQ(feature_dimension(t), 48);
+  const Architecture s = derive_student(t, 0.5);
+  EXPECT_EQ(feature_dimension(s), 48);
+  EXPECT_EQ(std::get<Conv2dSpec>(s.layers[0]).out_channels, 8);
+  EXPECT_EQ(std::get<BatchNormSpec>(s.layers[1]).num_features, 8);
+  EXPECT_EQ(std::get<Conv2dSpec>(s.layers[4]).in_channels, 8);
+  EXPECT_LT(s.parameter_count(), t.parameter_count());
+  const Architecture c = derive_student(t, 0, {4, 8, 6, 12});
+  EXPECT_EQ(std::get<Conv2dSpec>(c.layers[8]).out_channels, 6);
+  EXPECT_THROW(derive_student(t, 0, {4, 8}), Error);
+  try {
+    derive_student(t, 0, {4, 8, 6, 10});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("feature dimension"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(recurrent_prefixes(t), (std::vector<std::string>{"rnn.", "fc."}));
+}
+
+TEST(Decompose, FullEnergyKeepsTheNetworkAndBudgetsHold) {
+  const Architecture arch = teacher_like();
+  const TensorMap tensors = test::random_tensors(arch, 3);
+  const auto exact = decompose_model(arch, tensors, parse_rank_rule("energy:1.0"));
+  std::mt19937 rng(4);
+  std::vector<LineTensor> lines = {test::random_line(16, 50, rng)};
+  RecognizerOptions o;
+  o.backend = Backend::reference;
+  auto a = Recognizer(Model::from_parts(arch, test::test_alphabet(9), Preprocessing{16}, tensors), o).forward(lines);
+  auto b = Recognizer(Model::from_parts(exact.architecture, test::test_alphabet(9), Preprocessing{16}, exact.tensors), o)
+               .forward(lines);
+  EXPECT_LT(test::max_abs_diff(a[0].values, b[0].values), 1e-4f);
+  // At full rank only layers whose factorised form is cheaper are decomposed.
+  for (const auto& l : exact.layers)
+    if (l.method != "kept") EXPECT_LT(l.params_after, l.params_before) << l.name;
+
+  for (double budget : {0.3, 0.6}) {
+    const auto d = decompose_model(arch, tensors, parse_rank_rule("budget:flops=" + std::to_string(budget)));
+    double before = 0, after = 0;
+    for (const auto& l : d.layers) {
+      before += l.flops_before;
+      after += l.flops_after;
+    }
+    EXPECT_LE(after, budget * before * 1.0001) << budget;
+    EXPECT_GT(after, 0.5 * budget * before) << "budget " << budget << " should be mostly used";
+  }
+  // cnn.0 at rank 6 would cost more than the original (kept); at 3 it pays.
+  const auto fixed = decompose_model(arch, tensors, parse_rank_rule("fixed:4,6;cnn.4=2,3;cnn.0=0,3"));
+  for (const auto& l : fixed.layers) {
+    if (l.name == "cnn.4") EXPECT_EQ(std::pair(l.rank_in, l.rank_out), std::pair(2, 3));
+    if (l.name == "cnn.0") EXPECT_EQ(l.method, "tucker1");  // one input channel
+    if (l.name == "cnn.10") EXPECT_EQ(l.method, "svd");     // 1x1
+  }
+  EXPECT_THROW(parse_rank_rule("energy:1.5"), Error);
+  EXPECT_THROW(parse_rank_rule("bogus"), Error);
+  EXPECT_THROW(decompose_model(arch, tensors, parse_rank_rule("fixed:2,2;nope=1,1")), Error);
+}
+
+}  // namespace
+}  // namespace ocrcore::compress
