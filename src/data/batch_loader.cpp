@@ -119,6 +119,7 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
       b.lines.push_back(std::move(prepared[j].line));
       b.targets.push_back(l.labels);
       b.texts.push_back(l.text);
+      b.labelled.push_back(l.labelled ? 1 : 0);
       b.indices.push_back(prepared[j].index);
     }
     batches.push_back(std::move(b));

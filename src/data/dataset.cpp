@@ -10,6 +10,7 @@ namespace ocrcore::data {
 std::string DatasetReport::summary() const {
   std::ostringstream o;
   o << lines << " lines";
+  if (unlabelled) o << " (" << unlabelled << " without transcription)";
   if (without_ground_truth) o << ", " << without_ground_truth << " images without ground truth skipped";
   if (unencodable) o << ", " << unencodable << " lines with characters outside the alphabet skipped";
   if (characters_dropped) o << ", " << characters_dropped << " characters outside the alphabet dropped";
@@ -30,7 +31,8 @@ std::string DatasetReport::summary() const {
 }
 
 std::vector<LabelledLine> read_dataset(const std::vector<std::string>& inputs, const Codec& codec,
-                                       UnknownCharacters policy, DatasetReport* report) {
+                                       UnknownCharacters policy, DatasetReport* report,
+                                       bool allow_unlabelled) {
   DatasetReport local;
   DatasetReport& r = report ? *report : local;
   std::vector<LabelledLine> out;
@@ -48,7 +50,13 @@ std::vector<LabelledLine> read_dataset(const std::vector<std::string>& inputs, c
     std::size_t usable = 0;
     for (LineSource& s : sources) {
       if (!s.ground_truth) {
-        ++r.without_ground_truth;
+        if (allow_unlabelled) {
+          out.push_back({s.image, "", {}, false});
+          ++r.unlabelled;
+          ++usable;
+        } else {
+          ++r.without_ground_truth;
+        }
         continue;
       }
       std::vector<std::string> unknown;
@@ -61,10 +69,12 @@ std::vector<LabelledLine> read_dataset(const std::vector<std::string>& inputs, c
         continue;
       }
       r.characters_dropped += unknown.size();
-      out.push_back({s.image, *s.ground_truth, std::move(*labels)});
+      out.push_back({s.image, *s.ground_truth, std::move(*labels), true});
       ++usable;
     }
-    if (usable == 0) throw Error(input + ": no usable line (images with transcriptions in the alphabet)");
+    if (usable == 0)
+      throw Error(input + (allow_unlabelled ? ": no line images"
+                                            : ": no usable line (images with transcriptions in the alphabet)"));
   }
   r.lines = out.size();
   return out;

@@ -184,12 +184,18 @@ const Activations& Network::forward(Activations input, Mode mode, int begin, int
   return acts_[end];
 }
 
-const Activations* Network::backward(Activations& diff_output, int stop,
+const Activations* Network::backward(const Activations& diff_output, int stop,
                                      bool want_input_grad) {
+  return backward_from(forward_end_, diff_output, stop, want_input_grad);
+}
+
+const Activations* Network::backward_from(int from, const Activations& diff, int stop,
+                                          bool want_input_grad) {
   if (stop < 0) stop = forward_begin_;
   if (stop < forward_begin_) throw Error("backward below the forward pass's first layer");
-  diffs_[forward_end_] = diff_output;
-  for (int i = forward_end_ - 1; i >= stop; --i) {
+  if (from > forward_end_ || from < stop) throw Error("backward from outside the forward pass");
+  diffs_[from] = diff;
+  for (int i = from - 1; i >= stop; --i) {
     Activations* din = (i > stop || want_input_grad) ? &diffs_[i] : nullptr;
     const auto t0 = std::chrono::steady_clock::now();
     layers_[i]->backward(acts_[i], acts_[i + 1], diffs_[i + 1], din);

@@ -63,8 +63,12 @@ class Network {
   // forward's range, zero in the padding) down to layer `stop` (>= the
   // forward's begin), accumulating parameter gradients. Returns the gradient
   // of layer `stop`'s input when `want_input_grad`.
-  const Activations* backward(Activations& diff_output, int stop = -1,
+  const Activations* backward(const Activations& diff_output, int stop = -1,
                               bool want_input_grad = false);
+  // The same starting from the output of layer `from` - 1 (the input of
+  // layer `from`, within the last forward's range) instead of the end.
+  const Activations* backward_from(int from, const Activations& diff, int stop = -1,
+                                   bool want_input_grad = false);
   // The input of layer i as of the last forward (i = end: the output).
   const Activations& activation(int i) const { return acts_.at(i); }
 

@@ -17,6 +17,7 @@
 #include "ocrcore/recognizer.hpp"
 #include "train/ctc_loss.hpp"
 #include "train/network.hpp"
+#include "train/objective.hpp"
 
 namespace ocrcore::train {
 
@@ -95,6 +96,25 @@ json preprocessing_json(const Preprocessing& p) {
 
 }  // namespace
 
+StepLoss CtcObjective::step(Network& net, const data::Batch& batch) {
+  const Activations& log_probs = net.forward(Network::make_input(batch.lines), Mode::training);
+  Activations grad;
+  CtcLossResult ctc = ctc_loss(log_probs, batch.targets, &grad);
+  StepLoss out;
+  for (int n : ctc.unaligned)
+    out.problems.push_back("line cannot be aligned (more characters than frames): " + batch.texts[n]);
+  out.lines = batch.lines.size() - ctc.unaligned.size();
+  if (out.lines == 0) return out;
+  // Mean over the aligned lines.
+  const float scale = 1.0f / static_cast<float>(out.lines);
+  for (float& g : grad.values) g *= scale;
+  net.backward(grad);
+  for (double l : ctc.loss)
+    if (std::isfinite(l)) out.loss += l;
+  out.loss /= static_cast<double>(out.lines);
+  return out;
+}
+
 Trainer::Trainer(TrainerSettings settings) : s_(std::move(settings)) {
   if (s_.batch_size < 1) throw Error("batch size must be at least 1");
   if (s_.iterations < 1) throw Error("iterations must be at least 1");
@@ -117,6 +137,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
   JsonLog log(s_.run_dir / "log.jsonl");
 
   const data::Codec codec(s_.alphabet);
+  CtcObjective ctc_objective;
+  Objective& objective = s_.objective ? *s_.objective : ctc_objective;
   Network net(s_.architecture);
   Optimizer opt(s_.optimizer);
   std::int64_t iteration = 0;
@@ -146,6 +168,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
                 meta.at("batch").get<std::int64_t>()};
     say("resumed from " + ckpt_path.string() + " at iteration " + std::to_string(iteration));
     log.write({{"event", "resume"}, {"iteration", iteration}});
+  } else if (s_.init_tensors) {
+    net.load(*s_.init_tensors);
   } else if (s_.init_model) {
     auto m = Model::load(*s_.init_model);
     net.load(m->tensors());
@@ -156,7 +180,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
   if (!s_.freeze.empty()) say("frozen parameters: " + std::to_string(net.freeze(s_.freeze)));
 
   data::DatasetReport train_report;
-  auto train_lines = data::read_dataset(s_.train_inputs, codec, s_.unknown_characters, &train_report);
+  auto train_lines = data::read_dataset(s_.train_inputs, codec, s_.unknown_characters, &train_report,
+                                       !objective.needs_labels());
   say("training set: " + train_report.summary());
   const ValidationSet validation = load_validation(s_, codec, report);
 
@@ -236,22 +261,13 @@ bool Trainer::run(const std::atomic<bool>& stop,
     if (batch.lines.empty()) continue;
     net.set_step_seed(s_.seed ^ static_cast<std::uint64_t>(iteration));
     net.zero_grad();
-    const Activations& log_probs = net.forward(Network::make_input(batch.lines), Mode::training);
-    Activations grad;
-    // Per-line losses averaged over the lines that can be aligned.
-    CtcLossResult ctc = ctc_loss(log_probs, batch.targets, nullptr);
-    const std::size_t aligned = batch.lines.size() - ctc.unaligned.size();
-    unaligned_total += ctc.unaligned.size();
-    for (int n : ctc.unaligned)
-      say("line cannot be aligned (more characters than frames): " + batch.texts[n]);
+    const StepLoss step = objective.step(net, batch);
+    for (const std::string& p : step.problems)
+      say(p);
+    unaligned_total += batch.lines.size() - step.lines;
     ++iteration;
-    if (aligned == 0) continue;
-    ctc = ctc_loss(log_probs, batch.targets, &grad, 1.0f / static_cast<float>(aligned));
-    net.backward(grad);
-    double loss = 0;
-    for (double l : ctc.loss)
-      if (std::isfinite(l)) loss += l;
-    loss /= static_cast<double>(aligned);
+    if (step.lines == 0) continue;
+    const double loss = step.loss;
     const float lr = s_.schedule.at(iteration - 1);
     const double norm = opt.step(net.parameters(), lr);
     if (std::isnan(norm)) say("iteration " + std::to_string(iteration) + ": non-finite gradient, update skipped");

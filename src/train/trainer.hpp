@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,15 +13,22 @@
 #include "data/codec.hpp"
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/image.hpp"
+#include "ocrcore/tensor.hpp"
 #include "train/optimizer.hpp"
 
 namespace ocrcore::train {
+
+class Objective;
 
 struct TrainerSettings {
   Architecture architecture;
   std::vector<std::string> alphabet;  // blank first
   Preprocessing preprocessing;
   std::optional<std::filesystem::path> init_model;  // start from these weights
+  std::optional<TensorMap> init_tensors;           // or these (takes precedence)
+  // What each step optimises; null: CTC on the ground truth. An objective
+  // that needs no labels also trains on lines without transcriptions.
+  std::shared_ptr<Objective> objective;
   std::vector<std::string> train_inputs, validation_inputs;
   std::filesystem::path run_dir;  // checkpoint.ckpt, best.ocrm, last.ocrm, log.jsonl
   bool resume = false;

@@ -1,0 +1,103 @@
+#include "compress/distill.hpp"
+
+#include <cmath>
+
+#include "compress/student.hpp"
+#include "ocrcore/error.hpp"
+#include "train/ctc_loss.hpp"
+
+namespace ocrcore::compress {
+
+std::vector<float> lstm_guided_metric(const Architecture& teacher, const TensorMap& tensors) {
+  const std::size_t ci = collapse_index(teacher);
+  for (std::size_t i = ci + 1; i < teacher.layers.size(); ++i) {
+    auto* l = std::get_if<LstmSpec>(&teacher.layers[i]);
+    if (!l) continue;
+    std::vector<float> w;
+    int rows = 0;
+    for (const char* dir : {"", "_reverse"}) {
+      if (*dir && !l->bidirectional) break;
+      const Tensor& t = tensors.at(l->name + ".weight_ih_l0" + dir);
+      w.insert(w.end(), t.data.begin(), t.data.end());
+      rows += static_cast<int>(t.shape[0]);
+    }
+    return gram_matrix(w, rows, l->input_size);
+  }
+  throw Error("the LSTM-guided loss needs an LSTM after the teacher's CNN");
+}
+
+DistillObjective::DistillObjective(const Architecture& teacher, const TensorMap& tensors, DistillSettings s)
+    : s_(s), teacher_(teacher) {
+  teacher_.load(tensors);
+  const int D = feature_dimension(teacher);
+  if (s_.loss == TsLoss::lstm_guided) metric_ = lstm_guided_metric(teacher, tensors);
+  if (s_.loss == TsLoss::l2) metric_ = identity_matrix(D);
+}
+
+train::StepLoss DistillObjective::step(train::Network& student, const data::Batch& batch) {
+  using train::Activations;
+  using train::Mode;
+  train::StepLoss out;
+  const Activations input = train::Network::make_input(batch.lines);
+  const int end = student.layer_count();
+  const int logits = end - 1;  // input of the final log-softmax
+  const bool feature_loss = s_.loss == TsLoss::lstm_guided || s_.loss == TsLoss::l2;
+  const int s_feat = student.first_sequence_layer(), t_feat = teacher_.first_sequence_layer();
+
+  // What the teacher says about this batch.
+  Activations target;
+  if (feature_loss) target = teacher_.forward(input, Mode::evaluation, 0, t_feat);
+  if (s_.loss == TsLoss::kl) target = teacher_.forward(input, Mode::evaluation, 0, logits);
+
+  // The CTC term (or loss) on labelled lines only; without it the student
+  // runs only as far as the loss needs (its CNN for feature losses).
+  const bool want_ctc = s_.loss == TsLoss::ctc || s_.ctc_weight > 0;
+  const int at = feature_loss ? s_feat : logits;
+  const Activations& log_probs = student.forward(input, Mode::training, 0, want_ctc ? end : at);
+  Activations ctc_grad;
+  double ctc_sum = 0;
+  std::size_t ctc_lines = 0;
+  if (want_ctc) {
+    train::CtcLossResult ctc = train::ctc_loss(log_probs, batch.targets, &ctc_grad);
+    std::vector<char> use(batch.lines.size(), 0);
+    for (std::size_t n = 0; n < batch.lines.size(); ++n)
+      use[n] = (batch.labelled.empty() || batch.labelled[n]) && std::isfinite(ctc.loss[n]);
+    for (int n : ctc.unaligned)
+      if (batch.labelled.empty() || batch.labelled[n])
+        out.problems.push_back("line cannot be aligned (more characters than frames): " + batch.texts[n]);
+    for (std::size_t n = 0; n < use.size(); ++n)
+      if (use[n]) {
+        ctc_sum += ctc.loss[n];
+        ++ctc_lines;
+      }
+    const float w = s_.loss == TsLoss::ctc ? 1.0f : s_.ctc_weight;
+    for (int t = 0; t < ctc_grad.frames; ++t)
+      for (int n = 0; n < ctc_grad.batch; ++n) {
+        float* g = ctc_grad.frame(t, n);
+        const float scale = use[n] && ctc_lines ? w / static_cast<float>(ctc_lines) : 0.0f;
+        for (int k = 0; k < ctc_grad.features; ++k) g[k] *= scale;
+      }
+  }
+  if (s_.loss == TsLoss::ctc) {
+    if (ctc_lines == 0) return out;
+    student.backward(ctc_grad);
+    out.loss = ctc_sum / static_cast<double>(ctc_lines);
+    out.lines = ctc_lines;
+    return out;
+  }
+
+  // Teacher-guided term at the student's features (or logits).
+  Activations grad;
+  const double guided = feature_loss ? feature_matching_loss(student.activation(at), target, metric_, &grad)
+                                     : kl_loss(student.activation(at), target, s_.kl_temperature, &grad);
+  if (want_ctc && ctc_lines > 0) {
+    const Activations* from_ctc = student.backward(ctc_grad, at, true);
+    for (std::size_t i = 0; i < grad.values.size(); ++i) grad.values[i] += from_ctc->values[i];
+  }
+  student.backward_from(at, grad, 0);
+  out.loss = guided + (ctc_lines ? s_.ctc_weight * ctc_sum / static_cast<double>(ctc_lines) : 0.0);
+  out.lines = batch.lines.size();
+  return out;
+}
+
+}  // namespace ocrcore::compress

@@ -1,0 +1,270 @@
+#include "compress/pipeline.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "compress/student.hpp"
+#include "data/batch_loader.hpp"
+#include "data/dataset.hpp"
+#include "ocrcore/atomic_file.hpp"
+#include "ocrcore/error.hpp"
+#include "ocrcore/metrics.hpp"
+#include "ocrcore/recognizer.hpp"
+#include "train/network.hpp"
+
+namespace ocrcore::compress {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::shared_ptr<const Model> load_if_exists(const std::filesystem::path& p) {
+  return std::filesystem::exists(p) ? Model::load(p) : nullptr;
+}
+
+// Runs one training stage through the trainer; returns its best model (or
+// nullptr when stopped early).
+std::shared_ptr<const Model> train_stage(const CompressSettings& s, const std::string& stage,
+                                         const Architecture& arch, const TensorMap& init,
+                                         const DistillSettings& loss, std::int64_t iterations,
+                                         const std::vector<std::string>& freeze, const std::atomic<bool>& stop,
+                                         const std::function<void(const train::TrainerEvent&)>& report) {
+  train::TrainerSettings t = s.training;
+  t.architecture = arch;
+  t.alphabet = s.teacher->alphabet();
+  t.preprocessing = s.teacher->preprocessing();
+  t.init_tensors = init;
+  t.train_inputs = s.train_inputs;
+  t.validation_inputs = s.validation_inputs;
+  t.run_dir = s.run_dir / stage;
+  t.resume = s.resume;
+  t.iterations = iterations;
+  t.schedule.total_steps = iterations;
+  t.freeze = freeze;
+  t.objective = std::make_shared<DistillObjective>(s.teacher->architecture(), s.teacher->tensors(), loss);
+  t.model_metadata["compress.stage"] = stage;
+  t.model_metadata["compress.loss"] = ts_loss_name(loss.loss);
+  report({train::TrainerEvent::Kind::message, "stage " + stage + ": " + ts_loss_name(loss.loss) + ", " +
+                                                  std::to_string(iterations) + " iterations"});
+  train::Trainer trainer(t);
+  if (!trainer.run(stop, report)) return nullptr;
+  return Model::load(t.run_dir / "best.ocrm");
+}
+
+void save(const std::filesystem::path& p, const Model& m) {
+  save_model(p, m.architecture(), m.alphabet(), m.preprocessing(), m.tensors(), m.metadata());
+}
+
+std::string markdown(const CompressResult& r) {
+  std::ostringstream o;
+  o << "| model | parameters | footprint | reduction | GFLOP (32x512) | latency ms/line | speedup |";
+  std::vector<std::string> sets;
+  if (!r.models.empty())
+    for (const auto& [set, e] : r.models[0].errors) sets.push_back(set);
+  for (const auto& set : sets) o << " CER " << set << " | WER " << set << " |";
+  o << "\n|---|---:|---:|---:|---:|---:|---:|";
+  for (std::size_t i = 0; i < sets.size(); ++i) o << "---:|---:|";
+  o << "\n";
+  char buf[256];
+  for (const auto& m : r.models) {
+    std::snprintf(buf, sizeof buf, "| %s | %lld | %.2f MB | %.2fx | %.3f | %.2f | %.2fx |", m.name.c_str(),
+                  static_cast<long long>(m.parameters), static_cast<double>(m.bytes) / 1e6, m.footprint_reduction, m.gflops, m.latency_ms,
+                  m.speedup);
+    o << buf;
+    for (const auto& [set, e] : m.errors) {
+      std::snprintf(buf, sizeof buf, " %.2f%% | %.2f%% |", 100 * e.first, 100 * e.second);
+      o << buf;
+    }
+    o << "\n";
+  }
+  if (!r.decomposition.empty()) {
+    o << "\nTucker-2 per layer:\n\n| layer | method | shape | ranks | params before | after | MFLOP before | after | "
+         "kernel error |\n|---|---|---|---|---:|---:|---:|---:|---:|\n";
+    for (const auto& l : r.decomposition) {
+      std::snprintf(buf, sizeof buf, "| %s | %s | %dx%dx%dx%d | %d, %d | %lld | %lld | %.1f | %.1f | %.4f |\n",
+                    l.name.c_str(), l.method.c_str(), l.out_channels, l.in_channels, l.kernel_h, l.kernel_w,
+                    l.rank_in, l.rank_out, static_cast<long long>(l.params_before),
+                    static_cast<long long>(l.params_after), l.flops_before / 1e6, l.flops_after / 1e6,
+                    l.relative_error);
+      o << buf;
+    }
+  }
+  return o.str();
+}
+
+json to_json(const CompressResult& r) {
+  json j;
+  for (const auto& m : r.models) {
+    json e;
+    for (const auto& [set, v] : m.errors) e[set] = {{"cer", v.first}, {"wer", v.second}};
+    j["models"].push_back({{"name", m.name},
+                           {"parameters", m.parameters},
+                           {"bytes", m.bytes},
+                           {"gflops_32x512", m.gflops},
+                           {"latency_ms_per_line", m.latency_ms},
+                           {"footprint_reduction", m.footprint_reduction},
+                           {"speedup", m.speedup},
+                           {"errors", e}});
+  }
+  for (const auto& l : r.decomposition)
+    j["decomposition"].push_back({{"layer", l.name},
+                                  {"method", l.method},
+                                  {"in", l.in_channels},
+                                  {"out", l.out_channels},
+                                  {"kernel", {l.kernel_h, l.kernel_w}},
+                                  {"ranks", {l.rank_in, l.rank_out}},
+                                  {"params_before", l.params_before},
+                                  {"params_after", l.params_after},
+                                  {"flops_before", l.flops_before},
+                                  {"flops_after", l.flops_after},
+                                  {"relative_error", l.relative_error}});
+  j["final_model"] = r.final_model.string();
+  return j;
+}
+
+}  // namespace
+
+std::vector<ModelSummary> summarize_models(
+    const std::vector<std::pair<std::string, std::shared_ptr<const Model>>>& models,
+    const std::vector<std::string>& eval_inputs, int latency_lines, int latency_repeats) {
+  std::vector<ModelSummary> out;
+  // Evaluation sets, normalised once per preprocessing height.
+  struct Set {
+    std::string name;
+    std::vector<std::filesystem::path> images;
+    std::vector<std::string> texts;
+  };
+  std::vector<Set> sets;
+  for (const std::string& in : eval_inputs) {
+    Set set;
+    set.name = std::filesystem::path(in).filename().string();
+    if (set.name.empty()) set.name = in;
+    const data::Codec codec(models.at(0).second->alphabet());
+    for (const auto& l : data::read_dataset({in}, codec, data::UnknownCharacters::map, nullptr)) {
+      set.images.push_back(l.image);
+      set.texts.push_back(l.text);
+    }
+    sets.push_back(std::move(set));
+  }
+  for (const auto& [name, model] : models) {
+    ModelSummary m;
+    m.name = name;
+    m.parameters = model->parameter_count();
+    m.bytes = m.parameters * 4;
+    m.gflops = model->architecture().flops(512) * 1e-9;
+    RecognizerOptions o;
+    o.threads = 1;
+    Recognizer rec(model, o);
+    std::vector<LineTensor> timing;
+    for (const Set& set : sets) {
+      ErrorCount chars, words;
+      for (std::size_t i = 0; i < set.images.size(); ++i) {
+        const LineTensor line = normalize_line(load_image(set.images[i]), model->preprocessing());
+        if (static_cast<int>(timing.size()) < latency_lines) timing.push_back(line);
+        const auto lp = rec.forward(std::span<const LineTensor>(&line, 1));
+        const std::string text = rec.decode(lp[0]).text;
+        chars += character_errors(text, set.texts[i]);
+        words += word_errors(text, set.texts[i]);
+      }
+      m.errors.push_back({set.name, {chars.rate(), words.rate()}});
+    }
+    if (!timing.empty()) {
+      std::vector<double> per_line;
+      rec.forward(std::span<const LineTensor>(timing.data(), 1));  // warm-up
+      for (int r = 0; r < std::max(1, latency_repeats); ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const LineTensor& l : timing) rec.forward(std::span<const LineTensor>(&l, 1));
+        per_line.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+                           static_cast<double>(timing.size()));
+      }
+      std::sort(per_line.begin(), per_line.end());
+      m.latency_ms = per_line[per_line.size() / 2];
+    }
+    out.push_back(m);
+  }
+  for (ModelSummary& m : out) {
+    m.footprint_reduction = static_cast<double>(out[0].bytes) / static_cast<double>(m.bytes);
+    m.speedup = m.latency_ms > 0 ? out[0].latency_ms / m.latency_ms : 0;
+  }
+  return out;
+}
+
+CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& stop,
+                            const std::function<void(const train::TrainerEvent&)>& report) {
+  if (!s.teacher) throw Error("no teacher model");
+  auto say = [&](const std::string& m) { report({train::TrainerEvent::Kind::message, m}); };
+  std::filesystem::create_directories(s.run_dir);
+  const Architecture& teacher = s.teacher->architecture();
+  const auto ts_path = s.run_dir / "student-ts.ocrm", tucker_path = s.run_dir / "student-tucker.ocrm",
+             finetune_path = s.run_dir / "student-finetune.ocrm";
+  CompressResult result;
+  std::vector<std::pair<std::string, std::shared_ptr<const Model>>> models = {{"teacher", s.teacher}};
+
+  // Stage 1: teacher-student learning into a fresh student CNN.
+  std::shared_ptr<const Model> student = s.student_model;
+  if (s.stages.count("ts")) {
+    Architecture arch = s.student_architecture ? *s.student_architecture
+                                               : derive_student(teacher, s.width_multiplier, s.student_channels);
+    check_student(arch, teacher);
+    train::Network net(arch);
+    net.initialize(s.training.seed);
+    TensorMap init = net.tensors();
+    for (auto& [name, t] : recurrent_tensors(teacher, s.teacher->tensors())) init[name] = t;
+    const auto frozen = recurrent_prefixes(arch);
+    student = train_stage(s, "ts", arch, init, s.ts, s.ts_iterations, frozen, stop, report);
+    if (!student) {
+      result.finished = false;
+      return result;
+    }
+    save(ts_path, *student);
+    say("stage ts: " + ts_path.string());
+  } else if (!student) {
+    student = load_if_exists(ts_path);
+  }
+  if (student) models.emplace_back("student (" + ts_loss_name(s.ts.loss) + ")", student);
+
+  // Stage 2: Tucker-2 decomposition of the student's convolutions.
+  if (s.stages.count("tucker")) {
+    if (!student) throw Error("the tucker stage needs a student: run the ts stage or give --student-model");
+    auto d = decompose_model(student->architecture(), student->tensors(), s.ranks, s.hooi_iterations);
+    result.decomposition = d.layers;
+    auto meta = student->metadata();
+    meta["compress.stage"] = "tucker";
+    save_model(tucker_path, d.architecture, student->alphabet(), student->preprocessing(), d.tensors, meta);
+    student = Model::load(tucker_path);
+    say("stage tucker: " + tucker_path.string());
+    models.emplace_back("+ Tucker", student);
+  }
+
+  // Stage 3: fine-tune the decomposed student under the teacher's guidance.
+  if (s.stages.count("finetune")) {
+    if (!student) throw Error("the finetune stage needs a student: run the earlier stages or give --student-model");
+    const auto frozen = s.finetune_unfreeze_rnn ? std::vector<std::string>{}
+                                                : recurrent_prefixes(student->architecture());
+    auto tuned = train_stage(s, "finetune", student->architecture(), student->tensors(), s.finetune,
+                             s.finetune_iterations, frozen, stop, report);
+    if (!tuned) {
+      result.finished = false;
+      return result;
+    }
+    student = tuned;
+    save(finetune_path, *student);
+    say("stage finetune: " + finetune_path.string());
+    models.emplace_back("+ fine-tuning", student);
+  }
+  if (!student) throw Error("no stage produced a model");
+  result.final_model = s.stages.count("finetune") ? finetune_path : s.stages.count("tucker") ? tucker_path : ts_path;
+
+  if (!s.eval_inputs.empty() || s.latency_lines > 0) {
+    say("evaluating " + std::to_string(models.size()) + " models");
+    result.models = summarize_models(models, s.eval_inputs, s.latency_lines, s.latency_repeats);
+  }
+  write_file_atomic(s.run_dir / "report.json", to_json(result).dump(2) + "\n");
+  write_file_atomic(s.run_dir / "report.md", markdown(result));
+  return result;
+}
+
+}  // namespace ocrcore::compress
