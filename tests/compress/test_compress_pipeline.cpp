@@ -1,0 +1,131 @@
+// ocr-compress's pipeline end to end on a tiny rendered set: a small teacher
+// learns ten lines, then all three stages (teacher-student learning with the
+// LSTM-guided loss, Tucker-2, fine-tuning) run, and the compressed student
+// reads the lines far better than the untrained student did.
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "compress/pipeline.hpp"
+#include "compress/student.hpp"
+#include "data/dataset.hpp"
+#include "data/synth.hpp"
+#include "ocrcore/ocrcore.hpp"
+#include "test_util.hpp"
+#include "train/trainer.hpp"
+
+namespace ocrcore::compress {
+namespace {
+
+constexpr const char* kTeacher = R"({"input_height": 16, "layers": [
+  {"type": "conv2d", "name": "cnn.0", "in_channels": 1, "out_channels": 32, "kernel_size": 3, "padding": 1},
+  {"type": "batchnorm2d", "name": "cnn.1", "num_features": 32}, {"type": "relu"},
+  {"type": "maxpool2d", "kernel_size": 2},
+  {"type": "conv2d", "name": "cnn.4", "in_channels": 32, "out_channels": 64, "kernel_size": 3, "padding": 1},
+  {"type": "batchnorm2d", "name": "cnn.5", "num_features": 64}, {"type": "relu"},
+  {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+  {"type": "conv2d", "name": "cnn.8", "in_channels": 64, "out_channels": 32, "kernel_size": 3, "padding": 1},
+  {"type": "relu"},
+  {"type": "collapse"},
+  {"type": "lstm", "name": "rnn", "input_size": 128, "hidden_size": 32, "num_layers": 1},
+  {"type": "linear", "name": "fc", "in_features": 64, "out_features": 96}]})";
+
+double cer_on(const std::shared_ptr<const Model>& model, const std::filesystem::path& dir) {
+  const data::Codec codec(model->alphabet());
+  ErrorCount e;
+  RecognizerOptions o;
+  o.threads = 1;
+  Recognizer rec(model, o);
+  for (const auto& l : data::read_dataset({dir.string()}, codec, data::UnknownCharacters::skip_line, nullptr))
+    e += character_errors(rec.recognize(load_image(l.image)).text, l.text);
+  return e.rate();
+}
+
+TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
+  const std::filesystem::path fonts = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  if (!std::filesystem::exists(fonts)) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  data::SynthSettings ss;
+  ss.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
+  ss.fonts = {fonts};
+  ss.alphabet = data::printable_ascii_alphabet();
+  ss.count = 10;
+  ss.height = 24;
+  ss.min_chars = 4;
+  ss.max_chars = 12;
+  ss.degrade = 0.0;
+  data::synthesize_lines(ss, dir / "lines");
+
+  // The teacher learns the ten lines.
+  train::TrainerSettings t;
+  t.architecture = Architecture::from_json(kTeacher);
+  t.alphabet = ss.alphabet;
+  t.preprocessing.height = 16;
+  t.train_inputs = {(dir / "lines").string()};
+  t.run_dir = dir / "teacher";
+  t.batch_size = 10;
+  t.iterations = 500;
+  t.optimizer.clip_norm = 10.0f;
+  t.schedule.base = 3e-3f;
+  t.schedule.decay = train::LearningRateSchedule::Decay::constant;
+  t.validate_every = t.checkpoint_every = 1000000;
+  t.log_every = 100;
+  t.augment = false;
+  t.threads = 1;
+  std::atomic<bool> stop{false};
+  auto quiet = [](const train::TrainerEvent&) {};
+  ASSERT_TRUE(train::Trainer(t).run(stop, quiet));
+  auto teacher = Model::load(dir / "teacher/last.ocrm");
+  const double teacher_cer = cer_on(teacher, dir / "lines");
+  ASSERT_LT(teacher_cer, 0.05) << "the teacher did not learn the lines";
+
+  CompressSettings s;
+  s.teacher = teacher;
+  s.width_multiplier = 0.25;
+  s.train_inputs = s.validation_inputs = s.eval_inputs = {(dir / "lines").string()};
+  s.run_dir = dir / "compress";
+  s.ts_iterations = 250;
+  s.finetune_iterations = 100;
+  s.ranks = parse_rank_rule("energy:0.9");
+  s.training.batch_size = 10;
+  s.training.schedule.base = 3e-3f;
+  s.training.schedule.warmup_steps = 10;
+  s.training.validate_every = 50;
+  s.training.checkpoint_every = 1000000;
+  s.training.log_every = 100;
+  s.training.augment = false;
+  s.training.optimizer.clip_norm = 10.0f;
+  s.training.threads = 1;
+  s.latency_lines = 5;
+  s.latency_repeats = 1;
+
+  // The untrained student: a fresh narrow CNN under the teacher's DBLSTM.
+  const Architecture student_arch = derive_student(teacher->architecture(), s.width_multiplier);
+  train::Network fresh(student_arch);
+  fresh.initialize(s.training.seed);
+  TensorMap init = fresh.tensors();
+  for (auto& [name, tensor] : recurrent_tensors(teacher->architecture(), teacher->tensors())) init[name] = tensor;
+  const double untrained_cer =
+      cer_on(Model::from_parts(student_arch, teacher->alphabet(), teacher->preprocessing(), init), dir / "lines");
+
+  const CompressResult r = run_compress(s, stop, quiet);
+  ASSERT_TRUE(r.finished);
+  ASSERT_EQ(r.models.size(), 4u);  // teacher, student, + Tucker, + fine-tuning
+  const double final_cer = r.models.back().errors.at(0).second.first;
+  std::printf("teacher CER %.3f, untrained student %.3f, after ts %.3f, + Tucker %.3f, + fine-tuning %.3f\n",
+              teacher_cer, untrained_cer, r.models[1].errors[0].second.first, r.models[2].errors[0].second.first,
+              final_cer);
+  EXPECT_LT(final_cer, 0.5 * untrained_cer);
+  EXPECT_GT(r.models.back().footprint_reduction, 1.5);
+  EXPECT_FALSE(r.decomposition.empty());
+  for (const char* f : {"student-ts.ocrm", "student-tucker.ocrm", "student-finetune.ocrm", "report.json", "report.md"})
+    EXPECT_TRUE(std::filesystem::exists(s.run_dir / f)) << f;
+  // The student kept the teacher's DBLSTM and output layer, unchanged in stage 1.
+  auto ts = Model::load(s.run_dir / "student-ts.ocrm");
+  for (auto& [name, tensor] : recurrent_tensors(teacher->architecture(), teacher->tensors()))
+    EXPECT_EQ(ts->tensors().at(name).data, tensor.data) << name;
+}
+
+}  // namespace
+}  // namespace ocrcore::compress
