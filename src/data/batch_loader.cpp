@@ -4,24 +4,10 @@
 #include <numeric>
 #include <random>
 
+#include "data/seeding.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::data {
-
-namespace {
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t seed_of(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
-  return mix(mix(mix(a) ^ b) ^ c);
-}
-
-}  // namespace
 
 LineTensor prepare_line(const std::filesystem::path& image, const Preprocessing& preprocessing,
                         const AugmentSettings* augmentation, std::uint64_t seed) {
@@ -73,7 +59,7 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   std::vector<std::size_t> order(lines_.size());
   std::iota(order.begin(), order.end(), 0);
   if (s_.shuffle) {
-    std::mt19937_64 rng(seed_of(s_.seed, static_cast<std::uint64_t>(key.epoch), 0x5eed));
+    std::mt19937_64 rng(derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch), 0x5eed));
     std::shuffle(order.begin(), order.end(), rng);
   }
   const std::size_t per_pool = static_cast<std::size_t>(s_.batch_size) * s_.pool_batches;
@@ -90,7 +76,7 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
     const std::size_t idx = order[i];
     const LabelledLine& l = lines_[idx];
     try {
-      const std::uint64_t seed = seed_of(s_.seed, static_cast<std::uint64_t>(key.epoch), idx + 1);
+      const std::uint64_t seed = derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch), idx + 1);
       LineTensor t = prepare_line(l.image, s_.preprocessing, s_.augment ? &s_.augmentation : nullptr, seed);
       if (s_.frames_for_width) {
         int need = static_cast<int>(l.labels.size());
@@ -125,7 +111,7 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
     batches.push_back(std::move(b));
   }
   if (s_.shuffle) {
-    std::mt19937_64 rng(seed_of(s_.seed, static_cast<std::uint64_t>(key.epoch),
+    std::mt19937_64 rng(derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch),
                                 static_cast<std::uint64_t>(key.pool) + 0x9001));
     std::shuffle(batches.begin(), batches.end(), rng);
   }

@@ -1,7 +1,9 @@
 #include "data/codec.hpp"
 
+#include <sstream>
 #include <utility>
 
+#include "core/file_io.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/metrics.hpp"
 
@@ -18,6 +20,18 @@ std::vector<std::string> printable_ascii_alphabet() {
   std::vector<std::string> a = {""};
   for (char c = ' '; c <= '~'; ++c)
     a.emplace_back(1, c);
+  return a;
+}
+
+std::vector<std::string> load_alphabet(const std::string& spec) {
+  if (spec == "ascii") return printable_ascii_alphabet();
+  std::istringstream in(detail::read_text_file(spec));
+  std::vector<std::string> a = {""};
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) a.push_back(line == "<space>" ? " " : line);
+  }
+  if (a.size() < 2) throw Error(spec + ": the alphabet file lists no characters");
   return a;
 }
 

@@ -41,4 +41,8 @@ class Codec {
 // The printable-ASCII alphabet (space .. ~) after the blank.
 std::vector<std::string> printable_ascii_alphabet();
 
+// "ascii", or a UTF-8 file with one character per line (`<space>` for a
+// space); the blank is added first. Throws Error naming the file.
+std::vector<std::string> load_alphabet(const std::string& spec);
+
 }  // namespace ocrcore::data

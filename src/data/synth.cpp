@@ -8,22 +8,12 @@
 #include <mutex>
 
 #include "data/line_renderer.hpp"
+#include "data/seeding.hpp"
 #include "data/text_corpus.hpp"
 #include "ocrcore/atomic_file.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::data {
-
-namespace {
-
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 Image scale_to_height(const Image& im, int height) {
   if (im.height() == height) return im;
@@ -79,7 +69,7 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
     for (std::int64_t i = 0; i < s.count; ++i) {
       try {
         const std::int64_t index = s.first_index + i;
-        std::mt19937_64 rng(mix(mix(s.seed) ^ static_cast<std::uint64_t>(index)));
+        std::mt19937_64 rng(mix_bits(mix_bits(s.seed) ^ static_cast<std::uint64_t>(index)));
         std::uniform_real_distribution<double> u(0, 1);
         // Words may carry characters the encoder mapped; re-encode to be exact.
         std::string text = corpus.random_line(s.min_chars, s.max_chars, rng);

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "data/seeding.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
 #include "train/parallel.hpp"
@@ -297,15 +298,6 @@ class ReluLayer final : public Layer {
   }
 };
 
-// splitmix64: a counter-based generator, so a mask depends only on the
-// (seed, element) pair and a resumed run draws the same masks.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 class DropoutLayer final : public Layer {
  public:
   explicit DropoutLayer(const DropoutSpec& s) : p_(s.p) {}
@@ -323,7 +315,7 @@ class DropoutLayer final : public Layer {
     mask_.resize(n);
 #pragma omp parallel for schedule(static)
     for (std::size_t i = 0; i < n; ++i) {
-      mask_[i] = mix(seed_ ^ mix(i)) >= threshold ? keep_scale : 0.0f;
+      mask_[i] = data::mix_bits(seed_ ^ data::mix_bits(i)) >= threshold ? keep_scale : 0.0f;
       out.values[i] = in.values[i] * mask_[i];
     }
   }

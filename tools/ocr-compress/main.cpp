@@ -11,11 +11,10 @@
 
 #include "compress/pipeline.hpp"
 #include "core/file_io.hpp"
-#include "core/safetensors.hpp"
 #include "data/codec.hpp"
 #include "ocrcore/atomic_file.hpp"
 #include "ocrcore/ocrcore.hpp"
-#include "onnx/onnx_model.hpp"
+#include "onnx/model_import.hpp"
 
 namespace fs = std::filesystem;
 using ocrcore::Error;
@@ -24,59 +23,6 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop.store(true); }
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw Error(p.string() + ": cannot read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> load_alphabet(const std::string& spec) {
-  if (spec == "ascii") return ocrcore::data::printable_ascii_alphabet();
-  std::istringstream in(read_file(spec));
-  std::vector<std::string> a = {""};
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) a.push_back(line == "<space>" ? " " : line);
-  }
-  return a;
-}
-
-// A teacher from an ocrcore model, an ONNX file, or a state_dict + architecture.
-std::shared_ptr<const ocrcore::Model> load_teacher(const std::string& path, const std::string& arch,
-                                                   const std::string& alphabet) {
-  const std::string ext = fs::path(path).extension().string();
-  if (ext == ".onnx") {
-    auto m = ocrcore::onnx_io::import_onnx(path);
-    if (!alphabet.empty()) m.alphabet = load_alphabet(alphabet);
-    if (m.alphabet.empty()) throw Error(path + ": the ONNX file carries no alphabet; give one with --alphabet");
-    return ocrcore::Model::from_parts(m.architecture, m.alphabet, m.preprocessing, m.tensors, path);
-  }
-  if (ext == ".safetensors") {
-    if (arch.empty() || alphabet.empty()) throw Error("a state_dict teacher needs --teacher-arch and --alphabet");
-    auto a = ocrcore::Architecture::from_json(read_file(arch));
-    ocrcore::detail::MappedFile file(path);
-    auto view = ocrcore::detail::parse_safetensors(file.data(), file.size(), path);
-    ocrcore::TensorMap tensors;
-    std::string problems;
-    for (const auto& req : a.required_tensors()) {
-      auto it = view.entries.find(req.name);
-      if (it == view.entries.end())
-        problems += "\n  missing tensor " + req.name;
-      else if (it->second.shape != req.shape)
-        problems += "\n  tensor " + req.name + " has the wrong shape";
-      else
-        tensors.emplace(req.name, ocrcore::detail::read_f32_tensor(view, req.name));
-    }
-    if (!problems.empty()) throw Error(path + ": does not fit " + arch + ":" + problems);
-    ocrcore::Preprocessing pre;
-    pre.height = a.input_height;
-    return ocrcore::Model::from_parts(a, load_alphabet(alphabet), pre, tensors, path);
-  }
-  return ocrcore::Model::load(path);
-}
 
 }  // namespace
 
@@ -138,8 +84,10 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only errors and the summary");
   CLI11_PARSE(app, argc, argv);
   try {
-    s.teacher = load_teacher(teacher, teacher_arch, alphabet);
-    if (!student_arch.empty()) s.student_architecture = ocrcore::Architecture::from_json(read_file(student_arch));
+    s.teacher = ocrcore::onnx_io::import_model(
+        teacher, teacher_arch, alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
+    if (!student_arch.empty())
+      s.student_architecture = ocrcore::Architecture::from_json(ocrcore::detail::read_text_file(student_arch));
     s.student_channels = channels;
     if (!student_model.empty()) s.student_model = ocrcore::Model::load(student_model);
     s.stages.clear();
@@ -171,9 +119,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "ocr-compress: %s\n", e.message.c_str());
     });
     if (!result.finished) return g_stop.load() ? 130 : 0;
-    if (!output.empty()) ocrcore::write_file_atomic(output, read_file(result.final_model));
+    if (!output.empty()) ocrcore::write_file_atomic(output, ocrcore::detail::read_text_file(result.final_model));
     std::fprintf(stderr, "ocr-compress: done; %s\n%s", result.final_model.c_str(),
-                 read_file(s.run_dir / "report.md").c_str());
+                 ocrcore::detail::read_text_file(s.run_dir / "report.md").c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ocr-compress: error: %s\n", e.what());

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "data/codec.hpp"
 #include "data/line_renderer.hpp"
 #include "data/synth.hpp"
 #include "ocrcore/error.hpp"
@@ -16,21 +17,6 @@
 namespace fs = std::filesystem;
 
 namespace {
-
-// "ascii" or a file with one character per line.
-std::vector<std::string> load_alphabet(const std::string& spec) {
-  if (spec == "ascii") return ocrcore::data::printable_ascii_alphabet();
-  std::ifstream in(spec, std::ios::binary);
-  if (!in) throw ocrcore::Error(spec + ": cannot read alphabet file");
-  std::vector<std::string> a = {""};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    a.push_back(line == "<space>" ? " " : line);
-  }
-  return a;
-}
 
 std::vector<fs::path> corpus_files(const std::vector<std::string>& inputs) {
   std::vector<fs::path> out;
@@ -79,7 +65,7 @@ int main(int argc, char** argv) {
   try {
     s.corpus = corpus_files(corpus);
     s.fonts = ocrcore::data::find_fonts(fonts);
-    s.alphabet = load_alphabet(alphabet);
+    s.alphabet = ocrcore::data::load_alphabet(alphabet);
     ocrcore::tools::Progress progress(static_cast<std::size_t>(s.count), "lines", !quiet);
     auto report = ocrcore::data::synthesize_lines(
         s, output, [&](std::int64_t done) { progress.update(static_cast<std::size_t>(done)); });

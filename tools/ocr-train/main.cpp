@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "core/file_io.hpp"
+#include "data/codec.hpp"
 #include "ocrcore/atomic_file.hpp"
 #include "ocrcore/error.hpp"
 #include "train/trainer.hpp"
@@ -19,27 +21,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) {
   g_stop.store(true);
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw ocrcore::Error(p.string() + ": cannot read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::vector<std::string> load_alphabet(const std::string& spec) {
-  if (spec == "ascii") return ocrcore::data::printable_ascii_alphabet();
-  std::istringstream in(read_file(spec));
-  std::vector<std::string> a = {""};
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    a.push_back(line == "<space>" ? " " : line);
-  }
-  return a;
 }
 
 std::string format_duration(double s) {
@@ -96,8 +77,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    s.architecture = ocrcore::Architecture::from_json(read_file(arch_path));
-    s.alphabet = load_alphabet(alphabet);
+    s.architecture = ocrcore::Architecture::from_json(ocrcore::detail::read_text_file(arch_path));
+    s.alphabet = ocrcore::data::load_alphabet(alphabet);
     s.preprocessing.height = s.architecture.input_height;
     if (!init_model.empty()) s.init_model = init_model;
     s.optimizer.kind = ocrcore::train::parse_optimizer_kind(optimizer);
@@ -135,7 +116,7 @@ int main(int argc, char** argv) {
       }
     });
     if (!finished) return g_stop.load() ? 130 : 0;
-    if (!output.empty()) ocrcore::write_file_atomic(output, read_file(s.run_dir / "best.ocrm"));
+    if (!output.empty()) ocrcore::write_file_atomic(output, ocrcore::detail::read_text_file(s.run_dir / "best.ocrm"));
     std::fprintf(stderr, "ocr-train: done; best model %s\n",
                  (output.empty() ? (s.run_dir / "best.ocrm").string() : output).c_str());
     return 0;
