@@ -64,7 +64,9 @@ ValidationSet load_validation(const TrainerSettings& s, const data::Codec& codec
       report({TrainerEvent::Kind::message, std::string("validation line skipped: ") + e.what()});
     }
   }
-  report({TrainerEvent::Kind::message, "validation set: " + r.summary()});
+  std::string used;
+  if (v.lines.size() < r.lines) used = "; validating on the first " + std::to_string(v.lines.size());
+  report({TrainerEvent::Kind::message, "validation set: " + r.summary() + used});
   return v;
 }
 
