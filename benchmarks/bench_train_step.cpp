@@ -7,9 +7,9 @@
 #include <xmmintrin.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -29,16 +29,26 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return std::string(argv[++i]); };
-    if (a == "--arch") arch_path = next();
-    else if (a == "--batch") batch = std::stoi(next());
-    else if (a == "--width") width = std::stoi(next());
-    else if (a == "--label-length") label_length = std::stoi(next());
-    else if (a == "--threads") threads = std::stoi(next());
-    else if (a == "--warmup") warmup = std::stoi(next());
-    else if (a == "--steps") steps = std::stoi(next());
-    else if (a == "--profile") profile = true;
+    if (a == "--arch")
+      arch_path = next();
+    else if (a == "--batch")
+      batch = std::stoi(next());
+    else if (a == "--width")
+      width = std::stoi(next());
+    else if (a == "--label-length")
+      label_length = std::stoi(next());
+    else if (a == "--threads")
+      threads = std::stoi(next());
+    else if (a == "--warmup")
+      warmup = std::stoi(next());
+    else if (a == "--steps")
+      steps = std::stoi(next());
+    else if (a == "--profile")
+      profile = true;
     else {
-      std::fprintf(stderr, "usage: bench_train_step --arch A.json [--batch N] [--width W] [--threads T] [--steps S]\n");
+      std::fprintf(stderr,
+                   "usage: bench_train_step --arch A.json [--batch N] [--width W] [--threads T] "
+                   "[--steps S]\n");
       return 2;
     }
   }
@@ -81,9 +91,10 @@ int main(int argc, char** argv) {
   std::vector<double> sorted = times;
   std::sort(sorted.begin(), sorted.end());
   const double med = sorted[sorted.size() / 2];
-  std::printf("{\"peer\": \"ocrcore\", \"threads\": %d, \"batch\": %d, \"width\": %d, \"step_s\": %.6f, "
-              "\"lines_per_s\": %.4f, \"step_times\": [",
-              threads, batch, width, med, batch / med);
+  std::printf(
+      "{\"peer\": \"ocrcore\", \"threads\": %d, \"batch\": %d, \"width\": %d, \"step_s\": %.6f, "
+      "\"lines_per_s\": %.4f, \"step_times\": [",
+      threads, batch, width, med, batch / med);
   for (std::size_t i = 0; i < times.size(); ++i)
     std::printf("%s%.6f", i ? ", " : "", times[i]);
   std::printf("]}\n");
@@ -94,7 +105,8 @@ int main(int argc, char** argv) {
                                    ? std::string(layer_type_name(arch.layers[i]))
                                    : "log_softmax";
       std::fprintf(stderr, "layer %2d %-12s forward %7.1f ms  backward %7.1f ms\n", i, type.c_str(),
-                   1e3 * net.forward_seconds()[i] / total_steps, 1e3 * net.backward_seconds()[i] / total_steps);
+                   1e3 * net.forward_seconds()[i] / total_steps,
+                   1e3 * net.backward_seconds()[i] / total_steps);
     }
   }
   return 0;

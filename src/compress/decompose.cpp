@@ -19,7 +19,8 @@ RankRule parse_rank_rule(const std::string& text) {
   }
   auto fail = [&](const std::string& why) -> RankRule {
     throw Error("--ranks '" + text + "': " + why +
-                " (energy:0.95, vbmf, fixed:R1,R2, budget:flops=0.5, budget:params=0.5; per-layer overrides after ';' as NAME=R1,R2)");
+                " (energy:0.95, vbmf, fixed:R1,R2, budget:flops=0.5, budget:params=0.5; per-layer "
+                "overrides after ';' as NAME=R1,R2)");
   };
   auto number = [&](const std::string& s) {
     try {
@@ -35,7 +36,8 @@ RankRule parse_rank_rule(const std::string& text) {
   auto pair = [&](const std::string& s) {
     const auto comma = s.find(',');
     if (comma == std::string::npos) fail("expected R1,R2 in '" + s + "'");
-    return std::pair{static_cast<int>(number(s.substr(0, comma))), static_cast<int>(number(s.substr(comma + 1)))};
+    return std::pair{static_cast<int>(number(s.substr(0, comma))),
+                     static_cast<int>(number(s.substr(comma + 1)))};
   };
   if (main.rfind("energy:", 0) == 0) {
     r.kind = RankRule::Kind::energy;
@@ -114,29 +116,33 @@ std::pair<int, int> choose_ranks(const Candidate& c, const RankRule& rule, doubl
       break;
     }
     default:
-      r2 = rank_for_energy(c.spectra.out, rule.kind == RankRule::Kind::energy ? rule.value : energy);
-      if (input_mode) r1 = rank_for_energy(c.spectra.in, rule.kind == RankRule::Kind::energy ? rule.value : energy);
+      r2 =
+          rank_for_energy(c.spectra.out, rule.kind == RankRule::Kind::energy ? rule.value : energy);
+      if (input_mode)
+        r1 = rank_for_energy(c.spectra.in,
+                             rule.kind == RankRule::Kind::energy ? rule.value : energy);
   }
   return {r1, r2};
 }
 
 }  // namespace
 
-DecomposedModel decompose_model(const Architecture& arch, const TensorMap& tensors, const RankRule& rule,
-                                int hooi_iterations) {
+DecomposedModel decompose_model(const Architecture& arch, const TensorMap& tensors,
+                                const RankRule& rule, int hooi_iterations) {
   const auto sizes = layer_output_sizes(arch, 512);
   std::vector<Candidate> candidates;
   for (std::size_t i = 0; i < arch.layers.size(); ++i)
     if (auto* c = std::get_if<Conv2dSpec>(&arch.layers[i])) {
       auto it = tensors.find(c->name + ".weight");
       if (it == tensors.end()) throw Error("decompose: no tensor " + c->name + ".weight");
-      candidates.push_back({i, *c, mode_spectra(it->second),
-                            static_cast<double>(sizes[i].first) * sizes[i].second});
+      candidates.push_back(
+          {i, *c, mode_spectra(it->second), static_cast<double>(sizes[i].first) * sizes[i].second});
     }
   if (candidates.empty()) throw Error("decompose: the network has no convolution to decompose");
   for (const auto& [name, ranks] : rule.overrides) {
     bool found = false;
-    for (const auto& c : candidates) found = found || c.spec.name == name;
+    for (const auto& c : candidates)
+      found = found || c.spec.name == name;
     if (!found) throw Error("--ranks: no convolution named " + name);
   }
 
@@ -148,7 +154,8 @@ DecomposedModel decompose_model(const Architecture& arch, const TensorMap& tenso
       const double w = flops ? c.positions : 1.0;
       const double orig = conv_cost(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w);
       before += w * orig;
-      after += w * std::min(orig, tucker_cost(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w, r1, r2));
+      after += w * std::min(orig, tucker_cost(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w,
+                                              r1, r2));
     }
     return after / before;
   };
@@ -196,7 +203,8 @@ DecomposedModel decompose_model(const Architecture& arch, const TensorMap& tenso
     TuckerConvSpec t;
     t.name = s.name;
     t.in_channels = s.in_channels, t.out_channels = s.out_channels;
-    t.kernel_h = s.kernel_h, t.kernel_w = s.kernel_w, t.stride_h = s.stride_h, t.stride_w = s.stride_w;
+    t.kernel_h = s.kernel_h, t.kernel_w = s.kernel_w, t.stride_h = s.stride_h,
+    t.stride_w = s.stride_w;
     t.pad_h = s.pad_h, t.pad_w = s.pad_w;
     t.rank_in = r1, t.rank_out = r2;
     t.bias = s.bias;

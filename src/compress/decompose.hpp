@@ -45,8 +45,8 @@ struct DecomposedModel {
 
 // Decomposes every conv2d layer of the network (batch norms stay as they
 // are); a layer is kept when its decomposition would not save multiply-adds.
-DecomposedModel decompose_model(const Architecture& architecture, const TensorMap& tensors, const RankRule& rule,
-                                int hooi_iterations = 0);
+DecomposedModel decompose_model(const Architecture& architecture, const TensorMap& tensors,
+                                const RankRule& rule, int hooi_iterations = 0);
 
 // Output positions (height x width) of every layer for a line of
 // input_height x `width`, index-aligned with architecture.layers.

@@ -26,7 +26,8 @@ std::vector<float> lstm_guided_metric(const Architecture& teacher, const TensorM
   throw Error("the LSTM-guided loss needs an LSTM after the teacher's CNN");
 }
 
-DistillObjective::DistillObjective(const Architecture& teacher, const TensorMap& tensors, DistillSettings s)
+DistillObjective::DistillObjective(const Architecture& teacher, const TensorMap& tensors,
+                                   DistillSettings s)
     : s_(s), teacher_(teacher) {
   teacher_.load(tensors);
   const int D = feature_dimension(teacher);
@@ -64,7 +65,8 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
       use[n] = (batch.labelled.empty() || batch.labelled[n]) && std::isfinite(ctc.loss[n]);
     for (int n : ctc.unaligned)
       if (batch.labelled.empty() || batch.labelled[n])
-        out.problems.push_back("line cannot be aligned (more characters than frames): " + batch.texts[n]);
+        out.problems.push_back("line cannot be aligned (more characters than frames): " +
+                               batch.texts[n]);
     for (std::size_t n = 0; n < use.size(); ++n)
       if (use[n]) {
         ctc_sum += ctc.loss[n];
@@ -75,7 +77,8 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
       for (int n = 0; n < ctc_grad.batch; ++n) {
         float* g = ctc_grad.frame(t, n);
         const float scale = use[n] && ctc_lines ? w / static_cast<float>(ctc_lines) : 0.0f;
-        for (int k = 0; k < ctc_grad.features; ++k) g[k] *= scale;
+        for (int k = 0; k < ctc_grad.features; ++k)
+          g[k] *= scale;
       }
   }
   if (s_.loss == TsLoss::ctc) {
@@ -88,11 +91,13 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
 
   // Teacher-guided term at the student's features (or logits).
   Activations grad;
-  const double guided = feature_loss ? feature_matching_loss(student.activation(at), target, metric_, &grad)
-                                     : kl_loss(student.activation(at), target, s_.kl_temperature, &grad);
+  const double guided = feature_loss
+                            ? feature_matching_loss(student.activation(at), target, metric_, &grad)
+                            : kl_loss(student.activation(at), target, s_.kl_temperature, &grad);
   if (want_ctc && ctc_lines > 0) {
     const Activations* from_ctc = student.backward(ctc_grad, at, true);
-    for (std::size_t i = 0; i < grad.values.size(); ++i) grad.values[i] += from_ctc->values[i];
+    for (std::size_t i = 0; i < grad.values.size(); ++i)
+      grad.values[i] += from_ctc->values[i];
   }
   student.backward_from(at, grad, 0);
   out.loss = guided + (ctc_lines ? s_.ctc_weight * ctc_sum / static_cast<double>(ctc_lines) : 0.0);

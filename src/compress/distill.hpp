@@ -19,7 +19,8 @@ struct DistillSettings {
 // transcriptions. Lines need no transcription unless the loss is CTC.
 class DistillObjective final : public train::Objective {
  public:
-  DistillObjective(const Architecture& teacher, const TensorMap& teacher_tensors, DistillSettings settings);
+  DistillObjective(const Architecture& teacher, const TensorMap& teacher_tensors,
+                   DistillSettings settings);
   train::StepLoss step(train::Network& student, const data::Batch& batch) override;
   bool needs_labels() const override { return s_.loss == TsLoss::ctc; }
   std::string name() const override { return ts_loss_name(s_.loss); }

@@ -18,10 +18,14 @@ TsLoss parse_ts_loss(const std::string& name) {
 
 std::string ts_loss_name(TsLoss loss) {
   switch (loss) {
-    case TsLoss::lstm_guided: return "lstm-guided";
-    case TsLoss::l2: return "l2";
-    case TsLoss::kl: return "kl";
-    case TsLoss::ctc: return "ctc";
+    case TsLoss::lstm_guided:
+      return "lstm-guided";
+    case TsLoss::l2:
+      return "l2";
+    case TsLoss::kl:
+      return "kl";
+    case TsLoss::ctc:
+      return "ctc";
   }
   return "?";
 }
@@ -34,7 +38,8 @@ std::vector<float> gram_matrix(const std::vector<float>& w, int rows, int d) {
 
 std::vector<float> identity_matrix(int d) {
   std::vector<float> m(static_cast<std::size_t>(d) * d, 0.0f);
-  for (int i = 0; i < d; ++i) m[static_cast<std::size_t>(i) * d + i] = 1.0f;
+  for (int i = 0; i < d; ++i)
+    m[static_cast<std::size_t>(i) * d + i] = 1.0f;
   return m;
 }
 
@@ -43,19 +48,22 @@ namespace {
 void check_pair(const train::Activations& a, const train::Activations& b, const char* what) {
   if (a.kind != train::Activations::Kind::sequences || b.kind != a.kind || a.frames != b.frames ||
       a.batch != b.batch || a.features != b.features)
-    throw Error(std::string(what) + ": student and teacher outputs differ in shape (" + std::to_string(a.frames) + "x" +
-                std::to_string(a.batch) + "x" + std::to_string(a.features) + " vs " + std::to_string(b.frames) + "x" +
+    throw Error(std::string(what) + ": student and teacher outputs differ in shape (" +
+                std::to_string(a.frames) + "x" + std::to_string(a.batch) + "x" +
+                std::to_string(a.features) + " vs " + std::to_string(b.frames) + "x" +
                 std::to_string(b.batch) + "x" + std::to_string(b.features) + ")");
-  if (a.lengths != b.lengths) throw Error(std::string(what) + ": student and teacher frame counts differ");
+  if (a.lengths != b.lengths)
+    throw Error(std::string(what) + ": student and teacher frame counts differ");
 }
 
 }  // namespace
 
-double feature_matching_loss(const train::Activations& s, const train::Activations& t, const std::vector<float>& metric,
-                             train::Activations* grad) {
+double feature_matching_loss(const train::Activations& s, const train::Activations& t,
+                             const std::vector<float>& metric, train::Activations* grad) {
   check_pair(s, t, "feature matching");
   const int D = s.features, N = s.batch, T = s.frames;
-  if (metric.size() != static_cast<std::size_t>(D) * D) throw Error("feature matching: metric is not D x D");
+  if (metric.size() != static_cast<std::size_t>(D) * D)
+    throw Error("feature matching: metric is not D x D");
   const std::size_t rows = static_cast<std::size_t>(T) * N;
   std::vector<float> diff(rows * D, 0.0f), md(rows * D);
   for (int tt = 0; tt < T; ++tt)
@@ -64,12 +72,15 @@ double feature_matching_loss(const train::Activations& s, const train::Activatio
       const float* a = t.frame(tt, n);
       const float* b = s.frame(tt, n);
       float* d = diff.data() + (static_cast<std::size_t>(tt) * N + n) * D;
-      for (int k = 0; k < D; ++k) d[k] = a[k] - b[k];
+      for (int k = 0; k < D; ++k)
+        d[k] = a[k] - b[k];
     }
   // M symmetric: (diff M) row by row.
-  train::gemm(false, false, static_cast<int>(rows), D, D, 1.0f, diff.data(), D, metric.data(), D, 0.0f, md.data(), D);
+  train::gemm(false, false, static_cast<int>(rows), D, D, 1.0f, diff.data(), D, metric.data(), D,
+              0.0f, md.data(), D);
   int lines = 0;
-  for (int n = 0; n < N; ++n) lines += s.lengths[n] > 0;
+  for (int n = 0; n < N; ++n)
+    lines += s.lengths[n] > 0;
   if (grad) grad->zeros_like(s);
   double total = 0;
   for (int n = 0; n < N; ++n) {
@@ -79,10 +90,12 @@ double feature_matching_loss(const train::Activations& s, const train::Activatio
     const double scale = 1.0 / (static_cast<double>(Tn) * lines);
     for (int tt = 0; tt < Tn; ++tt) {
       const std::size_t r = (static_cast<std::size_t>(tt) * N + n) * D;
-      for (int k = 0; k < D; ++k) line += static_cast<double>(diff[r + k]) * md[r + k];
+      for (int k = 0; k < D; ++k)
+        line += static_cast<double>(diff[r + k]) * md[r + k];
       if (grad) {
         float* g = grad->frame(tt, n);
-        for (int k = 0; k < D; ++k) g[k] = static_cast<float>(-2.0 * scale * md[r + k]);
+        for (int k = 0; k < D; ++k)
+          g[k] = static_cast<float>(-2.0 * scale * md[r + k]);
       }
     }
     total += line * scale;
@@ -90,12 +103,14 @@ double feature_matching_loss(const train::Activations& s, const train::Activatio
   return total;
 }
 
-double kl_loss(const train::Activations& s, const train::Activations& t, float tau, train::Activations* grad) {
+double kl_loss(const train::Activations& s, const train::Activations& t, float tau,
+               train::Activations* grad) {
   check_pair(s, t, "KL");
   if (tau <= 0) throw Error("the KL temperature must be positive");
   const int K = s.features, N = s.batch, T = s.frames;
   int lines = 0;
-  for (int n = 0; n < N; ++n) lines += s.lengths[n] > 0;
+  for (int n = 0; n < N; ++n)
+    lines += s.lengths[n] > 0;
   if (grad) grad->zeros_like(s);
   double total = 0;
   std::vector<double> ps(K), pt(K);
@@ -106,10 +121,13 @@ double kl_loss(const train::Activations& s, const train::Activations& t, float t
     for (int tt = 0; tt < Tn; ++tt) {
       auto softmax = [&](const float* z, std::vector<double>& p) {
         double mx = z[0];
-        for (int k = 1; k < K; ++k) mx = std::max(mx, static_cast<double>(z[k]));
+        for (int k = 1; k < K; ++k)
+          mx = std::max(mx, static_cast<double>(z[k]));
         double sum = 0;
-        for (int k = 0; k < K; ++k) sum += p[k] = std::exp((z[k] - mx) / tau);
-        for (int k = 0; k < K; ++k) p[k] /= sum;
+        for (int k = 0; k < K; ++k)
+          sum += p[k] = std::exp((z[k] - mx) / tau);
+        for (int k = 0; k < K; ++k)
+          p[k] /= sum;
       };
       softmax(s.frame(tt, n), ps);
       softmax(t.frame(tt, n), pt);
@@ -119,7 +137,8 @@ double kl_loss(const train::Activations& s, const train::Activations& t, float t
       total += scale * tau * tau * kl;
       if (grad) {
         float* g = grad->frame(tt, n);
-        for (int k = 0; k < K; ++k) g[k] = static_cast<float>(scale * tau * (ps[k] - pt[k]));
+        for (int k = 0; k < K; ++k)
+          g[k] = static_cast<float>(scale * tau * (ps[k] - pt[k]));
       }
     }
   }

@@ -27,11 +27,11 @@ std::shared_ptr<const Model> load_if_exists(const std::filesystem::path& p) {
 
 // Runs one training stage through the trainer; returns its best model (or
 // nullptr when stopped early).
-std::shared_ptr<const Model> train_stage(const CompressSettings& s, const std::string& stage,
-                                         const Architecture& arch, const TensorMap& init,
-                                         const DistillSettings& loss, std::int64_t iterations,
-                                         const std::vector<std::string>& freeze, const std::atomic<bool>& stop,
-                                         const std::function<void(const train::TrainerEvent&)>& report) {
+std::shared_ptr<const Model> train_stage(
+    const CompressSettings& s, const std::string& stage, const Architecture& arch,
+    const TensorMap& init, const DistillSettings& loss, std::int64_t iterations,
+    const std::vector<std::string>& freeze, const std::atomic<bool>& stop,
+    const std::function<void(const train::TrainerEvent&)>& report) {
   train::TrainerSettings t = s.training;
   t.architecture = arch;
   t.alphabet = s.teacher->alphabet();
@@ -44,11 +44,13 @@ std::shared_ptr<const Model> train_stage(const CompressSettings& s, const std::s
   t.iterations = iterations;
   t.schedule.total_steps = iterations;
   t.freeze = freeze;
-  t.objective = std::make_shared<DistillObjective>(s.teacher->architecture(), s.teacher->tensors(), loss);
+  t.objective =
+      std::make_shared<DistillObjective>(s.teacher->architecture(), s.teacher->tensors(), loss);
   t.model_metadata["compress.stage"] = stage;
   t.model_metadata["compress.loss"] = ts_loss_name(loss.loss);
-  report({train::TrainerEvent::Kind::message, "stage " + stage + ": " + ts_loss_name(loss.loss) + ", " +
-                                                  std::to_string(iterations) + " iterations"});
+  report({train::TrainerEvent::Kind::message, "stage " + stage + ": " + ts_loss_name(loss.loss) +
+                                                  ", " + std::to_string(iterations) +
+                                                  " iterations"});
   train::Trainer trainer(t);
   if (!trainer.run(stop, report)) return nullptr;
   return Model::load(t.run_dir / "best.ocrm");
@@ -60,18 +62,23 @@ void save(const std::filesystem::path& p, const Model& m) {
 
 std::string markdown(const CompressResult& r) {
   std::ostringstream o;
-  o << "| model | parameters | footprint | reduction | GFLOP (32x512) | latency ms/line | speedup |";
+  o << "| model | parameters | footprint | reduction | GFLOP (32x512) | latency ms/line | speedup "
+       "|";
   std::vector<std::string> sets;
   if (!r.models.empty())
-    for (const auto& [set, e] : r.models[0].errors) sets.push_back(set);
-  for (const auto& set : sets) o << " CER " << set << " | WER " << set << " |";
+    for (const auto& [set, e] : r.models[0].errors)
+      sets.push_back(set);
+  for (const auto& set : sets)
+    o << " CER " << set << " | WER " << set << " |";
   o << "\n|---|---:|---:|---:|---:|---:|---:|";
-  for (std::size_t i = 0; i < sets.size(); ++i) o << "---:|---:|";
+  for (std::size_t i = 0; i < sets.size(); ++i)
+    o << "---:|---:|";
   o << "\n";
   char buf[256];
   for (const auto& m : r.models) {
-    std::snprintf(buf, sizeof buf, "| %s | %lld | %.2f MB | %.2fx | %.3f | %.2f | %.2fx |", m.name.c_str(),
-                  static_cast<long long>(m.parameters), static_cast<double>(m.bytes) / 1e6, m.footprint_reduction, m.gflops, m.latency_ms,
+    std::snprintf(buf, sizeof buf, "| %s | %lld | %.2f MB | %.2fx | %.3f | %.2f | %.2fx |",
+                  m.name.c_str(), static_cast<long long>(m.parameters),
+                  static_cast<double>(m.bytes) / 1e6, m.footprint_reduction, m.gflops, m.latency_ms,
                   m.speedup);
     o << buf;
     for (const auto& [set, e] : m.errors) {
@@ -81,14 +88,16 @@ std::string markdown(const CompressResult& r) {
     o << "\n";
   }
   if (!r.decomposition.empty()) {
-    o << "\nTucker-2 per layer:\n\n| layer | method | shape | ranks | params before | after | MFLOP before | after | "
+    o << "\nTucker-2 per layer:\n\n| layer | method | shape | ranks | params before | after | "
+         "MFLOP before | after | "
          "kernel error |\n|---|---|---|---|---:|---:|---:|---:|---:|\n";
     for (const auto& l : r.decomposition) {
-      std::snprintf(buf, sizeof buf, "| %s | %s | %dx%dx%dx%d | %d, %d | %lld | %lld | %.1f | %.1f | %.4f |\n",
-                    l.name.c_str(), l.method.c_str(), l.out_channels, l.in_channels, l.kernel_h, l.kernel_w,
-                    l.rank_in, l.rank_out, static_cast<long long>(l.params_before),
-                    static_cast<long long>(l.params_after), l.flops_before / 1e6, l.flops_after / 1e6,
-                    l.relative_error);
+      std::snprintf(buf, sizeof buf,
+                    "| %s | %s | %dx%dx%dx%d | %d, %d | %lld | %lld | %.1f | %.1f | %.4f |\n",
+                    l.name.c_str(), l.method.c_str(), l.out_channels, l.in_channels, l.kernel_h,
+                    l.kernel_w, l.rank_in, l.rank_out, static_cast<long long>(l.params_before),
+                    static_cast<long long>(l.params_after), l.flops_before / 1e6,
+                    l.flops_after / 1e6, l.relative_error);
       o << buf;
     }
   }
@@ -99,7 +108,8 @@ json to_json(const CompressResult& r) {
   json j;
   for (const auto& m : r.models) {
     json e;
-    for (const auto& [set, v] : m.errors) e[set] = {{"cer", v.first}, {"wer", v.second}};
+    for (const auto& [set, v] : m.errors)
+      e[set] = {{"cer", v.first}, {"wer", v.second}};
     j["models"].push_back({{"name", m.name},
                            {"parameters", m.parameters},
                            {"bytes", m.bytes},
@@ -176,9 +186,12 @@ std::vector<ModelSummary> summarize_models(
       rec.forward(std::span<const LineTensor>(timing.data(), 1));  // warm-up
       for (int r = 0; r < std::max(1, latency_repeats); ++r) {
         const auto t0 = std::chrono::steady_clock::now();
-        for (const LineTensor& l : timing) rec.forward(std::span<const LineTensor>(&l, 1));
-        per_line.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
-                           static_cast<double>(timing.size()));
+        for (const LineTensor& l : timing)
+          rec.forward(std::span<const LineTensor>(&l, 1));
+        per_line.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count() /
+            static_cast<double>(timing.size()));
       }
       std::sort(per_line.begin(), per_line.end());
       m.latency_ms = per_line[per_line.size() / 2];
@@ -198,21 +211,25 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
   auto say = [&](const std::string& m) { report({train::TrainerEvent::Kind::message, m}); };
   std::filesystem::create_directories(s.run_dir);
   const Architecture& teacher = s.teacher->architecture();
-  const auto ts_path = s.run_dir / "student-ts.ocrm", tucker_path = s.run_dir / "student-tucker.ocrm",
+  const auto ts_path = s.run_dir / "student-ts.ocrm",
+             tucker_path = s.run_dir / "student-tucker.ocrm",
              finetune_path = s.run_dir / "student-finetune.ocrm";
   CompressResult result;
-  std::vector<std::pair<std::string, std::shared_ptr<const Model>>> models = {{"teacher", s.teacher}};
+  std::vector<std::pair<std::string, std::shared_ptr<const Model>>> models = {
+      {"teacher", s.teacher}};
 
   // Stage 1: teacher-student learning into a fresh student CNN.
   std::shared_ptr<const Model> student = s.student_model;
   if (s.stages.count("ts")) {
-    Architecture arch = s.student_architecture ? *s.student_architecture
-                                               : derive_student(teacher, s.width_multiplier, s.student_channels);
+    Architecture arch = s.student_architecture
+                            ? *s.student_architecture
+                            : derive_student(teacher, s.width_multiplier, s.student_channels);
     check_student(arch, teacher);
     train::Network net(arch);
     net.initialize(s.training.seed);
     TensorMap init = net.tensors();
-    for (auto& [name, t] : recurrent_tensors(teacher, s.teacher->tensors())) init[name] = t;
+    for (auto& [name, t] : recurrent_tensors(teacher, s.teacher->tensors()))
+      init[name] = t;
     const auto frozen = recurrent_prefixes(arch);
     student = train_stage(s, "ts", arch, init, s.ts, s.ts_iterations, frozen, stop, report);
     if (!student) {
@@ -228,12 +245,15 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
 
   // Stage 2: Tucker-2 decomposition of the student's convolutions.
   if (s.stages.count("tucker")) {
-    if (!student) throw Error("the tucker stage needs a student: run the ts stage or give --student-model");
-    auto d = decompose_model(student->architecture(), student->tensors(), s.ranks, s.hooi_iterations);
+    if (!student)
+      throw Error("the tucker stage needs a student: run the ts stage or give --student-model");
+    auto d =
+        decompose_model(student->architecture(), student->tensors(), s.ranks, s.hooi_iterations);
     result.decomposition = d.layers;
     auto meta = student->metadata();
     meta["compress.stage"] = "tucker";
-    save_model(tucker_path, d.architecture, student->alphabet(), student->preprocessing(), d.tensors, meta);
+    save_model(tucker_path, d.architecture, student->alphabet(), student->preprocessing(),
+               d.tensors, meta);
     student = Model::load(tucker_path);
     say("stage tucker: " + tucker_path.string());
     models.emplace_back("+ Tucker", student);
@@ -241,7 +261,9 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
 
   // Stage 3: fine-tune the decomposed student under the teacher's guidance.
   if (s.stages.count("finetune")) {
-    if (!student) throw Error("the finetune stage needs a student: run the earlier stages or give --student-model");
+    if (!student)
+      throw Error(
+          "the finetune stage needs a student: run the earlier stages or give --student-model");
     const auto frozen = s.finetune_unfreeze_rnn ? std::vector<std::string>{}
                                                 : recurrent_prefixes(student->architecture());
     auto tuned = train_stage(s, "finetune", student->architecture(), student->tensors(), s.finetune,
@@ -256,7 +278,9 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
     models.emplace_back("+ fine-tuning", student);
   }
   if (!student) throw Error("no stage produced a model");
-  result.final_model = s.stages.count("finetune") ? finetune_path : s.stages.count("tucker") ? tucker_path : ts_path;
+  result.final_model = s.stages.count("finetune") ? finetune_path
+                       : s.stages.count("tucker") ? tucker_path
+                                                  : ts_path;
 
   if (!s.eval_inputs.empty() || s.latency_lines > 0) {
     say("evaluating " + std::to_string(models.size()) + " models");

@@ -48,10 +48,10 @@ struct CompressSettings {
 struct ModelSummary {
   std::string name;
   std::int64_t parameters = 0;
-  std::int64_t bytes = 0;   // parameters as fp32
-  double gflops = 0;        // per input_height x 512 line
+  std::int64_t bytes = 0;  // parameters as fp32
+  double gflops = 0;       // per input_height x 512 line
   std::vector<std::pair<std::string, std::pair<double, double>>> errors;  // set -> (CER, WER)
-  double latency_ms = 0;    // per line, one thread, batch 1, median of repeats
+  double latency_ms = 0;                        // per line, one thread, batch 1, median of repeats
   double footprint_reduction = 1, speedup = 1;  // against the teacher
 };
 

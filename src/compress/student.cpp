@@ -25,7 +25,8 @@ int feature_dimension(const Architecture& a) {
   return channels * sizes[ci].first;
 }
 
-Architecture derive_student(const Architecture& teacher, double m, const std::vector<int>& channels) {
+Architecture derive_student(const Architecture& teacher, double m,
+                            const std::vector<int>& channels) {
   teacher.validate();
   const std::size_t ci = collapse_index(teacher);
   std::vector<std::size_t> convs;
@@ -36,22 +37,24 @@ Architecture derive_student(const Architecture& teacher, double m, const std::ve
   }
   if (convs.empty()) throw Error("the teacher has no convolution");
   if (!channels.empty() && channels.size() != convs.size())
-    throw Error("--student-channels lists " + std::to_string(channels.size()) + " values for the teacher's " +
-                std::to_string(convs.size()) + " convolutions");
+    throw Error("--student-channels lists " + std::to_string(channels.size()) +
+                " values for the teacher's " + std::to_string(convs.size()) + " convolutions");
   if (channels.empty() && (m <= 0 || m > 1)) throw Error("the width multiplier must be in (0, 1]");
   Architecture s = teacher;
   int prev = teacher.input_channels;
   for (std::size_t k = 0; k < convs.size(); ++k) {
     auto& c = std::get<Conv2dSpec>(s.layers[convs[k]]);
     const bool last = k + 1 == convs.size();
-    int out = channels.empty() ? std::max(1, static_cast<int>(std::lround(c.out_channels * m))) : channels[k];
+    int out = channels.empty() ? std::max(1, static_cast<int>(std::lround(c.out_channels * m)))
+                               : channels[k];
     if (last && channels.empty()) out = c.out_channels;  // keeps D
     if (out < 1) throw Error("convolution " + c.name + ": channel count must be positive");
     c.in_channels = prev;
     c.out_channels = out;
     prev = out;
     // The batch norm right after follows the width.
-    for (std::size_t j = convs[k] + 1; j < ci && !std::holds_alternative<Conv2dSpec>(s.layers[j]); ++j)
+    for (std::size_t j = convs[k] + 1; j < ci && !std::holds_alternative<Conv2dSpec>(s.layers[j]);
+         ++j)
       if (auto* bn = std::get_if<BatchNormSpec>(&s.layers[j])) bn->num_features = out;
   }
   check_student(s, teacher);
@@ -61,8 +64,9 @@ Architecture derive_student(const Architecture& teacher, double m, const std::ve
 void check_student(const Architecture& student, const Architecture& teacher) {
   const int ds = feature_dimension(student), dt = feature_dimension(teacher);
   if (ds != dt)
-    throw Error("the student's CNN outputs " + std::to_string(ds) + " features per frame, the teacher's " +
-                std::to_string(dt) + ": the student must match the teacher's feature dimension D");
+    throw Error("the student's CNN outputs " + std::to_string(ds) +
+                " features per frame, the teacher's " + std::to_string(dt) +
+                ": the student must match the teacher's feature dimension D");
   if (student.input_height != teacher.input_height)
     throw Error("student and teacher input heights differ");
   if (student.width_stride() != teacher.width_stride())
@@ -74,7 +78,9 @@ void check_student(const Architecture& student, const Architecture& teacher) {
   a.layers.assign(student.layers.begin() + static_cast<std::ptrdiff_t>(cs), student.layers.end());
   b.layers.assign(teacher.layers.begin() + static_cast<std::ptrdiff_t>(ct), teacher.layers.end());
   if (a.to_json() != b.to_json())
-    throw Error("the student's layers after the collapse differ from the teacher's (it must reuse its DBLSTM and output layer)");
+    throw Error(
+        "the student's layers after the collapse differ from the teacher's (it must reuse its "
+        "DBLSTM and output layer)");
   student.validate();
 }
 

@@ -39,7 +39,8 @@ Matrix unfold_in(const Tensor& k, Dims d) {
   for (int s = 0; s < d.S; ++s)
     for (int c = 0; c < d.C; ++c)
       for (int a = 0; a < area; ++a)
-        m(c, static_cast<Eigen::Index>(s) * area + a) = k.data[(static_cast<std::size_t>(s) * d.C + c) * area + a];
+        m(c, static_cast<Eigen::Index>(s) * area + a) =
+            k.data[(static_cast<std::size_t>(s) * d.C + c) * area + a];
   return m;
 }
 
@@ -67,7 +68,8 @@ std::vector<double> project(const Tensor& k, Dims d, const Matrix& A, const Matr
       if (w == 0) continue;
       const float* src = k.data.data() + static_cast<std::size_t>(s) * d.C * area;
       double* dst = t1.data() + static_cast<std::size_t>(r) * d.C * area;
-      for (int i = 0; i < d.C * area; ++i) dst[i] += w * src[i];
+      for (int i = 0; i < d.C * area; ++i)
+        dst[i] += w * src[i];
     }
   if (!B) return t1;
   std::vector<double> t2(static_cast<std::size_t>(rs) * rc * area, 0.0);
@@ -77,7 +79,8 @@ std::vector<double> project(const Tensor& k, Dims d, const Matrix& A, const Matr
         const double w = (*B)(c, q);
         const double* src = t1.data() + (static_cast<std::size_t>(r) * d.C + c) * area;
         double* dst = t2.data() + (static_cast<std::size_t>(r) * rc + q) * area;
-        for (int a = 0; a < area; ++a) dst[a] += w * src[a];
+        for (int a = 0; a < area; ++a)
+          dst[a] += w * src[a];
       }
   return t2;
 }
@@ -92,8 +95,10 @@ ModeSpectra mode_spectra(const Tensor& kernel) {
 TuckerFactors tucker2(const Tensor& kernel, int rank_in, int rank_out, int hooi_iterations) {
   const Dims d = dims_of(kernel);
   const int area = d.kh * d.kw;
-  if (rank_out < 1 || rank_out > d.S) throw Error("output rank must be between 1 and " + std::to_string(d.S));
-  if (rank_in < 0 || rank_in > d.C) throw Error("input rank must be between 0 and " + std::to_string(d.C));
+  if (rank_out < 1 || rank_out > d.S)
+    throw Error("output rank must be between 1 and " + std::to_string(d.S));
+  if (rank_in < 0 || rank_in > d.C)
+    throw Error("input rank must be between 0 and " + std::to_string(d.C));
   const bool has_in = rank_in > 0;
   Matrix U_out = leading_left_vectors(unfold_out(kernel, d), rank_out);
   Matrix U_in;
@@ -107,7 +112,8 @@ TuckerFactors tucker2(const Tensor& kernel, int rank_in, int rank_out, int hooi_
       for (int r = 0; r < rank_out; ++r)
         for (int c = 0; c < d.C; ++c)
           for (int a = 0; a < area; ++a)
-            m(c, static_cast<Eigen::Index>(r) * area + a) = t[(static_cast<std::size_t>(r) * d.C + c) * area + a];
+            m(c, static_cast<Eigen::Index>(r) * area + a) =
+                t[(static_cast<std::size_t>(r) * d.C + c) * area + a];
       U_in = leading_left_vectors(m, rank_in);
     }
     {
@@ -127,14 +133,17 @@ TuckerFactors tucker2(const Tensor& kernel, int rank_in, int rank_out, int hooi_
   const auto core = project(kernel, d, U_out, has_in ? &U_in : nullptr);
   const int core_in = has_in ? rank_in : d.C;
   f.core = Tensor({rank_out, core_in, d.kh, d.kw});
-  for (std::size_t i = 0; i < core.size(); ++i) f.core.data[i] = static_cast<float>(core[i]);
+  for (std::size_t i = 0; i < core.size(); ++i)
+    f.core.data[i] = static_cast<float>(core[i]);
   f.out = Tensor({d.S, rank_out, 1, 1});
   for (int s = 0; s < d.S; ++s)
-    for (int r = 0; r < rank_out; ++r) f.out.data[static_cast<std::size_t>(s) * rank_out + r] = static_cast<float>(U_out(s, r));
+    for (int r = 0; r < rank_out; ++r)
+      f.out.data[static_cast<std::size_t>(s) * rank_out + r] = static_cast<float>(U_out(s, r));
   if (has_in) {
     f.in = Tensor({rank_in, d.C, 1, 1});
     for (int r = 0; r < rank_in; ++r)
-      for (int c = 0; c < d.C; ++c) f.in.data[static_cast<std::size_t>(r) * d.C + c] = static_cast<float>(U_in(c, r));
+      for (int c = 0; c < d.C; ++c)
+        f.in.data[static_cast<std::size_t>(r) * d.C + c] = static_cast<float>(U_in(c, r));
   }
   const Tensor approx = reconstruct(f, d.C);
   double num = 0, den = 0;
@@ -149,7 +158,8 @@ TuckerFactors tucker2(const Tensor& kernel, int rank_in, int rank_out, int hooi_
 
 Tensor reconstruct(const TuckerFactors& f, int C) {
   const int S = static_cast<int>(f.out.shape[0]), R2 = f.rank_out;
-  const int kh = static_cast<int>(f.core.shape[2]), kw = static_cast<int>(f.core.shape[3]), area = kh * kw;
+  const int kh = static_cast<int>(f.core.shape[2]), kw = static_cast<int>(f.core.shape[3]),
+            area = kh * kw;
   const int R1 = f.rank_in > 0 ? f.rank_in : C;
   // core with the input factor applied: [R2][C][a]
   std::vector<double> g(static_cast<std::size_t>(R2) * C * area, 0.0);
@@ -159,7 +169,8 @@ Tensor reconstruct(const TuckerFactors& f, int C) {
         const double v = f.core.data[(static_cast<std::size_t>(r2) * R1 + r1) * area + a];
         if (f.rank_in > 0) {
           for (int c = 0; c < C; ++c)
-            g[(static_cast<std::size_t>(r2) * C + c) * area + a] += v * f.in.data[static_cast<std::size_t>(r1) * C + c];
+            g[(static_cast<std::size_t>(r2) * C + c) * area + a] +=
+                v * f.in.data[static_cast<std::size_t>(r1) * C + c];
         } else {
           g[(static_cast<std::size_t>(r2) * C + r1) * area + a] += v;
         }
@@ -169,7 +180,8 @@ Tensor reconstruct(const TuckerFactors& f, int C) {
     for (int r2 = 0; r2 < R2; ++r2) {
       const double w = f.out.data[static_cast<std::size_t>(s) * R2 + r2];
       for (int i = 0; i < C * area; ++i)
-        k.data[static_cast<std::size_t>(s) * C * area + i] += static_cast<float>(w * g[static_cast<std::size_t>(r2) * C * area + i]);
+        k.data[static_cast<std::size_t>(s) * C * area + i] +=
+            static_cast<float>(w * g[static_cast<std::size_t>(r2) * C * area + i]);
     }
   return k;
 }
@@ -177,7 +189,8 @@ Tensor reconstruct(const TuckerFactors& f, int C) {
 int rank_for_energy(const std::vector<double>& sv, double fraction) {
   if (sv.empty()) return 1;
   double total = 0;
-  for (double s : sv) total += s * s;
+  for (double s : sv)
+    total += s * s;
   double acc = 0;
   for (std::size_t i = 0; i < sv.size(); ++i) {
     acc += sv[i] * sv[i];
@@ -200,19 +213,23 @@ double evb_tau(double x, double alpha) {
 int rank_by_vbmf(const std::vector<double>& sv_in, int rows, int cols) {
   // EVBMF is stated for L <= M.
   const int L = std::min(rows, cols), M = std::max(rows, cols);
-  std::vector<double> s(sv_in.begin(), sv_in.begin() + std::min<std::size_t>(sv_in.size(), static_cast<std::size_t>(L)));
+  std::vector<double> s(
+      sv_in.begin(),
+      sv_in.begin() + std::min<std::size_t>(sv_in.size(), static_cast<std::size_t>(L)));
   const int H = static_cast<int>(s.size());
   if (H == 0) return 1;
   const double alpha = static_cast<double>(L) / M;
   const double tau_bar = 2.5129 * std::sqrt(alpha);  // threshold constant of the analytic solution
   const double x_bar = (1 + tau_bar) * (1 + alpha / tau_bar);
   double sum_sq = 0;
-  for (double v : s) sum_sq += v * v;
+  for (double v : s)
+    sum_sq += v * v;
   // Bounds of the noise variance (from the spectrum tail), then a golden-section
   // search of the free energy over sigma^2.
   const int h_ub = std::clamp(static_cast<int>(std::ceil(L / (1 + alpha))) - 1, 1, H) - 1;
   double tail_sq = 0;
-  for (int i = h_ub + 1; i < H; ++i) tail_sq += s[i] * s[i];
+  for (int i = h_ub + 1; i < H; ++i)
+    tail_sq += s[i] * s[i];
   const double upper = (sum_sq + tail_sq) / (static_cast<double>(L) * M);
   double lower = 0;
   if (h_ub + 1 < H) {

@@ -12,11 +12,11 @@ namespace ocrcore::compress {
 // A convolution kernel K [S][C][kh][kw] factorised as Tucker-2
 // (DESIGN.md 4): K ~ U_out x G x U_in over the two channel modes.
 struct TuckerFactors {
-  int rank_in = 0;        // R1; 0 = no input factor (Tucker-1, or SVD of a 1x1 kernel)
-  int rank_out = 0;       // R2
-  Tensor in;              // [R1][C][1][1] = U_in^T (absent when rank_in == 0)
-  Tensor core;            // [R2][R1 or C][kh][kw]
-  Tensor out;             // [S][R2][1][1] = U_out
+  int rank_in = 0;            // R1; 0 = no input factor (Tucker-1, or SVD of a 1x1 kernel)
+  int rank_out = 0;           // R2
+  Tensor in;                  // [R1][C][1][1] = U_in^T (absent when rank_in == 0)
+  Tensor core;                // [R2][R1 or C][kh][kw]
+  Tensor out;                 // [S][R2][1][1] = U_out
   double relative_error = 0;  // ||K - reconstruction||_F / ||K||_F
 };
 

@@ -32,7 +32,8 @@ Image affine_warp(const Image& im, double rotation_deg, double shear) {
   const double a = rotation_deg * std::numbers::pi / 180.0;
   const double c = std::cos(a), s = std::sin(a);
   // Grow the canvas so rotated and sheared ink stays inside.
-  const int extra_w = static_cast<int>(std::ceil(std::abs(shear) * im.height() + std::abs(s) * im.height()));
+  const int extra_w =
+      static_cast<int>(std::ceil(std::abs(shear) * im.height() + std::abs(s) * im.height()));
   const int extra_h = static_cast<int>(std::ceil(std::abs(s) * im.width()));
   const int W = im.width() + extra_w, H = im.height() + extra_h;
   Image out(W, H, 255);
@@ -50,7 +51,8 @@ Image affine_warp(const Image& im, double rotation_deg, double shear) {
 
 Image elastic_warp(const Image& im, double amplitude, double cell, std::mt19937_64& rng) {
   // Random offsets on a coarse grid, interpolated: smooth local distortion.
-  const int gw = static_cast<int>(im.width() / cell) + 2, gh = static_cast<int>(im.height() / cell) + 2;
+  const int gw = static_cast<int>(im.width() / cell) + 2,
+            gh = static_cast<int>(im.height() / cell) + 2;
   std::normal_distribution<double> nd(0.0, amplitude);
   std::vector<double> gx(static_cast<std::size_t>(gw) * gh), gy(gx.size());
   for (std::size_t i = 0; i < gx.size(); ++i) {
@@ -62,7 +64,8 @@ Image elastic_warp(const Image& im, double amplitude, double cell, std::mt19937_
     const int i = std::min(static_cast<int>(u), gw - 2), j = std::min(static_cast<int>(v), gh - 2);
     const double fu = u - i, fv = v - j;
     auto G = [&](int a, int b) { return g[static_cast<std::size_t>(b) * gw + a]; };
-    return (1 - fv) * ((1 - fu) * G(i, j) + fu * G(i + 1, j)) + fv * ((1 - fu) * G(i, j + 1) + fu * G(i + 1, j + 1));
+    return (1 - fv) * ((1 - fu) * G(i, j) + fu * G(i + 1, j)) +
+           fv * ((1 - fu) * G(i, j + 1) + fu * G(i + 1, j + 1));
   };
   Image out(im.width(), im.height(), 255);
   for (int y = 0; y < im.height(); ++y)
@@ -80,7 +83,8 @@ Image morphology(const Image& im, bool thicken) {
       for (int dy = -1; dy <= 1; ++dy)
         for (int dx = -1; dx <= 1; ++dx) {
           const int xx = x + dx, yy = y + dy;
-          const int p = (xx < 0 || yy < 0 || xx >= im.width() || yy >= im.height()) ? 255 : im.at(xx, yy);
+          const int p =
+              (xx < 0 || yy < 0 || xx >= im.width() || yy >= im.height()) ? 255 : im.at(xx, yy);
           v = thicken ? std::min(v, p) : std::max(v, p);
         }
       out.at(x, y) = static_cast<std::uint8_t>(v);
@@ -184,13 +188,16 @@ Image augment(const Image& image, const AugmentSettings& s, std::mt19937_64& rng
   auto range = [&](double lo, double hi) { return lo + (hi - lo) * u(rng); };
   Image im = image;
   if (chance(s.geometry))
-    im = affine_warp(im, range(-s.max_rotation_deg, s.max_rotation_deg), range(-s.max_shear, s.max_shear));
-  if (chance(s.elastic)) im = elastic_warp(im, range(0.4, 1.2), std::max(4.0, im.height() / 3.0), rng);
+    im = affine_warp(im, range(-s.max_rotation_deg, s.max_rotation_deg),
+                     range(-s.max_shear, s.max_shear));
+  if (chance(s.elastic))
+    im = elastic_warp(im, range(0.4, 1.2), std::max(4.0, im.height() / 3.0), rng);
   if (chance(s.scale)) im = resample(im, range(0.5, 0.85));
   if (chance(s.morphology)) im = morphology(im, chance(0.5));
   if (chance(s.blur)) im = gaussian_blur(im, range(0.4, 1.2));
   if (chance(s.contrast))
-    adjust_levels(im, static_cast<int>(range(0, 110)), static_cast<int>(range(165, 255)), range(0, 50), rng);
+    adjust_levels(im, static_cast<int>(range(0, 110)), static_cast<int>(range(165, 255)),
+                  range(0, 50), rng);
   if (chance(s.noise)) add_noise(im, range(2, 14), rng);
   if (chance(s.binarize)) binarize(im, otsu_threshold(im));
   return im;

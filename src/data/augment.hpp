@@ -12,16 +12,16 @@ namespace ocrcore::data {
 // normalisation, so training sees exactly what the runtime's preprocessing
 // makes of a degraded scan.
 struct AugmentSettings {
-  double geometry = 0.5;       // small rotation (<= max_rotation_deg) and shear
+  double geometry = 0.5;  // small rotation (<= max_rotation_deg) and shear
   double max_rotation_deg = 1.0;
   double max_shear = 0.25;
-  double elastic = 0.25;       // smooth random displacement, ~1 px
-  double morphology = 0.3;     // ink erosion or dilation (3x3)
-  double blur = 0.35;          // Gaussian, sigma 0.4 .. 1.2
-  double contrast = 0.5;       // ink/paper levels and a background gradient
-  double noise = 0.4;          // Gaussian pixel noise
-  double binarize = 0.25;      // threshold to pure black and white, as binarised scans are
-  double scale = 0.3;          // down- and up-sampling (resolution loss)
+  double elastic = 0.25;    // smooth random displacement, ~1 px
+  double morphology = 0.3;  // ink erosion or dilation (3x3)
+  double blur = 0.35;       // Gaussian, sigma 0.4 .. 1.2
+  double contrast = 0.5;    // ink/paper levels and a background gradient
+  double noise = 0.4;       // Gaussian pixel noise
+  double binarize = 0.25;   // threshold to pure black and white, as binarised scans are
+  double scale = 0.3;       // down- and up-sampling (resolution loss)
 };
 
 // Applies a random selection of degradations, drawing from `rng`.

@@ -29,7 +29,8 @@ BatchLoader::BatchLoader(std::vector<LabelledLine> lines, LoaderSettings setting
   if (lines_.empty()) throw Error("no lines to load");
   if (s_.batch_size < 1) throw Error("batch size must be at least 1");
   s_.pool_batches = std::max(1, s_.pool_batches);
-  consuming_ = next_to_build_ = {start.epoch, std::clamp<std::int64_t>(start.pool, 0, pools_per_epoch() - 1)};
+  consuming_ = next_to_build_ = {start.epoch,
+                                 std::clamp<std::int64_t>(start.pool, 0, pools_per_epoch() - 1)};
   batch_in_pool_ = start.batch;
   for (int i = 0; i < std::max(1, s_.threads); ++i)
     workers_.emplace_back([this] { worker(); });
@@ -76,8 +77,10 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
     const std::size_t idx = order[i];
     const LabelledLine& l = lines_[idx];
     try {
-      const std::uint64_t seed = derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch), idx + 1);
-      LineTensor t = prepare_line(l.image, s_.preprocessing, s_.augment ? &s_.augmentation : nullptr, seed);
+      const std::uint64_t seed =
+          derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch), idx + 1);
+      LineTensor t =
+          prepare_line(l.image, s_.preprocessing, s_.augment ? &s_.augmentation : nullptr, seed);
       if (s_.frames_for_width) {
         int need = static_cast<int>(l.labels.size());
         for (std::size_t k = 1; k < l.labels.size(); ++k)
@@ -95,8 +98,9 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
       problems.push_back(e.what());
     }
   }
-  std::stable_sort(prepared.begin(), prepared.end(),
-                   [](const Prepared& a, const Prepared& b) { return a.line.width > b.line.width; });
+  std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {
+    return a.line.width > b.line.width;
+  });
   std::vector<Batch> batches;
   for (std::size_t i = 0; i < prepared.size(); i += static_cast<std::size_t>(s_.batch_size)) {
     Batch b;
@@ -112,7 +116,7 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   }
   if (s_.shuffle) {
     std::mt19937_64 rng(derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch),
-                                static_cast<std::uint64_t>(key.pool) + 0x9001));
+                                    static_cast<std::uint64_t>(key.pool) + 0x9001));
     std::shuffle(batches.begin(), batches.end(), rng);
   }
   for (std::size_t i = 0; i < batches.size(); ++i)
@@ -137,7 +141,8 @@ void BatchLoader::worker() {
       });
       if (stop_) return;
       key = next_to_build_;
-      if (++next_to_build_.pool == pools_per_epoch()) next_to_build_ = {next_to_build_.epoch + 1, 0};
+      if (++next_to_build_.pool == pools_per_epoch())
+        next_to_build_ = {next_to_build_.epoch + 1, 0};
     }
     std::vector<Batch> batches;
     try {
@@ -165,8 +170,9 @@ Batch BatchLoader::next() {
       ++batch_in_pool_;
       if (batch_in_pool_ >= static_cast<std::int64_t>(pool.size())) {
         done_.erase(consuming_);
-        consuming_ = consuming_.pool + 1 == pools_per_epoch() ? PoolKey{consuming_.epoch + 1, 0}
-                                                              : PoolKey{consuming_.epoch, consuming_.pool + 1};
+        consuming_ = consuming_.pool + 1 == pools_per_epoch()
+                         ? PoolKey{consuming_.epoch + 1, 0}
+                         : PoolKey{consuming_.epoch, consuming_.pool + 1};
         batch_in_pool_ = 0;
         wanted_.notify_all();
       }
@@ -174,8 +180,9 @@ Batch BatchLoader::next() {
     }
     // An empty (all lines unusable) or exhausted pool: move on.
     done_.erase(consuming_);
-    consuming_ = consuming_.pool + 1 == pools_per_epoch() ? PoolKey{consuming_.epoch + 1, 0}
-                                                          : PoolKey{consuming_.epoch, consuming_.pool + 1};
+    consuming_ = consuming_.pool + 1 == pools_per_epoch()
+                     ? PoolKey{consuming_.epoch + 1, 0}
+                     : PoolKey{consuming_.epoch, consuming_.pool + 1};
     batch_in_pool_ = 0;
     wanted_.notify_all();
   }

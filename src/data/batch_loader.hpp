@@ -42,11 +42,11 @@ struct Batch {
   std::vector<LineTensor> lines;  // widest first
   std::vector<std::vector<int>> targets;
   std::vector<std::string> texts;
-  std::vector<char> labelled;        // whether each line has a transcription
-  std::vector<std::size_t> indices;  // into the dataset
-  LoaderPosition position;           // of this batch
-  int skipped = 0;                   // lines of its pool that could not be used (first batch only)
-  std::vector<std::string> problems; // what was wrong with them
+  std::vector<char> labelled;         // whether each line has a transcription
+  std::vector<std::size_t> indices;   // into the dataset
+  LoaderPosition position;            // of this batch
+  int skipped = 0;                    // lines of its pool that could not be used (first batch only)
+  std::vector<std::string> problems;  // what was wrong with them
 };
 
 // Streams batches of augmented, normalised lines, endlessly, epoch after

@@ -51,12 +51,12 @@ namespace {
 // Typographic characters with an ASCII equivalent.
 const std::map<char32_t, std::string_view>& ascii_variants() {
   static const std::map<char32_t, std::string_view> m = {
-      {U'\u00a0', " "},   {U'\u2018', "'"},   {U'\u2019', "'"},   {U'\u201a', ","},
-      {U'\u201c', "\""},  {U'\u201d', "\""},  {U'\u201e', "\""},  {U'\u2010', "-"},
-      {U'\u2011', "-"},   {U'\u2012', "-"},   {U'\u2013', "-"},   {U'\u2014', "--"},
-      {U'\u2212', "-"},   {U'\u2026', "..."}, {U'\ufb00', "ff"},  {U'\ufb01', "fi"},
-      {U'\ufb02', "fl"},  {U'\ufb03', "ffi"}, {U'\ufb04', "ffl"}, {U'\u00b4', "'"},
-      {U'\u2032', "'"},   {U'\u2033', "\""},  {U'\u00d7', "x"},   {U'\u2022', "*"},
+      {U'\u00a0', " "},  {U'\u2018', "'"},   {U'\u2019', "'"},   {U'\u201a', ","},
+      {U'\u201c', "\""}, {U'\u201d', "\""},  {U'\u201e', "\""},  {U'\u2010', "-"},
+      {U'\u2011', "-"},  {U'\u2012', "-"},   {U'\u2013', "-"},   {U'\u2014', "--"},
+      {U'\u2212', "-"},  {U'\u2026', "..."}, {U'\ufb00', "ff"},  {U'\ufb01', "fi"},
+      {U'\ufb02', "fl"}, {U'\ufb03', "ffi"}, {U'\ufb04', "ffl"}, {U'\u00b4', "'"},
+      {U'\u2032', "'"},  {U'\u2033', "\""},  {U'\u00d7', "x"},   {U'\u2022', "*"},
   };
   return m;
 }
@@ -86,8 +86,10 @@ std::optional<std::vector<int>> Codec::encode(std::string_view text, UnknownChar
         std::vector<int> mapped;
         for (char c : v->second) {
           auto it = index_.find(std::string(1, c));
-          if (it == index_.end()) ok = false;
-          else mapped.push_back(it->second);
+          if (it == index_.end())
+            ok = false;
+          else
+            mapped.push_back(it->second);
         }
         if (ok) {
           labels.insert(labels.end(), mapped.begin(), mapped.end());

@@ -11,9 +11,12 @@ std::string DatasetReport::summary() const {
   std::ostringstream o;
   o << lines << " lines";
   if (unlabelled) o << " (" << unlabelled << " without transcription)";
-  if (without_ground_truth) o << ", " << without_ground_truth << " images without ground truth skipped";
-  if (unencodable) o << ", " << unencodable << " lines with characters outside the alphabet skipped";
-  if (characters_dropped) o << ", " << characters_dropped << " characters outside the alphabet dropped";
+  if (without_ground_truth)
+    o << ", " << without_ground_truth << " images without ground truth skipped";
+  if (unencodable)
+    o << ", " << unencodable << " lines with characters outside the alphabet skipped";
+  if (characters_dropped)
+    o << ", " << characters_dropped << " characters outside the alphabet dropped";
   if (!unknown_characters.empty()) {
     o << " (characters:";
     int shown = 0;
@@ -73,8 +76,9 @@ std::vector<LabelledLine> read_dataset(const std::vector<std::string>& inputs, c
       ++usable;
     }
     if (usable == 0)
-      throw Error(input + (allow_unlabelled ? ": no line images"
-                                            : ": no usable line (images with transcriptions in the alphabet)"));
+      throw Error(input + (allow_unlabelled
+                               ? ": no line images"
+                               : ": no usable line (images with transcriptions in the alphabet)"));
   }
   r.lines = out.size();
   return out;

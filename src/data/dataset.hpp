@@ -25,7 +25,7 @@ struct DatasetReport {
   std::size_t unencodable = 0;           // lines skipped for characters outside the alphabet
   std::size_t characters_dropped = 0;    // characters removed under the `drop` policy
   std::map<std::string, std::size_t> unknown_characters;  // character -> occurrences
-  std::string example;                   // one skipped line, "path: text"
+  std::string example;                                    // one skipped line, "path: text"
   std::string summary() const;
 };
 

@@ -63,8 +63,9 @@ LineRenderer::LineRenderer(const std::vector<std::filesystem::path>& fonts,
         break;
       }
     if (!missing.empty() || !FT_IS_SCALABLE(face)) {
-      excluded_.push_back(path.filename().string() +
-                          (missing.empty() ? " (not scalable)" : " (no glyph for '" + missing + "')"));
+      excluded_.push_back(path.filename().string() + (missing.empty()
+                                                          ? " (not scalable)"
+                                                          : " (no glyph for '" + missing + "')"));
       FT_Done_Face(face);
       continue;
     }
@@ -106,10 +107,12 @@ Image LineRenderer::render(const std::string& text, std::size_t font, const Rend
     const FT_UInt index = FT_Get_Char_Index(face, cp);
     if (kerning && previous && index) {
       FT_Vector k;
-      if (!FT_Get_Kerning(face, previous, index, FT_KERNING_DEFAULT, &k)) pen += static_cast<double>(k.x) / 64.0;
+      if (!FT_Get_Kerning(face, previous, index, FT_KERNING_DEFAULT, &k))
+        pen += static_cast<double>(k.x) / 64.0;
     }
     previous = index;
-    if (FT_Load_Glyph(face, index, FT_LOAD_DEFAULT) || FT_Render_Glyph(face->glyph, FT_RENDER_MODE_NORMAL))
+    if (FT_Load_Glyph(face, index, FT_LOAD_DEFAULT) ||
+        FT_Render_Glyph(face->glyph, FT_RENDER_MODE_NORMAL))
       throw Error("cannot render a glyph of font " + impl_->names[font]);
     const FT_GlyphSlot g = face->glyph;
     const double advance = static_cast<double>(g->advance.x) / 64.0;
@@ -121,7 +124,8 @@ Image LineRenderer::render(const std::string& text, std::size_t font, const Rend
     p.w = static_cast<int>(g->bitmap.width);
     p.h = static_cast<int>(g->bitmap.rows);
     p.x = static_cast<int>(std::lround(pen)) + g->bitmap_left;
-    p.y = -g->bitmap_top + static_cast<int>(std::lround(style.baseline_jitter > 0 ? jitter(rng) : 0.0));
+    p.y = -g->bitmap_top +
+          static_cast<int>(std::lround(style.baseline_jitter > 0 ? jitter(rng) : 0.0));
     p.bitmap.resize(static_cast<std::size_t>(p.w) * p.h);
     for (int r = 0; r < p.h; ++r)
       std::copy_n(g->bitmap.buffer + static_cast<std::ptrdiff_t>(r) * g->bitmap.pitch, p.w,

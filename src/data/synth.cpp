@@ -21,15 +21,18 @@ Image scale_to_height(const Image& im, int height) {
   const int W = std::max(1, static_cast<int>(std::lround(im.width() * f)));
   Image out(W, height);
   // Each output pixel averages the source area it covers (exact box filter).
-  const double sx = static_cast<double>(im.width()) / W, sy = static_cast<double>(im.height()) / height;
+  const double sx = static_cast<double>(im.width()) / W,
+               sy = static_cast<double>(im.height()) / height;
   for (int y = 0; y < height; ++y) {
     const double y0 = y * sy, y1 = (y + 1) * sy;
     for (int x = 0; x < W; ++x) {
       const double x0 = x * sx, x1 = (x + 1) * sx;
       double sum = 0, area = 0;
-      for (int yy = static_cast<int>(y0); yy < std::min(im.height(), static_cast<int>(std::ceil(y1))); ++yy) {
+      for (int yy = static_cast<int>(y0);
+           yy < std::min(im.height(), static_cast<int>(std::ceil(y1))); ++yy) {
         const double wy = std::min(y1, yy + 1.0) - std::max(y0, static_cast<double>(yy));
-        for (int xx = static_cast<int>(x0); xx < std::min(im.width(), static_cast<int>(std::ceil(x1))); ++xx) {
+        for (int xx = static_cast<int>(x0);
+             xx < std::min(im.width(), static_cast<int>(std::ceil(x1))); ++xx) {
           const double w = wy * (std::min(x1, xx + 1.0) - std::max(x0, static_cast<double>(xx)));
           sum += w * im.at(xx, yy);
           area += w;
@@ -74,14 +77,17 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
         // Words may carry characters the encoder mapped; re-encode to be exact.
         std::string text = corpus.random_line(s.min_chars, s.max_chars, rng);
         text = codec.decode(*codec.encode(text, UnknownCharacters::drop));
-        const auto font = static_cast<std::size_t>(u(rng) * static_cast<double>(renderer.font_count())) %
-                          renderer.font_count();
+        const auto font =
+            static_cast<std::size_t>(u(rng) * static_cast<double>(renderer.font_count())) %
+            renderer.font_count();
         RenderStyle style;
         style.pixel_size = s.height * (0.55 + 0.3 * u(rng));
         style.letter_spacing = u(rng) < 0.3 ? (u(rng) - 0.3) * 0.08 * style.pixel_size : 0.0;
         style.word_spacing = 0.8 + 0.6 * u(rng);
         style.baseline_jitter = u(rng) < 0.3 ? 0.02 * style.pixel_size * u(rng) : 0.0;
-        const auto pad = [&](double scale) { return static_cast<int>(u(rng) * scale * style.pixel_size) + 1; };
+        const auto pad = [&](double scale) {
+          return static_cast<int>(u(rng) * scale * style.pixel_size) + 1;
+        };
         style.pad_left = pad(0.5);
         style.pad_right = pad(0.5);
         style.pad_top = pad(0.15);

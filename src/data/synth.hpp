@@ -18,9 +18,9 @@ struct SynthSettings {
   std::int64_t count = 1000;
   std::int64_t first_index = 1;  // files are numbered from here
   std::uint64_t seed = 1;
-  int height = 48;               // height of every written image, pixels
+  int height = 48;  // height of every written image, pixels
   int min_chars = 4, max_chars = 70;
-  double degrade = 0.6;          // probability of applying the augmentations
+  double degrade = 0.6;  // probability of applying the augmentations
   AugmentSettings degradation;
   int threads = 1;
 };

@@ -40,15 +40,18 @@ std::string TextCorpus::random_line(int min_chars, int max_chars, std::mt19937_6
       w = std::to_string(std::uniform_int_distribution<int>(0, 2099)(rng));
     } else if (r < 0.07) {
       std::ostringstream o;
-      o << std::uniform_int_distribution<int>(0, 99)(rng) << "." << std::uniform_int_distribution<int>(0, 99)(rng);
+      o << std::uniform_int_distribution<int>(0, 99)(rng) << "."
+        << std::uniform_int_distribution<int>(0, 99)(rng);
       w = o.str();
     } else if (r < 0.09) {
-      static const char* wraps[] = {"(%)", "[%]", "\"%\"", "'%'", "%,", "%;", "%:", "%.", "%-", "%?", "%!", "%%"};
+      static const char* wraps[] = {"(%)", "[%]", "\"%\"", "'%'", "%,", "%;",
+                                    "%:",  "%.",  "%-",    "%?",  "%!", "%%"};
       const std::string pattern = wraps[std::uniform_int_distribution<int>(0, 11)(rng)];
       const auto pos = pattern.find('%');
       w = pattern.substr(0, pos) + w + (pattern.size() > pos + 1 ? pattern.substr(pos + 1) : "");
     } else if (r < 0.10) {
-      static const char* symbols[] = {"&", "=", "+", "-", "/", "*", "#", "$", "@", "<", ">", "|", "~", "^", "_", "{", "}", "\\", "`"};
+      static const char* symbols[] = {"&", "=", "+", "-", "/", "*", "#", "$",  "@", "<",
+                                      ">", "|", "~", "^", "_", "{", "}", "\\", "`"};
       w = symbols[std::uniform_int_distribution<int>(0, 18)(rng)];
     }
     if (caps)

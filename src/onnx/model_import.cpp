@@ -11,15 +11,18 @@ namespace {
 
 std::string dims(const std::vector<std::int64_t>& shape) {
   std::string s;
-  for (auto d : shape) s += (s.empty() ? "" : ", ") + std::to_string(d);
+  for (auto d : shape)
+    s += (s.empty() ? "" : ", ") + std::to_string(d);
   return "[" + s + "]";
 }
 
 std::shared_ptr<const Model> import_state_dict(const std::filesystem::path& path,
                                                const std::filesystem::path& architecture,
                                                const std::vector<std::string>& alphabet) {
-  if (architecture.empty()) throw Error(path.string() + ": a state_dict needs an architecture JSON (--arch)");
-  if (alphabet.empty()) throw Error(path.string() + ": a state_dict needs an alphabet (--alphabet)");
+  if (architecture.empty())
+    throw Error(path.string() + ": a state_dict needs an architecture JSON (--arch)");
+  if (alphabet.empty())
+    throw Error(path.string() + ": a state_dict needs an alphabet (--alphabet)");
   const Architecture arch = Architecture::from_json(detail::read_text_file(architecture));
   detail::MappedFile file(path);
   const auto view = detail::parse_safetensors(file.data(), file.size(), path.string());
@@ -30,12 +33,13 @@ std::shared_ptr<const Model> import_state_dict(const std::filesystem::path& path
     if (it == view.entries.end())
       problems += "\n  missing tensor " + req.name;
     else if (it->second.shape != req.shape)
-      problems += "\n  tensor " + req.name + " has shape " + dims(it->second.shape) + ", the architecture needs " +
-                  dims(req.shape);
+      problems += "\n  tensor " + req.name + " has shape " + dims(it->second.shape) +
+                  ", the architecture needs " + dims(req.shape);
     else
       tensors.emplace(req.name, detail::read_f32_tensor(view, req.name));
   }
-  if (!problems.empty()) throw Error(path.string() + ": does not fit " + architecture.string() + ":" + problems);
+  if (!problems.empty())
+    throw Error(path.string() + ": does not fit " + architecture.string() + ":" + problems);
   Preprocessing pre;
   pre.height = arch.input_height;
   return Model::from_parts(arch, alphabet, pre, tensors, path.string());
@@ -47,7 +51,8 @@ std::shared_ptr<const Model> import_model(const std::filesystem::path& path,
                                           const std::filesystem::path& architecture,
                                           const std::vector<std::string>& alphabet) {
   std::string ext = path.extension().string();
-  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : ext)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (ext == ".onnx") {
     ImportedModel m = import_onnx(path);
     if (!alphabet.empty()) m.alphabet = alphabet;

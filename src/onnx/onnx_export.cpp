@@ -17,19 +17,23 @@ class GraphBuilder {
  public:
   explicit GraphBuilder(onnx::GraphProto* g) : g_(g) {}
 
-  onnx::NodeProto* node(const std::string& op, const std::string& name, std::vector<std::string> inputs) {
+  onnx::NodeProto* node(const std::string& op, const std::string& name,
+                        std::vector<std::string> inputs) {
     onnx::NodeProto* n = g_->add_node();
     n->set_op_type(op);
     n->set_name(name);
-    for (const auto& i : inputs) n->add_input(i);
+    for (const auto& i : inputs)
+      n->add_input(i);
     n->add_output(name + "_output");
     return n;
   }
-  void float_tensor(const std::string& name, const std::vector<std::int64_t>& dims, const std::vector<float>& v) {
+  void float_tensor(const std::string& name, const std::vector<std::int64_t>& dims,
+                    const std::vector<float>& v) {
     onnx::TensorProto* t = g_->add_initializer();
     t->set_name(name);
     t->set_data_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) t->add_dims(d);
+    for (auto d : dims)
+      t->add_dims(d);
     t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
   }
   void int_tensor(const std::string& name, const std::vector<std::int64_t>& v) {
@@ -37,13 +41,15 @@ class GraphBuilder {
     t->set_name(name);
     t->set_data_type(onnx::TensorProto::INT64);
     t->add_dims(static_cast<std::int64_t>(v.size()));
-    for (auto x : v) t->add_int64_data(x);
+    for (auto x : v)
+      t->add_int64_data(x);
   }
   static void ints(onnx::NodeProto* n, const std::string& name, std::vector<std::int64_t> v) {
     auto* a = n->add_attribute();
     a->set_name(name);
     a->set_type(onnx::AttributeProto::INTS);
-    for (auto x : v) a->add_ints(x);
+    for (auto x : v)
+      a->add_ints(x);
   }
   static void integer(onnx::NodeProto* n, const std::string& name, std::int64_t v) {
     auto* a = n->add_attribute();
@@ -105,7 +111,8 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   std::string cur = "image";
   b.int_tensor("ocrcore.merge_last_two", {0, 0, -1});
   int index = 0;
-  auto conv = [&](const std::string& name, int kh, int kw, int sh, int sw, int ph, int pw, bool bias) {
+  auto conv = [&](const std::string& name, int kh, int kw, int sh, int sw, int ph, int pw,
+                  bool bias) {
     const Tensor& w = get(tensors, name + ".weight");
     b.float_tensor(name + ".weight", w.shape, w.data);
     std::vector<std::string> inputs = {cur, name + ".weight"};
@@ -125,10 +132,12 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   for (const LayerSpec& layer : arch.layers) {
     const std::string anon = std::to_string(index++);
     if (auto* c = std::get_if<Conv2dSpec>(&layer)) {
-      conv(c->name, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->pad_h, c->pad_w, c->bias);
+      conv(c->name, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->pad_h, c->pad_w,
+           c->bias);
     } else if (auto* t = std::get_if<TuckerConvSpec>(&layer)) {
       if (t->rank_in > 0) conv(t->name + ".in", 1, 1, 1, 1, 0, 0, false);
-      conv(t->name + ".core", t->kernel_h, t->kernel_w, t->stride_h, t->stride_w, t->pad_h, t->pad_w, false);
+      conv(t->name + ".core", t->kernel_h, t->kernel_w, t->stride_h, t->stride_w, t->pad_h,
+           t->pad_w, false);
       conv(t->name + ".out", 1, 1, 1, 1, 0, 0, t->bias);
     } else if (auto* bn = std::get_if<BatchNormSpec>(&layer)) {
       std::vector<std::string> inputs = {cur};
@@ -156,7 +165,9 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
     } else if (std::holds_alternative<CollapseSpec>(layer)) {
       auto* tr = b.node("Transpose", "/collapse" + anon + "/Transpose", {cur});
       GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
-      cur = b.node("Reshape", "/collapse" + anon + "/Reshape", {tr->output(0), "ocrcore.merge_last_two"})->output(0);
+      cur = b.node("Reshape", "/collapse" + anon + "/Reshape",
+                   {tr->output(0), "ocrcore.merge_last_two"})
+                ->output(0);
     } else if (auto* l = std::get_if<LstmSpec>(&layer)) {
       const int H = l->hidden_size, dirs = l->bidirectional ? 2 : 1;
       // PyTorch gate order i, f, g, o -> ONNX i, o, f, c.
@@ -172,7 +183,8 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
           const Tensor& bhh = get(tensors, l->name + ".bias_hh" + suffix);
           auto append = [&](std::vector<float>& dst, const std::vector<float>& src, int cols) {
             for (int gi = 0; gi < 4; ++gi) {
-              const auto begin = src.begin() + static_cast<std::ptrdiff_t>(torch_block[gi]) * H * cols;
+              const auto begin =
+                  src.begin() + static_cast<std::ptrdiff_t>(torch_block[gi]) * H * cols;
               dst.insert(dst.end(), begin, begin + static_cast<std::ptrdiff_t>(H) * cols);
             }
           };
@@ -190,14 +202,18 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
         GraphBuilder::integer(n, "hidden_size", H);
         GraphBuilder::string(n, "direction", l->bidirectional ? "bidirectional" : "forward");
         if (l->bidirectional) {
-          auto* tr = b.node("Transpose", "/" + l->name + "/Transpose" + std::to_string(k), {n->output(0)});
+          auto* tr =
+              b.node("Transpose", "/" + l->name + "/Transpose" + std::to_string(k), {n->output(0)});
           GraphBuilder::ints(tr, "perm", {0, 2, 1, 3});
           cur = b.node("Reshape", "/" + l->name + "/Reshape" + std::to_string(k),
-                       {tr->output(0), "ocrcore.merge_last_two"})->output(0);
+                       {tr->output(0), "ocrcore.merge_last_two"})
+                    ->output(0);
         } else {
           const std::string axes = prefix + ".squeeze_axes";
           b.int_tensor(axes, {1});
-          cur = b.node("Squeeze", "/" + l->name + "/Squeeze" + std::to_string(k), {n->output(0), axes})->output(0);
+          cur = b.node("Squeeze", "/" + l->name + "/Squeeze" + std::to_string(k),
+                       {n->output(0), axes})
+                    ->output(0);
         }
       }
     } else if (auto* lin = std::get_if<LinearSpec>(&layer)) {
@@ -205,9 +221,11 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
       std::vector<float> wt(w.data.size());
       for (int o = 0; o < lin->out_features; ++o)
         for (int i = 0; i < lin->in_features; ++i)
-          wt[static_cast<std::size_t>(i) * lin->out_features + o] = w.data[static_cast<std::size_t>(o) * lin->in_features + i];
+          wt[static_cast<std::size_t>(i) * lin->out_features + o] =
+              w.data[static_cast<std::size_t>(o) * lin->in_features + i];
       b.float_tensor(lin->name + ".weight_t", {lin->in_features, lin->out_features}, wt);
-      cur = b.node("MatMul", "/" + lin->name + "/MatMul", {cur, lin->name + ".weight_t"})->output(0);
+      cur =
+          b.node("MatMul", "/" + lin->name + "/MatMul", {cur, lin->name + ".weight_t"})->output(0);
       if (lin->bias) {
         const Tensor& bt = get(tensors, lin->name + ".bias");
         b.float_tensor(lin->name + ".bias", bt.shape, bt.data);
@@ -234,12 +252,13 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   alpha->set_value(nlohmann::json(model.alphabet()).dump());
   auto* prep = m.add_metadata_props();
   prep->set_key("ocrcore.preprocessing");
-  prep->set_value(nlohmann::json{{"height", pre.height},
-                                 {"stretch_contrast", pre.stretch_contrast},
-                                 {"max_width", pre.max_width},
-                                 {"polarity", pre.polarity == Preprocessing::Polarity::dark_on_light ? "dark_on_light"
-                                              : pre.polarity == Preprocessing::Polarity::light_on_dark ? "light_on_dark"
-                                                                                                      : "automatic"}}
+  prep->set_value(nlohmann::json{
+      {"height", pre.height},
+      {"stretch_contrast", pre.stretch_contrast},
+      {"max_width", pre.max_width},
+      {"polarity", pre.polarity == Preprocessing::Polarity::dark_on_light   ? "dark_on_light"
+                   : pre.polarity == Preprocessing::Polarity::light_on_dark ? "light_on_dark"
+                                                                            : "automatic"}}
                       .dump());
   std::string bytes;
   if (!m.SerializeToString(&bytes)) throw Error("ONNX export: serialisation failed");

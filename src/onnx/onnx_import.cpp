@@ -41,13 +41,15 @@ ConstantTensor decode_tensor(const TensorProto& t, const std::string& what) {
   ConstantTensor c;
   c.shape.assign(t.dims().begin(), t.dims().end());
   std::size_t n = 1;
-  for (auto d : c.shape) n *= static_cast<std::size_t>(d);
+  for (auto d : c.shape)
+    n *= static_cast<std::size_t>(d);
   if (t.data_location() == TensorProto::EXTERNAL)
     throw Error(what + ": tensor " + t.name() + " is stored in an external file (not supported)");
   switch (t.data_type()) {
     case TensorProto::FLOAT:
       if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * 4) throw Error(what + ": tensor " + t.name() + " has the wrong data size");
+        if (t.raw_data().size() != n * 4)
+          throw Error(what + ": tensor " + t.name() + " has the wrong data size");
         c.floats.resize(n);
         std::memcpy(c.floats.data(), t.raw_data().data(), n * 4);
       } else {
@@ -57,7 +59,8 @@ ConstantTensor decode_tensor(const TensorProto& t, const std::string& what) {
     case TensorProto::INT64:
       c.is_float = false;
       if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * 8) throw Error(what + ": tensor " + t.name() + " has the wrong data size");
+        if (t.raw_data().size() != n * 8)
+          throw Error(what + ": tensor " + t.name() + " has the wrong data size");
         c.ints.resize(n);
         std::memcpy(c.ints.data(), t.raw_data().data(), n * 8);
       } else {
@@ -78,17 +81,19 @@ ConstantTensor decode_tensor(const TensorProto& t, const std::string& what) {
       }
       break;
     default:
-      throw Error(what + ": tensor " + t.name() + " has data type " + std::to_string(t.data_type()) +
-                  " (float, int64 and int32 are supported)");
+      throw Error(what + ": tensor " + t.name() + " has data type " +
+                  std::to_string(t.data_type()) + " (float, int64 and int32 are supported)");
   }
   if ((c.is_float ? c.floats.size() : c.ints.size()) != n)
     throw Error(what + ": tensor " + t.name() + " has " +
-                std::to_string(c.is_float ? c.floats.size() : c.ints.size()) + " values for its shape");
+                std::to_string(c.is_float ? c.floats.size() : c.ints.size()) +
+                " values for its shape");
   return c;
 }
 
 std::string describe(const NodeProto& n) {
-  return "node '" + (n.name().empty() ? std::string("(unnamed)") : n.name()) + "' (" + n.op_type() + ")";
+  return "node '" + (n.name().empty() ? std::string("(unnamed)") : n.name()) + "' (" + n.op_type() +
+         ")";
 }
 
 const onnx::AttributeProto* find_attribute(const NodeProto& n, const std::string& name) {
@@ -127,7 +132,8 @@ std::string layer_name(const NodeProto& n, const std::string& fallback) {
 
 class Importer {
  public:
-  Importer(const onnx::ModelProto& model, std::string source) : m_(model), source_(std::move(source)) {
+  Importer(const onnx::ModelProto& model, std::string source)
+      : m_(model), source_(std::move(source)) {
     const auto& g = m_.graph();
     for (const auto& t : g.initializer())
       constants_.emplace(t.name(), decode_tensor(t, source_));
@@ -151,15 +157,17 @@ class Importer {
     for (const auto& i : g.input())
       if (!constants_.count(i.name())) inputs.push_back(&i);
     if (inputs.size() != 1)
-      throw Error(source_ + ": expected one image input, the graph has " + std::to_string(inputs.size()));
+      throw Error(source_ + ": expected one image input, the graph has " +
+                  std::to_string(inputs.size()));
     const auto& in = *inputs[0];
     const auto& shape = in.type().tensor_type().shape();
     if (shape.dim_size() != 4)
       throw Error(source_ + ": input '" + in.name() + "' must be N x C x H x W, it has " +
                   std::to_string(shape.dim_size()) + " dimensions");
     if (!shape.dim(1).has_dim_value() || !shape.dim(2).has_dim_value())
-      throw Error(source_ + ": input '" + in.name() +
-                  "' must have a fixed channel count and height (only batch and width may be dynamic)");
+      throw Error(
+          source_ + ": input '" + in.name() +
+          "' must have a fixed channel count and height (only batch and width may be dynamic)");
     ImportedModel out;
     out.architecture.input_channels = static_cast<int>(shape.dim(1).dim_value());
     out.architecture.input_height = static_cast<int>(shape.dim(2).dim_value());
@@ -168,15 +176,17 @@ class Importer {
     height_ = out.architecture.input_height;
     walk(in.name(), out);
     for (const auto& p : m_.metadata_props()) {
-      if (p.key() == "ocrcore.alphabet") out.alphabet = nlohmann::json::parse(p.value()).get<std::vector<std::string>>();
+      if (p.key() == "ocrcore.alphabet")
+        out.alphabet = nlohmann::json::parse(p.value()).get<std::vector<std::string>>();
       if (p.key() == "ocrcore.preprocessing") {
         const auto j = nlohmann::json::parse(p.value());
         out.preprocessing.stretch_contrast = j.value("stretch_contrast", true);
         out.preprocessing.max_width = j.value("max_width", out.preprocessing.max_width);
         const std::string pol = j.value("polarity", "automatic");
-        out.preprocessing.polarity = pol == "dark_on_light"   ? Preprocessing::Polarity::dark_on_light
-                                     : pol == "light_on_dark" ? Preprocessing::Polarity::light_on_dark
-                                                              : Preprocessing::Polarity::automatic;
+        out.preprocessing.polarity = pol == "dark_on_light" ? Preprocessing::Polarity::dark_on_light
+                                     : pol == "light_on_dark"
+                                         ? Preprocessing::Polarity::light_on_dark
+                                         : Preprocessing::Polarity::automatic;
       }
     }
     try {
@@ -193,7 +203,8 @@ class Importer {
   const ConstantTensor& constant(const std::string& name, const NodeProto& n) const {
     auto it = constants_.find(name);
     if (it == constants_.end())
-      throw Error(source_ + ": " + describe(n) + ": input '" + name + "' must be a constant (initialiser)");
+      throw Error(source_ + ": " + describe(n) + ": input '" + name +
+                  "' must be a constant (initialiser)");
     return it->second;
   }
   bool is_constant(const std::string& name) const { return constants_.count(name) > 0; }
@@ -212,7 +223,8 @@ class Importer {
     if (users.empty()) return nullptr;
     if (users.size() > 1) {
       std::string names;
-      for (const NodeProto* n : users) names += " " + describe(*n);
+      for (const NodeProto* n : users)
+        names += " " + describe(*n);
       throw Error(source_ + ": tensor '" + tensor + "' feeds several nodes (" + names +
                   " ): only a single chain of layers can be mapped");
     }
@@ -227,13 +239,17 @@ class Importer {
     for (int depth = 0; depth < 32; ++depth) {
       if (auto c = constants_.find(cur); c != constants_.end()) {
         for (float v : c->second.floats)
-          if (v != 0.0f) fail(lstm, std::string(what) + " is not zero (only zero initial states are supported)");
+          if (v != 0.0f)
+            fail(lstm, std::string(what) + " is not zero (only zero initial states are supported)");
         for (auto v : c->second.ints)
-          if (v != 0) fail(lstm, std::string(what) + " is not zero (only zero initial states are supported)");
+          if (v != 0)
+            fail(lstm, std::string(what) + " is not zero (only zero initial states are supported)");
         return;
       }
       auto p = producer_.find(cur);
-      if (p == producer_.end()) fail(lstm, std::string(what) + " comes from a graph input (only zero initial states are supported)");
+      if (p == producer_.end())
+        fail(lstm, std::string(what) +
+                       " comes from a graph input (only zero initial states are supported)");
       const NodeProto& n = *p->second;
       if (n.op_type() == "ConstantOfShape") {
         const auto* v = find_attribute(n, "value");
@@ -244,10 +260,11 @@ class Importer {
         }
         return;
       }
-      static const std::set<std::string> passthrough = {"Slice", "Expand", "Reshape", "Unsqueeze", "Squeeze",
-                                                        "Identity", "Cast", "Tile"};
+      static const std::set<std::string> passthrough = {
+          "Slice", "Expand", "Reshape", "Unsqueeze", "Squeeze", "Identity", "Cast", "Tile"};
       if (!passthrough.count(n.op_type()))
-        fail(lstm, std::string(what) + " is computed by " + describe(n) + " (only zero initial states are supported)");
+        fail(lstm, std::string(what) + " is computed by " + describe(n) +
+                       " (only zero initial states are supported)");
       cur = n.input(0);
     }
     fail(lstm, std::string(what) + ": cannot follow its computation");
@@ -272,14 +289,17 @@ class Importer {
       const std::string fallback = "layer" + std::to_string(index++);
       if (n.input(0) != cur && !(op == "MatMul" || op == "Add" || op == "Mul"))
         fail(n, "the feature map arrives on input '" + cur + "', not as the node's data input");
-      if (op == "Identity" || (op == "Dropout" && state != State::map && state != State::sequence)) {
+      if (op == "Identity" ||
+          (op == "Dropout" && state != State::map && state != State::sequence)) {
         cur = n.output(0);
         continue;
       }
       if (op == "Dropout") {
         float p = 0.0f;
-        if (n.input_size() > 1 && !n.input(1).empty()) p = constant(n.input(1), n).floats.at(0);
-        else if (const auto* r = find_attribute(n, "ratio")) p = r->f();
+        if (n.input_size() > 1 && !n.input(1).empty())
+          p = constant(n.input(1), n).floats.at(0);
+        else if (const auto* r = find_attribute(n, "ratio"))
+          p = r->f();
         close_lstm();
         out.architecture.layers.push_back(DropoutSpec{p});
         cur = n.output(0);
@@ -298,12 +318,15 @@ class Importer {
             const char* suffix[] = {"", ".weight", ".bias", ".running_mean", ".running_var"};
             for (int k = 1; k <= 4; ++k) {
               const auto& c = constant(n.input(k), n);
-              if (static_cast<int>(c.floats.size()) != s.num_features) fail(n, "batch-norm parameters differ in size");
+              if (static_cast<int>(c.floats.size()) != s.num_features)
+                fail(n, "batch-norm parameters differ in size");
               Tensor t({s.num_features});
               t.data = c.floats;
               out.tensors[s.name + suffix[k]] = std::move(t);
             }
-            if (s.num_features != channels_) fail(n, "has " + std::to_string(s.num_features) + " channels, its input " + std::to_string(channels_));
+            if (s.num_features != channels_)
+              fail(n, "has " + std::to_string(s.num_features) + " channels, its input " +
+                          std::to_string(channels_));
             out.architecture.layers.push_back(s);
           } else if (op == "Relu") {
             out.architecture.layers.push_back(ReluSpec{});
@@ -311,7 +334,9 @@ class Importer {
             map_pool(n, out);
           } else if (op == "Transpose") {
             if (ints_attribute(n, "perm") != std::vector<std::int64_t>{3, 0, 1, 2})
-              fail(n, "only the permutation [3, 0, 1, 2] (N C H W -> W N C H, before the sequence reshape) is supported");
+              fail(n,
+                   "only the permutation [3, 0, 1, 2] (N C H W -> W N C H, before the sequence "
+                   "reshape) is supported");
             state = State::permuted_map;
           } else if (op == "Squeeze") {
             std::vector<std::int64_t> axes = ints_attribute(n, "axes");
@@ -320,11 +345,14 @@ class Importer {
               fail(n, "only squeezing the height axis (2) of a height-1 map is supported");
             state = State::squeezed_map;
           } else {
-            fail(n, "not supported in the convolutional part (Conv, BatchNormalization, Relu, MaxPool, Dropout, then Transpose+Reshape or Squeeze+Transpose to frames)");
+            fail(n,
+                 "not supported in the convolutional part (Conv, BatchNormalization, Relu, "
+                 "MaxPool, Dropout, then Transpose+Reshape or Squeeze+Transpose to frames)");
           }
           break;
         case State::permuted_map:
-          if (op != "Reshape") fail(n, "expected the Reshape that merges channels and height into frame features");
+          if (op != "Reshape")
+            fail(n, "expected the Reshape that merges channels and height into frame features");
           out.architecture.layers.push_back(CollapseSpec{});
           features = channels_ * height_;
           state = State::sequence;
@@ -358,16 +386,20 @@ class Importer {
           }
           break;
         case State::lstm_output:
-          if (op == "Transpose" && ints_attribute(n, "perm") == std::vector<std::int64_t>{0, 2, 1, 3}) {
+          if (op == "Transpose" &&
+              ints_attribute(n, "perm") == std::vector<std::int64_t>{0, 2, 1, 3}) {
             state = State::lstm_permuted;
           } else if (op == "Squeeze") {
             std::vector<std::int64_t> axes = ints_attribute(n, "axes");
             if (n.input_size() > 1) axes = constant(n.input(1), n).ints;
             if (axes != std::vector<std::int64_t>{1} || open_lstm->bidirectional)
-              fail(n, "only squeezing the direction axis (1) of a forward LSTM's output is supported");
+              fail(n,
+                   "only squeezing the direction axis (1) of a forward LSTM's output is supported");
             state = State::sequence;
           } else {
-            fail(n, "expected Transpose [0, 2, 1, 3] + Reshape (bidirectional) or Squeeze axis 1 after the LSTM");
+            fail(n,
+                 "expected Transpose [0, 2, 1, 3] + Reshape (bidirectional) or Squeeze axis 1 "
+                 "after the LSTM");
           }
           break;
         case State::lstm_permuted:
@@ -385,7 +417,8 @@ class Importer {
     bool found = false;
     for (const auto& o : m_.graph().output())
       found = found || o.name() == cur;
-    if (!found) throw Error(source_ + ": the data path ends at '" + cur + "', which is not a graph output");
+    if (!found)
+      throw Error(source_ + ": the data path ends at '" + cur + "', which is not a graph output");
   }
 
   void map_conv(const NodeProto& n, const std::string& fallback, ImportedModel& out) {
@@ -411,7 +444,8 @@ class Importer {
     s.pad_h = static_cast<int>(pads[0]);
     s.pad_w = static_cast<int>(pads[1]);
     if (s.in_channels != channels_)
-      fail(n, "expects " + std::to_string(s.in_channels) + " input channels, gets " + std::to_string(channels_));
+      fail(n, "expects " + std::to_string(s.in_channels) + " input channels, gets " +
+                  std::to_string(channels_));
     s.bias = n.input_size() > 2 && !n.input(2).empty();
     Tensor weight(w.shape);
     weight.data = w.floats;
@@ -419,7 +453,8 @@ class Importer {
     if (s.bias) {
       bias = Tensor({s.out_channels});
       bias.data = constant(n.input(2), n).floats;
-      if (static_cast<int>(bias.data.size()) != s.out_channels) fail(n, "bias size differs from the output channels");
+      if (static_cast<int>(bias.data.size()) != s.out_channels)
+        fail(n, "bias size differs from the output channels");
     }
     channels_ = s.out_channels;
     height_ = detail::conv_out(height_, s.kernel_h, s.stride_h, s.pad_h);
@@ -430,11 +465,12 @@ class Importer {
       return a.size() > b.size() && a.compare(a.size() - b.size(), b.size(), b) == 0;
     };
     auto& layers = out.architecture.layers;
-    if (ends_with(name, ".out") && !layers.empty() && std::holds_alternative<Conv2dSpec>(layers.back())) {
+    if (ends_with(name, ".out") && !layers.empty() &&
+        std::holds_alternative<Conv2dSpec>(layers.back())) {
       const std::string base = name.substr(0, name.size() - 4);
       const Conv2dSpec core = std::get<Conv2dSpec>(layers.back());
-      if (core.name == base + ".core" && !core.bias && s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 &&
-          s.stride_w == 1) {
+      if (core.name == base + ".core" && !core.bias && s.kernel_h == 1 && s.kernel_w == 1 &&
+          s.stride_h == 1 && s.stride_w == 1) {
         layers.pop_back();
         std::optional<Conv2dSpec> in;
         if (!layers.empty() && std::holds_alternative<Conv2dSpec>(layers.back()) &&
@@ -467,14 +503,16 @@ class Importer {
   void map_pool(const NodeProto& n, ImportedModel& out) {
     for (auto d : ints_attribute(n, "dilations", {1, 1}))
       if (d != 1) fail(n, "dilated pooling is not supported");
-    if (n.output_size() > 1 && !n.output(1).empty()) fail(n, "pooling indices output is not supported");
+    if (n.output_size() > 1 && !n.output(1).empty())
+      fail(n, "pooling indices output is not supported");
     if (const auto* a = find_attribute(n, "auto_pad"); a && a->s() != "NOTSET")
       fail(n, "auto_pad " + a->s() + " is not supported (explicit pads only)");
     const auto k = ints_attribute(n, "kernel_shape");
     if (k.size() != 2) fail(n, "kernel_shape must have two values");
     const auto strides = ints_attribute(n, "strides", {1, 1});
     const auto pads = ints_attribute(n, "pads", {0, 0, 0, 0});
-    if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3]) fail(n, "asymmetric padding is not supported");
+    if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3])
+      fail(n, "asymmetric padding is not supported");
     MaxPoolSpec s;
     s.kernel_h = static_cast<int>(k[0]), s.kernel_w = static_cast<int>(k[1]);
     s.stride_h = static_cast<int>(strides.at(0)), s.stride_w = static_cast<int>(strides.at(1));
@@ -485,8 +523,8 @@ class Importer {
   }
 
   // Returns the output feature count.
-  int map_lstm(const NodeProto& n, const std::string& fallback, int features, std::optional<LstmSpec>& open,
-               ImportedModel& out) {
+  int map_lstm(const NodeProto& n, const std::string& fallback, int features,
+               std::optional<LstmSpec>& open, ImportedModel& out) {
     const auto* dir_attr = find_attribute(n, "direction");
     const std::string direction = dir_attr ? dir_attr->s() : "forward";
     if (direction != "forward" && direction != "bidirectional")
@@ -517,7 +555,8 @@ class Importer {
     const auto& R = constant(n.input(2), n);
     const int dirs = bidirectional ? 2 : 1;
     if (W.shape != std::vector<std::int64_t>{dirs, 4 * H, features})
-      fail(n, "W must be [" + std::to_string(dirs) + ", " + std::to_string(4 * H) + ", " + std::to_string(features) + "]");
+      fail(n, "W must be [" + std::to_string(dirs) + ", " + std::to_string(4 * H) + ", " +
+                  std::to_string(features) + "]");
     if (R.shape != std::vector<std::int64_t>{dirs, 4 * H, H}) fail(n, "R has the wrong shape");
     std::vector<float> B(static_cast<std::size_t>(dirs) * 8 * H, 0.0f);
     if (n.input_size() > 3 && !n.input(3).empty()) {
@@ -525,7 +564,8 @@ class Importer {
       if (B.size() != static_cast<std::size_t>(dirs) * 8 * H) fail(n, "B has the wrong size");
     }
     const std::string name = layer_name(n, fallback);
-    if (open && (open->name != name || open->hidden_size != H || open->bidirectional != bidirectional)) {
+    if (open &&
+        (open->name != name || open->hidden_size != H || open->bidirectional != bidirectional)) {
       out.architecture.layers.push_back(*open);
       open.reset();
     }
@@ -544,14 +584,16 @@ class Importer {
     auto reorder = [&](const float* src, int cols) {
       std::vector<float> dst(static_cast<std::size_t>(4) * H * cols);
       for (int g = 0; g < 4; ++g)
-        std::copy_n(src + static_cast<std::size_t>(onnx_block[g]) * H * cols, static_cast<std::size_t>(H) * cols,
+        std::copy_n(src + static_cast<std::size_t>(onnx_block[g]) * H * cols,
+                    static_cast<std::size_t>(H) * cols,
                     dst.begin() + static_cast<std::ptrdiff_t>(g) * H * cols);
       return dst;
     };
     for (int d = 0; d < dirs; ++d) {
       const std::string suffix = "_l" + std::to_string(layer) + (d ? "_reverse" : "");
       Tensor wih({4 * H, features}), whh({4 * H, H}), bih({4 * H}), bhh({4 * H});
-      wih.data = reorder(W.floats.data() + static_cast<std::size_t>(d) * 4 * H * features, features);
+      wih.data =
+          reorder(W.floats.data() + static_cast<std::size_t>(d) * 4 * H * features, features);
       whh.data = reorder(R.floats.data() + static_cast<std::size_t>(d) * 4 * H * H, H);
       bih.data = reorder(B.data() + static_cast<std::size_t>(d) * 8 * H, 1);
       bhh.data = reorder(B.data() + static_cast<std::size_t>(d) * 8 * H + 4 * H, 1);
@@ -565,10 +607,12 @@ class Importer {
 
   // MatMul (+ the Add of a bias) on frames; returns the output feature count
   // and sets `next` to the tensor after the layer.
-  int map_linear(const NodeProto& n, const std::string& cur, std::string& next, const std::string& fallback,
-                 int features, ImportedModel& out) {
+  int map_linear(const NodeProto& n, const std::string& cur, std::string& next,
+                 const std::string& fallback, int features, ImportedModel& out) {
     if (n.op_type() == "Gemm")
-      fail(n, "Gemm works on 2-D matrices; frame sequences need MatMul + Add (as torch.onnx.export writes nn.Linear on 3-D input)");
+      fail(n,
+           "Gemm works on 2-D matrices; frame sequences need MatMul + Add (as torch.onnx.export "
+           "writes nn.Linear on 3-D input)");
     if (n.input(0) != cur) fail(n, "the frames must be the left operand");
     const auto& w = constant(n.input(1), n);  // [in, out]
     if (w.shape.size() != 2 || w.shape[0] != features)
@@ -589,7 +633,8 @@ class Importer {
       const std::string other = add->input(0) == n.output(0) ? add->input(1) : add->input(0);
       if (is_constant(other)) {
         const auto& b = constant(other, *add);
-        if (static_cast<int>(b.floats.size()) != s.out_features) fail(*add, "bias size differs from the output size");
+        if (static_cast<int>(b.floats.size()) != s.out_features)
+          fail(*add, "bias size differs from the output size");
         s.bias = true;
         Tensor bias({s.out_features});
         bias.data = b.floats;
@@ -618,7 +663,8 @@ ImportedModel import_onnx_bytes(std::string_view bytes, const std::string& sourc
   coded.SetTotalBytesLimit(std::numeric_limits<int>::max());
   if (!model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage())
     throw Error(source + ": not a valid ONNX model (protobuf parse failed: truncated or not ONNX)");
-  if (!model.has_graph() || model.graph().node_size() == 0) throw Error(source + ": the ONNX model has no graph");
+  if (!model.has_graph() || model.graph().node_size() == 0)
+    throw Error(source + ": the ONNX model has no graph");
   return Importer(model, source).run();
 }
 

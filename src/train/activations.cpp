@@ -51,8 +51,8 @@ void Activations::fill_padding(float value) {
 
 Parameter::Parameter(std::string n, std::vector<std::int64_t> dims, bool is_trainable)
     : name(std::move(n)), shape(std::move(dims)), trainable(is_trainable) {
-  const auto count = std::accumulate(shape.begin(), shape.end(), std::int64_t{1},
-                                     std::multiplies<std::int64_t>());
+  const auto count =
+      std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<std::int64_t>());
   value.assign(static_cast<std::size_t>(count), 0.0f);
   grad.assign(static_cast<std::size_t>(count), 0.0f);
 }

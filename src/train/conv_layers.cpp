@@ -187,10 +187,9 @@ class TuckerConvLayer final : public Layer {
     if (has_in_)
       in_ = std::make_unique<ConvLayer>(ConvGeometry{s.in_channels, s.rank_in},
                                         s.name + ".in.weight", "");
-    core_ = std::make_unique<ConvLayer>(
-        ConvGeometry{core_in, s.rank_out, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
-                     s.pad_h, s.pad_w},
-        s.name + ".core.weight", "");
+    core_ = std::make_unique<ConvLayer>(ConvGeometry{core_in, s.rank_out, s.kernel_h, s.kernel_w,
+                                                     s.stride_h, s.stride_w, s.pad_h, s.pad_w},
+                                        s.name + ".core.weight", "");
     out_ = std::make_unique<ConvLayer>(ConvGeometry{s.rank_out, s.out_channels},
                                        s.name + ".out.weight", s.bias ? s.name + ".out.bias" : "");
   }
@@ -263,9 +262,9 @@ class MaxPoolLayer final : public Layer {
     auto stream = dnnl::stream(cpu_engine());
     memory ddst(p.bwd_pd.diff_dst_desc(), cpu_engine(), const_cast<float*>(diff_out.values.data()));
     memory dsrc(p.bwd_pd.diff_src_desc(), cpu_engine(), diff_in->values.data());
-    p.bwd.execute(stream, {{DNNL_ARG_DIFF_DST, ddst},
-                           {DNNL_ARG_DIFF_SRC, dsrc},
-                           {DNNL_ARG_WORKSPACE, p.workspace}});
+    p.bwd.execute(
+        stream,
+        {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_SRC, dsrc}, {DNNL_ARG_WORKSPACE, p.workspace}});
     stream.wait();
     diff_in->fill_padding(0.0f);
   }

@@ -40,8 +40,9 @@ void affine_kernel(const float* __restrict x, float* __restrict y, const float* 
 }
 
 // y = max(x * scale[c] + shift[c], 0): batch norm with the ReLU after it.
-void affine_relu_kernel(const float* __restrict x, float* __restrict y, const float* __restrict scale,
-                        const float* __restrict shift, std::size_t pixels, int C) {
+void affine_relu_kernel(const float* __restrict x, float* __restrict y,
+                        const float* __restrict scale, const float* __restrict shift,
+                        std::size_t pixels, int C) {
   for (std::size_t p = 0; p < pixels; ++p) {
     const float* __restrict xr = x + p * C;
     float* __restrict yr = y + p * C;
@@ -190,9 +191,11 @@ class BatchNormLayer final : public Layer {
         std::fill(r_dy.begin(), r_dy.end(), 0.0f);
         std::fill(r_dyx.begin(), r_dyx.end(), 0.0f);
         const auto valid = static_cast<std::size_t>(std::min(in.lengths[n], in.width));
-        (fused_relu_ ? batch_norm_sums_kernel<true> : batch_norm_sums_kernel<false>)(
-            in.values.data() + base, diff_out.values.data() + base, scale_.data(), shift_.data(),
-            mean.data(), valid, C, r_dy.data(), r_dyx.data());
+        (fused_relu_ ? batch_norm_sums_kernel<true>
+                     : batch_norm_sums_kernel<false>)(in.values.data() + base,
+                                                      diff_out.values.data() + base, scale_.data(),
+                                                      shift_.data(), mean.data(), valid, C,
+                                                      r_dy.data(), r_dyx.data());
         for (int c = 0; c < C; ++c) {
           t_dy[c] += r_dy[c];
           t_dyx[c] += static_cast<double>(r_dyx[c]) * inv_std_[c];
@@ -227,10 +230,12 @@ class BatchNormLayer final : public Layer {
     }
     const std::size_t pixels = in.values.size() / C;
     parallel_chunks(pixels, [&](std::size_t p0, std::size_t p1) {
-      (fused_relu_ ? batch_norm_backward_kernel<true> : batch_norm_backward_kernel<false>)(
-          in.values.data() + p0 * C, diff_out.values.data() + p0 * C,
-          diff_in->values.data() + p0 * C, a.data(), b.data(), mean.data(), k.data(),
-          scale_.data(), shift_.data(), p1 - p0, C);
+      (fused_relu_ ? batch_norm_backward_kernel<true>
+                   : batch_norm_backward_kernel<false>)(in.values.data() + p0 * C,
+                                                        diff_out.values.data() + p0 * C,
+                                                        diff_in->values.data() + p0 * C, a.data(),
+                                                        b.data(), mean.data(), k.data(),
+                                                        scale_.data(), shift_.data(), p1 - p0, C);
     });
     diff_in->fill_padding(0.0f);
   }
@@ -310,7 +315,8 @@ class DropoutLayer final : public Layer {
       return;
     }
     const float keep_scale = 1.0f / (1.0f - p_);
-    const auto threshold = static_cast<std::uint64_t>(static_cast<double>(p_) * 18446744073709551615.0);
+    const auto threshold =
+        static_cast<std::uint64_t>(static_cast<double>(p_) * 18446744073709551615.0);
     const std::size_t n = in.values.size();
     mask_.resize(n);
 #pragma omp parallel for schedule(static)

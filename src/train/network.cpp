@@ -14,8 +14,10 @@ Network::Network(Architecture architecture) : architecture_(std::move(architectu
   architecture_.validate();
   const auto& specs = architecture_.layers;
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    if (std::holds_alternative<CollapseSpec>(specs[i])) first_sequence_layer_ = static_cast<int>(i) + 1;
-    const bool bn_then_relu = std::holds_alternative<BatchNormSpec>(specs[i]) && i + 1 < specs.size() &&
+    if (std::holds_alternative<CollapseSpec>(specs[i]))
+      first_sequence_layer_ = static_cast<int>(i) + 1;
+    const bool bn_then_relu = std::holds_alternative<BatchNormSpec>(specs[i]) &&
+                              i + 1 < specs.size() &&
                               std::holds_alternative<ReluSpec>(specs[i + 1]);
     if (bn_then_relu) {
       layers_.push_back(make_batch_norm_layer(std::get<BatchNormSpec>(specs[i]), true));
@@ -179,7 +181,8 @@ const Activations& Network::forward(Activations input, Mode mode, int begin, int
   for (int i = begin; i < end; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     layers_[i]->forward(acts_[i], acts_[i + 1], mode);
-    forward_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    forward_seconds_[i] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   return acts_[end];
 }
@@ -199,7 +202,8 @@ const Activations* Network::backward_from(int from, const Activations& diff, int
     Activations* din = (i > stop || want_input_grad) ? &diffs_[i] : nullptr;
     const auto t0 = std::chrono::steady_clock::now();
     layers_[i]->backward(acts_[i], acts_[i + 1], diffs_[i + 1], din);
-    backward_seconds_[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    backward_seconds_[i] +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   return want_input_grad ? &diffs_[stop] : nullptr;
 }

@@ -9,8 +9,8 @@
 namespace ocrcore::train {
 
 struct StepLoss {
-  double loss = 0;          // mean per line of the lines that contributed
-  std::size_t lines = 0;    // lines that contributed (0: nothing to learn from)
+  double loss = 0;                    // mean per line of the lines that contributed
+  std::size_t lines = 0;              // lines that contributed (0: nothing to learn from)
   std::vector<std::string> problems;  // lines left out and why
 };
 

@@ -19,12 +19,13 @@ float LearningRateSchedule::at(std::int64_t step) const {
   if (warmup_steps > 0 && step < warmup_steps)
     return base * static_cast<float>(step + 1) / static_cast<float>(warmup_steps);
   if (decay == Decay::constant || total_steps <= warmup_steps) return base;
-  const double progress = std::clamp(static_cast<double>(step - warmup_steps) /
-                                         static_cast<double>(total_steps - warmup_steps),
-                                     0.0, 1.0);
+  const double progress = std::clamp(
+      static_cast<double>(step - warmup_steps) / static_cast<double>(total_steps - warmup_steps),
+      0.0, 1.0);
   double factor = 1.0;
   if (decay == Decay::cosine) {
-    factor = final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+    factor =
+        final_ratio + (1.0 - final_ratio) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
   } else {  // step: x0.1 at 60% and 85% of the steps after warm-up, floored at final_ratio
     factor = progress < 0.6 ? 1.0 : progress < 0.85 ? 0.1 : 0.01;
     factor = std::max(factor, static_cast<double>(final_ratio));
@@ -50,9 +51,8 @@ double Optimizer::step(const std::vector<Parameter*>& params, float lr) {
         sq += static_cast<double>(g) * g;
   const double norm = std::sqrt(sq);
   if (!std::isfinite(norm)) return std::numeric_limits<double>::quiet_NaN();
-  const float clip = (s_.clip_norm > 0 && norm > s_.clip_norm)
-                         ? static_cast<float>(s_.clip_norm / norm)
-                         : 1.0f;
+  const float clip =
+      (s_.clip_norm > 0 && norm > s_.clip_norm) ? static_cast<float>(s_.clip_norm / norm) : 1.0f;
   ++steps_;
   const auto t = static_cast<double>(steps_);
   const auto bc1 = static_cast<float>(1.0 - std::pow(s_.beta1, t));

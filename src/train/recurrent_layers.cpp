@@ -117,8 +117,9 @@ class LstmLayer final : public Layer {
       const int tp = d == 0 ? t - 1 : t + 1;
       float* gt = gates.data() + static_cast<std::size_t>(t) * N * G;
       if (s > 0)
-        gemm(false, true, N, G, H, 1.0f, y.values.data() + static_cast<std::size_t>(tp) * N * Dout + d * H,
-             Dout, w.w_hh.value.data(), H, 1.0f, gt, G);
+        gemm(false, true, N, G, H, 1.0f,
+             y.values.data() + static_cast<std::size_t>(tp) * N * Dout + d * H, Dout,
+             w.w_hh.value.data(), H, 1.0f, gt, G);
       for (int n = 0; n < N; ++n) {
         float* gr = gt + static_cast<std::size_t>(n) * G;
         float* c = cells.data() + (static_cast<std::size_t>(t) * N + n) * H;
@@ -214,10 +215,10 @@ class LstmLayer final : public Layer {
 
   LstmSpec s_;
   int dirs_;
-  std::vector<Weights> weights_;             // [layer * dirs + d]
-  std::vector<Activations> outputs_;         // outputs of layers below the last
-  std::vector<std::vector<float>> gates_;    // post-activation i, f, g, o per frame
-  std::vector<std::vector<float>> cells_;    // cell state per frame
+  std::vector<Weights> weights_;           // [layer * dirs + d]
+  std::vector<Activations> outputs_;       // outputs of layers below the last
+  std::vector<std::vector<float>> gates_;  // post-activation i, f, g, o per frame
+  std::vector<std::vector<float>> cells_;  // cell state per frame
   std::vector<std::vector<float>> dx_parts_;
   Activations dy_below_;
 };

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/safetensors.hpp"
 #include "core/file_io.hpp"
+#include "core/safetensors.hpp"
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
 #include "ocrcore/error.hpp"
@@ -33,7 +33,8 @@ class JsonLog {
     if (!out_) throw Error(path.string() + ": cannot open log for appending");
   }
   void write(json j) {
-    j["time"] = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    j["time"] =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     out_ << j.dump() << '\n';
     out_.flush();
   }
@@ -54,7 +55,8 @@ ValidationSet load_validation(const TrainerSettings& s, const data::Codec& codec
   if (s.validation_inputs.empty()) return v;
   data::DatasetReport r;
   auto lines = data::read_dataset(s.validation_inputs, codec, s.unknown_characters, &r);
-  if (s.max_validation_lines && lines.size() > s.max_validation_lines) lines.resize(s.max_validation_lines);
+  if (s.max_validation_lines && lines.size() > s.max_validation_lines)
+    lines.resize(s.max_validation_lines);
   for (const auto& l : lines) {
     try {
       v.lines.push_back(data::prepare_line(l.image, s.preprocessing, nullptr, 0));
@@ -65,12 +67,14 @@ ValidationSet load_validation(const TrainerSettings& s, const data::Codec& codec
     }
   }
   std::string used;
-  if (v.lines.size() < r.lines) used = "; validating on the first " + std::to_string(v.lines.size());
+  if (v.lines.size() < r.lines)
+    used = "; validating on the first " + std::to_string(v.lines.size());
   report({TrainerEvent::Kind::message, "validation set: " + r.summary() + used});
   return v;
 }
 
-Evaluation evaluate(const std::shared_ptr<const Model>& model, const ValidationSet& v, int threads) {
+Evaluation evaluate(const std::shared_ptr<const Model>& model, const ValidationSet& v,
+                    int threads) {
   Evaluation e;
   RecognizerOptions o;
   o.threads = threads;
@@ -93,7 +97,8 @@ Evaluation evaluate(const std::shared_ptr<const Model>& model, const ValidationS
 }
 
 json preprocessing_json(const Preprocessing& p) {
-  return {{"height", p.height}, {"stretch_contrast", p.stretch_contrast}, {"max_width", p.max_width}};
+  return {
+      {"height", p.height}, {"stretch_contrast", p.stretch_contrast}, {"max_width", p.max_width}};
 }
 
 }  // namespace
@@ -104,12 +109,14 @@ StepLoss CtcObjective::step(Network& net, const data::Batch& batch) {
   CtcLossResult ctc = ctc_loss(log_probs, batch.targets, &grad);
   StepLoss out;
   for (int n : ctc.unaligned)
-    out.problems.push_back("line cannot be aligned (more characters than frames): " + batch.texts[n]);
+    out.problems.push_back("line cannot be aligned (more characters than frames): " +
+                           batch.texts[n]);
   out.lines = batch.lines.size() - ctc.unaligned.size();
   if (out.lines == 0) return out;
   // Mean over the aligned lines.
   const float scale = 1.0f / static_cast<float>(out.lines);
-  for (float& g : grad.values) g *= scale;
+  for (float& g : grad.values)
+    g *= scale;
   net.backward(grad);
   for (double l : ctc.loss)
     if (std::isfinite(l)) out.loss += l;
@@ -126,8 +133,9 @@ Trainer::Trainer(TrainerSettings settings) : s_(std::move(settings)) {
                 std::to_string(s_.architecture.input_height));
   const int classes = s_.architecture.validate();
   if (classes != static_cast<int>(s_.alphabet.size()))
-    throw Error("the architecture outputs " + std::to_string(classes) + " classes but the alphabet has " +
-                std::to_string(s_.alphabet.size()) + " (blank included)");
+    throw Error("the architecture outputs " + std::to_string(classes) +
+                " classes but the alphabet has " + std::to_string(s_.alphabet.size()) +
+                " (blank included)");
 }
 
 bool Trainer::run(const std::atomic<bool>& stop,
@@ -152,7 +160,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
     detail::MappedFile file(ckpt_path);
     auto view = detail::parse_safetensors(file.data(), file.size(), ckpt_path.string());
     auto meta_it = view.metadata.find("ocrcore.checkpoint");
-    if (meta_it == view.metadata.end()) throw Error(ckpt_path.string() + ": not an ocr-train checkpoint");
+    if (meta_it == view.metadata.end())
+      throw Error(ckpt_path.string() + ": not an ocr-train checkpoint");
     const json meta = json::parse(meta_it->second);
     if (Architecture::from_json(meta.at("architecture").get<std::string>()).to_json() !=
         s_.architecture.to_json())
@@ -164,7 +173,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
     opt.load_state(tensors, net.parameters());
     iteration = meta.at("iteration").get<std::int64_t>();
     // null until the first validation.
-    if (meta.contains("best_cer") && meta["best_cer"].is_number()) best_cer = meta["best_cer"].get<double>();
+    if (meta.contains("best_cer") && meta["best_cer"].is_number())
+      best_cer = meta["best_cer"].get<double>();
     elapsed_before = meta.value("elapsed_seconds", 0.0);
     position = {meta.at("epoch").get<std::int64_t>(), meta.at("pool").get<std::int64_t>(),
                 meta.at("batch").get<std::int64_t>()};
@@ -182,8 +192,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
   if (!s_.freeze.empty()) say("frozen parameters: " + std::to_string(net.freeze(s_.freeze)));
 
   data::DatasetReport train_report;
-  auto train_lines = data::read_dataset(s_.train_inputs, codec, s_.unknown_characters, &train_report,
-                                       !objective.needs_labels());
+  auto train_lines = data::read_dataset(s_.train_inputs, codec, s_.unknown_characters,
+                                        &train_report, !objective.needs_labels());
   say("training set: " + train_report.summary());
   const ValidationSet validation = load_validation(s_, codec, report);
 
@@ -215,7 +225,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
                  {"preprocessing", preprocessing_json(s_.preprocessing)}};
     detail::write_safetensors(ckpt_path, {{"ocrcore.checkpoint", meta.dump()}}, tensors);
     log.write({{"event", "checkpoint"}, {"iteration", iteration}});
-    report({TrainerEvent::Kind::checkpoint, "checkpoint at iteration " + std::to_string(iteration), iteration});
+    report({TrainerEvent::Kind::checkpoint, "checkpoint at iteration " + std::to_string(iteration),
+            iteration});
   };
   auto metadata = [&](const std::string& what) {
     auto m = s_.model_metadata;
@@ -226,17 +237,24 @@ bool Trainer::run(const std::atomic<bool>& stop,
   auto validate = [&](double elapsed) {
     if (validation.lines.empty()) return;
     const TensorMap tensors = net.tensors();
-    auto model = Model::from_parts(s_.architecture, s_.alphabet, s_.preprocessing, tensors, "training");
+    auto model =
+        Model::from_parts(s_.architecture, s_.alphabet, s_.preprocessing, tensors, "training");
     const Evaluation e = evaluate(model, validation, s_.threads);
     const bool best = e.cer < best_cer;
     if (best) {
       best_cer = e.cer;
       auto m = metadata("best by validation CER");
       m["training.validation_cer"] = std::to_string(e.cer);
-      save_model(s_.run_dir / "best.ocrm", s_.architecture, s_.alphabet, s_.preprocessing, tensors, m);
+      save_model(s_.run_dir / "best.ocrm", s_.architecture, s_.alphabet, s_.preprocessing, tensors,
+                 m);
     }
-    log.write({{"event", "validation"}, {"iteration", iteration}, {"cer", e.cer}, {"wer", e.wer},
-               {"lines", e.lines}, {"best", best}, {"elapsed_s", elapsed}});
+    log.write({{"event", "validation"},
+               {"iteration", iteration},
+               {"cer", e.cer},
+               {"wer", e.wer},
+               {"lines", e.lines},
+               {"best", best},
+               {"elapsed_s", elapsed}});
     TrainerEvent ev;
     ev.kind = TrainerEvent::Kind::validation;
     ev.iteration = iteration;
@@ -248,7 +266,9 @@ bool Trainer::run(const std::atomic<bool>& stop,
   };
 
   const auto start = Clock::now();
-  auto elapsed = [&] { return elapsed_before + std::chrono::duration<double>(Clock::now() - start).count(); };
+  auto elapsed = [&] {
+    return elapsed_before + std::chrono::duration<double>(Clock::now() - start).count();
+  };
   double loss_avg = 0, lines_window = 0;
   bool have_average = false;
   std::int64_t window_iterations = 0;
@@ -272,7 +292,8 @@ bool Trainer::run(const std::atomic<bool>& stop,
     const double loss = step.loss;
     const float lr = s_.schedule.at(iteration - 1);
     const double norm = opt.step(net.parameters(), lr);
-    if (std::isnan(norm)) say("iteration " + std::to_string(iteration) + ": non-finite gradient, update skipped");
+    if (std::isnan(norm))
+      say("iteration " + std::to_string(iteration) + ": non-finite gradient, update skipped");
     loss_avg = have_average ? 0.98 * loss_avg + 0.02 * loss : loss;
     have_average = true;
     lines_window += static_cast<double>(batch.lines.size());
@@ -282,9 +303,16 @@ bool Trainer::run(const std::atomic<bool>& stop,
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
       const double rate = lines_window / std::max(1e-9, secs);
       const double it_rate = static_cast<double>(window_iterations) / std::max(1e-9, secs);
-      log.write({{"event", "train"}, {"iteration", iteration}, {"loss", loss}, {"loss_avg", loss_avg},
-                 {"lr", lr}, {"grad_norm", norm}, {"lines_per_s", rate}, {"epoch", batch.position.epoch},
-                 {"unaligned", unaligned_total}, {"elapsed_s", elapsed()}});
+      log.write({{"event", "train"},
+                 {"iteration", iteration},
+                 {"loss", loss},
+                 {"loss_avg", loss_avg},
+                 {"lr", lr},
+                 {"grad_norm", norm},
+                 {"lines_per_s", rate},
+                 {"epoch", batch.position.epoch},
+                 {"unaligned", unaligned_total},
+                 {"elapsed_s", elapsed()}});
       TrainerEvent ev;
       ev.kind = TrainerEvent::Kind::progress;
       ev.iteration = iteration;
@@ -299,19 +327,23 @@ bool Trainer::run(const std::atomic<bool>& stop,
       window_start = Clock::now();
     }
     if (iteration % s_.validate_every == 0 || iteration == s_.iterations) validate(elapsed());
-    if (iteration % s_.checkpoint_every == 0 || iteration == s_.iterations) save_checkpoint(elapsed());
+    if (iteration % s_.checkpoint_every == 0 || iteration == s_.iterations)
+      save_checkpoint(elapsed());
   }
   if (should_stop() && iteration < s_.iterations) {
     save_checkpoint(elapsed());
-    say("stopped at iteration " + std::to_string(iteration) + "; --resume continues from the checkpoint");
+    say("stopped at iteration " + std::to_string(iteration) +
+        "; --resume continues from the checkpoint");
     return false;
   }
-  save_model(s_.run_dir / "last.ocrm", s_.architecture, s_.alphabet, s_.preprocessing, net.tensors(),
-             metadata("last iteration"));
+  save_model(s_.run_dir / "last.ocrm", s_.architecture, s_.alphabet, s_.preprocessing,
+             net.tensors(), metadata("last iteration"));
   if (validation.lines.empty())
-    save_model(s_.run_dir / "best.ocrm", s_.architecture, s_.alphabet, s_.preprocessing, net.tensors(),
-               metadata("last iteration (no validation set)"));
-  log.write({{"event", "done"}, {"iteration", iteration}, {"best_cer", std::isfinite(best_cer) ? json(best_cer) : json(nullptr)},
+    save_model(s_.run_dir / "best.ocrm", s_.architecture, s_.alphabet, s_.preprocessing,
+               net.tensors(), metadata("last iteration (no validation set)"));
+  log.write({{"event", "done"},
+             {"iteration", iteration},
+             {"best_cer", std::isfinite(best_cer) ? json(best_cer) : json(nullptr)},
              {"elapsed_s", elapsed()}});
   return true;
 }

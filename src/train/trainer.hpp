@@ -25,7 +25,7 @@ struct TrainerSettings {
   std::vector<std::string> alphabet;  // blank first
   Preprocessing preprocessing;
   std::optional<std::filesystem::path> init_model;  // start from these weights
-  std::optional<TensorMap> init_tensors;           // or these (takes precedence)
+  std::optional<TensorMap> init_tensors;            // or these (takes precedence)
   // What each step optimises; null: CTC on the ground truth. An objective
   // that needs no labels also trains on lines without transcriptions.
   std::shared_ptr<Objective> objective;

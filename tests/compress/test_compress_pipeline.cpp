@@ -37,7 +37,8 @@ double cer_on(const std::shared_ptr<const Model>& model, const std::filesystem::
   RecognizerOptions o;
   o.threads = 1;
   Recognizer rec(model, o);
-  for (const auto& l : data::read_dataset({dir.string()}, codec, data::UnknownCharacters::skip_line, nullptr))
+  for (const auto& l :
+       data::read_dataset({dir.string()}, codec, data::UnknownCharacters::skip_line, nullptr))
     e += character_errors(rec.recognize(load_image(l.image)).text, l.text);
   return e.rate();
 }
@@ -105,21 +106,26 @@ TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
   train::Network fresh(student_arch);
   fresh.initialize(s.training.seed);
   TensorMap init = fresh.tensors();
-  for (auto& [name, tensor] : recurrent_tensors(teacher->architecture(), teacher->tensors())) init[name] = tensor;
+  for (auto& [name, tensor] : recurrent_tensors(teacher->architecture(), teacher->tensors()))
+    init[name] = tensor;
   const double untrained_cer =
-      cer_on(Model::from_parts(student_arch, teacher->alphabet(), teacher->preprocessing(), init), dir / "lines");
+      cer_on(Model::from_parts(student_arch, teacher->alphabet(), teacher->preprocessing(), init),
+             dir / "lines");
 
   const CompressResult r = run_compress(s, stop, quiet);
   ASSERT_TRUE(r.finished);
   ASSERT_EQ(r.models.size(), 4u);  // teacher, student, + Tucker, + fine-tuning
   const double final_cer = r.models.back().errors.at(0).second.first;
-  std::printf("teacher CER %.3f, untrained student %.3f, after ts %.3f, + Tucker %.3f, + fine-tuning %.3f\n",
-              teacher_cer, untrained_cer, r.models[1].errors[0].second.first, r.models[2].errors[0].second.first,
-              final_cer);
+  std::printf(
+      "teacher CER %.3f, untrained student %.3f, after ts %.3f, + Tucker %.3f, + fine-tuning "
+      "%.3f\n",
+      teacher_cer, untrained_cer, r.models[1].errors[0].second.first,
+      r.models[2].errors[0].second.first, final_cer);
   EXPECT_LT(final_cer, 0.5 * untrained_cer);
   EXPECT_GT(r.models.back().footprint_reduction, 1.5);
   EXPECT_FALSE(r.decomposition.empty());
-  for (const char* f : {"student-ts.ocrm", "student-tucker.ocrm", "student-finetune.ocrm", "report.json", "report.md"})
+  for (const char* f : {"student-ts.ocrm", "student-tucker.ocrm", "student-finetune.ocrm",
+                        "report.json", "report.md"})
     EXPECT_TRUE(std::filesystem::exists(s.run_dir / f)) << f;
   // The student kept the teacher's DBLSTM and output layer, unchanged in stage 1.
   auto ts = Model::load(s.run_dir / "student-ts.ocrm");

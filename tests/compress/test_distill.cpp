@@ -14,12 +14,14 @@
 namespace ocrcore::compress {
 namespace {
 
-train::Activations random_sequences(int T, int N, int D, std::vector<int> lengths, std::mt19937& rng) {
+train::Activations random_sequences(int T, int N, int D, std::vector<int> lengths,
+                                    std::mt19937& rng) {
   train::Activations a;
   a.resize_sequences(T, N, D);
   a.lengths = std::move(lengths);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (float& v : a.values) v = nd(rng);
+  for (float& v : a.values)
+    v = nd(rng);
   a.fill_padding(0.0f);
   return a;
 }
@@ -30,7 +32,8 @@ TEST(DistillLoss, LstmGuidedMatchesDirectComputation) {
   auto s = random_sequences(T, N, D, {6, 4, 2}, rng), t = random_sequences(T, N, D, {6, 4, 2}, rng);
   std::vector<float> W(static_cast<std::size_t>(R) * D);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (float& v : W) v = nd(rng);
+  for (float& v : W)
+    v = nd(rng);
   train::Activations grad;
   const double loss = feature_matching_loss(s, t, gram_matrix(W, R, D), &grad);
   double direct = 0;
@@ -39,7 +42,8 @@ TEST(DistillLoss, LstmGuidedMatchesDirectComputation) {
     for (int tt = 0; tt < s.lengths[n]; ++tt)
       for (int r = 0; r < R; ++r) {
         double e = 0;
-        for (int k = 0; k < D; ++k) e += W[static_cast<std::size_t>(r) * D + k] * (t.frame(tt, n)[k] - s.frame(tt, n)[k]);
+        for (int k = 0; k < D; ++k)
+          e += W[static_cast<std::size_t>(r) * D + k] * (t.frame(tt, n)[k] - s.frame(tt, n)[k]);
         line += e * e;
       }
     direct += line / s.lengths[n];
@@ -48,7 +52,8 @@ TEST(DistillLoss, LstmGuidedMatchesDirectComputation) {
   EXPECT_NEAR(loss, direct, 1e-4 * direct);
   // Gradient by central differences.
   for (std::size_t i = 0; i < s.values.size(); i += 7) {
-    const int n = static_cast<int>((i / D) % N), tt = static_cast<int>(i / (static_cast<std::size_t>(D) * N));
+    const int n = static_cast<int>((i / D) % N),
+              tt = static_cast<int>(i / (static_cast<std::size_t>(D) * N));
     if (tt >= s.lengths[n]) {
       EXPECT_EQ(grad.values[i], 0.0f);
       continue;
@@ -57,7 +62,9 @@ TEST(DistillLoss, LstmGuidedMatchesDirectComputation) {
     p.values[i] += 1e-2f;
     m.values[i] -= 1e-2f;
     const auto metric = gram_matrix(W, R, D);
-    const double num = (feature_matching_loss(p, t, metric, nullptr) - feature_matching_loss(m, t, metric, nullptr)) / 2e-2;
+    const double num = (feature_matching_loss(p, t, metric, nullptr) -
+                        feature_matching_loss(m, t, metric, nullptr)) /
+                       2e-2;
     EXPECT_NEAR(grad.values[i], num, 1e-2 * std::max(1.0, std::abs(num))) << i;
   }
   // Directions W ignores cost nothing.
@@ -128,8 +135,12 @@ TEST(Decompose, FullEnergyKeepsTheNetworkAndBudgetsHold) {
   std::vector<LineTensor> lines = {test::random_line(16, 50, rng)};
   RecognizerOptions o;
   o.backend = Backend::reference;
-  auto a = Recognizer(Model::from_parts(arch, test::test_alphabet(9), Preprocessing{16}, tensors), o).forward(lines);
-  auto b = Recognizer(Model::from_parts(exact.architecture, test::test_alphabet(9), Preprocessing{16}, exact.tensors), o)
+  auto a =
+      Recognizer(Model::from_parts(arch, test::test_alphabet(9), Preprocessing{16}, tensors), o)
+          .forward(lines);
+  auto b = Recognizer(Model::from_parts(exact.architecture, test::test_alphabet(9),
+                                        Preprocessing{16}, exact.tensors),
+                      o)
                .forward(lines);
   EXPECT_LT(test::max_abs_diff(a[0].values, b[0].values), 1e-4f);
   // At full rank only layers whose factorised form is cheaper are decomposed.
@@ -137,7 +148,8 @@ TEST(Decompose, FullEnergyKeepsTheNetworkAndBudgetsHold) {
     if (l.method != "kept") EXPECT_LT(l.params_after, l.params_before) << l.name;
 
   for (double budget : {0.3, 0.6}) {
-    const auto d = decompose_model(arch, tensors, parse_rank_rule("budget:flops=" + std::to_string(budget)));
+    const auto d =
+        decompose_model(arch, tensors, parse_rank_rule("budget:flops=" + std::to_string(budget)));
     double before = 0, after = 0;
     for (const auto& l : d.layers) {
       before += l.flops_before;
@@ -147,7 +159,8 @@ TEST(Decompose, FullEnergyKeepsTheNetworkAndBudgetsHold) {
     EXPECT_GT(after, 0.5 * budget * before) << "budget " << budget << " should be mostly used";
   }
   // cnn.0 at rank 6 would cost more than the original (kept); at 3 it pays.
-  const auto fixed = decompose_model(arch, tensors, parse_rank_rule("fixed:4,6;cnn.4=2,3;cnn.0=0,3"));
+  const auto fixed =
+      decompose_model(arch, tensors, parse_rank_rule("fixed:4,6;cnn.4=2,3;cnn.0=0,3"));
   for (const auto& l : fixed.layers) {
     if (l.name == "cnn.4") EXPECT_EQ(std::pair(l.rank_in, l.rank_out), std::pair(2, 3));
     if (l.name == "cnn.0") EXPECT_EQ(l.method, "tucker1");  // one input channel

@@ -16,13 +16,15 @@ Tensor random_kernel(int S, int C, int kh, int kw, unsigned seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   Tensor k({S, C, kh, kw});
-  for (float& v : k.data) v = nd(rng);
+  for (float& v : k.data)
+    v = nd(rng);
   return k;
 }
 
 float max_abs(const Tensor& a, const Tensor& b) {
   float m = 0;
-  for (std::size_t i = 0; i < a.data.size(); ++i) m = std::max(m, std::abs(a.data[i] - b.data[i]));
+  for (std::size_t i = 0; i < a.data.size(); ++i)
+    m = std::max(m, std::abs(a.data[i] - b.data[i]));
   return m;
 }
 
@@ -41,7 +43,8 @@ TEST(Tucker, FullRankReproducesTheLayer) {
   std::mt19937 rng(2);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   original->parameters()[0]->value = k.data;
-  for (float& b : original->parameters()[1]->value) b = nd(rng);
+  for (float& b : original->parameters()[1]->value)
+    b = nd(rng);
   auto fp = factored->parameters();  // in, core, out weight, out bias
   fp[0]->value = f.in.data;
   fp[1]->value = f.core.data;
@@ -50,7 +53,8 @@ TEST(Tucker, FullRankReproducesTheLayer) {
   train::Activations x, x2, y1, y2;
   x.resize_maps(2, C, 5, 9);
   x.lengths = {9, 6};
-  for (float& v : x.values) v = nd(rng);
+  for (float& v : x.values)
+    v = nd(rng);
   x2 = x;
   original->forward(x, y1, train::Mode::evaluation);
   factored->forward(x2, y2, train::Mode::evaluation);
@@ -60,7 +64,8 @@ TEST(Tucker, FullRankReproducesTheLayer) {
     for (int y = 0; y < y1.height; ++y)
       for (int xx = 0; xx < y1.lengths[n]; ++xx)
         for (int c = 0; c < S; ++c) {
-          const std::size_t i = ((static_cast<std::size_t>(n) * y1.height + y) * y1.width + xx) * S + c;
+          const std::size_t i =
+              ((static_cast<std::size_t>(n) * y1.height + y) * y1.width + xx) * S + c;
           worst = std::max(worst, std::abs(y1.values[i] - y2.values[i]));
         }
   EXPECT_LT(worst, 1e-5f);
@@ -100,25 +105,32 @@ TEST(RankRules, Energy) {
 
 TEST(RankRules, VbmfFindsAPlantedRank) {
   // Rank-5 signal plus Gaussian noise: VBMF recovers 5 over a range of sizes.
-  for (auto [L, M, rank] : {std::tuple{40, 60, 5}, std::tuple{64, 144, 8}, std::tuple{32, 288, 3}}) {
+  for (auto [L, M, rank] :
+       {std::tuple{40, 60, 5}, std::tuple{64, 144, 8}, std::tuple{32, 288, 3}}) {
     std::mt19937 rng(static_cast<unsigned>(L * M));
     std::normal_distribution<double> nd(0.0, 1.0);
     Eigen::MatrixXd A(L, rank), B(rank, M), noise(L, M);
-    for (int i = 0; i < A.size(); ++i) A.data()[i] = nd(rng);
-    for (int i = 0; i < B.size(); ++i) B.data()[i] = nd(rng);
-    for (int i = 0; i < noise.size(); ++i) noise.data()[i] = 0.05 * nd(rng);
+    for (int i = 0; i < A.size(); ++i)
+      A.data()[i] = nd(rng);
+    for (int i = 0; i < B.size(); ++i)
+      B.data()[i] = nd(rng);
+    for (int i = 0; i < noise.size(); ++i)
+      noise.data()[i] = 0.05 * nd(rng);
     Eigen::MatrixXd Y = A * B + noise;
     Eigen::BDCSVD<Eigen::MatrixXd> svd(Y);
-    std::vector<double> s(svd.singularValues().data(), svd.singularValues().data() + svd.singularValues().size());
+    std::vector<double> s(svd.singularValues().data(),
+                          svd.singularValues().data() + svd.singularValues().size());
     EXPECT_EQ(rank_by_vbmf(s, L, M), rank) << L << "x" << M;
   }
   // Pure noise: nothing worth keeping beyond the minimum.
   std::mt19937 rng(9);
   std::normal_distribution<double> nd(0.0, 1.0);
   Eigen::MatrixXd Y(30, 50);
-  for (int i = 0; i < Y.size(); ++i) Y.data()[i] = nd(rng);
+  for (int i = 0; i < Y.size(); ++i)
+    Y.data()[i] = nd(rng);
   Eigen::BDCSVD<Eigen::MatrixXd> svd(Y);
-  std::vector<double> s(svd.singularValues().data(), svd.singularValues().data() + svd.singularValues().size());
+  std::vector<double> s(svd.singularValues().data(),
+                        svd.singularValues().data() + svd.singularValues().size());
   EXPECT_EQ(rank_by_vbmf(s, 30, 50), 1);
 }
 

@@ -17,7 +17,8 @@ struct Run {
 
 Run convert(const std::string& args, const test::TempDir& dir) {
   const auto err = dir / "stderr.txt";
-  const int status = std::system((std::string(OCR_CONVERT_EXE) + " " + args + " 2>" + err.string()).c_str());
+  const int status =
+      std::system((std::string(OCR_CONVERT_EXE) + " " + args + " 2>" + err.string()).c_str());
   return {WEXITSTATUS(status), test::read_bytes(err)};
 }
 
@@ -28,7 +29,9 @@ TEST(OcrConvert, OnnxToOcrmAndBack) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--alphabet"), std::string::npos) << r.err;
   test::write_bytes(dir / "alphabet.txt", "a\nb\nc\nd\ne\nf\n");
-  r = convert(onnx + " " + (dir / "m.ocrm").string() + " --alphabet " + (dir / "alphabet.txt").string(), dir);
+  r = convert(
+      onnx + " " + (dir / "m.ocrm").string() + " --alphabet " + (dir / "alphabet.txt").string(),
+      dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto model = Model::load(dir / "m.ocrm");
   EXPECT_EQ(model->num_classes(), 7);
@@ -57,9 +60,11 @@ TEST(OcrConvert, StateDictNamesEveryMissingOrMisShapedTensor) {
     const std::size_t begin = data.size();
     data.append(reinterpret_cast<const char*>(t.data.data()), t.data.size() * 4);
     std::string shape;
-    for (auto d : t.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
-    header += std::string(first ? "" : ",") + "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[" + shape +
-              "],\"data_offsets\":[" + std::to_string(begin) + "," + std::to_string(data.size()) + "]}";
+    for (auto d : t.shape)
+      shape += (shape.empty() ? "" : ",") + std::to_string(d);
+    header += std::string(first ? "" : ",") + "\"" + name + "\":{\"dtype\":\"F32\",\"shape\":[" +
+              shape + "],\"data_offsets\":[" + std::to_string(begin) + "," +
+              std::to_string(data.size()) + "]}";
     first = false;
   }
   header += "}";
@@ -68,9 +73,10 @@ TEST(OcrConvert, StateDictNamesEveryMissingOrMisShapedTensor) {
   std::memcpy(file.data(), &n, 8);
   test::write_bytes(dir / "sd.safetensors", file + header + data);
   test::write_bytes(dir / "alphabet.txt", "a\nb\nc\nd\ne\nf\ng\nh\n");
-  auto r = convert((dir / "sd.safetensors").string() + " " + (dir / "m.ocrm").string() + " --arch " +
-                       (dir / "arch.json").string() + " --alphabet " + (dir / "alphabet.txt").string(),
-                   dir);
+  auto r =
+      convert((dir / "sd.safetensors").string() + " " + (dir / "m.ocrm").string() + " --arch " +
+                  (dir / "arch.json").string() + " --alphabet " + (dir / "alphabet.txt").string(),
+              dir);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("missing tensor " + dropped), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("tensor fc.bias has shape [1, 9]"), std::string::npos) << r.err;

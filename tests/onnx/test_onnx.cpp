@@ -23,7 +23,8 @@ TensorMap read_fixture(const std::filesystem::path& p) {
   detail::MappedFile f(p);
   auto view = detail::parse_safetensors(f.data(), f.size(), p.string());
   TensorMap out;
-  for (const auto& [name, e] : view.entries) out.emplace(name, detail::read_f32_tensor(view, name));
+  for (const auto& [name, e] : view.entries)
+    out.emplace(name, detail::read_f32_tensor(view, name));
   return out;
 }
 
@@ -42,14 +43,16 @@ std::vector<LineTensor> lines_of(const Tensor& image) {
 }
 
 // Largest difference between per-line log-probs and a T x N x K tensor.
-float max_diff(const std::vector<LogProbs>& ours, const std::vector<float>& tnk, int T, int N, int K) {
+float max_diff(const std::vector<LogProbs>& ours, const std::vector<float>& tnk, int T, int N,
+               int K) {
   float worst = 0;
   for (int n = 0; n < N; ++n) {
     EXPECT_EQ(ours[n].frames, T);
     EXPECT_EQ(ours[n].classes, K);
     for (int t = 0; t < T; ++t)
       for (int k = 0; k < K; ++k)
-        worst = std::max(worst, std::abs(ours[n].frame(t)[k] - tnk[(static_cast<std::size_t>(t) * N + n) * K + k]));
+        worst = std::max(worst, std::abs(ours[n].frame(t)[k] -
+                                         tnk[(static_cast<std::size_t>(t) * N + n) * K + k]));
   }
   return worst;
 }
@@ -57,8 +60,8 @@ float max_diff(const std::vector<LogProbs>& ours, const std::vector<float>& tnk,
 TEST(OnnxImport, MatchesPyTorch) {
   auto imported = import_onnx(test::fixtures_dir() / "torch_crnn.onnx");
   EXPECT_EQ(imported.architecture.input_height, 16);
-  auto model = Model::from_parts(imported.architecture, test::test_alphabet(7), imported.preprocessing,
-                                 imported.tensors, "torch_crnn.onnx");
+  auto model = Model::from_parts(imported.architecture, test::test_alphabet(7),
+                                 imported.preprocessing, imported.tensors, "torch_crnn.onnx");
   const TensorMap io = read_fixture(test::fixtures_dir() / "torch_crnn_onnx_io.safetensors");
   const Tensor& expected = io.at("log_probs");
   for (Backend backend : {Backend::reference, Backend::onednn}) {
@@ -67,8 +70,9 @@ TEST(OnnxImport, MatchesPyTorch) {
     o.threads = 1;
     Recognizer rec(model, o);
     auto lps = rec.forward(lines_of(io.at("image")));
-    const float d = max_diff(lps, expected.data, static_cast<int>(expected.shape[0]),
-                             static_cast<int>(expected.shape[1]), static_cast<int>(expected.shape[2]));
+    const float d =
+        max_diff(lps, expected.data, static_cast<int>(expected.shape[0]),
+                 static_cast<int>(expected.shape[1]), static_cast<int>(expected.shape[2]));
     std::printf("import vs PyTorch, %s backend: max |diff| %.3g\n",
                 backend == Backend::reference ? "reference" : "onednn", d);
     EXPECT_LT(d, 1e-4f);
@@ -86,7 +90,8 @@ TEST(OnnxImport, ClearErrors) {
     }
   };
   expect_error(test::fixtures_dir() / "torch_unsupported_op.onnx", "(Sigmoid)");
-  expect_error(test::fixtures_dir() / "torch_dynamic_height.onnx", "fixed channel count and height");
+  expect_error(test::fixtures_dir() / "torch_dynamic_height.onnx",
+               "fixed channel count and height");
   test::TempDir dir;
   const std::string bytes = test::read_bytes(test::fixtures_dir() / "torch_crnn.onnx");
   test::write_bytes(dir / "truncated.onnx", bytes.substr(0, bytes.size() / 2));
@@ -114,14 +119,20 @@ TEST(OnnxExport, RoundTripGivesTheModelBack) {
 }
 
 // Runs an exported model in ONNX Runtime through tests/onnx/run_ort.js.
-std::optional<std::vector<float>> run_onnx_runtime(const std::filesystem::path& model, const std::vector<float>& input,
-                                                   const std::string& dims, const test::TempDir& dir) {
+std::optional<std::vector<float>> run_onnx_runtime(const std::filesystem::path& model,
+                                                   const std::vector<float>& input,
+                                                   const std::string& dims,
+                                                   const test::TempDir& dir) {
   const auto script = std::filesystem::path(OCRCORE_SOURCE_DIR) / "tests/onnx/run_ort.js";
-  const auto modules = std::filesystem::path(OCRCORE_SOURCE_DIR) / "tests/onnx/node_modules/onnxruntime-node";
-  if (std::system("node --version > /dev/null 2>&1") != 0 || !std::filesystem::exists(modules)) return std::nullopt;
-  test::write_bytes(dir / "in.bin", std::string(reinterpret_cast<const char*>(input.data()), input.size() * 4));
-  const std::string cmd = "node " + script.string() + " " + model.string() + " " + (dir / "in.bin").string() + " " +
-                          dims + " " + (dir / "out.bin").string() + " > " + (dir / "ort.txt").string() + " 2>&1";
+  const auto modules =
+      std::filesystem::path(OCRCORE_SOURCE_DIR) / "tests/onnx/node_modules/onnxruntime-node";
+  if (std::system("node --version > /dev/null 2>&1") != 0 || !std::filesystem::exists(modules))
+    return std::nullopt;
+  test::write_bytes(dir / "in.bin",
+                    std::string(reinterpret_cast<const char*>(input.data()), input.size() * 4));
+  const std::string cmd = "node " + script.string() + " " + model.string() + " " +
+                          (dir / "in.bin").string() + " " + dims + " " +
+                          (dir / "out.bin").string() + " > " + (dir / "ort.txt").string() + " 2>&1";
   if (std::system(cmd.c_str()) != 0) {
     ADD_FAILURE() << "ONNX Runtime failed: " << test::read_bytes(dir / "ort.txt");
     return std::vector<float>{};
@@ -142,7 +153,8 @@ TEST(OnnxExport, OnnxRuntimeGivesTheSameOutputs) {
     const int N = 2, W = 57;
     std::vector<LineTensor> lines = {test::random_line(16, W, rng), test::random_line(16, W, rng)};
     std::vector<float> input;
-    for (const auto& l : lines) input.insert(input.end(), l.pixels.begin(), l.pixels.end());
+    for (const auto& l : lines)
+      input.insert(input.end(), l.pixels.begin(), l.pixels.end());
     auto ort = run_onnx_runtime(dir / "m.onnx", input, "2,1,16," + std::to_string(W), dir);
     if (!ort) GTEST_SKIP() << "node or tests/onnx/node_modules (npm ci --ignore-scripts) absent";
     RecognizerOptions o;
@@ -167,17 +179,20 @@ TEST(OnnxExport, BundledModels) {
     export_onnx(*model, dir / "m.onnx");
     auto back = import_onnx(dir / "m.onnx");
     EXPECT_EQ(back.architecture.to_json(), model->architecture().to_json());
-    for (const auto& [name, t] : model->tensors()) EXPECT_EQ(back.tensors.at(name).data, t.data) << name;
+    for (const auto& [name, t] : model->tensors())
+      EXPECT_EQ(back.tensors.at(name).data, t.data) << name;
     const LineTensor line =
         normalize_line(load_image(models / "samples/000001.png"), model->preprocessing());
-    auto ort = run_onnx_runtime(dir / "m.onnx", line.pixels,
-                                "1,1," + std::to_string(line.height) + "," + std::to_string(line.width), dir);
+    auto ort = run_onnx_runtime(
+        dir / "m.onnx", line.pixels,
+        "1,1," + std::to_string(line.height) + "," + std::to_string(line.width), dir);
     if (!ort) GTEST_SKIP() << "node or tests/onnx/node_modules (npm ci --ignore-scripts) absent";
     RecognizerOptions o;
     o.threads = 1;
     auto ours = Recognizer(model, o).forward(std::span<const LineTensor>(&line, 1));
     const float d = max_diff(ours, *ort, ours[0].frames, 1, ours[0].classes);
-    std::printf("%s: ONNX Runtime vs ocrcore max |diff| %.3g\n", entry.path().filename().c_str(), d);
+    std::printf("%s: ONNX Runtime vs ocrcore max |diff| %.3g\n", entry.path().filename().c_str(),
+                d);
     EXPECT_LT(d, 1e-4f);
   }
 }

@@ -77,7 +77,9 @@ TEST(Dataset, ReportsUnencodableLinesAndReadsTsv) {
   lines = read_dataset({(dir / "list.tsv").string()}, codec, UnknownCharacters::skip_line, nullptr);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[1].text, "third");
-  EXPECT_THROW(read_dataset({(dir / "missing").string()}, codec, UnknownCharacters::skip_line, nullptr), Error);
+  EXPECT_THROW(
+      read_dataset({(dir / "missing").string()}, codec, UnknownCharacters::skip_line, nullptr),
+      Error);
 }
 
 TEST(Augment, IsSeededAndKeepsInkOnPaper) {
@@ -86,7 +88,8 @@ TEST(Augment, IsSeededAndKeepsInkOnPaper) {
     for (int x = 10; x < 70; ++x)
       im.at(x, y) = 20;
   AugmentSettings all;
-  all.geometry = all.elastic = all.morphology = all.blur = all.contrast = all.noise = all.scale = 1.0;
+  all.geometry = all.elastic = all.morphology = all.blur = all.contrast = all.noise = all.scale =
+      1.0;
   all.binarize = 0.0;
   std::mt19937_64 a(5), b(5);
   Image x = augment(im, all, a), y = augment(im, all, b);
@@ -115,7 +118,8 @@ TEST(Synth, SameSeedSameFilesAnyThreadCount) {
     char name[16];
     std::snprintf(name, sizeof name, "%06d", i);
     EXPECT_EQ(test::read_bytes(one / (std::string(name) + ".png")),
-              test::read_bytes(two / (std::string(name) + ".png"))) << name;
+              test::read_bytes(two / (std::string(name) + ".png")))
+        << name;
     const std::string gt = test::read_bytes(one / (std::string(name) + ".gt.txt"));
     EXPECT_FALSE(gt.empty());
     Image im = load_image(one / (std::string(name) + ".png"));
@@ -184,7 +188,8 @@ TEST(BatchLoader, DeterministicBucketedAndResumable) {
 TEST(BatchLoader, ReportsBadImagesAndKeepsGoing) {
   test::TempDir dir;
   Image im(60, 20, 255);
-  for (int x = 5; x < 55; ++x) im.at(x, 10) = 0;
+  for (int x = 5; x < 55; ++x)
+    im.at(x, 10) = 0;
   for (int i = 0; i < 6; ++i) {
     save_png(dir / ("l" + std::to_string(i) + ".png"), im);
     test::write_bytes(dir / ("l" + std::to_string(i) + ".gt.txt"), "ab\n");

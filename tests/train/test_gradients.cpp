@@ -63,7 +63,8 @@ double projected_loss(Layer& layer, const Activations& input, const Activations&
 }
 
 void expect_close(Check& c, double analytic, double numeric, const std::string& what) {
-  const double err = std::abs(analytic - numeric) / std::max({1e-2, std::abs(analytic), std::abs(numeric)});
+  const double err =
+      std::abs(analytic - numeric) / std::max({1e-2, std::abs(analytic), std::abs(numeric)});
   c.worst = std::max(c.worst, err);
   ++c.compared;
   EXPECT_LT(err, 2e-2) << what << ": analytic " << analytic << ", numeric " << numeric;
@@ -95,7 +96,8 @@ Check gradient_check(Layer& layer, const Activations& input, Mode mode = Mode::t
       p->value[i] = saved - eps;
       const double minus = projected_loss(layer, input, r, mode);
       p->value[i] = saved;
-      expect_close(c, p->grad[i], (plus - minus) / (2.0 * eps), p->name + "[" + std::to_string(i) + "]");
+      expect_close(c, p->grad[i], (plus - minus) / (2.0 * eps),
+                   p->name + "[" + std::to_string(i) + "]");
     }
   }
   if (check_input) {
@@ -109,7 +111,8 @@ Check gradient_check(Layer& layer, const Activations& input, Mode mode = Mode::t
       const double plus = projected_loss(layer, x, r, mode);
       x.values[i] -= 2 * eps;
       const double minus = projected_loss(layer, x, r, mode);
-      expect_close(c, din.values[i], (plus - minus) / (2.0 * eps), "input[" + std::to_string(i) + "]");
+      expect_close(c, din.values[i], (plus - minus) / (2.0 * eps),
+                   "input[" + std::to_string(i) + "]");
     }
     // Padding gets no gradient.
     for (std::size_t i = 0; i < din.values.size(); ++i)
@@ -218,7 +221,8 @@ TEST(Gradients, Lstm) {
   for (auto [layers, bidi] : {std::pair{1, true}, std::pair{2, true}, std::pair{2, false}}) {
     auto lstm = make_lstm_layer({"rnn", 5, 4, layers, bidi});
     randomize(*lstm, rng, 0.5f);
-    auto c = gradient_check(*lstm, random_sequences(7, 3, 5, {7, 4, 1}, rng), Mode::training, 1e-2f, 30);
+    auto c =
+        gradient_check(*lstm, random_sequences(7, 3, 5, {7, 4, 1}, rng), Mode::training, 1e-2f, 30);
     EXPECT_LT(c.worst, 2e-2);
   }
 }
@@ -260,7 +264,8 @@ TEST(Gradients, CtcLoss) {
     x.values[i] -= static_cast<float>(2 * eps);
     for (double l : ctc_loss(x, targets).loss)
       minus += l;
-    expect_close(c, grad.values[i], (plus - minus) / (2 * eps), "log_probs[" + std::to_string(i) + "]");
+    expect_close(c, grad.values[i], (plus - minus) / (2 * eps),
+                 "log_probs[" + std::to_string(i) + "]");
   }
   EXPECT_GT(c.compared, 50);
 }

@@ -43,17 +43,20 @@ constexpr const char* kTinyArch = R"({"input_height": 16, "layers": [
 class TrainCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kFonts + "/DejaVuSans.ttf")) GTEST_SKIP() << "DejaVu fonts not installed";
+    if (!std::filesystem::exists(kFonts + "/DejaVuSans.ttf"))
+      GTEST_SKIP() << "DejaVu fonts not installed";
     write_bytes(dir_ / "arch.json", kTinyArch);
-    auto r = run(kSynth, "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " + kFonts +
-                             " -o " + (dir_ / "data").string() + " --count 24 --height 24 --max-chars 12",
+    auto r = run(kSynth,
+                 "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " + kFonts +
+                     " -o " + (dir_ / "data").string() + " --count 24 --height 24 --max-chars 12",
                  dir_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   std::string train_args(const std::string& run_dir, int iterations) const {
-    return "--arch " + (dir_ / "arch.json").string() + " --train " + (dir_ / "data").string() + " --val " +
-           (dir_ / "data").string() + " --run-dir " + (dir_ / run_dir).string() + " --iterations " +
-           std::to_string(iterations) + " -b 4 --validate-every 4 --checkpoint-every 2 --log-every 1" +
+    return "--arch " + (dir_ / "arch.json").string() + " --train " + (dir_ / "data").string() +
+           " --val " + (dir_ / "data").string() + " --run-dir " + (dir_ / run_dir).string() +
+           " --iterations " + std::to_string(iterations) +
+           " -b 4 --validate-every 4 --checkpoint-every 2 --log-every 1" +
            " -t 1 --loader-threads 1 --seed 3";
   }
   TempDir dir_;
@@ -69,8 +72,9 @@ TEST_F(TrainCli, SynthBadInputsGiveClearErrors) {
   auto r = run(kSynth, "-q --corpus /no/such/corpus.txt -o " + (dir_ / "x").string(), dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/no/such/corpus.txt"), std::string::npos) << r.err;
-  r = run(kSynth, "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " +
-                      (dir_ / "data").string() + " -o " + (dir_ / "x").string(),
+  r = run(kSynth,
+          "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " +
+              (dir_ / "data").string() + " -o " + (dir_ / "x").string(),
           dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no usable font"), std::string::npos) << r.err;
@@ -111,23 +115,27 @@ TEST_F(TrainCli, ResumeContinuesExactly) {
 TEST_F(TrainCli, SigtermWritesACheckpoint) {
   const auto script = dir_ / "interrupt.sh";
   write_bytes(script, kTrain + " " + train_args("sig", 100000) + " 2>/dev/null & pid=$!\n" +
-                          "for i in $(seq 300); do grep -q '\"train\"' " + (dir_ / "sig/log.jsonl").string() +
+                          "for i in $(seq 300); do grep -q '\"train\"' " +
+                          (dir_ / "sig/log.jsonl").string() +
                           " 2>/dev/null && break; sleep 0.1; done\n"
-                          "kill -TERM $pid; wait $pid; echo $? > " + (dir_ / "code.txt").string() + "\n");
+                          "kill -TERM $pid; wait $pid; echo $? > " +
+                          (dir_ / "code.txt").string() + "\n");
   ASSERT_EQ(std::system(("bash " + script.string()).c_str()), 0);
   EXPECT_EQ(read_bytes(dir_ / "code.txt"), "130\n");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "sig/checkpoint.ckpt"));
 }
 
 TEST_F(TrainCli, BadInputsGiveClearErrors) {
-  auto r = run(kTrain, "--arch " + (dir_ / "arch.json").string() + " --alphabet " +
-                           (dir_ / "arch.json").string() + " --train " + (dir_ / "data").string() +
-                           " --run-dir " + (dir_ / "bad").string(),
+  auto r = run(kTrain,
+               "--arch " + (dir_ / "arch.json").string() + " --alphabet " +
+                   (dir_ / "arch.json").string() + " --train " + (dir_ / "data").string() +
+                   " --run-dir " + (dir_ / "bad").string(),
                dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("classes but the alphabet has"), std::string::npos) << r.err;
-  r = run(kTrain, "--arch " + (dir_ / "arch.json").string() + " --train /no/such/dir --run-dir " +
-                      (dir_ / "bad").string(),
+  r = run(kTrain,
+          "--arch " + (dir_ / "arch.json").string() + " --train /no/such/dir --run-dir " +
+              (dir_ / "bad").string(),
           dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/no/such/dir"), std::string::npos) << r.err;

@@ -10,10 +10,10 @@
 
 #include "core/file_io.hpp"
 #include "core/safetensors.hpp"
-#include "data/codec.hpp"
-#include "data/synth.hpp"
 #include "data/batch_loader.hpp"
+#include "data/codec.hpp"
 #include "data/dataset.hpp"
+#include "data/synth.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
 #include "train/ctc_loss.hpp"
@@ -48,7 +48,8 @@ TEST(CtcLoss, MatchesPyTorch) {
   const Tensor& tg = fx.at("targets");
   for (int n = 0; n < N; ++n)
     for (int j = 0; j < tg.shape[1]; ++j)
-      if (tg.data[n * tg.shape[1] + j] >= 0) targets[n].push_back(static_cast<int>(tg.data[n * tg.shape[1] + j]));
+      if (tg.data[n * tg.shape[1] + j] >= 0)
+        targets[n].push_back(static_cast<int>(tg.data[n * tg.shape[1] + j]));
 
   auto lsm = make_log_softmax();
   Activations lp, grad, dlogits;
@@ -56,7 +57,8 @@ TEST(CtcLoss, MatchesPyTorch) {
   const CtcLossResult r = ctc_loss(lp, targets, &grad);
   ASSERT_TRUE(r.unaligned.empty());
   for (int n = 0; n < N; ++n)
-    EXPECT_NEAR(r.loss[n], fx.at("loss").data[n], 1e-4 * std::max(1.0, std::abs(r.loss[n]))) << "line " << n;
+    EXPECT_NEAR(r.loss[n], fx.at("loss").data[n], 1e-4 * std::max(1.0, std::abs(r.loss[n])))
+        << "line " << n;
   lsm->backward(logits, lp, grad, &dlogits);
   const Tensor& expected = fx.at("grad_logits");
   float worst = 0;
@@ -89,7 +91,8 @@ TEST(TrainingNetwork, EvaluationForwardMatchesRuntimeReference) {
     float worst = 0;
     for (int t = 0; t < expected[n].frames; ++t)
       for (int k = 0; k < expected[n].classes; ++k)
-        worst = std::max(worst, std::abs(out.frame(t, static_cast<int>(n))[k] - expected[n].frame(t)[k]));
+        worst = std::max(worst,
+                         std::abs(out.frame(t, static_cast<int>(n))[k] - expected[n].frame(t)[k]));
     EXPECT_LT(worst, 1e-4f) << "line " << n;
   }
 }
@@ -151,7 +154,8 @@ TEST(Optimizer, ScheduleWarmsUpAndDecays) {
 }
 
 TEST(Optimizer, ClipsAndMinimisesAQuadratic) {
-  for (auto kind : {OptimizerSettings::Kind::adam, OptimizerSettings::Kind::adamw, OptimizerSettings::Kind::sgd}) {
+  for (auto kind : {OptimizerSettings::Kind::adam, OptimizerSettings::Kind::adamw,
+                    OptimizerSettings::Kind::sgd}) {
     Parameter p("w", {3});
     p.value = {5.0f, -3.0f, 1.0f};
     OptimizerSettings s;
@@ -171,7 +175,8 @@ TEST(Optimizer, ClipsAndMinimisesAQuadratic) {
 // A tiny CNN-BLSTM learns ten rendered lines by heart.
 TEST(Training, TinyModelOverfitsTenLines) {
   const std::filesystem::path fonts = "/usr/share/fonts/truetype/dejavu";
-  if (!std::filesystem::exists(fonts / "DejaVuSans.ttf")) GTEST_SKIP() << "DejaVu fonts not installed";
+  if (!std::filesystem::exists(fonts / "DejaVuSans.ttf"))
+    GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
   data::SynthSettings ss;
   ss.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
@@ -185,7 +190,8 @@ TEST(Training, TinyModelOverfitsTenLines) {
   data::synthesize_lines(ss, dir.path());
 
   const data::Codec codec(ss.alphabet);
-  auto lines = data::read_dataset({dir.path().string()}, codec, data::UnknownCharacters::skip_line, nullptr);
+  auto lines =
+      data::read_dataset({dir.path().string()}, codec, data::UnknownCharacters::skip_line, nullptr);
   ASSERT_EQ(lines.size(), 10u);
   std::vector<LineTensor> inputs;
   std::vector<std::vector<int>> targets;
@@ -226,7 +232,8 @@ TEST(Training, TinyModelOverfitsTenLines) {
       cer = errors.rate();
     }
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // The bound is the iteration budget (600), not wall time, which depends on
   // what else the machine runs; unloaded it takes a few seconds.
   std::printf("overfitted ten lines in %.1f s\n", seconds);

@@ -19,16 +19,21 @@ int main(int argc, char** argv) {
   CLI::App app{"Convert models: ONNX <-> ocrcore, PyTorch state_dict (safetensors) -> ocrcore."};
   std::string input, output, alphabet, arch_path;
   int opset = 13;
-  app.add_option("input", input, "Model to read (.onnx, .ocrm, .safetensors)")->required()->check(CLI::ExistingFile);
+  app.add_option("input", input, "Model to read (.onnx, .ocrm, .safetensors)")
+      ->required()
+      ->check(CLI::ExistingFile);
   app.add_option("output", output, "Model to write (.ocrm or .onnx)")->required();
-  app.add_option("--alphabet", alphabet,
-                 "'ascii' or a file with one character per line; needed when the input has no alphabet");
-  app.add_option("--arch", arch_path, "Architecture JSON for a .safetensors state_dict")->check(CLI::ExistingFile);
+  app.add_option(
+      "--alphabet", alphabet,
+      "'ascii' or a file with one character per line; needed when the input has no alphabet");
+  app.add_option("--arch", arch_path, "Architecture JSON for a .safetensors state_dict")
+      ->check(CLI::ExistingFile);
   app.add_option("--opset", opset, "ONNX opset for .onnx output")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     const auto model = ocrcore::onnx_io::import_model(
-        input, arch_path, alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
+        input, arch_path,
+        alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
     const std::string ext = std::filesystem::path(output).extension().string();
     if (ext == ".onnx") {
       ocrcore::onnx_io::export_onnx(*model, output, opset);
@@ -38,8 +43,9 @@ int main(int argc, char** argv) {
     } else {
       throw Error(output + ": unknown output format (.ocrm, .onnx)");
     }
-    std::fprintf(stderr, "ocr-convert: %s -> %s (%lld parameters, %d classes)\n", input.c_str(), output.c_str(),
-                 static_cast<long long>(model->parameter_count()), model->num_classes());
+    std::fprintf(stderr, "ocr-convert: %s -> %s (%lld parameters, %d classes)\n", input.c_str(),
+                 output.c_str(), static_cast<long long>(model->parameter_count()),
+                 model->num_classes());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ocr-convert: error: %s\n", e.what());

@@ -38,27 +38,30 @@ std::vector<fs::path> corpus_files(const std::vector<std::string>& inputs) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Render synthetic text-line images with ground truth for training."};
-  std::vector<std::string> corpus, fonts = {"/usr/share/fonts/opentype/urw-base35",
-                                            "/usr/share/fonts/truetype/liberation2",
-                                            "/usr/share/fonts/truetype/dejavu",
-                                            "/usr/share/fonts/truetype/freefont"};
+  std::vector<std::string> corpus,
+      fonts = {"/usr/share/fonts/opentype/urw-base35", "/usr/share/fonts/truetype/liberation2",
+               "/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/freefont"};
   std::string output, alphabet = "ascii";
   ocrcore::data::SynthSettings s;
   s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false;
-  app.add_option("--corpus", corpus, "Text files or directories the lines' words come from")->required();
+  app.add_option("--corpus", corpus, "Text files or directories the lines' words come from")
+      ->required();
   app.add_option("--fonts", fonts, "Font files or directories (.ttf, .otf)")->capture_default_str();
-  app.add_option("-o,--output", output, "Directory to write NNNNNN.png + NNNNNN.gt.txt into")->required();
+  app.add_option("-o,--output", output, "Directory to write NNNNNN.png + NNNNNN.gt.txt into")
+      ->required();
   app.add_option("--count", s.count, "Number of lines")->capture_default_str();
   app.add_option("--first-index", s.first_index, "Number of the first file")->capture_default_str();
   app.add_option("--seed", s.seed, "Random seed")->capture_default_str();
   app.add_option("--height", s.height, "Image height in pixels")->capture_default_str();
-  app.add_option("--alphabet", alphabet, "'ascii' (printable ASCII) or a file with one character per line")
+  app.add_option("--alphabet", alphabet,
+                 "'ascii' (printable ASCII) or a file with one character per line")
       ->capture_default_str();
   app.add_option("--min-chars", s.min_chars, "Shortest line")->capture_default_str();
   app.add_option("--max-chars", s.max_chars, "Longest line")->capture_default_str();
   app.add_option("--degrade", s.degrade, "Probability that a line gets scan-like degradations")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("-t,--threads", s.threads, "Rendering threads")->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "No progress output");
   CLI11_PARSE(app, argc, argv);

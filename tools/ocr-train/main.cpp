@@ -35,42 +35,60 @@ std::string format_duration(double s) {
 int main(int argc, char** argv) {
   CLI::App app{"Train a CNN-DBLSTM-CTC text-line model."};
   ocrcore::train::TrainerSettings s;
-  std::string arch_path, alphabet = "ascii", output, init_model, optimizer = "adam", decay = "cosine",
-              unknown = "skip";
+  std::string arch_path, alphabet = "ascii", output, init_model, optimizer = "adam",
+                         decay = "cosine", unknown = "skip";
   s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool no_augment = false, quiet = false;
-  app.add_option("--arch", arch_path, "Architecture JSON (models/arch/)")->required()->check(CLI::ExistingFile);
-  app.add_option("--alphabet", alphabet, "'ascii' (printable ASCII) or a file with one character per line")
+  app.add_option("--arch", arch_path, "Architecture JSON (models/arch/)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--alphabet", alphabet,
+                 "'ascii' (printable ASCII) or a file with one character per line")
       ->capture_default_str();
-  app.add_option("--train", s.train_inputs, "Training data: directories (NAME.png + NAME.gt.txt) or .tsv lists")
+  app.add_option("--train", s.train_inputs,
+                 "Training data: directories (NAME.png + NAME.gt.txt) or .tsv lists")
       ->required();
   app.add_option("--val", s.validation_inputs, "Validation data (same forms)");
-  app.add_option("--run-dir", s.run_dir, "Directory for checkpoint, best/last models and log.jsonl")->required();
+  app.add_option("--run-dir", s.run_dir, "Directory for checkpoint, best/last models and log.jsonl")
+      ->required();
   app.add_option("-o,--output", output, "Also write the best model here when training ends");
   app.add_flag("--resume", s.resume, "Continue from the run directory's checkpoint");
-  app.add_option("--init-model", init_model, "Start from this model's weights")->check(CLI::ExistingFile);
-  app.add_option("--iterations", s.iterations, "Training iterations (batches)")->capture_default_str();
-  app.add_option("--stop-at", s.stop_at, "Stop with a checkpoint at this iteration (continue later with --resume)");
+  app.add_option("--init-model", init_model, "Start from this model's weights")
+      ->check(CLI::ExistingFile);
+  app.add_option("--iterations", s.iterations, "Training iterations (batches)")
+      ->capture_default_str();
+  app.add_option("--stop-at", s.stop_at,
+                 "Stop with a checkpoint at this iteration (continue later with --resume)");
   app.add_option("-b,--batch-size", s.batch_size, "Lines per batch")->capture_default_str();
   app.add_option("--lr", s.schedule.base, "Peak learning rate")->capture_default_str();
   app.add_option("--warmup", s.schedule.warmup_steps, "Warm-up iterations")->capture_default_str();
-  app.add_option("--decay", decay, "Learning-rate decay: cosine, step, constant")->capture_default_str();
-  app.add_option("--final-lr-ratio", s.schedule.final_ratio, "Final learning rate / peak")->capture_default_str();
+  app.add_option("--decay", decay, "Learning-rate decay: cosine, step, constant")
+      ->capture_default_str();
+  app.add_option("--final-lr-ratio", s.schedule.final_ratio, "Final learning rate / peak")
+      ->capture_default_str();
   app.add_option("--optimizer", optimizer, "adam, adamw, sgd")->capture_default_str();
   app.add_option("--weight-decay", s.optimizer.weight_decay, "L2 (adam, sgd) or decoupled (adamw)")
       ->capture_default_str();
   app.add_option("--momentum", s.optimizer.momentum, "SGD momentum")->capture_default_str();
-  app.add_option("--clip", s.optimizer.clip_norm, "Gradient norm limit (0: off)")->capture_default_str();
-  app.add_option("--validate-every", s.validate_every, "Iterations between validations")->capture_default_str();
-  app.add_option("--checkpoint-every", s.checkpoint_every, "Iterations between checkpoints")->capture_default_str();
-  app.add_option("--log-every", s.log_every, "Iterations between progress lines")->capture_default_str();
-  app.add_option("--max-val-lines", s.max_validation_lines, "Validate on at most this many lines (0: all)")
+  app.add_option("--clip", s.optimizer.clip_norm, "Gradient norm limit (0: off)")
       ->capture_default_str();
-  app.add_option("--seed", s.seed, "Random seed (initialisation, data order, augmentation)")->capture_default_str();
+  app.add_option("--validate-every", s.validate_every, "Iterations between validations")
+      ->capture_default_str();
+  app.add_option("--checkpoint-every", s.checkpoint_every, "Iterations between checkpoints")
+      ->capture_default_str();
+  app.add_option("--log-every", s.log_every, "Iterations between progress lines")
+      ->capture_default_str();
+  app.add_option("--max-val-lines", s.max_validation_lines,
+                 "Validate on at most this many lines (0: all)")
+      ->capture_default_str();
+  app.add_option("--seed", s.seed, "Random seed (initialisation, data order, augmentation)")
+      ->capture_default_str();
   app.add_option("-t,--threads", s.threads, "Compute threads")->capture_default_str();
-  app.add_option("--loader-threads", s.loader_threads, "Data loading threads")->capture_default_str();
+  app.add_option("--loader-threads", s.loader_threads, "Data loading threads")
+      ->capture_default_str();
   app.add_flag("--no-augment", no_augment, "Train on the images as they are");
-  app.add_option("--unknown-chars", unknown, "Lines with characters outside the alphabet: skip, drop, map")
+  app.add_option("--unknown-chars", unknown,
+                 "Lines with characters outside the alphabet: skip, drop, map")
       ->capture_default_str();
   app.add_option("--freeze", s.freeze, "Parameter name prefixes to keep fixed (e.g. rnn. fc.)");
   app.add_flag("-q,--quiet", quiet, "Only errors and the final summary");
@@ -82,10 +100,11 @@ int main(int argc, char** argv) {
     s.preprocessing.height = s.architecture.input_height;
     if (!init_model.empty()) s.init_model = init_model;
     s.optimizer.kind = ocrcore::train::parse_optimizer_kind(optimizer);
-    s.schedule.decay = decay == "cosine"  ? ocrcore::train::LearningRateSchedule::Decay::cosine
-                       : decay == "step"  ? ocrcore::train::LearningRateSchedule::Decay::step
-                       : decay == "constant" ? ocrcore::train::LearningRateSchedule::Decay::constant
-                                             : throw ocrcore::Error("--decay: cosine, step or constant");
+    s.schedule.decay = decay == "cosine" ? ocrcore::train::LearningRateSchedule::Decay::cosine
+                       : decay == "step" ? ocrcore::train::LearningRateSchedule::Decay::step
+                       : decay == "constant"
+                           ? ocrcore::train::LearningRateSchedule::Decay::constant
+                           : throw ocrcore::Error("--decay: cosine, step or constant");
     s.schedule.total_steps = s.iterations;
     s.augment = !no_augment;
     s.unknown_characters = ocrcore::data::parse_unknown_characters(unknown);
@@ -100,13 +119,14 @@ int main(int argc, char** argv) {
         case K::progress:
           if (!quiet)
             std::fprintf(stderr, "[%lld/%lld] loss %.4f  %.1f lines/s  lr %.2e  ETA %s\n",
-                         static_cast<long long>(e.iteration), static_cast<long long>(e.iterations), e.loss,
-                         e.lines_per_second, e.learning_rate, format_duration(e.eta_seconds).c_str());
+                         static_cast<long long>(e.iteration), static_cast<long long>(e.iterations),
+                         e.loss, e.lines_per_second, e.learning_rate,
+                         format_duration(e.eta_seconds).c_str());
           break;
         case K::validation:
           std::fprintf(stderr, "[%lld/%lld] validation CER %.3f%%  WER %.3f%%%s\n",
-                       static_cast<long long>(e.iteration), static_cast<long long>(e.iterations), 100 * e.cer,
-                       100 * e.wer, e.best ? "  (best so far)" : "");
+                       static_cast<long long>(e.iteration), static_cast<long long>(e.iterations),
+                       100 * e.cer, 100 * e.wer, e.best ? "  (best so far)" : "");
           break;
         case K::checkpoint:
           break;
@@ -116,7 +136,8 @@ int main(int argc, char** argv) {
       }
     });
     if (!finished) return g_stop.load() ? 130 : 0;
-    if (!output.empty()) ocrcore::write_file_atomic(output, ocrcore::detail::read_text_file(s.run_dir / "best.ocrm"));
+    if (!output.empty())
+      ocrcore::write_file_atomic(output, ocrcore::detail::read_text_file(s.run_dir / "best.ocrm"));
     std::fprintf(stderr, "ocr-train: done; best model %s\n",
                  (output.empty() ? (s.run_dir / "best.ocrm").string() : output).c_str());
     return 0;
