@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/file_io.hpp"
+#include "core/safetensors.hpp"
 #include "nn/shapes.hpp"
 
 namespace ocrcore::test {
@@ -129,6 +131,15 @@ std::string read_bytes(const std::filesystem::path& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+TensorMap read_safetensors_file(const std::filesystem::path& path) {
+  detail::MappedFile f(path);
+  const auto view = detail::parse_safetensors(f.data(), f.size(), path.string());
+  TensorMap out;
+  for (const auto& [name, entry] : view.entries)
+    out.emplace(name, detail::read_f32_tensor(view, name));
+  return out;
 }
 
 }  // namespace ocrcore::test

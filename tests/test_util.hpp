@@ -44,6 +44,9 @@ std::filesystem::path fixtures_dir();
 // ../shared/data, or empty when absent (tests that need it skip).
 std::filesystem::path shared_data_dir();
 
+// Every F32 tensor of a safetensors file (fixtures).
+TensorMap read_safetensors_file(const std::filesystem::path& path);
+
 // Writes bytes to a file.
 void write_bytes(const std::filesystem::path& path, const std::string& bytes);
 std::string read_bytes(const std::filesystem::path& path);

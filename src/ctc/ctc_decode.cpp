@@ -4,22 +4,10 @@
 #include <limits>
 #include <unordered_map>
 
+#include "ctc/ctc_math.hpp"
 #include "ocrcore/ctc.hpp"
 
 namespace ocrcore::ctc {
-
-namespace {
-
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-double log_add(double a, double b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  const double m = std::max(a, b);
-  return m + std::log1p(std::exp(-std::abs(a - b)));
-}
-
-}  // namespace
 
 std::vector<int> best_path(const LogProbs& lp) {
   std::vector<int> labels;

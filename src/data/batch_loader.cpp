@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <random>
 
+#include "ctc/ctc_math.hpp"
 #include "data/seeding.hpp"
 #include "ocrcore/error.hpp"
 
@@ -82,9 +84,7 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
       LineTensor t =
           prepare_line(l.image, s_.preprocessing, s_.augment ? &s_.augmentation : nullptr, seed);
       if (s_.frames_for_width) {
-        int need = static_cast<int>(l.labels.size());
-        for (std::size_t k = 1; k < l.labels.size(); ++k)
-          if (l.labels[k] == l.labels[k - 1]) ++need;
+        const int need = ctc::frames_needed(l.labels);
         const int frames = s_.frames_for_width(t.width);
         if (frames < std::max(1, need)) {
           problems.push_back(l.image.string() + ": " + std::to_string(frames) +
@@ -141,8 +141,7 @@ void BatchLoader::worker() {
       });
       if (stop_) return;
       key = next_to_build_;
-      if (++next_to_build_.pool == pools_per_epoch())
-        next_to_build_ = {next_to_build_.epoch + 1, 0};
+      next_to_build_ = after(next_to_build_);
     }
     std::vector<Batch> batches;
     try {
@@ -159,32 +158,28 @@ void BatchLoader::worker() {
   }
 }
 
+BatchLoader::PoolKey BatchLoader::after(PoolKey key) const {
+  return key.pool + 1 == pools_per_epoch() ? PoolKey{key.epoch + 1, 0}
+                                           : PoolKey{key.epoch, key.pool + 1};
+}
+
 Batch BatchLoader::next() {
   std::unique_lock lock(mutex_);
   for (;;) {
     ready_.wait(lock, [&] { return failure_ || done_.count(consuming_); });
     if (failure_) std::rethrow_exception(failure_);
     auto& pool = done_[consuming_];
-    if (batch_in_pool_ < static_cast<std::int64_t>(pool.size())) {
-      Batch b = std::move(pool[static_cast<std::size_t>(batch_in_pool_)]);
-      ++batch_in_pool_;
-      if (batch_in_pool_ >= static_cast<std::int64_t>(pool.size())) {
-        done_.erase(consuming_);
-        consuming_ = consuming_.pool + 1 == pools_per_epoch()
-                         ? PoolKey{consuming_.epoch + 1, 0}
-                         : PoolKey{consuming_.epoch, consuming_.pool + 1};
-        batch_in_pool_ = 0;
-        wanted_.notify_all();
-      }
-      return b;
+    std::optional<Batch> b;
+    if (batch_in_pool_ < static_cast<std::int64_t>(pool.size()))
+      b = std::move(pool[static_cast<std::size_t>(batch_in_pool_++)]);
+    // Move on past an exhausted or empty (all lines unusable) pool.
+    if (batch_in_pool_ >= static_cast<std::int64_t>(pool.size())) {
+      done_.erase(consuming_);
+      consuming_ = after(consuming_);
+      batch_in_pool_ = 0;
+      wanted_.notify_all();
     }
-    // An empty (all lines unusable) or exhausted pool: move on.
-    done_.erase(consuming_);
-    consuming_ = consuming_.pool + 1 == pools_per_epoch()
-                     ? PoolKey{consuming_.epoch + 1, 0}
-                     : PoolKey{consuming_.epoch, consuming_.pool + 1};
-    batch_in_pool_ = 0;
-    wanted_.notify_all();
+    if (b) return std::move(*b);
   }
 }
 

@@ -73,6 +73,7 @@ class BatchLoader {
     auto operator<=>(const PoolKey&) const = default;
   };
   std::vector<Batch> build_pool(PoolKey key) const;
+  PoolKey after(PoolKey key) const;  // the next pool, wrapping into the next epoch
   void worker();
 
   std::vector<LabelledLine> lines_;

@@ -4,29 +4,14 @@
 #include <cmath>
 #include <limits>
 
+#include "ctc/ctc_math.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::train {
 
-namespace {
-
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-double log_add(double a, double b) {
-  if (a == kNegInf) return b;
-  if (b == kNegInf) return a;
-  return a > b ? a + std::log1p(std::exp(b - a)) : b + std::log1p(std::exp(a - b));
-}
-
-// Frames needed: one per label plus one blank between equal neighbours.
-int frames_needed(const std::vector<int>& target) {
-  int need = static_cast<int>(target.size());
-  for (std::size_t i = 1; i < target.size(); ++i)
-    if (target[i] == target[i - 1]) ++need;
-  return need;
-}
-
-}  // namespace
+using ctc::frames_needed;
+using ctc::kNegInf;
+using ctc::log_add;
 
 CtcLossResult ctc_loss(const Activations& log_probs, const std::vector<std::vector<int>>& targets,
                        Activations* grad, float weight) {

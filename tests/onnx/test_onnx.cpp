@@ -7,8 +7,6 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "core/file_io.hpp"
-#include "core/safetensors.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/onnx_model.hpp"
 #include "test_util.hpp"
@@ -18,15 +16,6 @@ namespace {
 
 using onnx_io::export_onnx;
 using onnx_io::import_onnx;
-
-TensorMap read_fixture(const std::filesystem::path& p) {
-  detail::MappedFile f(p);
-  auto view = detail::parse_safetensors(f.data(), f.size(), p.string());
-  TensorMap out;
-  for (const auto& [name, e] : view.entries)
-    out.emplace(name, detail::read_f32_tensor(view, name));
-  return out;
-}
 
 // Lines of an N x 1 x H x W batch.
 std::vector<LineTensor> lines_of(const Tensor& image) {
@@ -62,7 +51,8 @@ TEST(OnnxImport, MatchesPyTorch) {
   EXPECT_EQ(imported.architecture.input_height, 16);
   auto model = Model::from_parts(imported.architecture, test::test_alphabet(7),
                                  imported.preprocessing, imported.tensors, "torch_crnn.onnx");
-  const TensorMap io = read_fixture(test::fixtures_dir() / "torch_crnn_onnx_io.safetensors");
+  const TensorMap io =
+      test::read_safetensors_file(test::fixtures_dir() / "torch_crnn_onnx_io.safetensors");
   const Tensor& expected = io.at("log_probs");
   for (Backend backend : {Backend::reference, Backend::onednn}) {
     RecognizerOptions o;

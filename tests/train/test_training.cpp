@@ -8,8 +8,6 @@
 #include <chrono>
 #include <cmath>
 
-#include "core/file_io.hpp"
-#include "core/safetensors.hpp"
 #include "data/batch_loader.hpp"
 #include "data/codec.hpp"
 #include "data/dataset.hpp"
@@ -24,17 +22,9 @@
 namespace ocrcore::train {
 namespace {
 
-TensorMap read_fixture(const std::filesystem::path& p) {
-  detail::MappedFile f(p);
-  auto view = detail::parse_safetensors(f.data(), f.size(), p.string());
-  TensorMap out;
-  for (const auto& [name, e] : view.entries)
-    out.emplace(name, detail::read_f32_tensor(view, name));
-  return out;
-}
-
 TEST(CtcLoss, MatchesPyTorch) {
-  const TensorMap fx = read_fixture(test::fixtures_dir() / "ctc_fixture.safetensors");
+  const TensorMap fx =
+      test::read_safetensors_file(test::fixtures_dir() / "ctc_fixture.safetensors");
   const Tensor& logits_t = fx.at("logits");
   const int T = static_cast<int>(logits_t.shape[0]), N = static_cast<int>(logits_t.shape[1]),
             K = static_cast<int>(logits_t.shape[2]);
