@@ -17,7 +17,7 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
   if (options_.beam_width < 1) throw Error("beam width must be >= 1");
   engine_ = options_.backend == Backend::reference
                 ? detail::make_reference_engine(model_->network(), options_.threads)
-                : detail::make_onednn_engine(model_->network(), options_.threads);
+                : detail::make_onednn_engine(model_->network(), options_.threads, options_.isa);
 }
 
 Recognizer::~Recognizer() = default;

@@ -35,20 +35,51 @@ std::vector<LineTensor> random_lines(int height, const std::vector<int>& widths,
   return lines;
 }
 
+// Channel counts that fill (and overhang) vector registers and oneDNN's
+// channel blocks, a hidden size with a vector tail on every path, Tucker
+// layers, batch norm.
+Architecture wide_arch(int hidden) {
+  return Architecture::from_json(R"({"input_height": 16, "layers": [
+    {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 16, "kernel_size": 3,
+     "padding": 1},
+    {"type": "batchnorm2d", "name": "bn0", "num_features": 16},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 2, "stride": 2},
+    {"type": "conv2d", "name": "c1", "in_channels": 16, "out_channels": 40, "kernel_size": 3,
+     "padding": 1},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "tucker_conv", "name": "t2", "in_channels": 40, "out_channels": 32, "kernel_size": 3,
+     "padding": 1, "ranks": [11, 19]},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "rnn", "input_size": 64, "hidden_size": )" +
+                                 std::to_string(hidden) + R"(, "num_layers": 2},
+    {"type": "linear", "name": "fc", "in_features": )" +
+                                 std::to_string(2 * hidden) + R"(, "out_features": 37}
+  ]})");
+}
+
 void compare_backends(const Architecture& arch, unsigned seed) {
   auto model = random_model(arch, seed);
   Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
-  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 2});
   auto lines = random_lines(arch.input_height, {1, 3, 17, 64, 65, 130, 257, 9}, seed);
   auto a = ref.forward(lines);
-  auto b = fast.forward(lines);
-  ASSERT_EQ(a.size(), b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].frames, b[i].frames) << "line " << i;
-    ASSERT_EQ(a[i].frames, std::max(1, arch.frames_for_width(lines[i].width))) << "line " << i;
-    EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f)
-        << "line " << i << " width " << lines[i].width;
-  }
+  // Every kernel path this CPU can run, one and two threads.
+  for (Isa isa : supported_isas())
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + ", threads " + std::to_string(threads));
+      Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, threads, isa});
+      auto b = fast.forward(lines);
+      ASSERT_EQ(a.size(), b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        ASSERT_EQ(a[i].frames, b[i].frames) << "line " << i;
+        ASSERT_EQ(a[i].frames, std::max(1, arch.frames_for_width(lines[i].width))) << "line " << i;
+        EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f)
+            << "line " << i << " width " << lines[i].width;
+      }
+    }
 }
 
 }  // namespace
@@ -60,6 +91,11 @@ TEST(Backends, OnednnMatchesReferenceSmallCrnn) {
 
 TEST(Backends, OnednnMatchesReferencePlainArch) {
   compare_backends(plain_arch(), 5);
+}
+
+TEST(Backends, OnednnMatchesReferenceWideLayers) {
+  for (int hidden : {24, 64})
+    compare_backends(wide_arch(hidden), 200u + hidden);
 }
 
 TEST(Backends, BatchInvariance) {

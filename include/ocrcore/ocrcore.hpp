@@ -3,6 +3,7 @@
 // Umbrella header: everything a product needs to recognise text lines.
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/atomic_file.hpp"
+#include "ocrcore/cpu.hpp"
 #include "ocrcore/ctc.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/image.hpp"

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "ocrcore/cpu.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/model.hpp"
 
@@ -20,6 +21,8 @@ struct RecognizerOptions {
   int beam_width = 10;
   Backend backend = Backend::onednn;
   int threads = 1;
+  // Path of ocrcore's own kernels (onednn backend); automatic honours OCRCORE_ISA.
+  Isa isa = Isa::automatic;
 };
 
 struct CharResult {

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "nn/compiled_network.hpp"
+#include "ocrcore/cpu.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/recognizer.hpp"
 
@@ -11,14 +14,23 @@ namespace ocrcore::detail {
 
 // Runs a compiled network on a batch of normalised lines. An engine owns
 // scratch memory and is used by one thread at a time.
+struct OpProfile {
+  std::string name;
+  double seconds = 0;  // summed over forward calls since profiling was switched on
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
   virtual std::vector<LogProbs> forward(std::span<const LineTensor> lines) = 0;
+  // Time spent per network op (for the benchmarks' profiles); engines that
+  // do not profile return nothing.
+  virtual void set_profiling(bool) {}
+  virtual std::vector<OpProfile> profile() const { return {}; }
 };
 
 std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads);
-std::unique_ptr<Engine> make_onednn_engine(const CompiledNetwork& network, int threads);
+std::unique_ptr<Engine> make_onednn_engine(const CompiledNetwork& network, int threads, Isa isa);
 
 // Checks that each line has the network's input height; throws Error naming
 // the line otherwise.

@@ -1,19 +1,28 @@
-// Batched engine: lines padded to the widest, activations in NHWC, oneDNN
-// primitives for convolution and pooling, dnnl_sgemm for the LSTM and the
-// output layer. Padding never reaches a line's result: before each spatial
-// layer the columns past each line's own width are set to what that layer
-// would see outside the line (0 for convolution, -inf for max pooling), and
-// the LSTM runs each line over its own frames only.
+// Batched engine: lines padded to a common width, convolutions and pooling as
+// oneDNN primitives in the memory layout oneDNN prefers for them, the LSTM and
+// the output layer on dnnl_sgemm plus ocrcore's own per-ISA kernels.
+//
+// Padding never reaches a line's result: before each spatial layer the
+// columns past each line's own width are set to what that layer would see
+// outside the line (0 for convolution, -inf for max pooling), and the LSTM
+// runs each line over its own frames only.
+//
+// Steady state allocates nothing but the results: primitives, their memory
+// objects and all buffers are kept per batch shape and reused. The batch width
+// is rounded up to a multiple of kWidthQuantum so that a stream of lines of
+// varying width meets a few shapes, not one per batch.
 
 #include <omp.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "kernels/kernels.hpp"
 #include "nn/engine.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
@@ -26,6 +35,11 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+constexpr int kWidthQuantum = 32;
+// Shapes remembered per layer before the cache starts over (a server fed
+// every possible width must not grow without bound).
+constexpr std::size_t kMaxShapes = 64;
+
 void sgemm(char transa, char transb, int m, int n, int k, const float* a, int lda, const float* b,
            int ldb, float beta, float* c, int ldc) {
   if (m == 0 || n == 0) return;
@@ -33,40 +47,106 @@ void sgemm(char transa, char transb, int m, int n, int k, const float* a, int ld
   if (st != dnnl_success) throw Error("oneDNN sgemm failed (status " + std::to_string(st) + ")");
 }
 
-float sigmoid(float x) {
-  return 1.0f / (1.0f + std::exp(-x));
-}
+// Where element (b, c, y, x) of a 4-D feature map lives, for the plain
+// (nhwc, nchw) and channel-blocked (nChw8c, nChw16c) layouts:
+//   b * sb + (c / block) * sc + y * sy + x * sx + c % block.
+struct Layout {
+  std::size_t sb = 0, sc = 0, sy = 0, sx = 0;
+  int block = 1;
 
-// A batch of feature maps in NHWC with each line's valid width.
+  // False for layouts outside that family.
+  static bool from(const memory::desc& md, Layout& out) {
+    const dnnl_memory_desc_t& d = md.data;
+    if (d.format_kind != dnnl_blocked || d.ndims != 4 || d.offset0 != 0) return false;
+    const auto& bk = d.format_desc.blocking;
+    if (bk.inner_nblks > 1 || (bk.inner_nblks == 1 && bk.inner_idxs[0] != 1)) return false;
+    out.block = bk.inner_nblks == 1 ? static_cast<int>(bk.inner_blks[0]) : 1;
+    out.sb = static_cast<std::size_t>(bk.strides[0]);
+    out.sc = static_cast<std::size_t>(bk.strides[1]);
+    out.sy = static_cast<std::size_t>(bk.strides[2]);
+    out.sx = static_cast<std::size_t>(bk.strides[3]);
+    return true;
+  }
+  std::size_t at(int b, int c, int y, int x) const {
+    return b * sb + (c / block) * sc + y * sy + x * sx + c % block;
+  }
+};
+
+// A batch of feature maps in some oneDNN layout, with each line's valid width.
 struct Activations {
   int batch = 0, channels = 0, height = 0, width = 0;
+  memory::desc md;
+  Layout layout;
   std::vector<float> values;
   std::vector<int> widths;  // per line, <= width
 
-  void resize(int b, int c, int h, int w) {
+  void reset(const memory::desc& desc, int b, int c, int h, int w) {
     batch = b, channels = c, height = h, width = w;
-    values.resize(static_cast<std::size_t>(b) * h * w * c);
+    md = desc;
+    if (!Layout::from(md, layout))
+      throw Error("oneDNN chose a memory layout ocrcore cannot mask (internal error)");
+    values.resize(md.get_size() / sizeof(float));
   }
-  // Sets columns [widths[b], width) of every line to `value`.
+
+  // Sets columns [widths[b], width) of every line to `value`, channel lanes
+  // only (the zeros of a blocked layout's padded channels must stay zeros).
   void fill_padding(float value) {
+    const int block = layout.block;
+    // Channels innermost and dense (nhwc): one run per row.
+    const bool rows =
+        block == 1 && layout.sc == 1 && layout.sx == static_cast<std::size_t>(channels);
     for (int b = 0; b < batch; ++b) {
-      if (widths[b] >= width) continue;
-      for (int y = 0; y < height; ++y) {
-        float* row = values.data() + (static_cast<std::size_t>(b) * height + y) * width * channels;
-        std::fill(row + static_cast<std::size_t>(widths[b]) * channels,
-                  row + static_cast<std::size_t>(width) * channels, value);
+      const int w0 = widths[b];
+      if (w0 >= width) continue;
+      if (rows) {
+        for (int y = 0; y < height; ++y) {
+          float* p = values.data() + layout.at(b, 0, y, w0);
+          std::fill(p, p + static_cast<std::size_t>(width - w0) * channels, value);
+        }
+        continue;
+      }
+      for (int c0 = 0; c0 < channels; c0 += block) {
+        const int lanes = std::min(block, channels - c0);
+        for (int y = 0; y < height; ++y)
+          for (int x = w0; x < width; ++x) {
+            float* p = values.data() + layout.at(b, c0, y, x);
+            std::fill(p, p + lanes, value);
+          }
       }
     }
   }
 };
 
+memory::desc plain_desc(int b, int c, int h, int w) {
+  return memory::desc({b, c, h, w}, dt::f32, tag::nhwc);
+}
+
 class OnednnEngine final : public Engine {
  public:
-  OnednnEngine(const CompiledNetwork& network, int threads)
+  OnednnEngine(const CompiledNetwork& network, int threads, Isa isa)
       : net_(network),
         threads_(std::max(1, threads)),
+        kernels_(kernels::kernel_table(resolve_isa(isa))),
         engine_(dnnl::engine::kind::cpu, 0),
-        stream_(engine_) {}
+        stream_(engine_) {
+    for (std::size_t i = 0; i < net_.ops.size(); ++i) {
+      const auto* l = std::get_if<LstmOp>(&net_.ops[i]);
+      if (!l) continue;
+      auto& packed = lstm_[i];
+      for (int layer = 0; layer < l->num_layers; ++layer) {
+        PackedLayer p;
+        const int N = l->hidden_size;
+        for (int d = 0; d < l->directions(); ++d) {
+          const auto& w = l->layers[layer][d];
+          p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), N);
+          p.w_ih.insert(p.w_ih.end(), w.w_ih.begin(), w.w_ih.end());
+          p.bias.insert(p.bias.end(), w.bias.begin(), w.bias.end());
+        }
+        packed.push_back(std::move(p));
+      }
+    }
+    profile_.resize(net_.ops.size());
+  }
 
   std::vector<LogProbs> forward(std::span<const LineTensor> lines) override {
     try {
@@ -76,7 +156,22 @@ class OnednnEngine final : public Engine {
     }
   }
 
+  void set_profiling(bool on) override { profiling_ = on; }
+  std::vector<OpProfile> profile() const override {
+    std::vector<OpProfile> out;
+    for (std::size_t i = 0; i < net_.ops.size(); ++i)
+      out.push_back({op_name(net_.ops[i]), profile_[i]});
+    out.push_back({"log_softmax", softmax_seconds_});
+    return out;
+  }
+
  private:
+  struct PackedLayer {
+    std::vector<float> w_ih;  // both directions stacked: [dirs * 4N][input]
+    std::vector<float> bias;  // [dirs * 4N]
+    std::array<kernels::PackedRecurrent, 2> recurrent;
+  };
+
   std::vector<LogProbs> run(std::span<const LineTensor> lines) {
     check_line_heights(net_, lines);
     if (lines.empty()) return {};
@@ -90,45 +185,41 @@ class OnednnEngine final : public Engine {
 
     // Widest first, so that the lines still running at any LSTM step are a prefix.
     const int B = static_cast<int>(lines.size());
-    std::vector<int> order(B);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
+    order_.resize(B);
+    std::iota(order_.begin(), order_.end(), 0);
+    std::stable_sort(order_.begin(), order_.end(),
                      [&](int a, int b) { return lines[a].width > lines[b].width; });
 
     Activations* cur = &a_;
     Activations* next = &b_;
     {
-      const int W = std::max(lines[order[0]].width, net_.min_width);
-      cur->resize(B, 1, net_.input_height, W);
+      int W = std::max(lines[order_[0]].width, net_.min_width);
+      W = (W + kWidthQuantum - 1) / kWidthQuantum * kWidthQuantum;
+      const int H = net_.input_height;
+      cur->reset(plain_desc(B, 1, H, W), B, 1, H, W);
       cur->widths.resize(B);
       std::fill(cur->values.begin(), cur->values.end(), 0.0f);
       for (int b = 0; b < B; ++b) {
-        const LineTensor& l = lines[order[b]];
+        const LineTensor& l = lines[order_[b]];
         cur->widths[b] = std::max(l.width, net_.min_width);
-        for (int y = 0; y < l.height; ++y)
+        for (int y = 0; y < H; ++y)
           std::copy_n(l.pixels.data() + static_cast<std::size_t>(y) * l.width, l.width,
-                      cur->values.data() + (static_cast<std::size_t>(b) * l.height + y) * W);
+                      cur->values.data() + cur->layout.at(b, 0, y, 0));
       }
     }
 
     bool collapsed = false;
     for (std::size_t i = 0; i < net_.ops.size(); ++i) {
+      const auto start = std::chrono::steady_clock::now();
       const Op& op = net_.ops[i];
       if (auto* c = std::get_if<ConvOp>(&op)) {
-        convolve(i * 3, *c, *cur, *next);
-        std::swap(cur, next);
+        convolve(i * 3, *c, cur, next);
       } else if (auto* t = std::get_if<TuckerOp>(&op)) {
-        if (t->has_in) {
-          convolve(i * 3, t->in, *cur, *next);
-          std::swap(cur, next);
-        }
-        convolve(i * 3 + 1, t->core, *cur, *next);
-        std::swap(cur, next);
-        convolve(i * 3 + 2, t->out, *cur, *next);
-        std::swap(cur, next);
+        if (t->has_in) convolve(i * 3, t->in, cur, next);
+        convolve(i * 3 + 1, t->core, cur, next);
+        convolve(i * 3 + 2, t->out, cur, next);
       } else if (auto* p = std::get_if<PoolOp>(&op)) {
-        pool(i * 3, *p, *cur, *next);
-        std::swap(cur, next);
+        pool(i * 3, *p, cur, next);
       } else if (std::holds_alternative<ReluOp>(op)) {
         auto& v = collapsed ? seq_ : cur->values;
         for (float& x : v)
@@ -137,112 +228,205 @@ class OnednnEngine final : public Engine {
         collapse(*cur);
         collapsed = true;
       } else if (auto* l = std::get_if<LstmOp>(&op)) {
-        lstm(*l);
+        lstm(*l, lstm_.at(i));
       } else if (auto* lin = std::get_if<LinearOp>(&op)) {
         linear(*lin);
       }
+      if (profiling_)
+        profile_[i] +=
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
-    return split_log_softmax(order);
+    const auto start = std::chrono::steady_clock::now();
+    auto result = split_log_softmax();
+    if (profiling_)
+      softmax_seconds_ +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
   }
 
-  // One cached primitive per layer slot; rebuilt when the batch shape changes.
-  struct ConvCache {
-    memory::dims src_dims;
+  static std::string op_name(const Op& op) {
+    return std::visit(
+        [](const auto& o) -> std::string {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, ConvOp>)
+            return "conv " + std::to_string(o.in_channels) + "->" + std::to_string(o.out_channels) +
+                   " " + std::to_string(o.kernel_h) + "x" + std::to_string(o.kernel_w);
+          else if constexpr (std::is_same_v<T, TuckerOp>)
+            return "tucker " + std::to_string(o.has_in ? o.in.in_channels : o.core.in_channels) +
+                   "->" + std::to_string(o.out.out_channels) + " ranks " +
+                   std::to_string(o.core.in_channels) + "," + std::to_string(o.core.out_channels);
+          else if constexpr (std::is_same_v<T, PoolOp>)
+            return "maxpool";
+          else if constexpr (std::is_same_v<T, ReluOp>)
+            return "relu";
+          else if constexpr (std::is_same_v<T, CollapseOp>)
+            return "collapse";
+          else if constexpr (std::is_same_v<T, LstmOp>)
+            return "lstm " + std::to_string(o.num_layers) + "x" + std::to_string(o.hidden_size);
+          else
+            return "linear " + std::to_string(o.in_features) + "->" +
+                   std::to_string(o.out_features);
+        },
+        op);
+  }
+
+  // Per layer slot and input shape: the primitive, the memory objects it runs
+  // on (pointed at the current buffers with set_data_handle), and the input
+  // reorder when the previous layer's layout is not the one it wants.
+  struct ConvPrim {
+    memory::desc src_md;  // the layout the input arrives in
     dnnl::convolution_forward prim;
-    dnnl::convolution_forward::primitive_desc pd;
-    memory weights, bias;
+    memory src, dst, weights, bias;
+    bool reorder_input = false;
+    dnnl::reorder to_src;
+    memory user_src;
   };
-  struct PoolCache {
-    memory::dims src_dims;
+  struct PoolPrim {
+    memory::desc src_md;
     dnnl::pooling_forward prim;
-    dnnl::pooling_forward::primitive_desc pd;
+    memory src, dst;
+  };
+  // Weights in the layout an implementation wants, reordered once per layout.
+  struct WeightsCache {
+    std::vector<memory> reordered;
   };
 
-  void convolve(std::size_t slot, const ConvOp& op, Activations& in, Activations& out) {
-    in.fill_padding(0.0f);
-    const int oh = conv_out(in.height, op.kernel_h, op.stride_h, op.pad_h);
-    const int ow = conv_out(in.width, op.kernel_w, op.stride_w, op.pad_w);
-    out.resize(in.batch, op.out_channels, oh, ow);
-    out.widths.resize(in.batch);
-    for (int b = 0; b < in.batch; ++b)
-      out.widths[b] = conv_out(in.widths[b], op.kernel_w, op.stride_w, op.pad_w);
-
-    memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
-    ConvCache& cache = conv_cache_[slot];
-    if (cache.src_dims != src_dims) {
-      memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
-      memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
-      auto src_md = memory::desc(src_dims, dt::f32, tag::nhwc);
-      auto dst_md = memory::desc(dst_dims, dt::f32, tag::nhwc);
-      auto w_md = memory::desc(w_dims, dt::f32, tag::any);
-      auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
-      dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md, w_md,
-          b_md, dst_md, {op.stride_h, op.stride_w}, {op.pad_h, op.pad_w}, {op.pad_h, op.pad_w});
-      dnnl::primitive_attr attr;
-      if (op.relu) {
-        dnnl::post_ops po;
-        po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-        attr.set_post_ops(po);
-      }
-      cache.pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
-      cache.prim = dnnl::convolution_forward(cache.pd);
-      // Weights go to the layout this implementation wants, once per shape.
-      if (!cache.weights || cache.weights.get_desc() != cache.pd.weights_desc()) {
-        auto user_w =
-            memory({w_dims, dt::f32, tag::oihw}, engine_, const_cast<float*>(op.weight.data()));
-        cache.weights = memory(cache.pd.weights_desc(), engine_);
-        dnnl::reorder(user_w, cache.weights).execute(stream_, user_w, cache.weights);
-        cache.bias = memory(b_md, engine_, const_cast<float*>(op.bias.data()));
-      }
-      cache.src_dims = src_dims;
-    }
-    auto src = memory(cache.pd.src_desc(), engine_, in.values.data());
-    auto dst = memory(cache.pd.dst_desc(), engine_, out.values.data());
-    cache.prim.execute(stream_, {{DNNL_ARG_SRC, src},
-                                 {DNNL_ARG_WEIGHTS, cache.weights},
-                                 {DNNL_ARG_BIAS, cache.bias},
-                                 {DNNL_ARG_DST, dst}});
-    stream_.wait();
+  template <class T>
+  static T* find_shape(std::vector<T>& cache, const memory::desc& src_md) {
+    for (auto& e : cache)
+      if (e.src_md == src_md) return &e;
+    if (cache.size() >= kMaxShapes) cache.clear();
+    return nullptr;
   }
 
-  void pool(std::size_t slot, const PoolOp& op, Activations& in, Activations& out) {
-    // Outside a line, max pooling sees nothing: -inf never wins a window.
-    in.fill_padding(std::numeric_limits<float>::lowest());
-    const int oh = pool_out(in.height, op.kernel_h, op.stride_h, op.pad_h, op.ceil_mode);
-    const int ow = pool_out(in.width, op.kernel_w, op.stride_w, op.pad_w, op.ceil_mode);
-    out.resize(in.batch, in.channels, oh, ow);
-    out.widths.resize(in.batch);
-    for (int b = 0; b < in.batch; ++b)
-      out.widths[b] = pool_out(in.widths[b], op.kernel_w, op.stride_w, op.pad_w, op.ceil_mode);
+  memory weights_for(std::size_t slot, const ConvOp& op, const memory::desc& want) {
+    auto& cached = weights_[slot].reordered;
+    for (auto& m : cached)
+      if (m.get_desc() == want) return m;
+    memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+    auto user_w =
+        memory({w_dims, dt::f32, tag::oihw}, engine_, const_cast<float*>(op.weight.data()));
+    memory w(want, engine_);
+    dnnl::reorder(user_w, w).execute(stream_, user_w, w);
+    stream_.wait();
+    cached.push_back(w);
+    return w;
+  }
 
+  ConvPrim& conv_prim(std::size_t slot, const ConvOp& op, const Activations& in, int oh, int ow) {
+    auto& cache = conv_[slot];
+    if (ConvPrim* hit = find_shape(cache, in.md)) return *hit;
+    ConvPrim e;
+    e.src_md = in.md;
     memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
-    PoolCache& cache = pool_cache_[slot];
-    if (cache.src_dims != src_dims) {
-      memory::dims dst_dims = {in.batch, in.channels, oh, ow};
+    memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
+    memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+    auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+        memory::desc(src_dims, dt::f32, tag::any), memory::desc(w_dims, dt::f32, tag::any), b_md,
+        memory::desc(dst_dims, dt::f32, tag::any), {op.stride_h, op.stride_w}, {op.pad_h, op.pad_w},
+        {op.pad_h, op.pad_w});
+    dnnl::primitive_attr attr;
+    if (op.relu) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(po);
+    }
+    auto pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+    Layout probe;
+    if (!Layout::from(pd.dst_desc(), probe)) {
+      // A layout we could not mask: ask for plain nhwc instead.
+      desc = dnnl::convolution_forward::desc(
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+          memory::desc(src_dims, dt::f32, tag::nhwc), memory::desc(w_dims, dt::f32, tag::any), b_md,
+          memory::desc(dst_dims, dt::f32, tag::nhwc), {op.stride_h, op.stride_w},
+          {op.pad_h, op.pad_w}, {op.pad_h, op.pad_w});
+      pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+    }
+    e.prim = dnnl::convolution_forward(pd);
+    e.src = memory(pd.src_desc(), engine_, nullptr);
+    e.dst = memory(pd.dst_desc(), engine_, nullptr);
+    e.weights = weights_for(slot, op, pd.weights_desc());
+    e.bias = memory(b_md, engine_, const_cast<float*>(op.bias.data()));
+    e.reorder_input = pd.src_desc() != in.md;
+    if (e.reorder_input) {
+      e.user_src = memory(in.md, engine_, nullptr);
+      e.to_src = dnnl::reorder(e.user_src, e.src);
+    }
+    cache.push_back(std::move(e));
+    return cache.back();
+  }
+
+  void convolve(std::size_t slot, const ConvOp& op, Activations*& in, Activations*& out) {
+    in->fill_padding(0.0f);
+    const int oh = conv_out(in->height, op.kernel_h, op.stride_h, op.pad_h);
+    const int ow = conv_out(in->width, op.kernel_w, op.stride_w, op.pad_w);
+    ConvPrim& e = conv_prim(slot, op, *in, oh, ow);
+    const float* src = in->values.data();
+    if (e.reorder_input) {  // normally only where the plain input enters the first layer
+      relayout_.resize(e.src.get_desc().get_size() / sizeof(float));
+      e.user_src.set_data_handle(in->values.data());
+      e.src.set_data_handle(relayout_.data());
+      e.to_src.execute(stream_, e.user_src, e.src);
+      src = relayout_.data();
+    }
+    out->reset(e.dst.get_desc(), in->batch, op.out_channels, oh, ow);
+    out->widths.resize(in->batch);
+    for (int b = 0; b < in->batch; ++b)
+      out->widths[b] = conv_out(in->widths[b], op.kernel_w, op.stride_w, op.pad_w);
+    e.src.set_data_handle(const_cast<float*>(src));
+    e.dst.set_data_handle(out->values.data());
+    e.prim.execute(stream_, {{DNNL_ARG_SRC, e.src},
+                             {DNNL_ARG_WEIGHTS, e.weights},
+                             {DNNL_ARG_BIAS, e.bias},
+                             {DNNL_ARG_DST, e.dst}});
+    stream_.wait();
+    std::swap(in, out);
+  }
+
+  void pool(std::size_t slot, const PoolOp& op, Activations*& in, Activations*& out) {
+    // Outside a line, max pooling sees nothing: -inf never wins a window.
+    in->fill_padding(std::numeric_limits<float>::lowest());
+    const int oh = pool_out(in->height, op.kernel_h, op.stride_h, op.pad_h, op.ceil_mode);
+    const int ow = pool_out(in->width, op.kernel_w, op.stride_w, op.pad_w, op.ceil_mode);
+    auto& cache = pool_[slot];
+    PoolPrim* e = find_shape(cache, in->md);
+    if (!e) {
+      PoolPrim n;
+      n.src_md = in->md;
+      memory::dims dst_dims = {in->batch, in->channels, oh, ow};
       // Right padding that makes oneDNN's output size equal PyTorch's (ceil mode
       // overhang included); padded cells are ignored by max pooling.
       auto pad_r = [](int in_len, int out_len, int k, int s, int p) {
         return std::max(p, (out_len - 1) * s + k - in_len - p);
       };
       dnnl::pooling_forward::desc desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max,
-          memory::desc(src_dims, dt::f32, tag::nhwc), memory::desc(dst_dims, dt::f32, tag::nhwc),
-          {op.stride_h, op.stride_w}, {op.kernel_h, op.kernel_w}, {op.pad_h, op.pad_w},
-          {pad_r(in.height, oh, op.kernel_h, op.stride_h, op.pad_h),
-           pad_r(in.width, ow, op.kernel_w, op.stride_w, op.pad_w)});
-      cache.pd = dnnl::pooling_forward::primitive_desc(desc, engine_);
-      cache.prim = dnnl::pooling_forward(cache.pd);
-      cache.src_dims = src_dims;
+          dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, in->md,
+          memory::desc(dst_dims, dt::f32, tag::any), {op.stride_h, op.stride_w},
+          {op.kernel_h, op.kernel_w}, {op.pad_h, op.pad_w},
+          {pad_r(in->height, oh, op.kernel_h, op.stride_h, op.pad_h),
+           pad_r(in->width, ow, op.kernel_w, op.stride_w, op.pad_w)});
+      auto pd = dnnl::pooling_forward::primitive_desc(desc, engine_);
+      n.prim = dnnl::pooling_forward(pd);
+      n.src = memory(pd.src_desc(), engine_, nullptr);
+      n.dst = memory(pd.dst_desc(), engine_, nullptr);
+      cache.push_back(std::move(n));
+      e = &cache.back();
     }
-    auto src = memory(cache.pd.src_desc(), engine_, in.values.data());
-    auto dst = memory(cache.pd.dst_desc(), engine_, out.values.data());
-    cache.prim.execute(stream_, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
+    out->reset(e->dst.get_desc(), in->batch, in->channels, oh, ow);
+    out->widths.resize(in->batch);
+    for (int b = 0; b < in->batch; ++b)
+      out->widths[b] = pool_out(in->widths[b], op.kernel_w, op.stride_w, op.pad_w, op.ceil_mode);
+    e->src.set_data_handle(in->values.data());
+    e->dst.set_data_handle(out->values.data());
+    e->prim.execute(stream_, {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
     stream_.wait();
+    std::swap(in, out);
   }
 
-  // NHWC maps -> time-major frames seq_[t][b][c * H + y]; frames past a line's
-  // end are zero.
+  // Feature maps -> time-major frames seq_[t][b][c * H + y]; frames past a
+  // line's end are zero.
   void collapse(const Activations& in) {
     T_ = in.width;
     B_ = in.batch;
@@ -250,14 +434,12 @@ class OnednnEngine final : public Engine {
     frames_ = in.widths;
     seq_.assign(static_cast<std::size_t>(T_) * B_ * D_, 0.0f);
     for (int b = 0; b < B_; ++b)
-      for (int y = 0; y < in.height; ++y)
-        for (int t = 0; t < frames_[b]; ++t) {
-          const float* src =
-              in.values.data() +
-              ((static_cast<std::size_t>(b) * in.height + y) * in.width + t) * in.channels;
-          float* dst = seq_.data() + (static_cast<std::size_t>(t) * B_ + b) * D_;
-          for (int c = 0; c < in.channels; ++c)
-            dst[c * in.height + y] = src[c];
+      for (int c = 0; c < in.channels; ++c)
+        for (int y = 0; y < in.height; ++y) {
+          const float* src = in.values.data() + in.layout.at(b, c, y, 0);
+          float* dst = seq_.data() + static_cast<std::size_t>(b) * D_ + c * in.height + y;
+          for (int t = 0; t < frames_[b]; ++t)
+            dst[static_cast<std::size_t>(t) * B_ * D_] = src[t * in.layout.sx];
         }
   }
 
@@ -269,58 +451,64 @@ class OnednnEngine final : public Engine {
     return n;
   }
 
-  void lstm(const LstmOp& op) {
+  void lstm(const LstmOp& op, const std::vector<PackedLayer>& packed) {
     const int N = op.hidden_size, dirs = op.directions(), G = 4 * N * dirs;
+    const std::size_t rows = static_cast<std::size_t>(T_) * B_;
     for (int l = 0; l < op.num_layers; ++l) {
+      const PackedLayer& p = packed[l];
       const int Din = op.layer_input(l);
       // Input projection of every frame of every line, both directions: one GEMM.
-      gates_.resize(static_cast<std::size_t>(T_) * B_ * G);
-      for (std::size_t r = 0; r < static_cast<std::size_t>(T_) * B_; ++r)
-        for (int d = 0; d < dirs; ++d)
-          std::copy(op.layers[l][d].bias.begin(), op.layers[l][d].bias.end(),
-                    gates_.begin() + static_cast<std::ptrdiff_t>(r * G + d * 4 * N));
-      for (int d = 0; d < dirs; ++d)
-        sgemm('N', 'T', T_ * B_, 4 * N, Din, seq_.data(), Din, op.layers[l][d].w_ih.data(), Din,
-              1.0f, gates_.data() + d * 4 * N, G);
+      gates_.resize(rows * G);
+      for (std::size_t r = 0; r < rows; ++r)
+        std::copy(p.bias.begin(), p.bias.end(),
+                  gates_.begin() + static_cast<std::ptrdiff_t>(r * G));
+      sgemm('N', 'T', static_cast<int>(rows), G, Din, seq_.data(), Din, p.w_ih.data(), Din, 1.0f,
+            gates_.data(), G);
 
-      out_.assign(static_cast<std::size_t>(T_) * B_ * N * dirs, 0.0f);
+      out_.assign(rows * N * dirs, 0.0f);
       for (int d = 0; d < dirs; ++d) {
-        const auto& w = op.layers[l][d];
-        h_.assign(static_cast<std::size_t>(B_) * N, 0.0f);
-        c_.assign(static_cast<std::size_t>(B_) * N, 0.0f);
-        for (int step = 0; step < T_; ++step) {
-          // Backward: a line starts at its own last frame, with zero state.
-          const int t = d == 0 ? step : T_ - 1 - step;
-          const int active = active_at(t);
-          float* g = gates_.data() + static_cast<std::size_t>(t) * B_ * G + d * 4 * N;
-          sgemm('N', 'T', active, 4 * N, N, h_.data(), N, w.w_hh.data(), N, 1.0f, g, G);
-          for (int b = 0; b < active; ++b) {
-            const float* gb = g + static_cast<std::size_t>(b) * G;
-            float* h = h_.data() + static_cast<std::size_t>(b) * N;
-            float* c = c_.data() + static_cast<std::size_t>(b) * N;
-            float* y = out_.data() + (static_cast<std::size_t>(t) * B_ + b) * N * dirs + d * N;
-            for (int j = 0; j < N; ++j) {
-              const float i_g = sigmoid(gb[j]), f_g = sigmoid(gb[N + j]);
-              const float g_g = std::tanh(gb[2 * N + j]), o_g = sigmoid(gb[3 * N + j]);
-              c[j] = f_g * c[j] + i_g * g_g;
-              h[j] = o_g * std::tanh(c[j]);
-              y[j] = h[j];
-            }
-          }
-        }
+        DirectionState& st = state_[d];
+        st.h.assign(static_cast<std::size_t>(B_) * N, 0.0f);
+        st.c.assign(static_cast<std::size_t>(B_) * N, 0.0f);
+        st.scratch.resize(static_cast<std::size_t>(kernels::kStepLines) * p.recurrent[d].padded);
       }
+      // The two directions are independent: one thread each.
+#pragma omp parallel for num_threads(dirs) if (threads_ > 1 && dirs > 1) schedule(static, 1)
+      for (int d = 0; d < dirs; ++d)
+        run_direction(p.recurrent[d], d, dirs, G);
       seq_.swap(out_);
       D_ = N * dirs;
     }
   }
 
+  void run_direction(const kernels::PackedRecurrent& w, int d, int dirs, int G) {
+    const int N = w.hidden;
+    DirectionState& s = state_[d];  // zeroed and sized by lstm()
+    kernels::LstmStep step;
+    step.weights = &w;
+    step.gates_stride = G;
+    step.h = s.h.data();
+    step.c = s.c.data();
+    step.y_stride = static_cast<std::size_t>(N) * dirs;
+    step.scratch = s.scratch.data();
+    for (int i = 0; i < T_; ++i) {
+      // Backward: a line starts at its own last frame, with zero state.
+      const int t = d == 0 ? i : T_ - 1 - i;
+      step.lines = active_at(t);
+      step.gates_in = gates_.data() + static_cast<std::size_t>(t) * B_ * G + d * 4 * N;
+      step.y = out_.data() + static_cast<std::size_t>(t) * B_ * N * dirs + d * N;
+      kernels_.lstm_step(step);
+    }
+  }
+
   void linear(const LinearOp& op) {
-    out_.resize(static_cast<std::size_t>(T_) * B_ * op.out_features);
-    for (std::size_t r = 0; r < static_cast<std::size_t>(T_) * B_; ++r)
+    const std::size_t rows = static_cast<std::size_t>(T_) * B_;
+    out_.resize(rows * op.out_features);
+    for (std::size_t r = 0; r < rows; ++r)
       std::copy(op.bias.begin(), op.bias.end(),
                 out_.begin() + static_cast<std::ptrdiff_t>(r * op.out_features));
-    sgemm('N', 'T', T_ * B_, op.out_features, op.in_features, seq_.data(), op.in_features,
-          op.weight.data(), op.in_features, 1.0f, out_.data(), op.out_features);
+    sgemm('N', 'T', static_cast<int>(rows), op.out_features, op.in_features, seq_.data(),
+          op.in_features, op.weight.data(), op.in_features, 1.0f, out_.data(), op.out_features);
     if (op.relu)
       for (float& v : out_)
         v = std::max(v, 0.0f);
@@ -328,46 +516,52 @@ class OnednnEngine final : public Engine {
     D_ = op.out_features;
   }
 
-  std::vector<LogProbs> split_log_softmax(const std::vector<int>& order) const {
-    std::vector<LogProbs> result(order.size());
+  // Log-softmax of each line's own frames, straight into its result.
+  std::vector<LogProbs> split_log_softmax() const {
+    std::vector<LogProbs> result(order_.size());
     for (int b = 0; b < B_; ++b) {
-      LogProbs& lp = result[order[b]];
+      LogProbs& lp = result[order_[b]];
       lp.frames = frames_[b];
       lp.classes = D_;
       lp.values.resize(static_cast<std::size_t>(lp.frames) * D_);
-      for (int t = 0; t < lp.frames; ++t) {
-        const float* src = seq_.data() + (static_cast<std::size_t>(t) * B_ + b) * D_;
-        float* dst = lp.values.data() + static_cast<std::size_t>(t) * D_;
-        const float m = *std::max_element(src, src + D_);
-        float sum = 0;
-        for (int k = 0; k < D_; ++k)
-          sum += std::exp(src[k] - m);
-        const float lse = m + std::log(sum);
-        for (int k = 0; k < D_; ++k)
-          dst[k] = src[k] - lse;
-      }
+      for (int t = 0; t < lp.frames; ++t)
+        kernels_.log_softmax(seq_.data() + (static_cast<std::size_t>(t) * B_ + b) * D_,
+                             lp.values.data() + static_cast<std::size_t>(t) * D_, D_);
     }
     return result;
   }
 
+  struct DirectionState {
+    std::vector<float> h, c, scratch;
+  };
+
   const CompiledNetwork& net_;
   int threads_;
+  const kernels::KernelTable& kernels_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  std::map<std::size_t, ConvCache> conv_cache_;
-  std::map<std::size_t, PoolCache> pool_cache_;
+  std::map<std::size_t, std::vector<PackedLayer>> lstm_;
+  std::map<std::size_t, std::vector<ConvPrim>> conv_;
+  std::map<std::size_t, std::vector<PoolPrim>> pool_;
+  std::map<std::size_t, WeightsCache> weights_;
   Activations a_, b_;
+  std::vector<float> relayout_;
+  std::vector<int> order_;
   // Sequence state after the collapse: T_ frames x B_ lines x D_ features.
   int T_ = 0, B_ = 0, D_ = 0;
   std::vector<int> frames_;
-  std::vector<float> seq_, gates_, out_, h_, c_;
+  std::vector<float> seq_, gates_, out_;
+  std::array<DirectionState, 2> state_;
+  bool profiling_ = false;
+  std::vector<double> profile_;
+  double softmax_seconds_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<Engine> make_onednn_engine(const CompiledNetwork& network, int threads) {
+std::unique_ptr<Engine> make_onednn_engine(const CompiledNetwork& network, int threads, Isa isa) {
   try {
-    return std::make_unique<OnednnEngine>(network, threads);
+    return std::make_unique<OnednnEngine>(network, threads, isa);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN backend unavailable: ") + e.what());
   }

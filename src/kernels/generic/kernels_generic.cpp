@@ -1,0 +1,73 @@
+// Portable kernels: plain loops and libm, the baseline the vector paths are
+// tested against and the path for CPUs without AVX2.
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/kernels.hpp"
+
+namespace ocrcore::detail::kernels {
+
+namespace {
+
+float sigmoid1(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
+
+void lstm_step(const LstmStep& s) {
+  const PackedRecurrent& w = *s.weights;
+  const int N = w.hidden;
+  for (int b = 0; b < s.lines; ++b) {
+    float* a = s.scratch;
+    const float* g = s.gates_in + b * s.gates_stride;
+    std::copy(g, g + 4 * N, a);
+    float* h = s.h + static_cast<std::size_t>(b) * N;
+    float* c = s.c + static_cast<std::size_t>(b) * N;
+    for (int k = 0; k < N; ++k) {
+      const float hk = h[k];
+      const float* row = w.w.data() + static_cast<std::size_t>(k) * w.padded;
+      for (int j = 0; j < 4 * N; ++j)
+        a[j] += hk * row[j];
+    }
+    float* y = s.y + b * s.y_stride;
+    for (int j = 0; j < N; ++j) {
+      const float i_g = sigmoid1(a[j]), f_g = sigmoid1(a[N + j]);
+      const float g_g = std::tanh(a[2 * N + j]), o_g = sigmoid1(a[3 * N + j]);
+      c[j] = f_g * c[j] + i_g * g_g;
+      h[j] = o_g * std::tanh(c[j]);
+      y[j] = h[j];
+    }
+  }
+}
+
+void log_softmax(const float* in, float* out, int n) {
+  const float m = *std::max_element(in, in + n);
+  float sum = 0;
+  for (int k = 0; k < n; ++k)
+    sum += std::exp(in[k] - m);
+  const float lse = m + std::log(sum);
+  for (int k = 0; k < n; ++k)
+    out[k] = in[k] - lse;
+}
+
+void exp_n(const float* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = std::exp(in[i]);
+}
+void sigmoid_n(const float* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = sigmoid1(in[i]);
+}
+void tanh_n(const float* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = std::tanh(in[i]);
+}
+
+}  // namespace
+
+const KernelTable& generic_kernels() {
+  static const KernelTable table{Isa::generic, lstm_step, log_softmax, exp_n, sigmoid_n, tanh_n};
+  return table;
+}
+
+}  // namespace ocrcore::detail::kernels

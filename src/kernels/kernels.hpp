@@ -1,0 +1,65 @@
+#pragma once
+
+// ocrcore's own CPU kernels, one implementation per instruction set
+// (generic/, avx2/, avx512/), chosen at run time through a KernelTable.
+// Every kernel's generic version is plain C++ with libm functions; tests
+// compare the vector versions against it and against double precision.
+
+#include <cstddef>
+#include <vector>
+
+#include "ocrcore/cpu.hpp"
+
+namespace ocrcore::detail::kernels {
+
+// Recurrent weights of one LSTM direction, transposed for the step kernel:
+// row k holds W_hh[:, k] (the 4N gate pre-activations h[k] contributes to),
+// padded with zeros to `padded` columns so vector loops need no tails.
+struct PackedRecurrent {
+  int hidden = 0;
+  int padded = 0;        // round_up(4 * hidden, kGatePadding)
+  std::vector<float> w;  // [hidden][padded]
+};
+inline constexpr int kGatePadding = 64;
+// Lines the step kernel processes at once; scratch is kStepLines * padded floats.
+inline constexpr int kStepLines = 4;
+
+// w_hh: [4N][N] as in the model file (gates i, f, g, o).
+PackedRecurrent pack_recurrent(const float* w_hh, int hidden);
+
+// One time step of one LSTM direction for `lines` lines:
+//   a = gates_in[b] + W_hh h[b]         (gates_in: input projection + biases)
+//   c[b] = sig(a_f) c[b] + sig(a_i) tanh(a_g);  h[b] = sig(a_o) tanh(c[b]);  y[b] = h[b]
+// h and c are [lines][N], contiguous; gates_in and y rows are strided.
+struct LstmStep {
+  const PackedRecurrent* weights = nullptr;
+  int lines = 0;
+  const float* gates_in = nullptr;
+  std::size_t gates_stride = 0;
+  float* h = nullptr;
+  float* c = nullptr;
+  float* y = nullptr;
+  std::size_t y_stride = 0;
+  float* scratch = nullptr;  // kStepLines * weights->padded floats
+};
+
+struct KernelTable {
+  Isa isa = Isa::generic;
+  void (*lstm_step)(const LstmStep& step) = nullptr;
+  // out = in - log(sum(exp(in))) over n values (in == out allowed).
+  void (*log_softmax)(const float* in, float* out, int n) = nullptr;
+  // Element-wise over n values (in == out allowed); exposed for the accuracy tests.
+  void (*exp)(const float* in, float* out, std::size_t n) = nullptr;
+  void (*sigmoid)(const float* in, float* out, std::size_t n) = nullptr;
+  void (*tanh)(const float* in, float* out, std::size_t n) = nullptr;
+};
+
+// `isa` must be resolved (not automatic) and supported by this CPU.
+const KernelTable& kernel_table(Isa isa);
+
+// Defined in the per-instruction-set sources.
+const KernelTable& generic_kernels();
+const KernelTable& avx2_kernels();
+const KernelTable& avx512_kernels();
+
+}  // namespace ocrcore::detail::kernels

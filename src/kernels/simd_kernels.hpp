@@ -1,0 +1,221 @@
+#pragma once
+
+// Kernels written once over a vector "traits" type S (see avx2/ and avx512/),
+// instantiated in a source file compiled for that instruction set. S provides
+// V (a vector of S::width floats), M (a lane mask) and thin wrappers around
+// the intrinsics.
+//
+// exp, sigmoid and tanh are evaluated in single precision to within a few
+// ulp (the tests hold them to 1e-6 relative against double precision):
+// exp by range reduction x = n ln2 + r, |r| <= ln2/2, and a degree-6
+// polynomial for e^r (Cephes' expf coefficients); tanh by an odd polynomial
+// below |x| = 0.625, where 1 - 2/(e^2x + 1) would cancel, and by that formula
+// above.
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/kernels.hpp"
+
+namespace ocrcore::detail::kernels::simd {
+
+template <class S>
+typename S::V exp(typename S::V x) {
+  using V = typename S::V;
+  // e^x stays a normal float: 2^n for n in [-126, 127].
+  x = S::min(S::max(x, S::set1(-87.3f)), S::set1(88.3f));
+  const V n = S::round(S::mul(x, S::set1(1.44269504088896341f)));
+  V r = S::fnmadd(n, S::set1(0.693359375f), x);  // ln 2 split in two so that n ln2 is exact
+  r = S::fnmadd(n, S::set1(-2.12194440e-4f), r);
+  V p = S::set1(1.9875691500e-4f);
+  p = S::fmadd(p, r, S::set1(1.3981999507e-3f));
+  p = S::fmadd(p, r, S::set1(8.3334519073e-3f));
+  p = S::fmadd(p, r, S::set1(4.1665795894e-2f));
+  p = S::fmadd(p, r, S::set1(1.6666665459e-1f));
+  p = S::fmadd(p, r, S::set1(5.0000001201e-1f));
+  const V y = S::fmadd(p, S::mul(r, r), S::add(r, S::set1(1.0f)));
+  return S::mul(y, S::pow2(n));
+}
+
+template <class S>
+typename S::V sigmoid(typename S::V x) {
+  const auto one = S::set1(1.0f);
+  return S::div(one, S::add(one, exp<S>(S::neg(x))));
+}
+
+template <class S>
+typename S::V tanh(typename S::V x) {
+  using V = typename S::V;
+  const V a = S::abs(x);
+  const V z = S::mul(x, x);
+  V p = S::set1(-5.70498872745e-3f);
+  p = S::fmadd(p, z, S::set1(2.06390887954e-2f));
+  p = S::fmadd(p, z, S::set1(-5.37397155531e-2f));
+  p = S::fmadd(p, z, S::set1(1.33314422036e-1f));
+  p = S::fmadd(p, z, S::set1(-3.33332819422e-1f));
+  const V small = S::fmadd(S::mul(p, z), x, x);
+  const V e = exp<S>(S::add(a, a));
+  const V large = S::sub(S::set1(1.0f), S::div(S::set1(2.0f), S::add(e, S::set1(1.0f))));
+  return S::select(S::less(a, S::set1(0.625f)), small, S::copy_sign(large, x));
+}
+
+// Applies f to n floats; the tail goes through a zero-padded vector so every
+// element sees the same arithmetic.
+template <class S, class F>
+void map(const float* in, float* out, std::size_t n, F f) {
+  constexpr int W = S::width;
+  std::size_t i = 0;
+  for (; i + W <= n; i += W)
+    S::store(out + i, f(S::load(in + i)));
+  if (i < n) {
+    float tmp[W] = {};
+    std::memcpy(tmp, in + i, (n - i) * sizeof(float));
+    S::store(tmp, f(S::load(tmp)));
+    std::memcpy(out + i, tmp, (n - i) * sizeof(float));
+  }
+}
+
+template <class S>
+void exp_n(const float* in, float* out, std::size_t n) {
+  map<S>(in, out, n, [](typename S::V v) { return exp<S>(v); });
+}
+template <class S>
+void sigmoid_n(const float* in, float* out, std::size_t n) {
+  map<S>(in, out, n, [](typename S::V v) { return sigmoid<S>(v); });
+}
+template <class S>
+void tanh_n(const float* in, float* out, std::size_t n) {
+  map<S>(in, out, n, [](typename S::V v) { return tanh<S>(v); });
+}
+
+template <class S>
+void log_softmax(const float* in, float* out, int n) {
+  using V = typename S::V;
+  constexpr int W = S::width;
+  int k = 0;
+  V vmax = S::set1(-INFINITY);
+  for (; k + W <= n; k += W)
+    vmax = S::max(vmax, S::load(in + k));
+  float m = S::reduce_max(vmax);
+  for (int j = k; j < n; ++j)
+    m = std::max(m, in[j]);
+  const V vm = S::set1(m);
+  V vsum = S::zero();
+  for (k = 0; k + W <= n; k += W)
+    vsum = S::add(vsum, exp<S>(S::sub(S::load(in + k), vm)));
+  float sum = S::reduce_add(vsum);
+  for (int j = k; j < n; ++j)
+    sum += std::exp(in[j] - m);
+  const float lse = m + std::log(sum);
+  const V vlse = S::set1(lse);
+  for (k = 0; k + W <= n; k += W)
+    S::store(out + k, S::sub(S::load(in + k), vlse));
+  for (int j = k; j < n; ++j)
+    out[j] = in[j] - lse;
+}
+
+// acc[l][:] = W_hh h[l] for LB lines (h rows contiguous, N floats each),
+// VB vectors of gate columns at a time held in registers.
+template <class S, int LB, int VB>
+void recurrent_product(const PackedRecurrent& w, const float* h, float* acc) {
+  using V = typename S::V;
+  constexpr int W = S::width;
+  const int N = w.hidden;
+  for (int j0 = 0; j0 < w.padded; j0 += VB * W) {
+    V a[LB][VB];
+#pragma GCC unroll 8
+    for (int l = 0; l < LB; ++l)
+#pragma GCC unroll 8
+      for (int v = 0; v < VB; ++v)
+        a[l][v] = S::zero();
+    const float* col = w.w.data() + j0;
+    for (int k = 0; k < N; ++k) {
+      const float* row = col + static_cast<std::size_t>(k) * w.padded;
+      V wv[VB];
+#pragma GCC unroll 8
+      for (int v = 0; v < VB; ++v)
+        wv[v] = S::load(row + v * W);
+#pragma GCC unroll 8
+      for (int l = 0; l < LB; ++l) {
+        const V hb = S::set1(h[l * N + k]);
+#pragma GCC unroll 8
+        for (int v = 0; v < VB; ++v)
+          a[l][v] = S::fmadd(hb, wv[v], a[l][v]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int l = 0; l < LB; ++l)
+#pragma GCC unroll 8
+      for (int v = 0; v < VB; ++v)
+        S::store(acc + static_cast<std::size_t>(l) * w.padded + j0 + v * W, a[l][v]);
+  }
+}
+
+// The cell update of one line from its recurrent product `acc`.
+template <class S>
+void lstm_cell(const float* g, const float* acc, int N, float* c, float* h, float* y) {
+  using V = typename S::V;
+  constexpr int W = S::width;
+  int j = 0;
+  for (; j + W <= N; j += W) {
+    const V i_g = sigmoid<S>(S::add(S::load(g + j), S::load(acc + j)));
+    const V f_g = sigmoid<S>(S::add(S::load(g + N + j), S::load(acc + N + j)));
+    const V g_g = tanh<S>(S::add(S::load(g + 2 * N + j), S::load(acc + 2 * N + j)));
+    const V o_g = sigmoid<S>(S::add(S::load(g + 3 * N + j), S::load(acc + 3 * N + j)));
+    const V cn = S::fmadd(f_g, S::load(c + j), S::mul(i_g, g_g));
+    const V hn = S::mul(o_g, tanh<S>(cn));
+    S::store(c + j, cn);
+    S::store(h + j, hn);
+    S::store(y + j, hn);
+  }
+  for (; j < N; ++j) {  // hidden sizes that are not a multiple of the vector width
+    auto sig = [](float x) { return 1.0f / (1.0f + std::exp(-x)); };
+    const float i_g = sig(g[j] + acc[j]), f_g = sig(g[N + j] + acc[N + j]);
+    const float g_g = std::tanh(g[2 * N + j] + acc[2 * N + j]);
+    const float o_g = sig(g[3 * N + j] + acc[3 * N + j]);
+    c[j] = f_g * c[j] + i_g * g_g;
+    h[j] = o_g * std::tanh(c[j]);
+    y[j] = h[j];
+  }
+}
+
+template <class S, int VB>
+void lstm_step(const LstmStep& s) {
+  const PackedRecurrent& w = *s.weights;
+  const int N = w.hidden;
+  int b = 0;
+  while (b < s.lines) {
+    const int lines = std::min(kStepLines, s.lines - b);
+    const float* h = s.h + static_cast<std::size_t>(b) * N;
+    // Every line of the block reads its old h before any is overwritten.
+    switch (lines) {
+      case 4:
+        recurrent_product<S, 4, VB>(w, h, s.scratch);
+        break;
+      case 3:
+        recurrent_product<S, 3, VB>(w, h, s.scratch);
+        break;
+      case 2:
+        recurrent_product<S, 2, VB>(w, h, s.scratch);
+        break;
+      default:
+        recurrent_product<S, 1, VB>(w, h, s.scratch);
+        break;
+    }
+    for (int l = 0; l < lines; ++l, ++b)
+      lstm_cell<S>(s.gates_in + b * s.gates_stride,
+                   s.scratch + static_cast<std::size_t>(l) * w.padded, N,
+                   s.c + static_cast<std::size_t>(b) * N, s.h + static_cast<std::size_t>(b) * N,
+                   s.y + b * s.y_stride);
+  }
+}
+
+template <class S, int VB>
+KernelTable make_table(Isa isa) {
+  static_assert(kGatePadding % (VB * S::width) == 0, "gate padding must hold whole blocks");
+  static_assert(kStepLines == 4, "lstm_step dispatches blocks of up to 4 lines");
+  return KernelTable{isa, lstm_step<S, VB>, log_softmax<S>, exp_n<S>, sigmoid_n<S>, tanh_n<S>};
+}
+
+}  // namespace ocrcore::detail::kernels::simd

@@ -1,0 +1,242 @@
+// ocrcore's per-instruction-set kernels against double precision and against
+// the generic (plain C++) kernels, on every path this CPU can run.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "kernels/kernels.hpp"
+#include "ocrcore/error.hpp"
+
+using namespace ocrcore;
+using namespace ocrcore::detail::kernels;
+
+namespace {
+
+class Kernels : public ::testing::TestWithParam<Isa> {
+ protected:
+  const KernelTable& table() const { return kernel_table(GetParam()); }
+};
+
+std::vector<float> uniform(std::size_t n, float lo, float hi, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(lo, hi);
+  std::vector<float> v(n);
+  for (float& x : v)
+    x = u(rng);
+  return v;
+}
+
+// Largest relative error of f against ref, ignoring results below `floor`
+// (denormal territory, where single precision has no relative accuracy).
+template <class F, class R>
+double max_rel_error(F f, R ref, const std::vector<float>& x, double floor = 1e-30) {
+  std::vector<float> y(x.size());
+  f(x.data(), y.data(), x.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double r = ref(static_cast<double>(x[i]));
+    if (std::abs(r) < floor) continue;
+    worst = std::max(worst, std::abs(y[i] - r) / std::abs(r));
+  }
+  return worst;
+}
+
+std::vector<float> test_inputs(float lo, float hi) {
+  // Odd length, so the vector tails are exercised too.
+  auto x = uniform(100003, lo, hi, 7);
+  for (float s : {0.0f, -0.0f, 1e-8f, -1e-8f, 0.625f, -0.625f, 0.6249f, 9.0f, -9.0f, 20.0f, -20.0f,
+                  80.0f, -80.0f})
+    x.push_back(s);
+  return x;
+}
+
+}  // namespace
+
+TEST_P(Kernels, ExpIsAccurate) {
+  auto x = test_inputs(-87.0f, 88.0f);
+  EXPECT_LE(max_rel_error(
+                table().exp, [](double v) { return std::exp(v); }, x),
+            1e-6);
+  auto small = test_inputs(-1.0f, 1.0f);
+  EXPECT_LE(max_rel_error(
+                table().exp, [](double v) { return std::exp(v); }, small),
+            1e-6);
+}
+
+TEST_P(Kernels, SigmoidIsAccurate) {
+  auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  EXPECT_LE(max_rel_error(table().sigmoid, sig, test_inputs(-80.0f, 80.0f)), 1e-6);
+  EXPECT_LE(max_rel_error(table().sigmoid, sig, test_inputs(-5.0f, 5.0f)), 1e-6);
+}
+
+TEST_P(Kernels, TanhIsAccurate) {
+  auto th = [](double v) { return std::tanh(v); };
+  EXPECT_LE(max_rel_error(table().tanh, th, test_inputs(-30.0f, 30.0f)), 1e-6);
+  EXPECT_LE(max_rel_error(table().tanh, th, test_inputs(-1.0f, 1.0f)), 1e-6);
+  EXPECT_LE(max_rel_error(table().tanh, th, test_inputs(-1e-3f, 1e-3f)), 1e-6);
+}
+
+TEST_P(Kernels, SaturatesWithoutNaN) {
+  std::vector<float> x{-1e30f, -200.0f, -100.0f, 100.0f, 200.0f, 1e30f, -INFINITY, INFINITY};
+  std::vector<float> y(x.size());
+  for (auto f : {table().exp, table().sigmoid, table().tanh}) {
+    f(x.data(), y.data(), x.size());
+    for (std::size_t i = 0; i < x.size(); ++i)
+      EXPECT_FALSE(std::isnan(y[i])) << "input " << x[i];
+  }
+  table().tanh(x.data(), y.data(), x.size());
+  EXPECT_FLOAT_EQ(y.front(), -1.0f);
+  EXPECT_FLOAT_EQ(y.back(), 1.0f);
+  table().sigmoid(x.data(), y.data(), x.size());
+  EXPECT_NEAR(y.front(), 0.0f, 1e-30f);
+  EXPECT_FLOAT_EQ(y.back(), 1.0f);
+}
+
+TEST_P(Kernels, LogSoftmaxMatchesDoublePrecision) {
+  for (int n : {1, 5, 16, 17, 96, 111}) {
+    auto x = uniform(n, -30.0f, 30.0f, 100u + n);
+    std::vector<float> y(n);
+    table().log_softmax(x.data(), y.data(), n);
+    double m = -INFINITY, sum = 0;
+    for (float v : x)
+      m = std::max(m, double(v));
+    for (float v : x)
+      sum += std::exp(v - m);
+    for (int k = 0; k < n; ++k)
+      EXPECT_NEAR(y[k], x[k] - m - std::log(sum), 2e-5) << "n " << n << " k " << k;
+    table().log_softmax(x.data(), x.data(), n);  // in place
+    EXPECT_EQ(x, y);
+  }
+}
+
+// One LSTM step in double precision, straight from the definition.
+void lstm_step_double(const std::vector<float>& w_hh, int N, int lines, const float* gates,
+                      std::size_t gstride, std::vector<double>& h, std::vector<double>& c) {
+  auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  for (int b = 0; b < lines; ++b) {
+    std::vector<double> a(4 * N);
+    for (int j = 0; j < 4 * N; ++j) {
+      a[j] = gates[b * gstride + j];
+      for (int k = 0; k < N; ++k)
+        a[j] += double(w_hh[static_cast<std::size_t>(j) * N + k]) * h[b * N + k];
+    }
+    for (int j = 0; j < N; ++j) {
+      c[b * N + j] = sig(a[N + j]) * c[b * N + j] + sig(a[j]) * std::tanh(a[2 * N + j]);
+      h[b * N + j] = sig(a[3 * N + j]) * std::tanh(c[b * N + j]);
+    }
+  }
+}
+
+TEST_P(Kernels, LstmStepMatchesDoublePrecisionAndGeneric) {
+  for (int N : {1, 7, 16, 24, 64, 100}) {
+    for (int lines : {1, 3, 4, 9}) {
+      SCOPED_TRACE("hidden " + std::to_string(N) + ", lines " + std::to_string(lines));
+      const float scale = 1.0f / std::sqrt(float(N));
+      auto w_hh = uniform(static_cast<std::size_t>(4) * N * N, -scale, scale, 1u + N);
+      const PackedRecurrent packed = pack_recurrent(w_hh.data(), N);
+      const std::size_t gstride = 4 * N + 3, ystride = N + 5;  // strided rows, as in the engine
+      auto gates = uniform(lines * gstride, -2.0f, 2.0f, 2u + lines);
+      auto h0 = uniform(static_cast<std::size_t>(lines) * N, -1.0f, 1.0f, 3u);
+      auto c0 = uniform(static_cast<std::size_t>(lines) * N, -2.0f, 2.0f, 4u);
+
+      auto run = [&](const KernelTable& t) {
+        std::vector<float> h = h0, c = c0, y(lines * ystride, -7.0f),
+                           scratch(kStepLines * packed.padded);
+        LstmStep s;
+        s.weights = &packed;
+        s.lines = lines;
+        s.gates_in = gates.data();
+        s.gates_stride = gstride;
+        s.h = h.data();
+        s.c = c.data();
+        s.y = y.data();
+        s.y_stride = ystride;
+        s.scratch = scratch.data();
+        t.lstm_step(s);
+        return std::tuple{h, c, y};
+      };
+      auto [h, c, y] = run(table());
+      auto [hg, cg, yg] = run(generic_kernels());
+
+      std::vector<double> hd(h0.begin(), h0.end()), cd(c0.begin(), c0.end());
+      lstm_step_double(w_hh, N, lines, gates.data(), gstride, hd, cd);
+      for (int b = 0; b < lines; ++b)
+        for (int j = 0; j < N; ++j) {
+          const std::size_t i = static_cast<std::size_t>(b) * N + j;
+          // Float accumulation of N products limits agreement with double to
+          // about N ulp of the pre-activations, well inside 1e-5.
+          EXPECT_NEAR(h[i], hd[i], 1e-5 + 1e-6 * std::abs(hd[i]));
+          EXPECT_NEAR(c[i], cd[i], 1e-5 + 1e-6 * std::abs(cd[i]));
+          EXPECT_NEAR(h[i], hg[i], 2e-6);
+          EXPECT_NEAR(c[i], cg[i], 2e-6);
+          EXPECT_EQ(y[b * ystride + j], h[i]);
+        }
+      for (int b = 0; b < lines; ++b)  // nothing written past a line's N outputs
+        for (std::size_t j = N; j < ystride; ++j)
+          EXPECT_EQ(y[b * ystride + j], -7.0f);
+    }
+  }
+}
+
+// The gate non-linearities alone, on identical pre-activations: the vector
+// paths agree with libm to 1e-6 relative. c = f c0 + i g can cancel, so its
+// tolerance is relative to the size of its terms (and h's to o times that).
+TEST_P(Kernels, LstmCellNonlinearitiesMatchGenericToOnePpm) {
+  const int N = 64, lines = 5;
+  std::vector<float> zero_w(static_cast<std::size_t>(4) * N * N, 0.0f);
+  const PackedRecurrent packed = pack_recurrent(zero_w.data(), N);
+  auto gates = uniform(static_cast<std::size_t>(lines) * 4 * N, -6.0f, 6.0f, 9u);
+  auto c0 = uniform(static_cast<std::size_t>(lines) * N, -3.0f, 3.0f, 10u);
+  auto run = [&](const KernelTable& t) {
+    std::vector<float> h(lines * N, 0.0f), c = c0, y(lines * N),
+                                           scratch(kStepLines * packed.padded);
+    LstmStep s{&packed,  lines,    gates.data(),   std::size_t(4 * N), h.data(),
+               c.data(), y.data(), std::size_t(N), scratch.data()};
+    t.lstm_step(s);
+    return std::pair{h, c};
+  };
+  auto [h, c] = run(table());
+  auto [hg, cg] = run(generic_kernels());
+  auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
+  for (int b = 0; b < lines; ++b)
+    for (int j = 0; j < N; ++j) {
+      const float* a = gates.data() + static_cast<std::size_t>(b) * 4 * N;
+      const std::size_t k = static_cast<std::size_t>(b) * N + j;
+      const double terms =
+          std::abs(sig(a[N + j]) * c0[k]) + std::abs(sig(a[j]) * std::tanh(a[2 * N + j]));
+      EXPECT_NEAR(c[k], cg[k], 1e-6 * terms) << k;
+      EXPECT_NEAR(h[k], hg[k], 1e-6 * (std::abs(hg[k]) + sig(a[3 * N + j]) * terms)) << k;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(SupportedIsas, Kernels, ::testing::ValuesIn(supported_isas()),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
+TEST(CpuFeatures, ParseAndResolve) {
+  EXPECT_EQ(parse_isa("avx2"), Isa::avx2);
+  EXPECT_EQ(parse_isa("auto"), Isa::automatic);
+  EXPECT_THROW(parse_isa("sse9"), Error);
+  const auto supported = supported_isas();
+  ASSERT_FALSE(supported.empty());
+  EXPECT_EQ(supported.front(), Isa::generic);
+  for (Isa isa : supported)
+    EXPECT_EQ(resolve_isa(isa), isa);
+  for (Isa isa : {Isa::avx2, Isa::avx512})
+    if (std::find(supported.begin(), supported.end(), isa) == supported.end())
+      EXPECT_THROW(resolve_isa(isa), Error);
+}
+
+TEST(CpuFeatures, EnvironmentVariableForcesAPath) {
+  ASSERT_EQ(setenv("OCRCORE_ISA", "generic", 1), 0);
+  EXPECT_EQ(resolve_isa(Isa::automatic), Isa::generic);
+  // An explicit choice wins over the environment.
+  EXPECT_EQ(resolve_isa(supported_isas().back()), supported_isas().back());
+  ASSERT_EQ(setenv("OCRCORE_ISA", "bogus", 1), 0);
+  EXPECT_THROW(resolve_isa(Isa::automatic), Error);
+  ASSERT_EQ(unsetenv("OCRCORE_ISA"), 0);
+  EXPECT_EQ(resolve_isa(Isa::automatic), supported_isas().back());
+}
