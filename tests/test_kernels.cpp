@@ -114,13 +114,14 @@ TEST_P(Kernels, LogSoftmaxMatchesDoublePrecision) {
 }
 
 // One LSTM step in double precision, straight from the definition.
-void lstm_step_double(const std::vector<float>& w_hh, int N, int lines, const float* gates,
-                      std::size_t gstride, std::vector<double>& h, std::vector<double>& c) {
+void lstm_step_double(const std::vector<float>& w_hh, const std::vector<float>& bias, int N,
+                      int lines, const float* gates, std::size_t gstride, std::vector<double>& h,
+                      std::vector<double>& c) {
   auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-v)); };
   for (int b = 0; b < lines; ++b) {
     std::vector<double> a(4 * N);
     for (int j = 0; j < 4 * N; ++j) {
-      a[j] = gates[b * gstride + j];
+      a[j] = double(gates[b * gstride + j]) + bias[j];
       for (int k = 0; k < N; ++k)
         a[j] += double(w_hh[static_cast<std::size_t>(j) * N + k]) * h[b * N + k];
     }
@@ -137,7 +138,8 @@ TEST_P(Kernels, LstmStepMatchesDoublePrecisionAndGeneric) {
       SCOPED_TRACE("hidden " + std::to_string(N) + ", lines " + std::to_string(lines));
       const float scale = 1.0f / std::sqrt(float(N));
       auto w_hh = uniform(static_cast<std::size_t>(4) * N * N, -scale, scale, 1u + N);
-      const PackedRecurrent packed = pack_recurrent(w_hh.data(), N);
+      auto bias = uniform(static_cast<std::size_t>(4) * N, -1.0f, 1.0f, 5u + N);
+      const PackedRecurrent packed = pack_recurrent(w_hh.data(), bias.data(), N);
       const std::size_t gstride = 4 * N + 3, ystride = N + 5;  // strided rows, as in the engine
       auto gates = uniform(lines * gstride, -2.0f, 2.0f, 2u + lines);
       auto h0 = uniform(static_cast<std::size_t>(lines) * N, -1.0f, 1.0f, 3u);
@@ -163,7 +165,7 @@ TEST_P(Kernels, LstmStepMatchesDoublePrecisionAndGeneric) {
       auto [hg, cg, yg] = run(generic_kernels());
 
       std::vector<double> hd(h0.begin(), h0.end()), cd(c0.begin(), c0.end());
-      lstm_step_double(w_hh, N, lines, gates.data(), gstride, hd, cd);
+      lstm_step_double(w_hh, bias, N, lines, gates.data(), gstride, hd, cd);
       for (int b = 0; b < lines; ++b)
         for (int j = 0; j < N; ++j) {
           const std::size_t i = static_cast<std::size_t>(b) * N + j;
@@ -188,7 +190,7 @@ TEST_P(Kernels, LstmStepMatchesDoublePrecisionAndGeneric) {
 TEST_P(Kernels, LstmCellNonlinearitiesMatchGenericToOnePpm) {
   const int N = 64, lines = 5;
   std::vector<float> zero_w(static_cast<std::size_t>(4) * N * N, 0.0f);
-  const PackedRecurrent packed = pack_recurrent(zero_w.data(), N);
+  const PackedRecurrent packed = pack_recurrent(zero_w.data(), nullptr, N);
   auto gates = uniform(static_cast<std::size_t>(lines) * 4 * N, -6.0f, 6.0f, 9u);
   auto c0 = uniform(static_cast<std::size_t>(lines) * N, -3.0f, 3.0f, 10u);
   auto run = [&](const KernelTable& t) {

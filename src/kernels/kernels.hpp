@@ -12,23 +12,32 @@
 
 namespace ocrcore::detail::kernels {
 
-// Recurrent weights of one LSTM direction, transposed for the step kernel:
-// row k holds W_hh[:, k] (the 4N gate pre-activations h[k] contributes to),
-// padded with zeros to `padded` columns so vector loops need no tails.
+inline constexpr int kGatePadding = 64;
+
+// Recurrent weights of one LSTM direction, transposed and blocked for the
+// step kernel: column block j (kGatePadding gate columns) holds, for each k,
+// W_hh[j * kGatePadding + c, k] for c in [0, kGatePadding) -- the gate
+// pre-activations h[k] contributes to. Each block streams from memory in
+// order, which matters at batch 1, where the step is bound by reading W_hh.
+// Columns past 4N are zero, so vector loops need no tails.
 struct PackedRecurrent {
   int hidden = 0;
-  int padded = 0;        // round_up(4 * hidden, kGatePadding)
-  std::vector<float> w;  // [hidden][padded]
+  int padded = 0;           // round_up(4 * hidden, kGatePadding)
+  std::vector<float> w;     // [padded / kGatePadding][hidden][kGatePadding]
+  std::vector<float> bias;  // b_ih + b_hh, [padded]
+  const float* block(int j) const {
+    return w.data() + static_cast<std::size_t>(j) * hidden * kGatePadding;
+  }
 };
-inline constexpr int kGatePadding = 64;
 // Lines the step kernel processes at once; scratch is kStepLines * padded floats.
 inline constexpr int kStepLines = 4;
 
-// w_hh: [4N][N] as in the model file (gates i, f, g, o).
-PackedRecurrent pack_recurrent(const float* w_hh, int hidden);
+// w_hh: [4N][N] as in the model file (gates i, f, g, o); bias: [4N] (b_ih +
+// b_hh) or null for none.
+PackedRecurrent pack_recurrent(const float* w_hh, const float* bias, int hidden);
 
 // One time step of one LSTM direction for `lines` lines:
-//   a = gates_in[b] + W_hh h[b]         (gates_in: input projection + biases)
+//   a = gates_in[b] + bias + W_hh h[b]      (gates_in: the input projection)
 //   c[b] = sig(a_f) c[b] + sig(a_i) tanh(a_g);  h[b] = sig(a_o) tanh(c[b]);  y[b] = h[b]
 // h and c are [lines][N], contiguous; gates_in and y rows are strided.
 struct LstmStep {

@@ -138,9 +138,8 @@ class OnednnEngine final : public Engine {
         const int N = l->hidden_size;
         for (int d = 0; d < l->directions(); ++d) {
           const auto& w = l->layers[layer][d];
-          p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), N);
+          p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), w.bias.data(), N);
           p.w_ih.insert(p.w_ih.end(), w.w_ih.begin(), w.w_ih.end());
-          p.bias.insert(p.bias.end(), w.bias.begin(), w.bias.end());
         }
         packed.push_back(std::move(p));
       }
@@ -168,7 +167,6 @@ class OnednnEngine final : public Engine {
  private:
   struct PackedLayer {
     std::vector<float> w_ih;  // both directions stacked: [dirs * 4N][input]
-    std::vector<float> bias;  // [dirs * 4N]
     std::array<kernels::PackedRecurrent, 2> recurrent;
   };
 
@@ -457,12 +455,10 @@ class OnednnEngine final : public Engine {
     for (int l = 0; l < op.num_layers; ++l) {
       const PackedLayer& p = packed[l];
       const int Din = op.layer_input(l);
-      // Input projection of every frame of every line, both directions: one GEMM.
+      // Input projection of every frame of every line, both directions: one
+      // GEMM (the step kernel adds the biases).
       gates_.resize(rows * G);
-      for (std::size_t r = 0; r < rows; ++r)
-        std::copy(p.bias.begin(), p.bias.end(),
-                  gates_.begin() + static_cast<std::ptrdiff_t>(r * G));
-      sgemm('N', 'T', static_cast<int>(rows), G, Din, seq_.data(), Din, p.w_ih.data(), Din, 1.0f,
+      sgemm('N', 'T', static_cast<int>(rows), G, Din, seq_.data(), Din, p.w_ih.data(), Din, 0.0f,
             gates_.data(), G);
 
       out_.assign(rows * N * dirs, 0.0f);

@@ -20,14 +20,16 @@ void lstm_step(const LstmStep& s) {
   for (int b = 0; b < s.lines; ++b) {
     float* a = s.scratch;
     const float* g = s.gates_in + b * s.gates_stride;
-    std::copy(g, g + 4 * N, a);
+    for (int j = 0; j < 4 * N; ++j)
+      a[j] = g[j] + w.bias[j];
     float* h = s.h + static_cast<std::size_t>(b) * N;
     float* c = s.c + static_cast<std::size_t>(b) * N;
-    for (int k = 0; k < N; ++k) {
-      const float hk = h[k];
-      const float* row = w.w.data() + static_cast<std::size_t>(k) * w.padded;
-      for (int j = 0; j < 4 * N; ++j)
-        a[j] += hk * row[j];
+    for (int j0 = 0; j0 < 4 * N; j0 += kGatePadding) {
+      const float* block = w.block(j0 / kGatePadding);
+      const int columns = std::min(kGatePadding, 4 * N - j0);
+      for (int k = 0; k < N; ++k)
+        for (int j = 0; j < columns; ++j)
+          a[j0 + j] += h[k] * block[static_cast<std::size_t>(k) * kGatePadding + j];
     }
     float* y = s.y + b * s.y_stride;
     for (int j = 0; j < N; ++j) {

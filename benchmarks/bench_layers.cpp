@@ -1,0 +1,255 @@
+// Per-layer speed of the oneDNN engine, as GFLOP/s and as a fraction of this
+// CPU's fp32 FMA peak (measured here by BM_FmaPeak, in the same run).
+//
+// Each BM_Layer case times one op of a whole model forward pass from the
+// engine's own per-op profile (manual time), so what is measured is exactly
+// what the runtime does for that layer: same layouts, same primitives.
+//
+//   build/benchmarks/bench_layers [--benchmark_repetitions=5]
+//   OCRCORE_BENCH_MODELS=name=path.ocrm,... adds or replaces models.
+
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include "kernels/kernels.hpp"
+#include "nn/engine.hpp"
+#include "nn/shapes.hpp"
+#include "ocrcore/ocrcore.hpp"
+#include "test_util.hpp"
+
+using namespace ocrcore;
+using namespace ocrcore::detail;
+
+namespace {
+
+constexpr int kWidth = 512;  // a 32x512 line, as every figure in DESIGN.md
+
+// ---- FMA peak ------------------------------------------------------------
+// 16 independent accumulator chains cover FMA latency x ports on current
+// cores; the function bodies differ only in vector width.
+__attribute__((target("avx512f"))) float fma_avx512(long n) {
+  __m512 acc[16];
+  const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
+  for (auto& a : acc)
+    a = c;
+  for (long i = 0; i < n; ++i)
+#pragma GCC unroll 16
+    for (auto& a : acc)
+      a = _mm512_fmadd_ps(a, m, c);
+  __m512 s = acc[0];
+  for (int k = 1; k < 16; ++k)
+    s = _mm512_add_ps(s, acc[k]);
+  return _mm512_reduce_add_ps(s);
+}
+__attribute__((target("avx2,fma"))) float fma_avx2(long n) {
+  __m256 acc[16];
+  const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
+  for (auto& a : acc)
+    a = c;
+  for (long i = 0; i < n; ++i)
+#pragma GCC unroll 16
+    for (auto& a : acc)
+      a = _mm256_fmadd_ps(a, m, c);
+  __m256 s = acc[0];
+  for (int k = 1; k < 16; ++k)
+    s = _mm256_add_ps(s, acc[k]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+}
+
+void BM_FmaPeak(benchmark::State& state, Isa isa) {
+  long n = 1 << 20;
+  const int lanes = isa == Isa::avx512 ? 16 : 8;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n);  // or GCC hoists the (pure) call out of the loop
+    benchmark::DoNotOptimize(isa == Isa::avx512 ? fma_avx512(n) : fma_avx2(n));
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * 16 * lanes * n * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// ---- LSTM step kernel alone ----------------------------------------------
+void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines) {
+  const auto& table = kernels::kernel_table(isa);
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-0.1f, 0.1f);
+  std::vector<float> w_hh(static_cast<std::size_t>(4) * hidden * hidden);
+  for (float& v : w_hh)
+    v = u(rng);
+  const auto packed = kernels::pack_recurrent(w_hh.data(), nullptr, hidden);
+  std::vector<float> gates(static_cast<std::size_t>(lines) * 4 * hidden, 0.1f),
+      h(static_cast<std::size_t>(lines) * hidden, 0.0f), c(h.size(), 0.0f), y(h.size()),
+      scratch(static_cast<std::size_t>(kernels::kStepLines) * packed.padded);
+  kernels::LstmStep step{&packed,  lines,    gates.data(),        std::size_t(4 * hidden), h.data(),
+                         c.data(), y.data(), std::size_t(hidden), scratch.data()};
+  for (auto _ : state) {
+    table.lstm_step(step);
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * lines * 4 * hidden * hidden * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// ---- layers --------------------------------------------------------------
+struct OpInfo {
+  std::string name;
+  double flops = 0;
+};
+
+// FLOPs of each op of the compiled network for one line of the given width
+// (multiply-add = 2; element-wise work not counted).
+std::vector<double> op_flops(const CompiledNetwork& net, int height, int width) {
+  std::vector<double> out;
+  int c = 1, h = height, w = width;
+  int frames = 0, features = 0;
+  auto conv = [&](const ConvOp& op) {
+    const int oh = conv_out(h, op.kernel_h, op.stride_h, op.pad_h);
+    const int ow = conv_out(w, op.kernel_w, op.stride_w, op.pad_w);
+    const double f = 2.0 * oh * ow * op.out_channels * op.in_channels * op.kernel_h * op.kernel_w;
+    h = oh, w = ow, c = op.out_channels;
+    return f;
+  };
+  for (const Op& op : net.ops) {
+    double f = 0;
+    if (auto* cv = std::get_if<ConvOp>(&op)) {
+      f = conv(*cv);
+    } else if (auto* t = std::get_if<TuckerOp>(&op)) {
+      if (t->has_in) f += conv(t->in);
+      f += conv(t->core);
+      f += conv(t->out);
+    } else if (auto* p = std::get_if<PoolOp>(&op)) {
+      h = pool_out(h, p->kernel_h, p->stride_h, p->pad_h, p->ceil_mode);
+      w = pool_out(w, p->kernel_w, p->stride_w, p->pad_w, p->ceil_mode);
+    } else if (std::holds_alternative<CollapseOp>(op)) {
+      frames = w, features = c * h;
+    } else if (auto* l = std::get_if<LstmOp>(&op)) {
+      for (int k = 0; k < l->num_layers; ++k)
+        f += 2.0 * frames * l->directions() * 4 * l->hidden_size *
+             (l->layer_input(k) + l->hidden_size);
+      features = l->hidden_size * l->directions();
+    } else if (auto* lin = std::get_if<LinearOp>(&op)) {
+      f = 2.0 * frames * lin->in_features * lin->out_features;
+      features = lin->out_features;
+    }
+    out.push_back(f);
+  }
+  (void)features;
+  return out;
+}
+
+std::map<std::string, std::shared_ptr<const Model>>& models() {
+  static std::map<std::string, std::shared_ptr<const Model>> m;
+  return m;
+}
+
+void load_models() {
+  auto arch_model = [](const std::string& path) {
+    return test::random_model(Architecture::from_json(test::read_bytes(path)), 42);
+  };
+  models()["teacher"] = arch_model(OCRCORE_SOURCE_DIR "/models/arch/teacher-printed.json");
+  models()["compact"] = arch_model(OCRCORE_BENCH_DIR "/arch/compact-sized.json");
+  if (const char* env = std::getenv("OCRCORE_BENCH_MODELS")) {
+    std::stringstream ss(env);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      const auto eq = item.find('=');
+      if (eq == std::string::npos) continue;
+      models()[item.substr(0, eq)] = Model::load(item.substr(eq + 1));
+    }
+  }
+}
+
+std::string op_label(const Op& op) {
+  return std::visit(
+      [](const auto& o) -> std::string {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, ConvOp>)
+          return "conv" + std::to_string(o.kernel_h) + "x" + std::to_string(o.kernel_w) + "_" +
+                 std::to_string(o.in_channels) + "to" + std::to_string(o.out_channels);
+        else if constexpr (std::is_same_v<T, TuckerOp>)
+          return "tucker" + std::to_string(o.core.kernel_h) + "x" +
+                 std::to_string(o.core.kernel_w) + "_" +
+                 std::to_string(o.has_in ? o.in.in_channels : o.core.in_channels) + "to" +
+                 std::to_string(o.out.out_channels) + "_r" + std::to_string(o.core.in_channels) +
+                 "," + std::to_string(o.core.out_channels);
+        else if constexpr (std::is_same_v<T, PoolOp>)
+          return "maxpool";
+        else if constexpr (std::is_same_v<T, LstmOp>)
+          return "blstm" + std::to_string(o.num_layers) + "x" + std::to_string(o.hidden_size);
+        else if constexpr (std::is_same_v<T, LinearOp>)
+          return "linear" + std::to_string(o.in_features) + "to" + std::to_string(o.out_features);
+        else
+          return "";
+      },
+      op);
+}
+
+void BM_Layer(benchmark::State& state, const std::string& model_name, std::size_t op_index,
+              double flops, int batch, int threads) {
+  const auto& model = models().at(model_name);
+  auto engine = make_onednn_engine(model->network(), threads, Isa::automatic);
+  std::mt19937 rng(3);
+  std::vector<LineTensor> lines;
+  for (int b = 0; b < batch; ++b)
+    lines.push_back(test::random_line(model->network().input_height, kWidth, rng));
+  engine->forward(lines);  // warm-up: primitives, weight reorders
+  engine->set_profiling(true);
+  for (auto _ : state) {
+    const double before = engine->profile()[op_index].seconds;
+    engine->forward(lines);
+    state.SetIterationTime(engine->profile()[op_index].seconds - before);
+  }
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(flops * batch * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void register_benchmarks() {
+  for (Isa isa : supported_isas())
+    if (isa != Isa::generic)
+      benchmark::RegisterBenchmark(("BM_FmaPeak/" + std::string(isa_name(isa))).c_str(), BM_FmaPeak,
+                                   isa)
+          ->MinTime(0.2);
+  for (Isa isa : supported_isas())
+    for (int hidden : {64, 96, 128})
+      for (int lines : {1, 8})
+        benchmark::RegisterBenchmark(("BM_LstmStep/" + std::string(isa_name(isa)) + "/h" +
+                                      std::to_string(hidden) + "/b" + std::to_string(lines))
+                                         .c_str(),
+                                     BM_LstmStep, isa, hidden, lines)
+            ->MinTime(0.2);
+  for (const auto& [name, model] : models()) {
+    const auto& net = model->network();
+    const auto flops = op_flops(net, net.input_height, kWidth);
+    for (std::size_t i = 0; i < net.ops.size(); ++i) {
+      const std::string label = op_label(net.ops[i]);
+      if (label.empty()) continue;
+      char prefix[16];
+      std::snprintf(prefix, sizeof prefix, "%02zu_", i);
+      for (auto [batch, threads] : {std::pair{1, 1}, std::pair{8, 2}})
+        benchmark::RegisterBenchmark(("BM_Layer/" + name + "/" + prefix + label + "/b" +
+                                      std::to_string(batch) + "/t" + std::to_string(threads))
+                                         .c_str(),
+                                     BM_Layer, name, i, flops[i], batch, threads)
+            ->UseManualTime()
+            ->MinTime(0.2)
+            ->Unit(benchmark::kMicrosecond);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  load_models();
+  register_benchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+}

@@ -1,0 +1,186 @@
+// End-to-end runtime benchmark, ocrcore side. The peers (PyTorch, ONNX
+// Runtime) run the same protocol on the same normalised lines, which this
+// tool exports, so every figure in benchmarks/results/runtime.md compares
+// like with like:
+//
+//   latency     batch 1, one thread: every line on its own, in file order.
+//   throughput  all threads, lines sorted by width and cut into batches of
+//               each size in --batches; the best batch size is reported.
+//   Each figure is the median of --runs runs; peak memory is the process's
+//   maximum resident set size at the end.
+//
+//   bench_runtime --model M.ocrm --export-lines lines.bin IMAGES...
+//   bench_runtime --model M.ocrm --lines lines.bin [--backend onednn|reference]
+//
+// Prints one JSON object.
+
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <thread>
+
+#include "ocrcore/ocrcore.hpp"
+
+using namespace ocrcore;
+
+namespace {
+
+// lines.bin: "OCRL", int32 count, int32 height, count x int32 width, then
+// each line's height x width float32 pixels, row-major.
+void write_lines(const std::string& path, const std::vector<LineTensor>& lines) {
+  std::vector<char> bytes;
+  auto put = [&](const void* p, std::size_t n) {
+    bytes.insert(bytes.end(), static_cast<const char*>(p), static_cast<const char*>(p) + n);
+  };
+  put("OCRL", 4);
+  const std::int32_t count = static_cast<std::int32_t>(lines.size());
+  const std::int32_t height = lines.empty() ? 0 : lines[0].height;
+  put(&count, 4);
+  put(&height, 4);
+  for (const auto& l : lines) {
+    const std::int32_t w = l.width;
+    put(&w, 4);
+  }
+  for (const auto& l : lines)
+    put(l.pixels.data(), l.pixels.size() * sizeof(float));
+  write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
+}
+
+std::vector<LineTensor> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4];
+  std::int32_t count = 0, height = 0;
+  if (!in.read(magic, 4) || std::string(magic, 4) != "OCRL" ||
+      !in.read(reinterpret_cast<char*>(&count), 4) ||
+      !in.read(reinterpret_cast<char*>(&height), 4) || count < 0 || height <= 0)
+    throw Error(path + ": not a lines file written by bench_runtime --export-lines");
+  std::vector<LineTensor> lines(count);
+  for (auto& l : lines) {
+    std::int32_t w = 0;
+    if (!in.read(reinterpret_cast<char*>(&w), 4) || w <= 0) throw Error(path + ": bad width");
+    l.height = height;
+    l.width = w;
+  }
+  for (auto& l : lines) {
+    l.pixels.resize(static_cast<std::size_t>(l.height) * l.width);
+    if (!in.read(reinterpret_cast<char*>(l.pixels.data()),
+                 static_cast<std::streamsize>(l.pixels.size() * sizeof(float))))
+      throw Error(path + ": truncated");
+  }
+  return lines;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"ocrcore end-to-end runtime benchmark (see benchmarks/run_runtime.sh)"};
+  std::string model_path, lines_path, export_path, backend_name = "onednn";
+  std::vector<std::string> images;
+  std::vector<int> batches{1, 2, 4, 8, 16, 32};
+  int runs = 5;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  app.add_option("--model", model_path, "model file")->required();
+  app.add_option("--lines", lines_path, "normalised lines (from --export-lines) to time");
+  app.add_option("--export-lines", export_path, "normalise IMAGES for the model and write them");
+  app.add_option("images", images, "images to export");
+  app.add_option("--backend", backend_name, "onednn or reference");
+  app.add_option("--batches", batches, "batch sizes tried for throughput")->delimiter(',');
+  app.add_option("--runs", runs, "runs per figure (median reported)")->check(CLI::PositiveNumber);
+  app.add_option("--threads", threads, "threads for throughput")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+
+  auto model = Model::load(model_path);
+  if (!export_path.empty()) {
+    std::vector<LineTensor> lines;
+    for (const auto& p : expand_inputs(images, std::cin))
+      lines.push_back(normalize_line(load_image(p), model->preprocessing()));
+    write_lines(export_path, lines);
+    std::printf("{\"exported\": %zu}\n", lines.size());
+    return 0;
+  }
+  if (lines_path.empty()) throw Error("give --lines or --export-lines");
+  const auto lines = read_lines(lines_path);
+  const Backend backend = backend_name == "reference" ? Backend::reference : Backend::onednn;
+  const double total_pixels_w = std::accumulate(
+      lines.begin(), lines.end(), 0.0, [](double s, const LineTensor& l) { return s + l.width; });
+
+  nlohmann::json out;
+  out["engine"] = backend_name == "reference" ? "ocrcore-reference" : "ocrcore";
+  out["lines"] = lines.size();
+  out["mean_width"] = total_pixels_w / static_cast<double>(std::max<std::size_t>(1, lines.size()));
+
+  {  // latency: batch 1, one thread
+    Recognizer rec(model, {Decoder::greedy, 1, backend, 1});
+    rec.forward(std::span(&lines[0], 1));  // warm-up
+    std::vector<double> per_line;
+    for (int r = 0; r < runs; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const auto& l : lines)
+        rec.forward(std::span(&l, 1));
+      per_line.push_back(seconds_since(t0) / static_cast<double>(lines.size()));
+    }
+    out["latency_ms"] = median(per_line) * 1e3;
+  }
+
+  {  // throughput: all threads, width-sorted batches
+    std::vector<LineTensor> sorted = lines;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const LineTensor& a, const LineTensor& b) { return a.width < b.width; });
+    Recognizer rec(model, {Decoder::greedy, 1, backend, threads});
+    nlohmann::json per_batch = nlohmann::json::object();
+    double best = 0;
+    int best_batch = 1;
+    for (int batch : batches) {
+      auto pass = [&] {
+        for (std::size_t i = 0; i < sorted.size(); i += batch) {
+          const std::size_t n = std::min<std::size_t>(batch, sorted.size() - i);
+          rec.forward(std::span(sorted.data() + i, n));
+        }
+      };
+      pass();  // warm-up: primitives for these shapes
+      std::vector<double> rates;
+      for (int r = 0; r < runs; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        pass();
+        rates.push_back(static_cast<double>(sorted.size()) / seconds_since(t0));
+      }
+      const double m = median(rates);
+      per_batch[std::to_string(batch)] = m;
+      if (m > best) best = m, best_batch = batch;
+    }
+    out["threads"] = threads;
+    out["throughput_lines_per_s"] = best;
+    out["best_batch"] = best_batch;
+    out["throughput_by_batch"] = per_batch;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  out["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
+  std::printf("%s\n", out.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_runtime: %s\n", e.what());
+    return 1;
+  }
+}
