@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <sstream>
 
 #include "test_util.hpp"
@@ -13,15 +14,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kModel = fs::path(OCRCORE_SOURCE_DIR) / "models" / "default.ocrm";
+const fs::path kModel = OCRCORE_DEFAULT_MODEL;
 // A little above the figures in models/README.md.
-constexpr double kSamplesMaxCer = 0.08;
-constexpr double kUw3TestMaxCer = 0.08;
+constexpr double kSamplesMaxCer = 0.02;
+constexpr double kUw3TestMaxCer = 0.025;
 
 // CER over a directory of line images with NAME.gt.txt ground truth.
-double directory_cer(const fs::path& dir, Backend backend) {
+// The first `max_lines` of them when given.
+double directory_cer(const fs::path& dir, Backend backend, std::size_t max_lines = SIZE_MAX) {
   std::istringstream none;
   auto sources = attach_ground_truth(expand_inputs({dir.string()}, none), std::nullopt);
+  if (sources.size() > max_lines) sources.resize(max_lines);
   // One thread: ctest already runs tests in parallel, and oversubscribed OpenMP
   // teams spin-wait.
   Recognizer rec(Model::load(kModel), {Decoder::greedy, 1, backend, 1});
@@ -31,7 +34,7 @@ double directory_cer(const fs::path& dir, Backend backend) {
     errors +=
         character_errors(rec.recognize(load_image(s.image)).text, s.ground_truth.value_or(""));
   }
-  EXPECT_GT(errors.reference_length, 100u);
+  EXPECT_GT(errors.reference_length, 50u);
   return errors.rate();
 }
 
@@ -50,7 +53,9 @@ TEST(DefaultModel, Uw3DevTest) {
 
 TEST(DefaultModel, BackendsAgreeOnText) {
   // Log-probabilities agree to 1e-4; a near-tie could still flip one argmax on
-  // another instruction set, hence a tolerance of about one character.
+  // another instruction set, hence a tolerance of about one character. Four
+  // lines: the reference engine takes seconds per line of a full-size model.
   const fs::path dir = fs::path(OCRCORE_SOURCE_DIR) / "models" / "samples";
-  EXPECT_NEAR(directory_cer(dir, Backend::onednn), directory_cer(dir, Backend::reference), 0.01);
+  EXPECT_NEAR(directory_cer(dir, Backend::onednn, 4), directory_cer(dir, Backend::reference, 4),
+              0.02);
 }

@@ -2,10 +2,13 @@
 // ground truth is known, score the result (CER / WER).
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <numeric>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -29,6 +32,7 @@ struct Options {
   std::string decoder = "greedy";
   int beam_width = 10;
   std::string backend = "onednn";
+  std::string isa = "auto";
   std::string format = "text";
   std::string output;
   bool quiet = false;
@@ -101,6 +105,8 @@ int run(const Options& opt) {
     ropt.backend =
         opt.backend == "reference" ? ocrcore::Backend::reference : ocrcore::Backend::onednn;
     ropt.threads = opt.threads;
+    ropt.isa = ocrcore::parse_isa(opt.isa);
+    ocrcore::resolve_isa(ropt.isa);  // a path this CPU lacks is a usage error
   } catch (const Error& e) {
     std::cerr << "ocr-infer: " << e.what() << "\n";
     return kExitUsage;
@@ -122,8 +128,12 @@ int run(const Options& opt) {
     std::cerr << "ocr-infer: " << msg << "\n";
   };
 
-  for (std::size_t begin = 0; begin < sources.size(); begin += opt.batch_size) {
-    const std::size_t end = std::min(sources.size(), begin + opt.batch_size);
+  // Lines are read a window of several batches at a time and batched by
+  // width within the window, so that a batch pads its lines to similar
+  // widths; results are still written in input order.
+  const std::size_t window = std::size_t(opt.batch_size) * 8;
+  for (std::size_t begin = 0; begin < sources.size(); begin += window) {
+    const std::size_t end = std::min(sources.size(), begin + window);
     std::vector<ocrcore::LineTensor> lines;
     std::vector<std::size_t> index;  // source of each line in `lines`
     for (std::size_t i = begin; i < end; ++i) {
@@ -139,18 +149,30 @@ int run(const Options& opt) {
         ++failed;
       }
     }
-    std::vector<ocrcore::LogProbs> log_probs;
-    try {
-      log_probs = recognizer.forward(lines);
-    } catch (const Error& e) {
-      std::cerr << "ocr-infer: batch starting at " << sources[begin].image << ": " << e.what()
-                << "\n";
-      failed += lines.size();
-      continue;
+    std::vector<std::size_t> by_width(lines.size());
+    std::iota(by_width.begin(), by_width.end(), std::size_t{0});
+    std::stable_sort(by_width.begin(), by_width.end(),
+                     [&](std::size_t a, std::size_t b) { return lines[a].width < lines[b].width; });
+    std::vector<std::optional<ocrcore::LogProbs>> log_probs(lines.size());
+    for (std::size_t b0 = 0; b0 < by_width.size(); b0 += opt.batch_size) {
+      const std::size_t b1 = std::min(by_width.size(), b0 + opt.batch_size);
+      std::vector<ocrcore::LineTensor> batch;
+      for (std::size_t k = b0; k < b1; ++k)
+        batch.push_back(std::move(lines[by_width[k]]));  // keeps scale_x for decoding
+      try {
+        auto out_batch = recognizer.forward(batch);
+        for (std::size_t k = b0; k < b1; ++k)
+          log_probs[by_width[k]] = std::move(out_batch[k - b0]);
+      } catch (const Error& e) {
+        for (std::size_t k = b0; k < b1; ++k)
+          report(sources[index[by_width[k]]].image, std::string("recognition failed: ") + e.what());
+        failed += b1 - b0;
+      }
     }
     for (std::size_t k = 0; k < lines.size(); ++k) {
+      if (!log_probs[k]) continue;
       const auto& src = sources[index[k]];
-      auto result = recognizer.decode(log_probs[k], lines[k].scale_x);
+      auto result = recognizer.decode(*log_probs[k], lines[k].scale_x);
       std::optional<ocrcore::ErrorCount> line_chars;
       if (!src.ground_truth_error.empty()) {
         report(src.image, src.ground_truth_error);
@@ -226,6 +248,11 @@ int main(int argc, char** argv) {
   app.add_option("--backend", opt.backend, "Inference backend")
       ->capture_default_str()
       ->check(CLI::IsMember({"onednn", "reference"}));
+  app.add_option("--isa", opt.isa,
+                 "Instruction set of ocrcore's own kernels (onednn backend); auto honours "
+                 "OCRCORE_ISA")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "generic", "avx2", "avx512"}));
   app.add_option("--format", opt.format, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "tsv", "jsonl"}));

@@ -185,8 +185,10 @@ class OnednnEngine final : public Engine {
     const int B = static_cast<int>(lines.size());
     order_.resize(B);
     std::iota(order_.begin(), order_.end(), 0);
-    std::stable_sort(order_.begin(), order_.end(),
-                     [&](int a, int b) { return lines[a].width > lines[b].width; });
+    // (std::sort with an index tie-break: stable_sort would allocate.)
+    std::sort(order_.begin(), order_.end(), [&](int a, int b) {
+      return lines[a].width != lines[b].width ? lines[a].width > lines[b].width : a < b;
+    });
 
     Activations* cur = &a_;
     Activations* next = &b_;
@@ -194,7 +196,7 @@ class OnednnEngine final : public Engine {
       int W = std::max(lines[order_[0]].width, net_.min_width);
       W = (W + kWidthQuantum - 1) / kWidthQuantum * kWidthQuantum;
       const int H = net_.input_height;
-      cur->reset(plain_desc(B, 1, H, W), B, 1, H, W);
+      cur->reset(input_desc(B, H, W), B, 1, H, W);
       cur->widths.resize(B);
       std::fill(cur->values.begin(), cur->values.end(), 0.0f);
       for (int b = 0; b < B; ++b) {
@@ -242,6 +244,17 @@ class OnednnEngine final : public Engine {
     return result;
   }
 
+  // Descriptor of the plain input batch, kept per shape (memory::dims is a
+  // std::vector: building one allocates).
+  const memory::desc& input_desc(int B, int H, int W) {
+    const std::array<int, 3> shape{B, H, W};
+    for (const auto& [s, md] : input_mds_)
+      if (s == shape) return md;
+    if (input_mds_.size() >= kMaxShapes) input_mds_.clear();
+    input_mds_.emplace_back(shape, plain_desc(B, 1, H, W));
+    return input_mds_.back().second;
+  }
+
   static std::string op_name(const Op& op) {
     return std::visit(
         [](const auto& o) -> std::string {
@@ -268,6 +281,16 @@ class OnednnEngine final : public Engine {
         op);
   }
 
+  // Primitive arguments built once per cached primitive: the C++ API's
+  // execute() copies its argument map into a new vector on every call.
+  using ExecArgs = std::vector<dnnl_exec_arg_t>;
+  void execute(const dnnl::primitive& p, const ExecArgs& args) {
+    const dnnl_status_t st =
+        dnnl_primitive_execute(p.get(), stream_.get(), static_cast<int>(args.size()), args.data());
+    if (st != dnnl_success)
+      throw Error("oneDNN primitive failed (status " + std::to_string(st) + ")");
+  }
+
   // Per layer slot and input shape: the primitive, the memory objects it runs
   // on (pointed at the current buffers with set_data_handle), and the input
   // reorder when the previous layer's layout is not the one it wants.
@@ -278,11 +301,13 @@ class OnednnEngine final : public Engine {
     bool reorder_input = false;
     dnnl::reorder to_src;
     memory user_src;
+    ExecArgs args, reorder_args;
   };
   struct PoolPrim {
     memory::desc src_md;
     dnnl::pooling_forward prim;
     memory src, dst;
+    ExecArgs args;
   };
   // Weights in the layout an implementation wants, reordered once per layout.
   struct WeightsCache {
@@ -351,7 +376,12 @@ class OnednnEngine final : public Engine {
     if (e.reorder_input) {
       e.user_src = memory(in.md, engine_, nullptr);
       e.to_src = dnnl::reorder(e.user_src, e.src);
+      e.reorder_args = {{DNNL_ARG_FROM, e.user_src.get()}, {DNNL_ARG_TO, e.src.get()}};
     }
+    e.args = {{DNNL_ARG_SRC, e.src.get()},
+              {DNNL_ARG_WEIGHTS, e.weights.get()},
+              {DNNL_ARG_BIAS, e.bias.get()},
+              {DNNL_ARG_DST, e.dst.get()}};
     cache.push_back(std::move(e));
     return cache.back();
   }
@@ -366,7 +396,7 @@ class OnednnEngine final : public Engine {
       relayout_.resize(e.src.get_desc().get_size() / sizeof(float));
       e.user_src.set_data_handle(in->values.data());
       e.src.set_data_handle(relayout_.data());
-      e.to_src.execute(stream_, e.user_src, e.src);
+      execute(e.to_src, e.reorder_args);
       src = relayout_.data();
     }
     out->reset(e.dst.get_desc(), in->batch, op.out_channels, oh, ow);
@@ -375,10 +405,7 @@ class OnednnEngine final : public Engine {
       out->widths[b] = conv_out(in->widths[b], op.kernel_w, op.stride_w, op.pad_w);
     e.src.set_data_handle(const_cast<float*>(src));
     e.dst.set_data_handle(out->values.data());
-    e.prim.execute(stream_, {{DNNL_ARG_SRC, e.src},
-                             {DNNL_ARG_WEIGHTS, e.weights},
-                             {DNNL_ARG_BIAS, e.bias},
-                             {DNNL_ARG_DST, e.dst}});
+    execute(e.prim, e.args);
     stream_.wait();
     std::swap(in, out);
   }
@@ -409,6 +436,7 @@ class OnednnEngine final : public Engine {
       n.prim = dnnl::pooling_forward(pd);
       n.src = memory(pd.src_desc(), engine_, nullptr);
       n.dst = memory(pd.dst_desc(), engine_, nullptr);
+      n.args = {{DNNL_ARG_SRC, n.src.get()}, {DNNL_ARG_DST, n.dst.get()}};
       cache.push_back(std::move(n));
       e = &cache.back();
     }
@@ -418,7 +446,7 @@ class OnednnEngine final : public Engine {
       out->widths[b] = pool_out(in->widths[b], op.kernel_w, op.stride_w, op.pad_w, op.ceil_mode);
     e->src.set_data_handle(in->values.data());
     e->dst.set_data_handle(out->values.data());
-    e->prim.execute(stream_, {{DNNL_ARG_SRC, e->src}, {DNNL_ARG_DST, e->dst}});
+    execute(e->prim, e->args);
     stream_.wait();
     std::swap(in, out);
   }
@@ -542,6 +570,7 @@ class OnednnEngine final : public Engine {
   std::map<std::size_t, WeightsCache> weights_;
   Activations a_, b_;
   std::vector<float> relayout_;
+  std::vector<std::pair<std::array<int, 3>, memory::desc>> input_mds_;
   std::vector<int> order_;
   // Sequence state after the collapse: T_ frames x B_ lines x D_ features.
   int T_ = 0, B_ = 0, D_ = 0;

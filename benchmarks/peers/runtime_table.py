@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""Markdown tables from the JSON lines benchmarks/run_runtime.sh collects."""
+import argparse
+import json
+from collections import defaultdict
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--header", default="")
+    a = ap.parse_args()
+    rows = [json.loads(l) for l in open(a.results) if l.strip()]
+    print("# End-to-end runtime: ocrcore against its peers\n")
+    print(a.header + "\n")
+    print("Same weights and the same normalised lines for every engine (ocrcore exports them).")
+    print("Latency: ms per line, batch 1, one thread, median of the runs. Throughput: lines/s")
+    print("with all threads at the best batch size (lines sorted by width; peers pad a batch to")
+    print("its widest line, ocrcore masks per line). Ratios are ocrcore's advantage (x faster).")
+    print("The reference backend is timed on the first 5 lines, once (it is the oracle).\n")
+    by = defaultdict(dict)
+    for r in rows:
+        by[(r["model"], r["set"])][r["engine"]] = r
+    for (model, set_name), engines in by.items():
+        if model == "tesseract":
+            continue
+        core = engines.get("ocrcore")
+        if not core:
+            continue
+        print(f"## {model} on {set_name} ({core['lines']} lines, mean width {core['mean_width']:.0f} px)\n")
+        print("| engine | latency ms | ocrcore speedup | throughput lines/s | best batch | ocrcore speedup | peak RSS MB |")
+        print("|---|---|---|---|---|---|---|")
+        for name in ["ocrcore", "ocrcore-reference", "pytorch", "onnxruntime"]:
+            e = engines.get(name)
+            if not e:
+                continue
+            lat = e["latency_ms"]
+            thr = e.get("throughput_lines_per_s") if name != "ocrcore-reference" else None
+            print(f"| {name} | {lat:.2f} | {lat / core['latency_ms']:.2f}x | "
+                  + (f"{thr:.1f} | {e['best_batch']} | {core['throughput_lines_per_s'] / thr:.2f}x | "
+                     if thr else "- | - | - | ")
+                  + f"{e.get('peak_rss_mb', 0):.0f} |")
+        print()
+        tb = core.get("throughput_by_batch", {})
+        if tb:
+            print("ocrcore throughput by batch size: "
+                  + ", ".join(f"{b}: {v:.1f}" for b, v in sorted(tb.items(), key=lambda x: int(x[0])))
+                  + " lines/s\n")
+    print("## OCR level: image files to text, one thread\n")
+    print("| set | engine | CER | lines/s | ocrcore speedup |")
+    print("|---|---|---|---|---|")
+    tess = {s: e["tesseract"] for (m, s), e in by.items() if m == "tesseract"}
+    for (model, set_name), engines in by.items():
+        if model == "tesseract" or "ocr-infer" not in engines:
+            continue
+        e = engines["ocr-infer"]
+        t = tess.get(set_name)
+        ratio = f"{e['lines_per_s'] / t['lines_per_s']:.1f}x vs Tesseract" if t else "-"
+        print(f"| {set_name} | ocrcore {model} (ocr-infer -t 1 -b 1) | {e['cer'] * 100:.2f}% | "
+              f"{e['lines_per_s']:.1f} | {ratio} |")
+    for set_name, t in tess.items():
+        print(f"| {set_name} | Tesseract 5 (--psm 7, eng, 1 thread) | {t['cer'] * 100:.2f}% | "
+              f"{t['lines_per_s']:.1f} | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# End-to-end runtime benchmark of ocrcore against its peers, measured side by
+# side in one run on the same weights and the same normalised lines, and the
+# OCR-level comparison with Tesseract. Writes benchmarks/results/runtime.md.
+#
+#   benchmarks/run_runtime.sh
+#   MODELS="teacher=models/teacher-printed.ocrm compact=models/x.ocrm" RUNS=5 benchmarks/run_runtime.sh
+#
+# Peers: ocrcore's reference backend (latency only, first 5 lines, one run: it
+# is the slow oracle), PyTorch CPU (Debian python3-torch, benchmarks/peers/
+# torch_runtime.py), ONNX Runtime (onnxruntime-node from tests/onnx, on the
+# model exported by ocr-convert) and Tesseract 5 (eng, --psm 7, one thread).
+# Missing peers are skipped with a message.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${OCRCORE_BUILD_DIR:-$root/build}
+work=$build/bench-runtime
+runs=${RUNS:-5}
+shared=$root/../shared/data/uw3-dev
+models=${MODELS:-"teacher=$root/models/teacher-printed.ocrm"}
+mkdir -p "$work"
+cmake --build "$build" --target bench_runtime ocr-convert ocr-infer ocr-synth >/dev/null
+
+# Line sets: uw3-dev test (real scans, when present) and rendered lines.
+sets=()
+if [[ -d $shared/test ]]; then sets+=("uw3-test=$shared/test"); else
+  echo "run_runtime: ../shared/data absent, uw3-dev not measured" >&2; fi
+rendered=$work/rendered
+if [[ ! -f $rendered/.complete ]]; then
+  "$build/tools/ocr-synth" --corpus /usr/share/common-licenses -o "$rendered" --count 200 \
+    --seed 9001 --height 48 --degrade 0.3 -q
+  touch "$rendered/.complete"
+fi
+sets+=("rendered=$rendered")
+
+have_torch=0; /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
+have_ort=0
+if command -v node >/dev/null && [[ -d $root/tests/onnx/node_modules/onnxruntime-node ]]; then
+  have_ort=1
+else
+  echo "run_runtime: node or tests/onnx/node_modules absent (npm ci in tests/onnx): no ONNX Runtime" >&2
+fi
+have_tess=0; command -v tesseract >/dev/null && have_tess=1
+export NODE_PATH=$root/tests/onnx/node_modules
+
+results=$work/results.jsonl
+: > "$results"
+record() {  # model set json
+  /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[3]); d.update(model=sys.argv[1], set=sys.argv[2]); print(json.dumps(d))' "$1" "$2" "$3" >> "$results"
+}
+
+for m in $models; do
+  name=${m%%=*}; path=${m#*=}
+  [[ -f $path ]] || { echo "run_runtime: $path missing, skipped" >&2; continue; }
+  "$build/tools/ocr-convert" "$path" "$work/$name.onnx" >/dev/null
+  for s in "${sets[@]}"; do
+    set_name=${s%%=*}; dir=${s#*=}
+    lines=$work/$name-$set_name.bin
+    "$build/benchmarks/bench_runtime" --model "$path" --export-lines "$lines" "$dir" >/dev/null
+    echo "== $name on $set_name" >&2
+    record "$name" "$set_name" "$("$build/benchmarks/bench_runtime" --model "$path" --lines "$lines" --runs "$runs")"
+    head5=$work/$name-$set_name-5.bin
+    /usr/bin/python3 - "$lines" "$head5" <<'PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+count, height = struct.unpack_from("<ii", data, 4)
+widths = struct.unpack_from(f"<{count}i", data, 12)
+n = min(5, count)
+body = 12 + 4 * count
+size = sum(height * w * 4 for w in widths[:n])
+open(sys.argv[2], "wb").write(b"OCRL" + struct.pack("<ii", n, height) +
+                              struct.pack(f"<{n}i", *widths[:n]) + data[body:body + size])
+PY
+    record "$name" "$set_name" "$("$build/benchmarks/bench_runtime" --model "$path" --lines "$head5" \
+      --runs 1 --batches 1 --threads 1 --backend reference)"
+    if ((have_torch)); then
+      record "$name" "$set_name" "$(/usr/bin/python3 "$root/benchmarks/peers/torch_runtime.py" \
+        --model "$path" --lines "$lines" --runs "$runs")"
+    fi
+    if ((have_ort)); then
+      record "$name" "$set_name" "$(node "$root/benchmarks/peers/ort_runtime.js" "$work/$name.onnx" \
+        "$lines" 1,2,4,8,16,32 "$runs")"
+    fi
+    # OCR level: ocr-infer reading the image files, one thread, batch 1.
+    summary=$("$build/tools/ocr-infer" -q --model "$path" -t 1 -b 1 "$dir" 2>&1 >/dev/null | tr '\n' ' ')
+    record "$name" "$set_name" "$(/usr/bin/python3 -c '
+import json, re, sys
+s = sys.argv[1]
+print(json.dumps({"engine": "ocr-infer", "lines_per_s": float(re.search(r"([0-9.]+) lines/s", s).group(1)),
+                  "cer": float(re.search(r"CER ([0-9.]+)%", s).group(1)) / 100}))' "$summary")"
+  done
+done
+if ((have_tess)); then
+  for s in "${sets[@]}"; do
+    record tesseract "${s%%=*}" "$(/usr/bin/python3 "$root/benchmarks/peers/tesseract_runtime.py" "${s#*=}" --runs 3)"
+  done
+fi
+
+out=$root/benchmarks/results/runtime.md
+/usr/bin/python3 "$root/benchmarks/peers/runtime_table.py" "$results" \
+  --header "Command: \`benchmarks/run_runtime.sh\` (commit $(git -C "$root" rev-parse --short HEAD), $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, RUNS=$runs)." \
+  > "$out.tmp"
+mv "$out.tmp" "$out"
+cat "$out"
