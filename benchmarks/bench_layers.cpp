@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -108,7 +109,7 @@ struct OpInfo {
 std::vector<double> op_flops(const CompiledNetwork& net, int height, int width) {
   std::vector<double> out;
   int c = 1, h = height, w = width;
-  int frames = 0, features = 0;
+  int frames = 0;
   auto conv = [&](const ConvOp& op) {
     const int oh = conv_out(h, op.kernel_h, op.stride_h, op.pad_h);
     const int ow = conv_out(w, op.kernel_w, op.stride_w, op.pad_w);
@@ -128,19 +129,16 @@ std::vector<double> op_flops(const CompiledNetwork& net, int height, int width) 
       h = pool_out(h, p->kernel_h, p->stride_h, p->pad_h, p->ceil_mode);
       w = pool_out(w, p->kernel_w, p->stride_w, p->pad_w, p->ceil_mode);
     } else if (std::holds_alternative<CollapseOp>(op)) {
-      frames = w, features = c * h;
+      frames = w;
     } else if (auto* l = std::get_if<LstmOp>(&op)) {
       for (int k = 0; k < l->num_layers; ++k)
         f += 2.0 * frames * l->directions() * 4 * l->hidden_size *
              (l->layer_input(k) + l->hidden_size);
-      features = l->hidden_size * l->directions();
     } else if (auto* lin = std::get_if<LinearOp>(&op)) {
       f = 2.0 * frames * lin->in_features * lin->out_features;
-      features = lin->out_features;
     }
     out.push_back(f);
   }
-  (void)features;
   return out;
 }
 
@@ -164,31 +162,6 @@ void load_models() {
       models()[item.substr(0, eq)] = Model::load(item.substr(eq + 1));
     }
   }
-}
-
-std::string op_label(const Op& op) {
-  return std::visit(
-      [](const auto& o) -> std::string {
-        using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, ConvOp>)
-          return "conv" + std::to_string(o.kernel_h) + "x" + std::to_string(o.kernel_w) + "_" +
-                 std::to_string(o.in_channels) + "to" + std::to_string(o.out_channels);
-        else if constexpr (std::is_same_v<T, TuckerOp>)
-          return "tucker" + std::to_string(o.core.kernel_h) + "x" +
-                 std::to_string(o.core.kernel_w) + "_" +
-                 std::to_string(o.has_in ? o.in.in_channels : o.core.in_channels) + "to" +
-                 std::to_string(o.out.out_channels) + "_r" + std::to_string(o.core.in_channels) +
-                 "," + std::to_string(o.core.out_channels);
-        else if constexpr (std::is_same_v<T, PoolOp>)
-          return "maxpool";
-        else if constexpr (std::is_same_v<T, LstmOp>)
-          return "blstm" + std::to_string(o.num_layers) + "x" + std::to_string(o.hidden_size);
-        else if constexpr (std::is_same_v<T, LinearOp>)
-          return "linear" + std::to_string(o.in_features) + "to" + std::to_string(o.out_features);
-        else
-          return "";
-      },
-      op);
 }
 
 void BM_Layer(benchmark::State& state, const std::string& model_name, std::size_t op_index,
@@ -227,9 +200,14 @@ void register_benchmarks() {
   for (const auto& [name, model] : models()) {
     const auto& net = model->network();
     const auto flops = op_flops(net, net.input_height, kWidth);
+    // Benchmark names from the engine's own op names ("conv 64->128 3x3").
+    const auto ops = make_onednn_engine(net, 1, Isa::automatic)->profile();
     for (std::size_t i = 0; i < net.ops.size(); ++i) {
-      const std::string label = op_label(net.ops[i]);
-      if (label.empty()) continue;
+      if (std::holds_alternative<ReluOp>(net.ops[i]) ||
+          std::holds_alternative<CollapseOp>(net.ops[i]))
+        continue;
+      std::string label = ops[i].name;
+      std::replace(label.begin(), label.end(), ' ', '_');
       char prefix[16];
       std::snprintf(prefix, sizeof prefix, "%02zu_", i);
       for (auto [batch, threads] : {std::pair{1, 1}, std::pair{8, 2}})

@@ -18,11 +18,13 @@ struct Run {
   std::string out, err;
 };
 
-Run run(const std::string& args, const TempDir& dir, const std::string& stdin_text = "") {
+// `env`: VAR=value assignments put before the command.
+Run run(const std::string& args, const TempDir& dir, const std::string& stdin_text = "",
+        const std::string& env = "") {
   auto out = dir / "stdout.txt", err = dir / "stderr.txt", in = dir / "stdin.txt";
   write_bytes(in, stdin_text);
-  std::string cmd = std::string(OCR_INFER_EXE) + " " + args + " <" + in.string() + " >" +
-                    out.string() + " 2>" + err.string();
+  std::string cmd = env + " " + std::string(OCR_INFER_EXE) + " " + args + " <" + in.string() +
+                    " >" + out.string() + " 2>" + err.string();
   int status = std::system(cmd.c_str());
   return {WEXITSTATUS(status), read_bytes(out), read_bytes(err)};
 }
@@ -36,6 +38,15 @@ void write_line_image(const std::filesystem::path& p, int w) {
   for (int x = 2; x < w - 2; x += 3)
     img.at(x, 10) = 0;
   save_png(p, img);
+}
+
+// The first two columns of --format tsv output.
+std::string path_and_text(const std::string& tsv) {
+  std::istringstream in(tsv);
+  std::string line, out;
+  while (std::getline(in, line))
+    out += line.substr(0, line.rfind('\t')) + "\n";
+  return out;
 }
 
 class OcrInfer : public ::testing::Test {
@@ -126,6 +137,39 @@ TEST_F(OcrInfer, UsageAndModelErrors) {
   r = run("--version", dir_);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("ocrcore"), std::string::npos);
+}
+
+TEST_F(OcrInfer, BatchesByWidthButWritesInInputOrder) {
+  // Widths out of order, so that width-sorted batches of 2 mix the files up.
+  std::filesystem::create_directories(dir_ / "mixed");
+  const int widths[] = {200, 40, 130, 60, 300, 90};
+  std::string expected;
+  for (int i = 0; i < 6; ++i) {
+    const std::string name = "0" + std::to_string(i) + ".png";
+    write_line_image(dir_ / "mixed" / name, widths[i]);
+    auto alone = run(model_arg() + " --format tsv -b 1 " + (dir_ / "mixed" / name).string(), dir_);
+    ASSERT_EQ(alone.exit_code, 0) << alone.err;
+    expected += alone.out;
+  }
+  auto r = run(model_arg() + " --format tsv -b 2 " + (dir_ / "mixed").string(), dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // Same order, and the same path and text as each line alone (the printed
+  // confidence may differ in its last digit between batch shapes).
+  EXPECT_EQ(path_and_text(r.out), path_and_text(expected));
+}
+
+TEST_F(OcrInfer, KernelPathOption) {
+  auto generic =
+      run(model_arg() + " --format tsv --isa generic " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(generic.exit_code, 0) << generic.err;
+  auto automatic = run(model_arg() + " --format tsv " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(generic.out, automatic.out);
+
+  auto r = run(model_arg() + " " + (dir_ / "lines").string(), dir_, "", "OCRCORE_ISA=bogus");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown kernel path 'bogus'"), std::string::npos) << r.err;
+  r = run(model_arg() + " --isa sse9 " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 2);
 }
 
 TEST_F(OcrInfer, ModelInfo) {
