@@ -8,7 +8,8 @@
 # ../shared/data/uw3-dev/test) goes to benchmarks/results/compress.md.
 #
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
-# Environment: WIDTH (student width multiplier, 0.25), TS_ITERATIONS (3000),
+# Environment: RUNS (speed rounds, 5), STUDENT_CHANNELS (per-layer student channels, default below) or
+# WIDTH (a width multiplier instead), TS_ITERATIONS (4000),
 # FT_ITERATIONS (1500), RANKS (budget:flops=0.5), WORK (runs/compress-table).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,8 +17,12 @@ build=${OCRCORE_BUILD_DIR:-$root/build}
 teacher=${1:-$root/models/teacher-printed.ocrm}
 work=${WORK:-$root/runs/compress-table}
 data=${TEACHER_DATA:-$root/runs/teacher/data}
-width=${WIDTH:-0.25}
-ts_iterations=${TS_ITERATIONS:-3000}
+# Narrow early layers (they run at full resolution) and the teacher's feature
+# dimension at the end: 16x smaller than the teacher, ~27x fewer FLOPs.
+channels=${STUDENT_CHANNELS:-8 16 16 16 32 32 64 64 128 128}
+student=(--student-channels $channels)
+[[ -n ${WIDTH:-} ]] && student=(--width "$WIDTH")
+ts_iterations=${TS_ITERATIONS:-4000}
 ft_iterations=${FT_ITERATIONS:-1500}
 ranks=${RANKS:-budget:flops=0.5}
 threads=$(nproc)
@@ -30,7 +35,7 @@ out=$root/benchmarks/results/compress.md
 eval_sets=("$data/test")
 [[ -d $uw3 ]] && eval_sets+=("$uw3")
 
-common=(--teacher "$teacher" --width "$width" --train "$data/train" --val "$data/val" --max-val-lines 500
+common=(--teacher "$teacher" "${student[@]}" --train "$data/train" --val "$data/val" --max-val-lines 500
         --eval "${eval_sets[@]}" --ts-iterations "$ts_iterations" --finetune-iterations "$ft_iterations"
         --ranks "$ranks" -t "$threads" --latency-lines 100 -q)
 run() {  # name, extra args
@@ -40,46 +45,66 @@ run() {  # name, extra args
   echo "== $name" >&2
   "$build/tools/ocr-compress" "${common[@]}" --run-dir "$work/$name" "${resume[@]}" "$@" >&2
 }
-run ctc --stages ts --ts-loss ctc
+run lstm-guided --stages ts,tucker,finetune --ts-loss lstm-guided
 run l2 --stages ts --ts-loss l2
 run kl --stages ts --ts-loss kl
-run lstm-guided --stages ts,tucker,finetune --ts-loss lstm-guided
+run ctc --stages ts --ts-loss ctc
 
-# Throughput with all threads: lines/s over the rendered test set, same batch.
-throughput() {
-  "$build/tools/ocr-infer" -q -t "$threads" -b 16 --model "$1" "$data/test" 2>&1 |
-    sed -n 's/.*ms\/line, \([0-9.]*\) lines\/s.*/\1/p'
-}
+# Speed, side by side: every model on the same normalised lines (200 of the
+# rendered test set), alternating models within each of RUNS rounds so that
+# drift on a shared machine hits them alike; medians per model.
+runs=${RUNS:-5}
+names=(teacher ctc l2 kl lstm-guided lstm-guided+tucker+ft)
+paths=("$teacher" "$work/ctc/student-ts.ocrm" "$work/l2/student-ts.ocrm" "$work/kl/student-ts.ocrm"
+       "$work/lstm-guided/student-ts.ocrm" "$work/lstm-guided/student-finetune.ocrm")
+find "$data/test" -name '*.png' | sort | head -200 > "$work/timing-lines.txt"
+"$build/benchmarks/bench_runtime" --model "$teacher" --export-lines "$work/timing-lines.bin" \
+  "@$work/timing-lines.txt" > /dev/null
+: > "$work/speed.jsonl"
+for ((r = 1; r <= runs; ++r)); do
+  for i in "${!names[@]}"; do
+    echo "== speed round $r/$runs: ${names[$i]}" >&2
+    json=$("$build/benchmarks/bench_runtime" --model "${paths[$i]}" --lines "$work/timing-lines.bin" \
+      --runs 1 --batches 1,4,8,16 --threads "$threads")
+    echo "{\"model\": \"${names[$i]}\", \"result\": $json}" >> "$work/speed.jsonl"
+  done
+done
 
-python3 - "$work" "$out" "$teacher" "$ts_iterations" "$ft_iterations" "$width" "$ranks" <<'PY' "$(throughput "$teacher")" \
-  "$(throughput "$work/ctc/student-ts.ocrm")" "$(throughput "$work/l2/student-ts.ocrm")" \
-  "$(throughput "$work/kl/student-ts.ocrm")" "$(throughput "$work/lstm-guided/student-ts.ocrm")" \
-  "$(throughput "$work/lstm-guided/student-finetune.ocrm")"
-import json, sys
-work, out, teacher, ts_it, ft_it, width, ranks = sys.argv[1:8]
-tput = [float(x or 0) for x in sys.argv[8:14]]
-rows = []
+python3 - "$work" "$out" "$ts_iterations" "$ft_iterations" "$ranks" "$runs" "${common[*]}" <<'PY'
+import json, statistics, sys
+work, out, ts_it, ft_it, ranks, runs, common = sys.argv[1:8]
+speed = {}
+for line in open(f"{work}/speed.jsonl"):
+    d = json.loads(line)
+    speed.setdefault(d["model"], []).append(d["result"])
+def med(name, key):
+    return statistics.median(r[key] for r in speed[name])
 def rep(name):
     return json.load(open(f"{work}/{name}/report.json"))["models"]
 t = rep("lstm-guided")[0]
-rows.append(("teacher", t, tput[0]))
-for i, (label, name) in enumerate([("student, CTC only", "ctc"), ("student, l2", "l2"), ("student, kl", "kl"),
-                                   ("student, lstm-guided", "lstm-guided")]):
-    rows.append((label, rep(name)[1], tput[1 + i]))
-rows.append(("lstm-guided + Tucker + fine-tuning", rep("lstm-guided")[-1], tput[5]))
+rows = [("teacher", "teacher", t)]
+for label, name in [("student, CTC only", "ctc"), ("student, l2", "l2"), ("student, kl", "kl"),
+                    ("student, lstm-guided", "lstm-guided")]:
+    rows.append((label, name, rep(name)[1]))
+rows.append(("lstm-guided + Tucker + fine-tuning", "lstm-guided+tucker+ft", rep("lstm-guided")[-1]))
 sets = list(t["errors"].keys())
+lat_t, tp_t = med("teacher", "latency_ms"), med("teacher", "throughput_lines_per_s")
 lines = ["# Teacher-student learning and Tucker-2 on the printed-English teacher", "",
-         f"Command: `benchmarks/run_compress_table.sh` (width {width}, {ts_it} teacher-student iterations, "
-         f"{ft_it} fine-tuning iterations, ranks `{ranks}`). Latency: one thread, batch 1, median of 5 over 100 "
-         "lines; throughput: all threads, batch 16, rendered test set.", "",
-         "| model | parameters | footprint reduction | GFLOP (32x512) | speedup, 1 thread | speedup, all threads | " +
-         " | ".join(f"CER {s}" for s in sets) + " |",
-         "|---|---:|---:|---:|---:|---:|" + "---:|" * len(sets)]
-for label, m, tp in rows:
-    sp_all = tp / tput[0] if tput[0] and tp else 0
+         f"`benchmarks/run_compress_table.sh`: every student has the same CNN ({ts_it} teacher-student "
+         f"iterations of 16 lines; the DBLSTM and output layer are the teacher's, frozen); Tucker ranks "
+         f"`{ranks}`, then {ft_it} fine-tuning iterations with the LSTM-guided loss.", "",
+         f"Speed: `bench_runtime` on 200 rendered test lines, models alternated in each of {runs} rounds, "
+         "medians. Latency: batch 1, one thread. Throughput: all threads, best of batch 1/4/8/16. "
+         "Speedup = teacher time / model time in the same run. CER: greedy decoding, DESIGN.md.", "",
+         "| model | parameters | footprint reduction | GFLOP (32x512) | latency ms | speedup, 1 thread | "
+         "lines/s, all threads | speedup, all threads | " + " | ".join(f"CER {s}" for s in sets) + " |",
+         "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(sets)]
+for label, name, m in rows:
+    lat, tp = med(name, "latency_ms"), med(name, "throughput_lines_per_s")
     lines.append(f"| {label} | {m['parameters']:,} | {m['footprint_reduction']:.2f}x | {m['gflops_32x512']:.3f} | "
-                 f"{t['latency_ms_per_line'] / m['latency_ms_per_line']:.2f}x | {sp_all:.2f}x | " +
+                 f"{lat:.2f} | {lat_t / lat:.2f}x | {tp:.1f} | {tp / tp_t:.2f}x | " +
                  " | ".join(f"{100 * m['errors'][s]['cer']:.2f}%" for s in sets) + " |")
+lines += ["", "Training arguments common to every row: `" + common + "`."]
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

@@ -61,6 +61,27 @@ Architecture wide_arch(int hidden) {
   ]})");
 }
 
+// A first layer the engine runs on its own kernel (3x3 over the one-channel
+// input, folded 2x2 pool) or, with ceil-mode pooling, only the convolution
+// on it and the pool on oneDNN.
+Architecture image_conv_arch(int channels, bool ceil_mode, bool relu) {
+  const std::string c = std::to_string(channels);
+  return Architecture::from_json(
+      R"({"input_height": 20, "layers": [
+    {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": )" +
+      c + R"(, "kernel_size": 3, "padding": 1},)" + (relu ? R"({"type": "relu"},)" : "") +
+      R"({"type": "maxpool2d", "kernel_size": 2, "stride": 2, "ceil_mode": )" +
+      (ceil_mode ? "true" : "false") + R"(},
+    {"type": "conv2d", "name": "c1", "in_channels": )" +
+      c +
+      R"(, "out_channels": 8, "kernel_size": [10, 3], "padding": [0, 1]},
+    {"type": "relu"},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "rnn", "input_size": 8, "hidden_size": 8, "num_layers": 1},
+    {"type": "linear", "name": "fc", "in_features": 16, "out_features": 7}
+  ]})");
+}
+
 void compare_backends(const Architecture& arch, unsigned seed) {
   auto model = random_model(arch, seed);
   Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
@@ -96,6 +117,16 @@ TEST(Backends, OnednnMatchesReferencePlainArch) {
 TEST(Backends, OnednnMatchesReferenceWideLayers) {
   for (int hidden : {24, 64})
     compare_backends(wide_arch(hidden), 200u + hidden);
+}
+
+TEST(Backends, OnednnMatchesReferenceImageConv) {
+  for (int channels : {8, 24, 32})
+    for (bool ceil_mode : {false, true})
+      for (bool relu : {false, true}) {
+        SCOPED_TRACE("channels " + std::to_string(channels) + (ceil_mode ? " ceil" : "") +
+                     (relu ? " relu" : ""));
+        compare_backends(image_conv_arch(channels, ceil_mode, relu), 300u + channels);
+      }
 }
 
 TEST(Backends, BatchInvariance) {

@@ -215,6 +215,76 @@ TEST_P(Kernels, LstmCellNonlinearitiesMatchGenericToOnePpm) {
     }
 }
 
+// The fused first-layer convolution (3x3 over one channel, bias, ReLU, 2x2
+// max pool) against a direct double-precision computation, for channel
+// counts on and off the vector widths, every output blocking the engine may
+// ask for, and a split of the rows over two calls.
+TEST_P(Kernels, ImageConvMatchesDirectComputation) {
+  const int in_rows = 6, in_cols = 11;
+  const std::size_t stride = in_cols + 2;
+  auto input = uniform((in_rows + 2) * stride, -1.0f, 1.0f, 3);
+  for (std::size_t x = 0; x < stride; ++x)  // the zero border
+    input[x] = input[(in_rows + 1) * stride + x] = 0.0f;
+  for (int y = 0; y < in_rows + 2; ++y)
+    input[y * stride] = input[y * stride + in_cols + 1] = 0.0f;
+  for (int channels : {8, 16, 24, 32})
+    for (bool pool : {false, true})
+      for (bool relu : {false, true})
+        for (int block : {1, 8, 16}) {
+          SCOPED_TRACE("channels " + std::to_string(channels) + (pool ? " pool" : "") +
+                       (relu ? " relu" : "") + " block " + std::to_string(block));
+          const auto weights = uniform(9 * channels, -1.0f, 1.0f, 4 + channels);
+          const auto bias = uniform(channels, -0.5f, 0.5f, 5 + channels);
+          const int rows = pool ? in_rows / 2 : in_rows, cols = pool ? in_cols / 2 : in_cols;
+          const int blocks = (channels + block - 1) / block;
+          std::vector<float> out(static_cast<std::size_t>(blocks) * block * rows * cols, NAN);
+          ImageConv a;
+          a.input = input.data();
+          a.input_stride = stride;
+          a.out_cols = cols;
+          a.channels = channels;
+          a.weights = weights.data();
+          a.bias = bias.data();
+          a.relu = relu;
+          a.pool = pool;
+          a.output = out.data();
+          a.out_block = block;
+          a.out_sx = block == 1 ? channels : block;
+          a.out_sy = a.out_sx * cols;
+          a.out_sc = block == 1 ? 1 : a.out_sy * rows;
+          a.row_begin = 0;
+          a.row_end = 1;
+          table().image_conv(a);
+          a.row_begin = 1;
+          a.row_end = rows;
+          table().image_conv(a);
+          auto conv = [&](int y, int x, int c) {  // conv output (y, x), unpadded coordinates
+            double acc = bias[c];
+            for (int ky = 0; ky < 3; ++ky)
+              for (int kx = 0; kx < 3; ++kx)
+                acc += static_cast<double>(input[(y + ky) * stride + x + kx]) *
+                       weights[(ky * 3 + kx) * channels + c];
+            return acc;
+          };
+          double worst = 0;
+          for (int y = 0; y < rows; ++y)
+            for (int x = 0; x < cols; ++x)
+              for (int c = 0; c < channels; ++c) {
+                double ref =
+                    pool ? std::max(
+                               std::max(conv(2 * y, 2 * x, c), conv(2 * y, 2 * x + 1, c)),
+                               std::max(conv(2 * y + 1, 2 * x, c), conv(2 * y + 1, 2 * x + 1, c)))
+                         : conv(y, x, c);
+                if (relu) ref = std::max(ref, 0.0);
+                const float got =
+                    out[y * a.out_sy + x * a.out_sx + (c / block) * a.out_sc + c % block];
+                ASSERT_FALSE(std::isnan(got)) << "not written: " << y << "," << x << "," << c;
+                worst = std::max(worst, std::abs(got - ref) / (1.0 + std::abs(ref)));
+              }
+          EXPECT_LE(worst, 1e-6);
+        }
+}
+
 INSTANTIATE_TEST_SUITE_P(SupportedIsas, Kernels, ::testing::ValuesIn(supported_isas()),
                          [](const auto& info) { return std::string(isa_name(info.param)); });
 

@@ -52,11 +52,36 @@ struct LstmStep {
   float* scratch = nullptr;  // kStepLines * weights->padded floats
 };
 
+// 3x3 convolution of a one-channel image (stride 1, one pixel of zero
+// padding that the caller supplies around the input) with bias and optional
+// ReLU, optionally followed by 2x2 max pooling with stride 2: the first
+// layer of a CRNN. oneDNN runs it far below peak (one input channel leaves a
+// GEMM-shaped kernel nothing to reduce over), and fusing the pool saves
+// writing and re-reading the layer's full-resolution output.
+struct ImageConv {
+  const float* input = nullptr;  // [rows in + 2][input_stride], zero border included
+  std::size_t input_stride = 0;
+  int out_cols = 0;                // output columns (after pooling)
+  int row_begin = 0, row_end = 0;  // output rows (after pooling) this call writes
+  int channels = 0;                // a multiple of 8
+  const float* weights = nullptr;  // [9][channels], taps in row-major order
+  const float* bias = nullptr;     // [channels]
+  bool relu = false;
+  bool pool = false;
+  // Output element (c, y, x) at y * out_sy + x * out_sx + (c / out_block) *
+  // out_sc + c % out_block; runs of 8 channels must be contiguous (out_block
+  // a multiple of 8, or 1 with out_sc == 1).
+  float* output = nullptr;
+  std::size_t out_sy = 0, out_sx = 0, out_sc = 0;
+  int out_block = 1;
+};
+
 struct KernelTable {
   Isa isa = Isa::generic;
   void (*lstm_step)(const LstmStep& step) = nullptr;
   // out = in - log(sum(exp(in))) over n values (in == out allowed).
   void (*log_softmax)(const float* in, float* out, int n) = nullptr;
+  void (*image_conv)(const ImageConv& conv) = nullptr;
   // Element-wise over n values (in == out allowed); exposed for the accuracy tests.
   void (*exp)(const float* in, float* out, std::size_t n) = nullptr;
   void (*sigmoid)(const float* in, float* out, std::size_t n) = nullptr;

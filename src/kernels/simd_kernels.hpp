@@ -225,11 +225,69 @@ void lstm_step(const LstmStep& s) {
   }
 }
 
+// See ImageConv. Channels are processed S::width at a time (the caller
+// checks a.channels and the output blocking allow that), with that vector's
+// nine weights held in registers while it sweeps the image.
+template <class S>
+void image_conv(const ImageConv& a) {
+  using V = typename S::V;
+  constexpr int W = S::width;
+  const std::size_t st = a.input_stride;
+  const V zero = S::zero();
+  for (int c0 = 0; c0 < a.channels; c0 += W) {
+    V w[9];
+#pragma GCC unroll 9
+    for (int k = 0; k < 9; ++k)
+      w[k] = S::load(a.weights + k * a.channels + c0);
+    const V bias = S::load(a.bias + c0);
+    float* out_c = a.output + (c0 / a.out_block) * a.out_sc + c0 % a.out_block;
+    for (int y = a.row_begin; y < a.row_end; ++y) {
+      float* out = out_c + y * a.out_sy;
+      if (!a.pool) {
+        const float* in = a.input + static_cast<std::size_t>(y) * st;
+        for (int x = 0; x < a.out_cols; ++x) {
+          V acc = bias;
+#pragma GCC unroll 3
+          for (int ky = 0; ky < 3; ++ky)
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; ++kx)
+              acc = S::fmadd(S::set1(in[ky * st + x + kx]), w[ky * 3 + kx], acc);
+          if (a.relu) acc = S::max(acc, zero);
+          S::store(out + x * a.out_sx, acc);
+        }
+        continue;
+      }
+      // Four conv outputs (two rows, two columns) per pooled output: a 4x4
+      // input window, each input pixel broadcast once per tap that uses it.
+      const float* in = a.input + static_cast<std::size_t>(2 * y) * st;
+      for (int x = 0; x < a.out_cols; ++x) {
+        const float* p = in + 2 * x;
+        V a00 = bias, a01 = bias, a10 = bias, a11 = bias;
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ++ky)
+#pragma GCC unroll 3
+          for (int kx = 0; kx < 3; ++kx) {
+            const V wk = w[ky * 3 + kx];
+            const float* q = p + ky * st + kx;
+            a00 = S::fmadd(S::set1(q[0]), wk, a00);
+            a01 = S::fmadd(S::set1(q[1]), wk, a01);
+            a10 = S::fmadd(S::set1(q[st]), wk, a10);
+            a11 = S::fmadd(S::set1(q[st + 1]), wk, a11);
+          }
+        V m = S::max(S::max(a00, a01), S::max(a10, a11));
+        if (a.relu) m = S::max(m, zero);
+        S::store(out + x * a.out_sx, m);
+      }
+    }
+  }
+}
+
 template <class S, int VB>
 KernelTable make_table(Isa isa) {
   static_assert(kGatePadding % (VB * S::width) == 0, "gate padding must hold whole blocks");
   static_assert(kStepLines == 4, "lstm_step dispatches blocks of up to 4 lines");
-  return KernelTable{isa, lstm_step<S, VB>, log_softmax<S>, exp_n<S>, sigmoid_n<S>, tanh_n<S>};
+  return KernelTable{isa,      lstm_step<S, VB>, log_softmax<S>, image_conv<S>,
+                     exp_n<S>, sigmoid_n<S>,     tanh_n<S>};
 }
 
 }  // namespace ocrcore::detail::kernels::simd

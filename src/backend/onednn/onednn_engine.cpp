@@ -144,6 +144,7 @@ class OnednnEngine final : public Engine {
         packed.push_back(std::move(p));
       }
     }
+    plan_image_conv();
     profile_.resize(net_.ops.size());
   }
 
@@ -158,8 +159,14 @@ class OnednnEngine final : public Engine {
   void set_profiling(bool on) override { profiling_ = on; }
   std::vector<OpProfile> profile() const override {
     std::vector<OpProfile> out;
+    // With the first pool folded into the first convolution, op 0's time
+    // covers both.
+    const bool folded = image_.active && image_.pool;
     for (std::size_t i = 0; i < net_.ops.size(); ++i)
-      out.push_back({op_name(net_.ops[i]), profile_[i]});
+      out.push_back({op_name(net_.ops[i]) + (folded && i == 0   ? " + maxpool"
+                                             : folded && i == 1 ? " (folded)"
+                                                                : ""),
+                     profile_[i]});
     out.push_back({"log_softmax", softmax_seconds_});
     return out;
   }
@@ -212,7 +219,10 @@ class OnednnEngine final : public Engine {
     for (std::size_t i = 0; i < net_.ops.size(); ++i) {
       const auto start = profiling_ ? std::chrono::steady_clock::now() : Clock::time_point{};
       const Op& op = net_.ops[i];
-      if (auto* c = std::get_if<ConvOp>(&op)) {
+      const std::size_t timed = i;
+      if (i == 0 && image_.active && image_conv(std::get<ConvOp>(op), cur, next)) {
+        if (image_.pool) ++i;  // the pool ran inside; its time counts for op 0
+      } else if (auto* c = std::get_if<ConvOp>(&op)) {
         convolve(i * 3, *c, cur, next);
       } else if (auto* t = std::get_if<TuckerOp>(&op)) {
         if (t->has_in) convolve(i * 3, t->in, cur, next);
@@ -233,7 +243,7 @@ class OnednnEngine final : public Engine {
         linear(*lin);
       }
       if (profiling_)
-        profile_[i] +=
+        profile_[timed] +=
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     const auto start = profiling_ ? std::chrono::steady_clock::now() : Clock::time_point{};
@@ -412,6 +422,101 @@ class OnednnEngine final : public Engine {
     std::swap(in, out);
   }
 
+  // The first layer on ocrcore's own kernel (kernels::ImageConv) when it is a
+  // 3x3, stride 1, pad 1 convolution of the one-channel input, with a
+  // following 2x2/2 max pool folded in.
+  void plan_image_conv() {
+    const auto* c = net_.ops.empty() ? nullptr : std::get_if<ConvOp>(&net_.ops[0]);
+    if (!c || c->in_channels != 1 || c->kernel_h != 3 || c->kernel_w != 3 || c->stride_h != 1 ||
+        c->stride_w != 1 || c->pad_h != 1 || c->pad_w != 1 || c->out_channels % 8 != 0)
+      return;
+    image_.active = true;
+    const int C = c->out_channels;
+    image_.weights.resize(9 * static_cast<std::size_t>(C));
+    for (int o = 0; o < C; ++o)
+      for (int k = 0; k < 9; ++k)
+        image_.weights[static_cast<std::size_t>(k) * C + o] = c->weight[o * 9 + k];
+    const auto* p = net_.ops.size() > 1 ? std::get_if<PoolOp>(&net_.ops[1]) : nullptr;
+    // Floor mode only: in ceil mode a line of odd width would pool a conv
+    // output computed past its end, where the unfused path sees -inf.
+    image_.pool = p && p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 &&
+                  p->stride_w == 2 && p->pad_h == 0 && p->pad_w == 0 && !p->ceil_mode;
+  }
+
+  // Output descriptor per input shape: the layout oneDNN's own first
+  // convolution would produce (what the next layer was planned around), at
+  // the pooled size when the pool is folded in. False when that layout has
+  // channel runs the kernel cannot write; the layer then runs on oneDNN.
+  const memory::desc* image_desc(const ConvOp& op, const Activations& in) {
+    for (const auto& [src, dst] : image_mds_)
+      if (src == in.md) return &dst;
+    if (image_mds_.size() >= kMaxShapes) image_mds_.clear();
+    const ConvPrim& e = conv_prim(0, op, in, in.height, in.width);
+    Layout l;
+    if (!Layout::from(e.dst.get_desc(), l)) return nullptr;
+    tag t;
+    if (l.block == 1 && l.sc == 1)
+      t = tag::nhwc;
+    else if (l.block == 8)
+      t = tag::nChw8c;
+    else if (l.block == 16)
+      t = tag::nChw16c;
+    else
+      return nullptr;
+    const int oh = image_.pool ? in.height / 2 : in.height;
+    const int ow = image_.pool ? in.width / 2 : in.width;
+    image_mds_.emplace_back(in.md, memory::desc({in.batch, op.out_channels, oh, ow}, dt::f32, t));
+    return &image_mds_.back().second;
+  }
+
+  bool image_conv(const ConvOp& op, Activations*& in, Activations*& out) {
+    const memory::desc* md = image_desc(op, *in);
+    if (!md) {
+      image_.active = false;  // oneDNN's own path from now on
+      return false;
+    }
+    const int B = in->batch, H = in->height, W = in->width;
+    const int oh = image_.pool ? H / 2 : H, ow = image_.pool ? W / 2 : W;
+    // Each line with a one-pixel zero border (columns past its width are
+    // already zero in the plain input).
+    const std::size_t stride = static_cast<std::size_t>(W) + 2,
+                      plane = stride * (static_cast<std::size_t>(H) + 2);
+    padded_.assign(plane * B, 0.0f);
+    for (int b = 0; b < B; ++b)
+      for (int y = 0; y < H; ++y)
+        std::copy_n(in->values.data() + in->layout.at(b, 0, y, 0), W,
+                    padded_.data() + b * plane + (y + 1) * stride + 1);
+    out->reset(*md, B, op.out_channels, oh, ow);
+    out->widths.resize(B);
+    for (int b = 0; b < B; ++b)
+      out->widths[b] = image_.pool ? pool_out(in->widths[b], 2, 2, 0, false) : in->widths[b];
+    constexpr int kRows = 4;  // output rows per task
+    const int chunks = (oh + kRows - 1) / kRows;
+#pragma omp parallel for collapse(2) num_threads(threads_) if (threads_ > 1) schedule(static)
+    for (int b = 0; b < B; ++b)
+      for (int r = 0; r < chunks; ++r) {
+        kernels::ImageConv a;
+        a.input = padded_.data() + b * plane;
+        a.input_stride = stride;
+        a.out_cols = ow;
+        a.row_begin = r * kRows;
+        a.row_end = std::min(oh, a.row_begin + kRows);
+        a.channels = op.out_channels;
+        a.weights = image_.weights.data();
+        a.bias = op.bias.data();
+        a.relu = op.relu;
+        a.pool = image_.pool;
+        a.output = out->values.data() + b * out->layout.sb;
+        a.out_sy = out->layout.sy;
+        a.out_sx = out->layout.sx;
+        a.out_sc = out->layout.sc;
+        a.out_block = out->layout.block;
+        kernels_.image_conv(a);
+      }
+    std::swap(in, out);
+    return true;
+  }
+
   void pool(std::size_t slot, const PoolOp& op, Activations*& in, Activations*& out) {
     // Outside a line, max pooling sees nothing: -inf never wins a window.
     in->fill_padding(std::numeric_limits<float>::lowest());
@@ -573,6 +678,12 @@ class OnednnEngine final : public Engine {
   Activations a_, b_;
   std::vector<float> relayout_;
   std::vector<std::pair<std::array<int, 3>, memory::desc>> input_mds_;
+  struct ImagePlan {
+    bool active = false, pool = false;
+    std::vector<float> weights;  // [9][channels]
+  } image_;
+  std::vector<std::pair<memory::desc, memory::desc>> image_mds_;
+  std::vector<float> padded_;
   std::vector<int> order_;
   // Sequence state after the collapse: T_ frames x B_ lines x D_ features.
   int T_ = 0, B_ = 0, D_ = 0;

@@ -44,11 +44,24 @@ struct Avx512 {
   static float reduce_max(V v) { return _mm512_reduce_max_ps(v); }
 };
 
+// 16 channels per vector where the channels and the output blocking allow,
+// otherwise the AVX2 kernel's 8 (every AVX-512 CPU has AVX2).
+void image_conv(const ImageConv& a) {
+  if (a.channels % 16 == 0 && (a.out_block == 1 || a.out_block % 16 == 0))
+    simd::image_conv<Avx512>(a);
+  else
+    avx2_kernels().image_conv(a);
+}
+
 }  // namespace
 
 const KernelTable& avx512_kernels() {
   // 4 lines x 4 vectors of accumulators + 4 weight vectors: 20 of 32 zmm.
-  static const KernelTable table = simd::make_table<Avx512, 4>(Isa::avx512);
+  static const KernelTable table = [] {
+    KernelTable t = simd::make_table<Avx512, 4>(Isa::avx512);
+    t.image_conv = image_conv;
+    return t;
+  }();
   return table;
 }
 

@@ -52,6 +52,30 @@ void log_softmax(const float* in, float* out, int n) {
     out[k] = in[k] - lse;
 }
 
+void image_conv(const ImageConv& a) {
+  const int step = a.pool ? 2 : 1;
+  auto conv_at = [&](const float* window, int c) {  // window: top-left input pixel
+    float acc = a.bias[c];
+    for (int ky = 0; ky < 3; ++ky)
+      for (int kx = 0; kx < 3; ++kx)
+        acc += window[ky * a.input_stride + kx] * a.weights[(ky * 3 + kx) * a.channels + c];
+    return acc;
+  };
+  for (int y = a.row_begin; y < a.row_end; ++y)
+    for (int x = 0; x < a.out_cols; ++x) {
+      const float* p = a.input + static_cast<std::size_t>(y) * step * a.input_stride + x * step;
+      for (int c = 0; c < a.channels; ++c) {
+        float v = conv_at(p, c);
+        if (a.pool)
+          v = std::max(
+              std::max(v, conv_at(p + 1, c)),
+              std::max(conv_at(p + a.input_stride, c), conv_at(p + a.input_stride + 1, c)));
+        if (a.relu) v = std::max(v, 0.0f);
+        a.output[y * a.out_sy + x * a.out_sx + (c / a.out_block) * a.out_sc + c % a.out_block] = v;
+      }
+    }
+}
+
 void exp_n(const float* in, float* out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     out[i] = std::exp(in[i]);
@@ -68,7 +92,8 @@ void tanh_n(const float* in, float* out, std::size_t n) {
 }  // namespace
 
 const KernelTable& generic_kernels() {
-  static const KernelTable table{Isa::generic, lstm_step, log_softmax, exp_n, sigmoid_n, tanh_n};
+  static const KernelTable table{Isa::generic, lstm_step, log_softmax, image_conv,
+                                 exp_n,        sigmoid_n, tanh_n};
   return table;
 }
 
