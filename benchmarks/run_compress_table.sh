@@ -70,24 +70,41 @@ for ((r = 1; r <= runs; ++r)); do
   done
 done
 
-python3 - "$work" "$out" "$ts_iterations" "$ft_iterations" "$ranks" "$runs" "${common[*]}" <<'PY'
+# Size and accuracy of every model, from ocr-infer itself (greedy decoding).
+: > "$work/accuracy.jsonl"
+for i in "${!names[@]}"; do
+  info=$("$build/tools/ocr-infer" --info --model "${paths[$i]}")
+  params=$(sed -n 's/.*parameters: \([0-9]*\).*/\1/p' <<< "$info")
+  gflops=$(sed -n 's/^FLOPs per 32x512 line: \([0-9.]*\) G.*/\1/p' <<< "$info")
+  cers=""
+  for set in "${eval_sets[@]}"; do
+    echo "== accuracy: ${names[$i]} on $set" >&2
+    cer=$("$build/tools/ocr-infer" -q -t "$threads" --model "${paths[$i]}" "$set" 2>&1 |
+      sed -n 's/.*CER \([0-9.]*\)%.*/\1/p')
+    cers+="${cers:+, }\"$(basename "$(dirname "$set")")/$(basename "$set")\": ${cer:-null}"
+  done
+  echo "{\"model\": \"${names[$i]}\", \"parameters\": $params, \"gflops\": $gflops, \"cer\": {$cers}}" \
+    >> "$work/accuracy.jsonl"
+done
+
+python3 - "$work" "$out" "$ts_iterations" "$ft_iterations" "$ranks" "$runs" "${common[*]}" "$root" <<'PY'
 import json, statistics, sys
-work, out, ts_it, ft_it, ranks, runs, common = sys.argv[1:8]
+work, out, ts_it, ft_it, ranks, runs, common, root = sys.argv[1:9]
+common = common.replace(root + "/", "")
 speed = {}
 for line in open(f"{work}/speed.jsonl"):
     d = json.loads(line)
     speed.setdefault(d["model"], []).append(d["result"])
 def med(name, key):
     return statistics.median(r[key] for r in speed[name])
-def rep(name):
-    return json.load(open(f"{work}/{name}/report.json"))["models"]
-t = rep("lstm-guided")[0]
-rows = [("teacher", "teacher", t)]
-for label, name in [("student, CTC only", "ctc"), ("student, l2", "l2"), ("student, kl", "kl"),
-                    ("student, lstm-guided", "lstm-guided")]:
-    rows.append((label, name, rep(name)[1]))
-rows.append(("lstm-guided + Tucker + fine-tuning", "lstm-guided+tucker+ft", rep("lstm-guided")[-1]))
-sets = list(t["errors"].keys())
+acc = {}
+for line in open(f"{work}/accuracy.jsonl"):
+    d = json.loads(line)
+    acc[d["model"]] = d
+rows = [("teacher", "teacher"), ("student, CTC only", "ctc"), ("student, l2", "l2"), ("student, kl", "kl"),
+        ("student, lstm-guided", "lstm-guided"), ("lstm-guided + Tucker + fine-tuning", "lstm-guided+tucker+ft")]
+t = acc["teacher"]
+sets = list(t["cer"].keys())
 lat_t, tp_t = med("teacher", "latency_ms"), med("teacher", "throughput_lines_per_s")
 lines = ["# Teacher-student learning and Tucker-2 on the printed-English teacher", "",
          f"`benchmarks/run_compress_table.sh`: every student has the same CNN ({ts_it} teacher-student "
@@ -95,16 +112,26 @@ lines = ["# Teacher-student learning and Tucker-2 on the printed-English teacher
          f"`{ranks}`, then {ft_it} fine-tuning iterations with the LSTM-guided loss.", "",
          f"Speed: `bench_runtime` on 200 rendered test lines, models alternated in each of {runs} rounds, "
          "medians. Latency: batch 1, one thread. Throughput: all threads, best of batch 1/4/8/16. "
-         "Speedup = teacher time / model time in the same run. CER: greedy decoding, DESIGN.md.", "",
+         "Speedup = teacher time / model time in the same run. CER: greedy decoding (DESIGN.md), in "
+         "brackets the difference to the teacher in points. Footprint: fp32 parameters.", "",
          "| model | parameters | footprint reduction | GFLOP (32x512) | latency ms | speedup, 1 thread | "
          "lines/s, all threads | speedup, all threads | " + " | ".join(f"CER {s}" for s in sets) + " |",
          "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(sets)]
-for label, name, m in rows:
+for label, name in rows:
+    m = acc[name]
     lat, tp = med(name, "latency_ms"), med(name, "throughput_lines_per_s")
-    lines.append(f"| {label} | {m['parameters']:,} | {m['footprint_reduction']:.2f}x | {m['gflops_32x512']:.3f} | "
-                 f"{lat:.2f} | {lat_t / lat:.2f}x | {tp:.1f} | {tp / tp_t:.2f}x | " +
-                 " | ".join(f"{100 * m['errors'][s]['cer']:.2f}%" for s in sets) + " |")
-lines += ["", "Training arguments common to every row: `" + common + "`."]
+    cer = " | ".join(f"{m['cer'][s]:.2f}% ({m['cer'][s] - t['cer'][s]:+.2f})" for s in sets)
+    lines.append(f"| {label} | {m['parameters']:,} | {t['parameters'] / m['parameters']:.2f}x | {m['gflops']:.3f} | "
+                 f"{lat:.2f} | {lat_t / lat:.2f}x | {tp:.1f} | {tp / tp_t:.2f}x | {cer} |")
+lines += ["", "Training arguments common to every row: `" + common + "`.", "",
+          "Tucker-2 of the lstm-guided student, per layer (kernel error: relative Frobenius error of the "
+          "reconstructed kernel before fine-tuning):", "",
+          "| layer | method | ranks | parameters before | after | MFLOP before | after | kernel error |",
+          "|---|---|---|---:|---:|---:|---:|---:|"]
+for l in json.load(open(f"{work}/lstm-guided/report.json")).get("decomposition", []):
+    lines.append(f"| {l['layer']} | {l['method']} | {l['ranks'][0]}, {l['ranks'][1]} | {l['params_before']:,} | "
+                 f"{l['params_after']:,} | {l['flops_before'] / 1e6:.1f} | {l['flops_after'] / 1e6:.1f} | "
+                 f"{l['relative_error']:.3f} |")
 open(out, "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

@@ -137,6 +137,23 @@ json to_json(const CompressResult& r) {
 
 }  // namespace
 
+// A set's name in the report: its directory's name, or parent/name when
+// another set has the same name (".../rendered/test" and ".../uw3-dev/test").
+static std::string set_name(const std::string& input, const std::vector<std::string>& all) {
+  auto last = [](const std::string& p, int parts) {
+    std::filesystem::path path = std::filesystem::path(p).lexically_normal();
+    if (!path.has_filename()) path = path.parent_path();
+    std::string name = path.filename().string();
+    if (parts > 1 && path.has_parent_path() && !path.parent_path().filename().empty())
+      name = path.parent_path().filename().string() + "/" + name;
+    return name.empty() ? p : name;
+  };
+  const std::string name = last(input, 1);
+  for (const std::string& other : all)
+    if (other != input && last(other, 1) == name) return last(input, 2);
+  return name;
+}
+
 std::vector<ModelSummary> summarize_models(
     const std::vector<std::pair<std::string, std::shared_ptr<const Model>>>& models,
     const std::vector<std::string>& eval_inputs, int latency_lines, int latency_repeats) {
@@ -150,8 +167,7 @@ std::vector<ModelSummary> summarize_models(
   std::vector<Set> sets;
   for (const std::string& in : eval_inputs) {
     Set set;
-    set.name = std::filesystem::path(in).filename().string();
-    if (set.name.empty()) set.name = in;
+    set.name = set_name(in, eval_inputs);
     const data::Codec codec(models.at(0).second->alphabet());
     for (const auto& l : data::read_dataset({in}, codec, data::UnknownCharacters::map, nullptr)) {
       set.images.push_back(l.image);

@@ -133,5 +133,35 @@ TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
     EXPECT_EQ(ts->tensors().at(name).data, tensor.data) << name;
 }
 
+// Two evaluation sets whose directories share a name (a rendered "test" and a
+// scanned "test") stay apart in the report.
+TEST(CompressPipeline, EvaluationSetsWithTheSameNameStayApart) {
+  const std::filesystem::path fonts = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  if (!std::filesystem::exists(fonts)) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  data::SynthSettings ss;
+  ss.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
+  ss.fonts = {fonts};
+  ss.alphabet = data::printable_ascii_alphabet();
+  ss.count = 2;
+  ss.height = 24;
+  ss.max_chars = 8;
+  data::synthesize_lines(ss, dir / "rendered/test");
+  ss.seed = 2;
+  data::synthesize_lines(ss, dir / "scans/test");
+  const Architecture arch = Architecture::from_json(kTeacher);
+  Preprocessing pre;
+  pre.height = arch.input_height;
+  const auto model =
+      Model::from_parts(arch, data::printable_ascii_alphabet(), pre, test::random_tensors(arch, 1));
+  const auto summary =
+      summarize_models({{"teacher", model}},
+                       {(dir / "rendered/test").string(), (dir / "scans/test/").string()}, 0, 1);
+  ASSERT_EQ(summary.size(), 1u);
+  ASSERT_EQ(summary[0].errors.size(), 2u);
+  EXPECT_EQ(summary[0].errors[0].first, "rendered/test");
+  EXPECT_EQ(summary[0].errors[1].first, "scans/test");
+}
+
 }  // namespace
 }  // namespace ocrcore::compress
