@@ -7,6 +7,8 @@
 //
 //   build/benchmarks/bench_layers [--benchmark_repetitions=5]
 //   OCRCORE_BENCH_MODELS=name=path.ocrm,... adds or replaces models.
+//   OCRCORE_TUCKER=chain|composed times Tucker layers as three convolutions
+//   or composed back into one (the engine's default picks per layer).
 
 #include <benchmark/benchmark.h>
 #include <immintrin.h>

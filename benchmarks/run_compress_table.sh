@@ -41,6 +41,8 @@ common=(--teacher "$teacher" "${student[@]}" --train "$data/train" --val "$data/
 run() {  # name, extra args
   local name=$1; shift
   local resume=()
+  # A finished run (its report written) is kept; an interrupted one resumes.
+  [[ -f $work/$name/report.json ]] && { echo "== $name: done before, kept" >&2; return; }
   [[ -d $work/$name ]] && resume=(--resume)
   echo "== $name" >&2
   "$build/tools/ocr-compress" "${common[@]}" --run-dir "$work/$name" "${resume[@]}" "$@" >&2

@@ -82,6 +82,30 @@ Architecture image_conv_arch(int channels, bool ceil_mode, bool relu) {
   ]})");
 }
 
+// Tucker layers the engine composes back into one convolution under
+// OCRCORE_TUCKER=auto (a Tucker-1 first layer; few channels) and one it keeps
+// as a chain (more channels, ranks far below them).
+Architecture tucker_arch() {
+  return Architecture::from_json(R"({"input_height": 16, "layers": [
+    {"type": "tucker_conv", "name": "t0", "in_channels": 1, "out_channels": 16, "kernel_size": 3,
+     "padding": 1, "ranks": [0, 3]},
+    {"type": "batchnorm2d", "name": "bn0", "num_features": 16},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 2, "stride": 2},
+    {"type": "tucker_conv", "name": "t1", "in_channels": 16, "out_channels": 24, "kernel_size": 3,
+     "padding": 1, "ranks": [14, 20]},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "tucker_conv", "name": "t2", "in_channels": 24, "out_channels": 48, "kernel_size": [1, 3],
+     "padding": [0, 1], "ranks": [5, 6]},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [4, 1], "stride": [4, 1]},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "rnn", "input_size": 48, "hidden_size": 16, "num_layers": 1},
+    {"type": "linear", "name": "fc", "in_features": 32, "out_features": 9}
+  ]})");
+}
+
 void compare_backends(const Architecture& arch, unsigned seed) {
   auto model = random_model(arch, seed);
   Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
@@ -127,6 +151,17 @@ TEST(Backends, OnednnMatchesReferenceImageConv) {
                      (relu ? " relu" : ""));
         compare_backends(image_conv_arch(channels, ceil_mode, relu), 300u + channels);
       }
+}
+
+TEST(Backends, OnednnMatchesReferenceTuckerChainsAndComposed) {
+  for (const char* mode : {"auto", "chain", "composed"}) {
+    SCOPED_TRACE(std::string("OCRCORE_TUCKER=") + mode);
+    ScopedEnv env("OCRCORE_TUCKER", mode);
+    compare_backends(tucker_arch(), 400);
+  }
+  ScopedEnv env("OCRCORE_TUCKER", "fused");
+  EXPECT_THROW(Recognizer(random_model(tucker_arch(), 1), {Decoder::greedy, 1, Backend::onednn, 1}),
+               Error);
 }
 
 TEST(Backends, BatchInvariance) {

@@ -67,6 +67,14 @@ struct CompiledNetwork {
   std::vector<Op> ops;
 };
 
+// The single convolution a Tucker chain computes: W = U_out * core * U_in
+// (exact up to rounding, since the input and core factors carry no bias).
+ConvOp compose_tucker(const TuckerOp& op);
+
+// Multiply-adds per output pixel of the chain and of its composed convolution.
+double tucker_chain_macs(const TuckerOp& op);
+double tucker_composed_macs(const TuckerOp& op);
+
 // `tensors` must already hold every required tensor with its shape (the model
 // loader checks that first).
 CompiledNetwork compile_network(const Architecture& architecture, const TensorMap& tensors);

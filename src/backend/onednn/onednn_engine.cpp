@@ -17,10 +17,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <numeric>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 
 #include "kernels/kernels.hpp"
 #include "nn/engine.hpp"
@@ -36,6 +38,43 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 constexpr int kWidthQuantum = 32;
+// A Tucker chain runs as three primitives; composed back into one convolution
+// it does more arithmetic, at better efficiency (one launch, no intermediates,
+// full vector lanes where the ranks are not multiples of the vector width).
+// Measured on the compact student at batch 1 (bench_layers with
+// OCRCORE_TUCKER=chain / composed): layers of up to 32 channels ran as fast
+// or faster composed even at twice the multiply-adds; 64 and 128 channels
+// ran faster as chains at that ratio.
+constexpr int kComposeChannels = 32;
+constexpr double kComposeRatio = 1.5;
+
+// OCRCORE_TUCKER=chain|composed forces how Tucker layers run (for
+// measurements and tests); unset or "auto" chooses per layer.
+bool compose_tucker_layer(const TuckerOp& t, bool first_layer) {
+  const char* env = std::getenv("OCRCORE_TUCKER");
+  const std::string mode = env ? env : "auto";
+  if (mode == "chain") return false;
+  if (mode == "composed") return true;
+  if (mode != "auto")
+    throw Error("OCRCORE_TUCKER must be auto, chain or composed, not '" + mode + "'");
+  // A Tucker-1 first layer composes into a one-channel 3x3 convolution,
+  // which runs on ocrcore's own first-layer kernel.
+  if (first_layer && !t.has_in && t.core.in_channels == 1) return true;
+  const int in_c = t.has_in ? t.in.in_channels : t.core.in_channels;
+  return std::max(in_c, t.out.out_channels) <= kComposeChannels ||
+         tucker_composed_macs(t) <= kComposeRatio * tucker_chain_macs(t);
+}
+
+const CompiledNetwork& plan_tucker(const CompiledNetwork& net,
+                                   std::optional<CompiledNetwork>& composed) {
+  for (std::size_t i = 0; i < net.ops.size(); ++i) {
+    const auto* t = std::get_if<TuckerOp>(&net.ops[i]);
+    if (!t || !compose_tucker_layer(*t, i == 0)) continue;
+    if (!composed) composed = net;
+    composed->ops[i] = compose_tucker(*t);
+  }
+  return composed ? *composed : net;
+}
 // Shapes remembered per layer before the cache starts over (a server fed
 // every possible width must not grow without bound).
 constexpr std::size_t kMaxShapes = 64;
@@ -124,7 +163,7 @@ memory::desc plain_desc(int b, int c, int h, int w) {
 class OnednnEngine final : public Engine {
  public:
   OnednnEngine(const CompiledNetwork& network, int threads, Isa isa)
-      : net_(network),
+      : net_(plan_tucker(network, composed_)),
         threads_(std::max(1, threads)),
         kernels_(kernels::kernel_table(resolve_isa(isa))),
         engine_(dnnl::engine::kind::cpu, 0),
@@ -666,6 +705,7 @@ class OnednnEngine final : public Engine {
     std::vector<float> h, c, scratch;
   };
 
+  std::optional<CompiledNetwork> composed_;  // the network with some Tucker chains composed
   const CompiledNetwork& net_;
   int threads_;
   const kernels::KernelTable& kernels_;
