@@ -125,7 +125,8 @@ int run(int argc, char** argv) {
 
   {  // latency: batch 1, one thread
     Recognizer rec(model, {Decoder::greedy, 1, backend, 1});
-    rec.forward(std::span(&lines[0], 1));  // warm-up
+    for (const auto& l : lines)  // warm-up: primitives for every line width
+      rec.forward(std::span(&l, 1));
     std::vector<double> per_line;
     for (int r = 0; r < runs; ++r) {
       const auto t0 = std::chrono::steady_clock::now();

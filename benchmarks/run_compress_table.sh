@@ -59,7 +59,7 @@ runs=${RUNS:-5}
 names=(teacher ctc l2 kl lstm-guided lstm-guided+tucker+ft)
 paths=("$teacher" "$work/ctc/student-ts.ocrm" "$work/l2/student-ts.ocrm" "$work/kl/student-ts.ocrm"
        "$work/lstm-guided/student-ts.ocrm" "$work/lstm-guided/student-finetune.ocrm")
-find "$data/test" -name '*.png' | sort | head -200 > "$work/timing-lines.txt"
+find "$data/test" -name '*.png' | sort | awk 'NR <= 200' > "$work/timing-lines.txt"
 "$build/benchmarks/bench_runtime" --model "$teacher" --export-lines "$work/timing-lines.bin" \
   "@$work/timing-lines.txt" > /dev/null
 : > "$work/speed.jsonl"
@@ -83,7 +83,9 @@ for i in "${!names[@]}"; do
     echo "== accuracy: ${names[$i]} on $set" >&2
     cer=$("$build/tools/ocr-infer" -q -t "$threads" --model "${paths[$i]}" "$set" 2>&1 |
       sed -n 's/.*CER \([0-9.]*\)%.*/\1/p')
-    cers+="${cers:+, }\"$(basename "$(dirname "$set")")/$(basename "$set")\": ${cer:-null}"
+    label="$(basename "$(dirname "$set")") $(basename "$set")"
+    [[ $set == "$data/test" ]] && label="rendered test"
+    cers+="${cers:+, }\"$label\": ${cer:-null}"
   done
   echo "{\"model\": \"${names[$i]}\", \"parameters\": $params, \"gflops\": $gflops, \"cer\": {$cers}}" \
     >> "$work/accuracy.jsonl"
