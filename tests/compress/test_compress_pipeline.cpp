@@ -43,16 +43,23 @@ double cer_on(const std::shared_ptr<const Model>& model, const std::filesystem::
   return e.rate();
 }
 
-TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
-  const std::filesystem::path fonts = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-  if (!std::filesystem::exists(fonts)) GTEST_SKIP() << "DejaVu fonts not installed";
-  test::TempDir dir;
+const std::filesystem::path kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+// Lines of 24 pixels rendered from README.md in DejaVu Sans.
+data::SynthSettings readme_lines(int count) {
   data::SynthSettings ss;
   ss.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
-  ss.fonts = {fonts};
+  ss.fonts = {kFont};
   ss.alphabet = data::printable_ascii_alphabet();
-  ss.count = 10;
+  ss.count = count;
   ss.height = 24;
+  return ss;
+}
+
+TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
+  if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  data::SynthSettings ss = readme_lines(10);
   ss.min_chars = 4;
   ss.max_chars = 12;
   ss.degrade = 0.0;
@@ -136,15 +143,9 @@ TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
 // Two evaluation sets whose directories share a name (a rendered "test" and a
 // scanned "test") stay apart in the report.
 TEST(CompressPipeline, EvaluationSetsWithTheSameNameStayApart) {
-  const std::filesystem::path fonts = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
-  if (!std::filesystem::exists(fonts)) GTEST_SKIP() << "DejaVu fonts not installed";
+  if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
-  data::SynthSettings ss;
-  ss.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
-  ss.fonts = {fonts};
-  ss.alphabet = data::printable_ascii_alphabet();
-  ss.count = 2;
-  ss.height = 24;
+  data::SynthSettings ss = readme_lines(2);
   ss.max_chars = 8;
   data::synthesize_lines(ss, dir / "rendered/test");
   ss.seed = 2;
