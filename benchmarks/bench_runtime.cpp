@@ -11,6 +11,9 @@
 //
 //   bench_runtime --model M.ocrm --export-lines lines.bin IMAGES...
 //   bench_runtime --model M.ocrm --lines lines.bin [--backend onednn|reference]
+//   bench_runtime --model M.ocrm --lines lines.bin --profile
+//     milliseconds per line spent in each op of the oneDNN engine at batch 1
+//     on one thread (the latency protocol), beside ort_profile.js.
 //
 // Prints one JSON object.
 
@@ -26,6 +29,7 @@
 #include <numeric>
 #include <thread>
 
+#include "nn/engine.hpp"
 #include "ocrcore/ocrcore.hpp"
 
 using namespace ocrcore;
@@ -101,6 +105,8 @@ int run(int argc, char** argv) {
   app.add_option("--batches", batches, "batch sizes tried for throughput")->delimiter(',');
   app.add_option("--runs", runs, "runs per figure (median reported)")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "threads for throughput")->check(CLI::PositiveNumber);
+  bool profile = false;
+  app.add_flag("--profile", profile, "per-op time at batch 1, one thread, instead");
   CLI11_PARSE(app, argc, argv);
 
   auto model = Model::load(model_path);
@@ -119,6 +125,29 @@ int run(int argc, char** argv) {
       lines.begin(), lines.end(), 0.0, [](double s, const LineTensor& l) { return s + l.width; });
 
   nlohmann::json out;
+  if (profile) {
+    auto engine = detail::make_onednn_engine(model->network(), 1, Isa::automatic);
+    for (const auto& l : lines)  // warm-up: primitives for every line width
+      engine->forward(std::span(&l, 1));
+    engine->set_profiling(true);
+    for (int r = 0; r < runs; ++r)
+      for (const auto& l : lines)
+        engine->forward(std::span(&l, 1));
+    const double per_line = 1e3 / static_cast<double>(runs) / static_cast<double>(lines.size());
+    nlohmann::json ops = nlohmann::json::array();
+    double total = 0;
+    for (const auto& op : engine->profile()) {
+      ops.push_back({{"op", op.name}, {"ms_per_line", op.seconds * per_line}});
+      total += op.seconds * per_line;
+    }
+    out = {{"engine", "ocrcore"},
+           {"lines", lines.size()},
+           {"runs", runs},
+           {"ms_per_line", total},
+           {"ops", ops}};
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+  }
   out["engine"] = backend_name == "reference" ? "ocrcore-reference" : "ocrcore";
   out["lines"] = lines.size();
   out["mean_width"] = total_pixels_w / static_cast<double>(std::max<std::size_t>(1, lines.size()));

@@ -10,7 +10,8 @@
 # is the slow oracle), PyTorch CPU (Debian python3-torch, benchmarks/peers/
 # torch_runtime.py), ONNX Runtime (onnxruntime-node from tests/onnx, on the
 # model exported by ocr-convert) and Tesseract 5 (eng, --psm 7, one thread).
-# Missing peers are skipped with a message.
+# Missing peers are skipped with a message. Then every model's layers are timed
+# by bench_layers against the FMA peak measured in the same run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
@@ -19,7 +20,7 @@ runs=${RUNS:-5}
 shared=$root/../shared/data/uw3-dev
 models=${MODELS:-"teacher=$root/models/teacher-printed.ocrm"}
 mkdir -p "$work"
-cmake --build "$build" --target bench_runtime ocr-convert ocr-infer ocr-synth >/dev/null
+cmake --build "$build" --target bench_runtime bench_layers ocr-convert ocr-infer ocr-synth >/dev/null
 
 # Line sets: uw3-dev test (real scans, when present) and rendered lines.
 sets=()
@@ -96,9 +97,24 @@ if ((have_tess)); then
   done
 fi
 
+# Per layer: each model's ops timed inside whole forward passes (bench_layers),
+# against the FMA peak measured in the same run.
+bench_models=""; bench_names=""
+for m in $models; do
+  [[ -f ${m#*=} ]] || continue
+  bench_models+="${bench_models:+,}$m"; bench_names+="${bench_names:+|}${m%%=*}"
+done
+layers_json=$work/layers.json
+echo "== per-layer benchmark" >&2
+OCRCORE_BENCH_MODELS=$bench_models "$build/benchmarks/bench_layers" \
+  --benchmark_filter="BM_FmaPeak|BM_Layer/($bench_names)/" --benchmark_repetitions="$runs" \
+  --benchmark_out="$layers_json" --benchmark_out_format=json >/dev/null
+
 out=$root/benchmarks/results/runtime.md
 /usr/bin/python3 "$root/benchmarks/peers/runtime_table.py" "$results" \
   --header "Command: \`benchmarks/run_runtime.sh\` (commit $(git -C "$root" rev-parse --short HEAD), $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, RUNS=$runs)." \
   > "$out.tmp"
+{ echo; echo "## Per layer (bench_layers, oneDNN engine, median of $runs, 32x512 line)"; echo
+  /usr/bin/python3 "$root/benchmarks/peers/layers_table.py" "$layers_json"; } >> "$out.tmp"
 mv "$out.tmp" "$out"
 cat "$out"

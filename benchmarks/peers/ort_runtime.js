@@ -5,37 +5,9 @@
 // Prints one JSON object.
 //   node ort_runtime.js MODEL.onnx LINES.bin [batches=1,2,4,8,16,32] [runs=5] [threads]
 // onnxruntime-node is installed by `npm ci` in tests/onnx (NODE_PATH points there).
-const fs = require('fs');
 const os = require('os');
 const ort = require('onnxruntime-node');
-
-function readLines(path) {
-  const buf = fs.readFileSync(path);
-  if (buf.toString('latin1', 0, 4) !== 'OCRL') throw new Error(`${path}: not a lines file`);
-  const count = buf.readInt32LE(4), height = buf.readInt32LE(8);
-  let offset = 12 + 4 * count;
-  const lines = [];
-  for (let i = 0; i < count; ++i) {
-    const width = buf.readInt32LE(12 + 4 * i);
-    const n = height * width;
-    const pixels = new Float32Array(n);
-    for (let k = 0; k < n; ++k) pixels[k] = buf.readFloatLE(offset + 4 * k);
-    offset += 4 * n;
-    lines.push({ height, width, pixels });
-  }
-  return lines;
-}
-
-function batchTensor(lines) {
-  const h = lines[0].height;
-  const w = Math.max(...lines.map((l) => l.width));
-  const data = new Float32Array(lines.length * h * w);
-  lines.forEach((l, b) => {
-    for (let y = 0; y < h; ++y)
-      data.set(l.pixels.subarray(y * l.width, (y + 1) * l.width), (b * h + y) * w);
-  });
-  return new ort.Tensor('float32', data, [lines.length, 1, h, w]);
-}
+const { readLines, batchTensor } = require('./ort_lines.js');
 
 const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
