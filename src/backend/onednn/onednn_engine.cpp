@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -605,6 +606,15 @@ class OnednnEngine final : public Engine {
     D_ = in.channels * in.height;
     frames_ = in.widths;
     seq_.assign(static_cast<std::size_t>(T_) * B_ * D_, 0.0f);
+    if (in.height == 1 && in.layout.block == 1 && in.layout.sc == 1) {
+      // Channels innermost (nhwc), as oneDNN lays out the last convolution:
+      // each frame is already one contiguous feature vector.
+      for (int b = 0; b < B_; ++b)
+        for (int t = 0; t < frames_[b]; ++t)
+          std::memcpy(seq_.data() + (static_cast<std::size_t>(t) * B_ + b) * D_,
+                      in.values.data() + in.layout.at(b, 0, 0, t), sizeof(float) * D_);
+      return;
+    }
     for (int b = 0; b < B_; ++b)
       for (int c = 0; c < in.channels; ++c)
         for (int y = 0; y < in.height; ++y) {

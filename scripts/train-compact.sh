@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Reproduces the compact printed-English model (models/compact-printed.ocrm)
+# from the bundled teacher with ocr-compress, on the teacher's rendered sets
+# (scripts/train-teacher.sh renders them; only the data step is needed):
+#
+#   1. teacher-student learning, LSTM-guided loss (DESIGN.md 3): a 10.6x
+#      smaller CNN under the teacher's frozen DBLSTM and output layer;
+#   2. fine-tuning of the whole student (DBLSTM unfrozen) with CTC on the
+#      labelled lines: the frozen DBLSTM was trained on the teacher's
+#      features, and letting it adapt to the student's removes a good part of
+#      the remaining error.
+#
+# Each stage resumes from its checkpoint when re-run. About 1.5 hours on 2
+# cores. The result is copied to models/compact-printed.ocrm.
+#
+#   scripts/train-compact.sh
+#   TS_ITERATIONS=200 FT_ITERATIONS=100 scripts/train-compact.sh   # smoke run
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${OCRCORE_BUILD_DIR:-$root/build}
+data=${TEACHER_DATA:-$root/runs/teacher/data}
+work=${COMPACT_WORK_DIR:-$root/runs/compact}
+ts_iterations=${TS_ITERATIONS:-5000}
+ft_iterations=${FT_ITERATIONS:-4000}
+threads=${THREADS:-$(nproc)}
+shared=$root/../shared/data/uw3-dev
+teacher=$root/models/teacher-printed.ocrm
+
+[[ -d $data/train ]] || { echo "no rendered data in $data (scripts/train-teacher.sh renders it)" >&2; exit 1; }
+"$root/scripts/build.sh" > /dev/null
+
+eval_sets=("$data/test")
+[[ -d $shared/test ]] && eval_sets+=("$shared/test")
+common=(--teacher "$teacher" --val "$data/val" --max-val-lines 500 --eval "${eval_sets[@]}"
+        -t "$threads" --latency-lines 50 -q)
+stage() {  # run dir, args...
+  local dir=$1; shift
+  [[ -f $dir/report.json ]] && { echo "== $dir: done before, kept" >&2; return; }
+  local resume=()
+  [[ -d $dir ]] && resume=(--resume)
+  echo "== $dir" >&2
+  "$build/tools/ocr-compress" "${common[@]}" --run-dir "$dir" "${resume[@]}" "$@"
+}
+
+# 1. LSTM-guided teacher-student learning (rendered lines; labels unused).
+stage "$work/ts" --student-channels 8 16 32 32 64 64 128 96 128 128 --train "$data/train" \
+  --stages ts --ts-loss lstm-guided --ts-iterations "$ts_iterations" --validate-every 1000
+
+# 2. CTC fine-tuning with the DBLSTM unfrozen; the 50 real scanned lines of
+#    uw3-dev/train (never test/) join the rendered ones, as for the teacher.
+ft_train=("$data/train")
+[[ -d $shared/train ]] && ft_train+=("$shared/train")
+stage "$work/ft" --student-model "$work/ts/student-ts.ocrm" --train "${ft_train[@]}" \
+  --stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4 \
+  --finetune-iterations "$ft_iterations" --validate-every 500
+
+cp "$work/ft/student-finetune.ocrm" "$root/models/compact-printed.ocrm.tmp"
+mv "$root/models/compact-printed.ocrm.tmp" "$root/models/compact-printed.ocrm"
+cat "$work/ft/report.md"
