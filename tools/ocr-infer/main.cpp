@@ -27,7 +27,9 @@ struct Options {
   std::vector<std::string> inputs;
   std::string model;
   std::string gt_tsv;
-  int batch_size = 16;
+  // The best batch size for throughput in benchmarks/results/runtime.md (two
+  // threads, teacher and compact models, rendered lines).
+  int batch_size = 8;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string decoder = "greedy";
   int beam_width = 10;
