@@ -45,10 +45,10 @@ double cer_on(const std::shared_ptr<const Model>& model, const std::filesystem::
 
 const std::filesystem::path kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
-// Lines of 24 pixels rendered from README.md in DejaVu Sans.
+// Lines of 24 pixels rendered from the fixed test corpus in DejaVu Sans.
 data::SynthSettings readme_lines(int count) {
   data::SynthSettings ss;
-  ss.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
+  ss.corpus = {std::filesystem::path(OCRCORE_FIXTURES_DIR) / "corpus.txt"};
   ss.fonts = {kFont};
   ss.alphabet = data::printable_ascii_alphabet();
   ss.count = count;

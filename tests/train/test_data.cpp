@@ -26,7 +26,7 @@ bool have_fonts() {
 
 SynthSettings small_synth(int count) {
   SynthSettings s;
-  s.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
+  s.corpus = {std::filesystem::path(OCRCORE_FIXTURES_DIR) / "corpus.txt"};
   s.fonts = find_fonts({kDejaVu.string()});
   s.alphabet = printable_ascii_alphabet();
   s.count = count;

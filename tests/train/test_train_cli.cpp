@@ -47,7 +47,7 @@ class TrainCli : public ::testing::Test {
       GTEST_SKIP() << "DejaVu fonts not installed";
     write_bytes(dir_ / "arch.json", kTinyArch);
     auto r = run(kSynth,
-                 "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " + kFonts +
+                 "-q --corpus " + std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt --fonts " + kFonts +
                      " -o " + (dir_ / "data").string() + " --count 24 --height 24 --max-chars 12",
                  dir_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -73,7 +73,7 @@ TEST_F(TrainCli, SynthBadInputsGiveClearErrors) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("/no/such/corpus.txt"), std::string::npos) << r.err;
   r = run(kSynth,
-          "-q --corpus " + std::string(OCRCORE_SOURCE_DIR) + "/README.md --fonts " +
+          "-q --corpus " + std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt --fonts " +
               (dir_ / "data").string() + " -o " + (dir_ / "x").string(),
           dir_);
   EXPECT_EQ(r.exit_code, 1);

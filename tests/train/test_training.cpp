@@ -169,7 +169,7 @@ TEST(Training, TinyModelOverfitsTenLines) {
     GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
   data::SynthSettings ss;
-  ss.corpus = {std::filesystem::path(OCRCORE_SOURCE_DIR) / "README.md"};
+  ss.corpus = {std::filesystem::path(OCRCORE_FIXTURES_DIR) / "corpus.txt"};
   ss.fonts = {fonts / "DejaVuSans.ttf"};
   ss.alphabet = data::printable_ascii_alphabet();
   ss.count = 10;
