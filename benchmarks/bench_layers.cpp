@@ -193,7 +193,9 @@ void load_models() {
 
 // One core's FMA peak in GFLOP/s on the widest vector path, measured once
 // before the layers run (best of several short runs, so that a noisy
-// neighbour lowers it less).
+// neighbour lowers it less). It feeds the console's of_peak counter;
+// benchmarks/peers/layers_table.py recomputes the fraction from the
+// BM_FmaPeak median of the same run.
 double fma_peak_gflops() {
   static const double peak = [] {
     const auto isas = supported_isas();

@@ -101,7 +101,8 @@ int run(int argc, char** argv) {
   app.add_option("--lines", lines_path, "normalised lines (from --export-lines) to time");
   app.add_option("--export-lines", export_path, "normalise IMAGES for the model and write them");
   app.add_option("images", images, "images to export");
-  app.add_option("--backend", backend_name, "onednn or reference");
+  app.add_option("--backend", backend_name, "onednn or reference")
+      ->check(CLI::IsMember({"onednn", "reference"}));
   app.add_option("--batches", batches, "batch sizes tried for throughput")->delimiter(',');
   app.add_option("--runs", runs, "runs per figure (median reported)")->check(CLI::PositiveNumber);
   app.add_option("--threads", threads, "threads for throughput")->check(CLI::PositiveNumber);
@@ -126,6 +127,7 @@ int run(int argc, char** argv) {
 
   nlohmann::json out;
   if (profile) {
+    if (backend != Backend::onednn) throw Error("--profile times the onednn engine only");
     auto engine = detail::make_onednn_engine(model->network(), 1, Isa::automatic);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       engine->forward(std::span(&l, 1));
