@@ -148,6 +148,8 @@ std::vector<OpFlops> op_flops(const CompiledNetwork& net, int height, int width)
     if (auto* cv = std::get_if<ConvOp>(&op)) {
       f = conv(*cv);
     } else if (auto* t = std::get_if<TuckerOp>(&op)) {
+      // Counted as the chain's work even where the engine composes the
+      // layer (it then does more multiply-adds than this counts).
       if (t->has_in) add(f, conv(t->in));
       add(f, conv(t->core));
       add(f, conv(t->out));

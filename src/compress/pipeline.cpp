@@ -135,11 +135,9 @@ json to_json(const CompressResult& r) {
   return j;
 }
 
-}  // namespace
-
 // A set's name in the report: its directory's name, or parent/name when
 // another set has the same name (".../rendered/test" and ".../uw3-dev/test").
-static std::string set_name(const std::string& input, const std::vector<std::string>& all) {
+std::string set_name(const std::string& input, const std::vector<std::string>& all) {
   auto last = [](const std::string& p, int parts) {
     std::filesystem::path path = std::filesystem::path(p).lexically_normal();
     if (!path.has_filename()) path = path.parent_path();
@@ -153,6 +151,8 @@ static std::string set_name(const std::string& input, const std::vector<std::str
     if (other != input && last(other, 1) == name) return last(input, 2);
   return name;
 }
+
+}  // namespace
 
 std::vector<ModelSummary> summarize_models(
     const std::vector<std::pair<std::string, std::shared_ptr<const Model>>>& models,

@@ -46,7 +46,7 @@ double cer_on(const std::shared_ptr<const Model>& model, const std::filesystem::
 const std::filesystem::path kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 
 // Lines of 24 pixels rendered from the fixed test corpus in DejaVu Sans.
-data::SynthSettings readme_lines(int count) {
+data::SynthSettings rendered_lines(int count) {
   data::SynthSettings ss;
   ss.corpus = {std::filesystem::path(OCRCORE_FIXTURES_DIR) / "corpus.txt"};
   ss.fonts = {kFont};
@@ -59,7 +59,7 @@ data::SynthSettings readme_lines(int count) {
 TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
   if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
-  data::SynthSettings ss = readme_lines(10);
+  data::SynthSettings ss = rendered_lines(10);
   ss.min_chars = 4;
   ss.max_chars = 12;
   ss.degrade = 0.0;
@@ -145,7 +145,7 @@ TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
 TEST(CompressPipeline, EvaluationSetsWithTheSameNameStayApart) {
   if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
-  data::SynthSettings ss = readme_lines(2);
+  data::SynthSettings ss = rendered_lines(2);
   ss.max_chars = 8;
   data::synthesize_lines(ss, dir / "rendered/test");
   ss.seed = 2;
