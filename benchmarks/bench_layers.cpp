@@ -16,6 +16,10 @@
 //   OCRCORE_BENCH_MODELS=name=path.ocrm,... adds or replaces models.
 //   OCRCORE_TUCKER=chain|composed times Tucker layers as three convolutions
 //   or composed back into one (the engine's default picks per layer).
+//
+// 3x3 convolutions are also timed with the algorithm forced each way
+// (".../direct", ".../winograd", next to the engine's own choice), so the
+// engine's rule can be checked against both in the same run.
 
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
@@ -87,7 +91,8 @@ void BM_FmaPeak(benchmark::State& state, Isa isa) {
 }
 
 // ---- LSTM step kernel alone ----------------------------------------------
-void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines) {
+// `alternate`: reverse the column order every other step, as the engine does.
+void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines, bool alternate) {
   const auto& table = kernels::kernel_table(isa);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-0.1f, 0.1f);
@@ -102,6 +107,7 @@ void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines) {
                          c.data(), y.data(), std::size_t(hidden), scratch.data()};
   for (auto _ : state) {
     table.lstm_step(step);
+    if (alternate) step.reverse_columns = !step.reverse_columns;
     benchmark::ClobberMemory();
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * lines * 4 * hidden * hidden * 1e-9,
@@ -215,10 +221,14 @@ double fma_peak_gflops() {
   return peak;
 }
 
+// conv_algorithm: OCRCORE_CONV for the engine ("auto" is the engine's own choice).
 void BM_Layer(benchmark::State& state, const std::string& model_name, std::size_t op_index,
-              OpFlops flops, int batch, int threads) {
+              OpFlops flops, int batch, int threads, const char* conv_algorithm) {
   const auto& model = models().at(model_name);
-  auto engine = make_onednn_engine(model->network(), threads, Isa::automatic);
+  auto engine = [&] {
+    test::ScopedEnv env("OCRCORE_CONV", conv_algorithm);
+    return make_onednn_engine(model->network(), threads, Isa::automatic);
+  }();
   std::mt19937 rng(3);
   std::vector<LineTensor> lines;
   for (int b = 0; b < batch; ++b)
@@ -251,11 +261,13 @@ void register_benchmarks() {
   for (Isa isa : supported_isas())
     for (int hidden : {64, 96, 128})
       for (int lines : {1, 8})
-        benchmark::RegisterBenchmark(("BM_LstmStep/" + std::string(isa_name(isa)) + "/h" +
-                                      std::to_string(hidden) + "/b" + std::to_string(lines))
-                                         .c_str(),
-                                     BM_LstmStep, isa, hidden, lines)
-            ->MinTime(0.2);
+        for (bool alternate : {false, true})
+          benchmark::RegisterBenchmark(
+              ("BM_LstmStep/" + std::string(isa_name(isa)) + "/h" + std::to_string(hidden) + "/b" +
+               std::to_string(lines) + (alternate ? "/alternating" : "/one_order"))
+                  .c_str(),
+              BM_LstmStep, isa, hidden, lines, alternate)
+              ->MinTime(0.2);
   for (const auto& [name, model] : models()) {
     const auto& net = model->network();
     const auto flops = op_flops(net, net.input_height, kWidth);
@@ -269,16 +281,24 @@ void register_benchmarks() {
       std::replace(label.begin(), label.end(), ' ', '_');
       char prefix[16];
       std::snprintf(prefix, sizeof prefix, "%02zu_", i);
+      const auto* cv = std::get_if<ConvOp>(&net.ops[i]);
+      const bool winograd_shape = cv && i > 0 && cv->kernel_h == 3 && cv->kernel_w == 3 &&
+                                  cv->stride_h == 1 && cv->stride_w == 1;
       for (auto [batch, threads] : {std::pair{1, 1}, std::pair{8, 2}})
-        benchmark::RegisterBenchmark(("BM_Layer/" + name + "/" + prefix + label + "/b" +
-                                      std::to_string(batch) + "/t" + std::to_string(threads))
-                                         .c_str(),
-                                     BM_Layer, name, i, flops[i], batch, threads)
-            ->UseManualTime()
-            // A fixed count: each iteration runs the whole model, so a time
-            // budget on one layer's (manual) time would run it thousands of times.
-            ->Iterations(batch == 1 ? 30 : 10)
-            ->Unit(benchmark::kMicrosecond);
+        for (const char* algorithm : {"auto", "direct", "winograd"}) {
+          if (std::string(algorithm) != "auto" && !winograd_shape) continue;
+          benchmark::RegisterBenchmark(
+              ("BM_Layer/" + name + "/" + prefix + label + "/b" + std::to_string(batch) + "/t" +
+               std::to_string(threads) +
+               (std::string(algorithm) == "auto" ? "" : "/" + std::string(algorithm)))
+                  .c_str(),
+              BM_Layer, name, i, flops[i], batch, threads, algorithm)
+              ->UseManualTime()
+              // A fixed count: each iteration runs the whole model, so a time
+              // budget on one layer's (manual) time would run it thousands of times.
+              ->Iterations(batch == 1 ? 30 : 10)
+              ->Unit(benchmark::kMicrosecond);
+        }
     }
   }
 }

@@ -61,6 +61,37 @@ Architecture wide_arch(int hidden) {
   ]})");
 }
 
+// 3x3 convolutions the engine may run as Winograd: 32 channels and more at
+// heights 8 and 4 (channel counts off oneDNN's 16-channel blocks included),
+// and one at height 2, where the automatic choice is direct.
+Architecture winograd_arch() {
+  return Architecture::from_json(R"({"input_height": 16, "layers": [
+    {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 16, "kernel_size": 3,
+     "padding": 1},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 2, "stride": 2},
+    {"type": "conv2d", "name": "c1", "in_channels": 16, "out_channels": 48, "kernel_size": 3,
+     "padding": 1},
+    {"type": "relu"},
+    {"type": "conv2d", "name": "c2", "in_channels": 48, "out_channels": 40, "kernel_size": 3,
+     "padding": 1},
+    {"type": "batchnorm2d", "name": "bn2", "num_features": 40},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "conv2d", "name": "c3", "in_channels": 40, "out_channels": 64, "kernel_size": 3,
+     "padding": 1},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "conv2d", "name": "c4", "in_channels": 64, "out_channels": 32, "kernel_size": 3,
+     "padding": 1},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "rnn", "input_size": 32, "hidden_size": 16, "num_layers": 1},
+    {"type": "linear", "name": "fc", "in_features": 32, "out_features": 11}
+  ]})");
+}
+
 // A first layer the engine runs on its own kernel (3x3 over the one-channel
 // input, folded 2x2 pool) or, with ceil-mode pooling, only the convolution
 // on it and the pool on oneDNN.
@@ -162,6 +193,26 @@ TEST(Backends, OnednnMatchesReferenceTuckerChainsAndComposed) {
   ScopedEnv env("OCRCORE_TUCKER", "fused");
   EXPECT_THROW(Recognizer(random_model(tucker_arch(), 1), {Decoder::greedy, 1, Backend::onednn, 1}),
                Error);
+}
+
+TEST(Backends, OnednnMatchesReferenceDirectAndWinograd) {
+  for (const char* mode : {"auto", "direct", "winograd"}) {
+    SCOPED_TRACE(std::string("OCRCORE_CONV=") + mode);
+    ScopedEnv env("OCRCORE_CONV", mode);
+    compare_backends(winograd_arch(), 500);
+  }
+  // Winograd rounds differently: if the outputs were bit-identical, the
+  // forced setting would not have reached oneDNN.
+  auto model = random_model(winograd_arch(), 501);
+  auto lines = random_lines(16, {70, 33}, 502);
+  auto run = [&](const char* mode) {
+    ScopedEnv env("OCRCORE_CONV", mode);
+    return Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(lines);
+  };
+  const auto direct = run("direct"), winograd = run("winograd");
+  EXPECT_GT(max_abs_diff(direct[0].values, winograd[0].values), 0.0f);
+  ScopedEnv env("OCRCORE_CONV", "fft");
+  EXPECT_THROW(Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}), Error);
 }
 
 TEST(Backends, BatchInvariance) {

@@ -24,10 +24,16 @@ def main():
               "Useful FLOPs leave out kernel taps that fall on zero padding (oneDNN skips them); "
               "of peak = useful GFLOP/s / (peak x threads).\n")
     rows = defaultdict(dict)
+    forced = defaultdict(dict)  # (model, layer) -> {(batch, threads, algorithm): benchmark}
     for name, b in medians.items():
-        m = re.match(r"BM_Layer/([^/]+)/\d+_([^/]+)/b(\d+)/t(\d+)", name)
-        if m:
-            rows[(m.group(1), m.group(2))][(int(m.group(3)), int(m.group(4)))] = b
+        m = re.match(r"BM_Layer/([^/]+)/\d+_([^/]+)/b(\d+)/t(\d+)(/(direct|winograd))?/", name)
+        if not m:
+            continue
+        key = (int(m.group(3)), int(m.group(4)))
+        if m.group(6):
+            forced[(m.group(1), m.group(2))][key + (m.group(6),)] = b
+        else:
+            rows[(m.group(1), m.group(2))][key] = b
     print("| model | layer | b1 t1 µs | useful GFLOP/s | of peak | b8 t2 µs | useful GFLOP/s | of peak |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for (model, layer), cases in rows.items():
@@ -43,6 +49,19 @@ def main():
             cells += [f"{us:.0f}", f"{useful:.1f}" if useful else "-",
                       f"{frac * 100:.0f}%" if frac else "-"]
         print(f"| {model} | {layer.replace('_', ' ')} | " + " | ".join(cells) + " |")
+    if forced:
+        print("\n3x3 convolutions with the algorithm forced (OCRCORE_CONV), µs, median; "
+              "the engine's own choice is the table above.\n")
+        print("| model | layer | b1 t1 direct | b1 t1 Winograd | b8 t2 direct | b8 t2 Winograd |")
+        print("|---|---|---:|---:|---:|---:|")
+        for (model, layer), cases in forced.items():
+            cells = []
+            for key in [(1, 1, "direct"), (1, 1, "winograd"), (8, 2, "direct"), (8, 2, "winograd")]:
+                b = cases.get(key)
+                us = None if not b else (b["real_time"] if b.get("time_unit") == "us"
+                                         else b["real_time"] / 1e3)
+                cells.append(f"{us:.0f}" if us is not None else "-")
+            print(f"| {model} | {layer.replace('_', ' ')} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,12 @@ struct LstmStep {
   float* y = nullptr;
   std::size_t y_stride = 0;
   float* scratch = nullptr;  // kStepLines * weights->padded floats
+  // Stream W_hh's column blocks last to first. Callers alternate this from
+  // step to step: W_hh of hidden size 64 (64 KB) is larger than L1, and read
+  // in the same order every step it misses on every line (LRU evicts each
+  // line just before its next use); read back and forth, the blocks the
+  // previous step read last are still in L1. Results are the same either way.
+  bool reverse_columns = false;
 };
 
 // 3x3 convolution of a one-channel image (stride 1, one pixel of zero

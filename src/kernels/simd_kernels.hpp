@@ -121,11 +121,13 @@ void log_softmax(const float* in, float* out, int n) {
 // split over KS accumulator sets to keep enough chains in flight (at batch 1
 // this doubles the step's speed).
 template <class S, int LB, int VB, int KS>
-void recurrent_product(const PackedRecurrent& w, const float* h, float* acc) {
+void recurrent_product(const PackedRecurrent& w, const float* h, float* acc, bool reverse) {
   using V = typename S::V;
   constexpr int W = S::width;
   const int N = w.hidden;
-  for (int j0 = 0; j0 < w.padded; j0 += VB * W) {
+  const int chunks = w.padded / (VB * W);
+  for (int q = 0; q < chunks; ++q) {
+    const int j0 = (reverse ? chunks - 1 - q : q) * VB * W;
     const float* col = w.block(j0 / kGatePadding) + j0 % kGatePadding;
     V a[KS][LB][VB];
 #pragma GCC unroll 8
@@ -205,16 +207,16 @@ void lstm_step(const LstmStep& s) {
     // Every line of the block reads its old h before any is overwritten.
     switch (lines) {
       case 4:
-        recurrent_product<S, 4, VB, 1>(w, h, s.scratch);
+        recurrent_product<S, 4, VB, 1>(w, h, s.scratch, s.reverse_columns);
         break;
       case 3:
-        recurrent_product<S, 3, VB, 1>(w, h, s.scratch);
+        recurrent_product<S, 3, VB, 1>(w, h, s.scratch, s.reverse_columns);
         break;
       case 2:
-        recurrent_product<S, 2, VB, 2>(w, h, s.scratch);
+        recurrent_product<S, 2, VB, 2>(w, h, s.scratch, s.reverse_columns);
         break;
       default:
-        recurrent_product<S, 1, VB, 4>(w, h, s.scratch);
+        recurrent_product<S, 1, VB, 4>(w, h, s.scratch, s.reverse_columns);
         break;
     }
     for (int l = 0; l < lines; ++l, ++b)

@@ -66,6 +66,22 @@ bool compose_tucker_layer(const TuckerOp& t, bool first_layer) {
          tucker_composed_macs(t) <= kComposeRatio * tucker_chain_macs(t);
 }
 
+// How 3x3 convolutions run: Winograd (oneDNN's F(2x2,3x3) and F(4x4,3x3)
+// kernels) does 2.25-4x fewer multiplications than direct convolution, at
+// the cost of transforms and of rounding errors around 1e-6 relative.
+// OCRCORE_CONV=direct|winograd forces one (for measurements and tests);
+// unset or "auto" chooses per layer.
+enum class ConvAlgorithm { automatic, direct, winograd };
+
+ConvAlgorithm conv_algorithm_from_env() {
+  const char* env = std::getenv("OCRCORE_CONV");
+  const std::string mode = env ? env : "auto";
+  if (mode == "auto") return ConvAlgorithm::automatic;
+  if (mode == "direct") return ConvAlgorithm::direct;
+  if (mode == "winograd") return ConvAlgorithm::winograd;
+  throw Error("OCRCORE_CONV must be auto, direct or winograd, not '" + mode + "'");
+}
+
 const CompiledNetwork& plan_tucker(const CompiledNetwork& net,
                                    std::optional<CompiledNetwork>& composed) {
   for (std::size_t i = 0; i < net.ops.size(); ++i) {
@@ -167,6 +183,7 @@ class OnednnEngine final : public Engine {
       : net_(plan_tucker(network, composed_)),
         threads_(std::max(1, threads)),
         kernels_(kernels::kernel_table(resolve_isa(isa))),
+        conv_algorithm_(conv_algorithm_from_env()),
         engine_(dnnl::engine::kind::cpu, 0),
         stream_(engine_) {
     for (std::size_t i = 0; i < net_.ops.size(); ++i) {
@@ -388,6 +405,24 @@ class OnednnEngine final : public Engine {
     return w;
   }
 
+  // Whether to ask oneDNN for Winograd (it may still have no implementation
+  // for the shape; direct convolution is then used).
+  bool use_winograd(const ConvOp& op, int out_height) const {
+    if (op.kernel_h != 3 || op.kernel_w != 3 || op.stride_h != 1 || op.stride_w != 1 ||
+        op.pad_h != 1 || op.pad_w != 1)
+      return false;
+    if (conv_algorithm_ != ConvAlgorithm::automatic)
+      return conv_algorithm_ == ConvAlgorithm::winograd;
+    // Measured with bench_layers (direct and Winograd side by side, b1 t1
+    // and b8 t2) on the teacher and compact models: Winograd ran 1.2-1.8x
+    // faster from 64 channels in and out at output heights of 4 and more,
+    // but slower at height 2 (half of each 4x4 output tile is wasted) and
+    // up to 3x slower with 8 or 16 input channels (the transforms dominate).
+    // At 32 channels the layer itself ran 10-20% faster, but the reorder
+    // into Winograd's input layout cost more than that end to end.
+    return out_height >= 4 && op.in_channels >= 64 && op.out_channels >= 64;
+  }
+
   ConvPrim& conv_prim(std::size_t slot, const ConvOp& op, const Activations& in, int oh, int ow) {
     auto& cache = conv_[slot];
     if (ConvPrim* hit = find_shape(cache, in.md)) return *hit;
@@ -397,28 +432,31 @@ class OnednnEngine final : public Engine {
     memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
     memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
     auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-        memory::desc(src_dims, dt::f32, tag::any), memory::desc(w_dims, dt::f32, tag::any), b_md,
-        memory::desc(dst_dims, dt::f32, tag::any), {op.stride_h, op.stride_w}, {op.pad_h, op.pad_w},
-        {op.pad_h, op.pad_w});
     dnnl::primitive_attr attr;
     if (op.relu) {
       dnnl::post_ops po;
       po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
       attr.set_post_ops(po);
     }
-    auto pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+    auto make_pd = [&](dnnl::algorithm alg, tag layout) {
+      dnnl::convolution_forward::desc desc(
+          dnnl::prop_kind::forward_inference, alg, memory::desc(src_dims, dt::f32, layout),
+          memory::desc(w_dims, dt::f32, tag::any), b_md, memory::desc(dst_dims, dt::f32, layout),
+          {op.stride_h, op.stride_w}, {op.pad_h, op.pad_w}, {op.pad_h, op.pad_w});
+      return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+    };
+    std::optional<dnnl::convolution_forward::primitive_desc> chosen;
+    if (use_winograd(op, oh)) try {
+        chosen = make_pd(dnnl::algorithm::convolution_winograd, tag::any);
+      } catch (const dnnl::error&) {
+        // No Winograd implementation for this shape on this CPU.
+      }
+    if (!chosen) chosen = make_pd(dnnl::algorithm::convolution_direct, tag::any);
     Layout probe;
-    if (!Layout::from(pd.dst_desc(), probe)) {
-      // A layout we could not mask: ask for plain nhwc instead.
-      desc = dnnl::convolution_forward::desc(
-          dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-          memory::desc(src_dims, dt::f32, tag::nhwc), memory::desc(w_dims, dt::f32, tag::any), b_md,
-          memory::desc(dst_dims, dt::f32, tag::nhwc), {op.stride_h, op.stride_w},
-          {op.pad_h, op.pad_w}, {op.pad_h, op.pad_w});
-      pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
-    }
+    // A layout we could not mask: ask for plain nhwc instead.
+    if (!Layout::from(chosen->dst_desc(), probe))
+      chosen = make_pd(dnnl::algorithm::convolution_direct, tag::nhwc);
+    const auto& pd = *chosen;
     e.prim = dnnl::convolution_forward(pd);
     e.src = memory(pd.src_desc(), engine_, nullptr);
     e.dst = memory(pd.dst_desc(), engine_, nullptr);
@@ -675,6 +713,7 @@ class OnednnEngine final : public Engine {
       // Backward: a line starts at its own last frame, with zero state.
       const int t = d == 0 ? i : T_ - 1 - i;
       step.lines = active_at(t);
+      step.reverse_columns = i % 2 == 1;  // see LstmStep: keeps part of W_hh in L1
       step.gates_in = gates_.data() + static_cast<std::size_t>(t) * B_ * G + d * 4 * N;
       step.y = out_.data() + static_cast<std::size_t>(t) * B_ * N * dirs + d * N;
       kernels_.lstm_step(step);
@@ -719,6 +758,7 @@ class OnednnEngine final : public Engine {
   const CompiledNetwork& net_;
   int threads_;
   const kernels::KernelTable& kernels_;
+  ConvAlgorithm conv_algorithm_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::map<std::size_t, std::vector<PackedLayer>> lstm_;
