@@ -13,7 +13,7 @@
 //   bench_runtime --model M.ocrm --lines lines.bin [--backend onednn|reference]
 //   bench_runtime --model M.ocrm --lines lines.bin --profile
 //     milliseconds per line spent in each op of the oneDNN engine at batch 1
-//     on one thread (the latency protocol), beside ort_profile.js.
+//     on one thread (the latency protocol), primitive creation included.
 //
 // Prints one JSON object.
 

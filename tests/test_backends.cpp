@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "nn/engine.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;
@@ -255,6 +256,46 @@ TEST(Backends, RepeatedShapesReuseCachedPrimitives) {
         EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f);
     }
   }
+}
+
+// A batch whose shape has no primitives yet runs at a built shape up to 1.5x
+// wider (no primitives created), with the same results; a shape met often
+// enough gets its own primitives.
+TEST(Backends, NarrowBatchRunsAtABuiltWiderShape) {
+  auto model = random_model(small_crnn(16, 7), 15);
+  auto engine = detail::make_onednn_engine(model->network(), 1, Isa::automatic);
+  engine->set_profiling(true);
+  auto creation_seconds = [&] {
+    const auto p = engine->profile();
+    EXPECT_EQ(p.back().name, "primitive creation");
+    return p.back().seconds;
+  };
+  const auto wide = random_lines(16, {400}, 1), narrow = random_lines(16, {300}, 2),
+             far = random_lines(16, {100}, 3), tiny = random_lines(16, {40}, 4);
+  engine->forward(far);   // the first run (its time is not a cost estimate)
+  engine->forward(wide);  // built at 416 columns
+  const double built = creation_seconds();
+  ASSERT_GT(built, 0.0);
+  const auto borrowed = engine->forward(narrow);  // 320 columns, within 1.5x of 416
+  EXPECT_EQ(creation_seconds(), built);
+  const auto own = Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(narrow);
+  const auto ref = Recognizer(model, {Decoder::greedy, 1, Backend::reference, 1}).forward(narrow);
+  ASSERT_EQ(borrowed[0].frames, own[0].frames);
+  EXPECT_LE(max_abs_diff(borrowed[0].values, own[0].values), 1e-5f);
+  EXPECT_LE(max_abs_diff(borrowed[0].values, ref[0].values), 1e-4f);
+
+  engine->forward(tiny);  // 64 columns: 128 is too wide to borrow
+  const double built_far = creation_seconds();
+  EXPECT_GT(built_far, built);
+  // Each borrowed run charges its wasted columns to the narrow shape, which
+  // is built once the charges reach the measured cost of building a shape.
+  int runs = 0;
+  while (creation_seconds() == built_far && runs < 100000) {
+    engine->forward(narrow);
+    ++runs;
+  }
+  EXPECT_GT(creation_seconds(), built_far) << "still borrowing after " << runs << " runs";
+  EXPECT_GT(runs, 1);
 }
 
 TEST(Backends, WrongLineHeightIsAnError) {

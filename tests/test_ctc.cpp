@@ -86,6 +86,62 @@ TEST(Ctc, SequenceProbabilityMatchesBruteForce) {
   }
 }
 
+// The plain log-space forward algorithm: what the scaled one in
+// ctc::sequence_log_prob must reproduce on lines too long to enumerate.
+double log_space_sequence_log_prob(const LogProbs& lp, const std::vector<int>& labels) {
+  auto log_add = [](double a, double b) {
+    if (a == -INFINITY) return b;
+    if (b == -INFINITY) return a;
+    return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
+  };
+  const int S = 2 * static_cast<int>(labels.size()) + 1;
+  auto sym = [&](int s) { return s % 2 == 0 ? 0 : labels[s / 2]; };
+  std::vector<double> alpha(S, -INFINITY), next(S);
+  alpha[0] = lp.frame(0)[0];
+  if (S > 1) alpha[1] = lp.frame(0)[sym(1)];
+  for (int t = 1; t < lp.frames; ++t) {
+    for (int s = 0; s < S; ++s) {
+      double a = alpha[s];
+      if (s >= 1) a = log_add(a, alpha[s - 1]);
+      if (s >= 2 && sym(s) != 0 && sym(s) != sym(s - 2)) a = log_add(a, alpha[s - 2]);
+      next[s] = a + lp.frame(t)[sym(s)];
+    }
+    alpha.swap(next);
+  }
+  return S > 1 ? log_add(alpha[S - 1], alpha[S - 2]) : alpha[0];
+}
+
+TEST(Ctc, SequenceProbabilityOfLongLinesMatchesLogSpace) {
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int T = 50 + 40 * trial, K = 4 + trial * 8;
+    // Sharp frames make the probabilities of most labellings underflow double
+    // long before the last frame: only the scaling keeps them.
+    auto lp = random_log_probs(T, K, rng, trial % 2 ? 6.0f : 1.0f);
+    std::vector<std::vector<int>> candidates{ctc::best_path(lp), {}};
+    std::uniform_int_distribution<int> label(1, K - 1);
+    for (int n : {1, T / 4, T / 2 - 1})
+      candidates.emplace_back(n, 0);
+    for (std::size_t c = 2; c < candidates.size(); ++c)
+      for (int& k : candidates[c])
+        k = trial == 3 ? 1 : label(rng);  // trial 3: repeats only
+    double lowest = 0;
+    for (const auto& labels : candidates) {
+      const double expected = log_space_sequence_log_prob(lp, labels);
+      const double got = ctc::sequence_log_prob(lp, labels);
+      SCOPED_TRACE("T " + std::to_string(T) + ", labels " + std::to_string(labels.size()));
+      if (expected == -INFINITY) {
+        EXPECT_EQ(got, -INFINITY);
+      } else {
+        EXPECT_NEAR(got, expected, 1e-9 * std::max(1.0, std::abs(expected)));
+        lowest = std::min(lowest, expected);
+      }
+    }
+    // exp() of this is below the smallest double: unscaled, it would be 0.
+    if (trial % 2) EXPECT_LT(lowest, -746.0);
+  }
+}
+
 TEST(Ctc, BeamSearchWithWideBeamIsExact) {
   std::mt19937 rng(2);
   for (int trial = 0; trial < 30; ++trial) {

@@ -84,24 +84,62 @@ std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
   return out;
 }
 
+// The forward algorithm in probability space, each frame's alphas divided by
+// their sum and the logs of those sums added up (Rabiner's scaling): no
+// log/exp pair per cell as in log space, only one exp per distinct symbol and
+// one log per frame. Recognizer::decode runs it on every line for the
+// confidence, where the log-space version cost as much as the LSTM's output
+// layer.
 double sequence_log_prob(const LogProbs& lp, const std::vector<int>& labels) {
   const int S = 2 * static_cast<int>(labels.size()) + 1;
-  auto sym = [&](int s) { return s % 2 == 0 ? 0 : labels[s / 2]; };
-  std::vector<double> alpha(S, kNegInf), next(S);
   if (lp.frames == 0) return labels.empty() ? 0.0 : kNegInf;
-  alpha[0] = lp.frame(0)[0];
-  if (S > 1) alpha[1] = lp.frame(0)[sym(1)];
-  for (int t = 1; t < lp.frames; ++t) {
+  // Distinct symbols (blank first) and each state's index among them.
+  std::vector<int> symbols{0}, state_symbol(S, 0);
+  for (int s = 1; s < S; s += 2) {
+    const int label = labels[s / 2];
+    auto it = std::find(symbols.begin(), symbols.end(), label);
+    state_symbol[s] = static_cast<int>(it - symbols.begin());
+    if (it == symbols.end()) symbols.push_back(label);
+  }
+  // A state may be entered from two back when it is a label unlike the one
+  // two back (a blank or a repeat must be passed through).
+  std::vector<char> skip(S, 0);
+  for (int s = 3; s < S; s += 2)
+    skip[s] = labels[s / 2] != labels[s / 2 - 1];
+  std::vector<double> p(symbols.size()), alpha(S, 0.0), next(S);
+  auto frame_probs = [&](int t) {
     const float* f = lp.frame(t);
-    for (int s = 0; s < S; ++s) {
-      double a = alpha[s];
-      if (s >= 1) a = log_add(a, alpha[s - 1]);
-      if (s >= 2 && sym(s) != 0 && sym(s) != sym(s - 2)) a = log_add(a, alpha[s - 2]);
-      next[s] = a == kNegInf ? kNegInf : a + f[sym(s)];
+    for (std::size_t k = 0; k < symbols.size(); ++k)
+      p[k] = std::exp(static_cast<double>(f[symbols[k]]));
+  };
+  double log_scale = 0;
+  auto normalise = [&](std::vector<double>& a) {
+    double sum = 0;
+    for (double v : a)
+      sum += v;
+    if (sum == 0) return false;  // every path impossible (or underflowed in one frame)
+    for (double& v : a)
+      v /= sum;
+    log_scale += std::log(sum);
+    return true;
+  };
+  frame_probs(0);
+  alpha[0] = p[0];
+  if (S > 1) alpha[1] = p[state_symbol[1]];
+  if (!normalise(alpha)) return kNegInf;
+  for (int t = 1; t < lp.frames; ++t) {
+    frame_probs(t);
+    next[0] = alpha[0] * p[0];
+    for (int s = 1; s < S; ++s) {
+      double a = alpha[s] + alpha[s - 1];
+      if (skip[s]) a += alpha[s - 2];
+      next[s] = a * p[state_symbol[s]];
     }
     alpha.swap(next);
+    if (!normalise(alpha)) return kNegInf;
   }
-  return S > 1 ? log_add(alpha[S - 1], alpha[S - 2]) : alpha[0];
+  const double end = S > 1 ? alpha[S - 1] + alpha[S - 2] : alpha[0];
+  return end > 0 ? log_scale + std::log(end) : kNegInf;
 }
 
 std::vector<LabelSpan> align(const LogProbs& lp, const std::vector<int>& labels) {

@@ -153,8 +153,10 @@ int run(const Options& opt) {
     }
     std::vector<std::size_t> by_width(lines.size());
     std::iota(by_width.begin(), by_width.end(), std::size_t{0});
+    // Widest first: a batch whose shape the engine has not built yet can then
+    // run at the wider shape of the batch before it.
     std::stable_sort(by_width.begin(), by_width.end(),
-                     [&](std::size_t a, std::size_t b) { return lines[a].width < lines[b].width; });
+                     [&](std::size_t a, std::size_t b) { return lines[a].width > lines[b].width; });
     std::vector<std::optional<ocrcore::LogProbs>> log_probs(lines.size());
     for (std::size_t b0 = 0; b0 < by_width.size(); b0 += opt.batch_size) {
       const std::size_t b1 = std::min(by_width.size(), b0 + opt.batch_size);

@@ -10,7 +10,10 @@
 // Steady state allocates nothing but the results: primitives, their memory
 // objects and all buffers are kept per batch shape and reused. The batch width
 // is rounded up to a multiple of kWidthQuantum so that a stream of lines of
-// varying width meets a few shapes, not one per batch.
+// varying width meets a few shapes, not one per batch; and a batch whose
+// shape has no primitives yet may run at a wider shape that has them
+// (ShapePlanner), since creating a shape's primitives costs several batches'
+// worth of arithmetic.
 
 #include <omp.h>
 
@@ -95,6 +98,75 @@ const CompiledNetwork& plan_tucker(const CompiledNetwork& net,
 // Shapes remembered per layer before the cache starts over (a server fed
 // every possible width must not grow without bound).
 constexpr std::size_t kMaxShapes = 64;
+
+// Chooses the padded width a batch runs at. Creating a new shape's
+// primitives (oneDNN generates code for each) took 5-10 ms for the compact
+// model, more than running a batch of 8 lines, so a job of a few hundred
+// lines of assorted widths spent a fifth of its time creating them. A batch
+// whose own shape is not built yet may therefore borrow a built shape up to
+// kBorrowLimit times wider (padding is masked, so results do not change
+// beyond rounding): that wastes the arithmetic on the extra columns, and the
+// waste is charged to the batch's own shape. Once the charges reach what
+// building a shape costs (measured here), the shape is built. This is the
+// rent-or-buy rule: a rare width never pays for its primitives, a frequent
+// one gets them after at most twice the cost of building them at once.
+class ShapePlanner {
+ public:
+  static constexpr double kBorrowLimit = 1.5;
+
+  // The width to run a batch of `batch` lines whose own padded width is `width`.
+  int choose(int batch, int width) {
+    if (find(batch, width)) return width;
+    const Shape* wider = nullptr;
+    for (const Shape& s : built_)
+      if (s.batch == batch && s.width > width && s.width <= kBorrowLimit * width &&
+          (!wider || s.width < wider->width))
+        wider = &s;
+    if (!wider || column_seconds_ == 0) return width;  // nothing to borrow, or no cost yet
+    double& charged = charges_[{batch, width}];
+    charged += column_seconds_ * batch * (wider->width - width);
+    if (charged < build_seconds_ / builds_) return wider->width;
+    charges_.erase({batch, width});
+    return width;
+  }
+
+  // After a batch ran at (batch, width): `run_seconds` of arithmetic and
+  // `setup_seconds` creating primitives (zero when the shape was built).
+  // False when the shape table was full and has been cleared: the caller then
+  // drops its per-shape primitives too.
+  bool ran(int batch, int width, double run_seconds, double setup_seconds) {
+    // The cost of a padded column is the cheapest seen per line and column.
+    // An engine's first run is left out: it also pays oneDNN's one-time
+    // start-up (weights reordered, GEMM kernels generated), ten times a run.
+    if (runs_++ > 0) {
+      const double c = run_seconds / (static_cast<double>(batch) * width);
+      column_seconds_ = column_seconds_ == 0 ? c : std::min(column_seconds_, c);
+    }
+    if (find(batch, width)) return true;
+    const bool fits = built_.size() < kMaxShapes;
+    if (!fits) built_.clear(), charges_.clear();
+    built_.push_back({batch, width});
+    build_seconds_ += setup_seconds;
+    ++builds_;
+    return fits;
+  }
+
+ private:
+  struct Shape {
+    int batch, width;
+  };
+  Shape* find(int batch, int width) {
+    for (Shape& s : built_)
+      if (s.batch == batch && s.width == width) return &s;
+    return nullptr;
+  }
+  std::vector<Shape> built_;
+  std::map<std::pair<int, int>, double> charges_;  // waste charged to unbuilt shapes
+  double build_seconds_ = 0;
+  int builds_ = 0;
+  double column_seconds_ = 0;  // zero until measured
+  long runs_ = 0;
+};
 
 void sgemm(char transa, char transb, int m, int n, int k, const float* a, int lda, const float* b,
            int ldb, float beta, float* c, int ldc) {
@@ -225,6 +297,7 @@ class OnednnEngine final : public Engine {
                                                                 : ""),
                      profile_[i]});
     out.push_back({"log_softmax", softmax_seconds_});
+    out.push_back({"primitive creation", profiled_setup_seconds_});
     return out;
   }
 
@@ -254,11 +327,13 @@ class OnednnEngine final : public Engine {
       return lines[a].width != lines[b].width ? lines[a].width > lines[b].width : a < b;
     });
 
+    const auto run_start = Clock::now();
+    const double setup_before = setup_seconds_;
     Activations* cur = &a_;
     Activations* next = &b_;
+    int W = std::max(lines[order_[0]].width, net_.min_width);
+    W = shapes_.choose(B, (W + kWidthQuantum - 1) / kWidthQuantum * kWidthQuantum);
     {
-      int W = std::max(lines[order_[0]].width, net_.min_width);
-      W = (W + kWidthQuantum - 1) / kWidthQuantum * kWidthQuantum;
       const int H = net_.input_height;
       cur->reset(input_desc(B, H, W), B, 1, H, W);
       cur->widths.resize(B);
@@ -308,7 +383,19 @@ class OnednnEngine final : public Engine {
     if (profiling_)
       softmax_seconds_ +=
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double setup = setup_seconds_ - setup_before;
+    if (profiling_) profiled_setup_seconds_ += setup;
+    const double total = std::chrono::duration<double>(Clock::now() - run_start).count();
+    if (!shapes_.ran(B, W, total - setup, setup)) drop_shapes();
     return result;
+  }
+
+  // Forgets every shape's primitives (the weights stay reordered).
+  void drop_shapes() {
+    conv_.clear();
+    pool_.clear();
+    input_mds_.clear();
+    image_mds_.clear();
   }
 
   using Clock = std::chrono::steady_clock;
@@ -426,6 +513,7 @@ class OnednnEngine final : public Engine {
   ConvPrim& conv_prim(std::size_t slot, const ConvOp& op, const Activations& in, int oh, int ow) {
     auto& cache = conv_[slot];
     if (ConvPrim* hit = find_shape(cache, in.md)) return *hit;
+    const auto start = Clock::now();
     ConvPrim e;
     e.src_md = in.md;
     memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
@@ -458,6 +546,7 @@ class OnednnEngine final : public Engine {
       chosen = make_pd(dnnl::algorithm::convolution_direct, tag::nhwc);
     const auto& pd = *chosen;
     e.prim = dnnl::convolution_forward(pd);
+    setup_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
     e.src = memory(pd.src_desc(), engine_, nullptr);
     e.dst = memory(pd.dst_desc(), engine_, nullptr);
     e.weights = weights_for(slot, op, pd.weights_desc());
@@ -603,6 +692,7 @@ class OnednnEngine final : public Engine {
     auto& cache = pool_[slot];
     PoolPrim* e = find_shape(cache, in->md);
     if (!e) {
+      const auto start = Clock::now();
       PoolPrim n;
       n.src_md = in->md;
       memory::dims dst_dims = {in->batch, in->channels, oh, ow};
@@ -619,6 +709,7 @@ class OnednnEngine final : public Engine {
            pad_r(in->width, ow, op.kernel_w, op.stride_w, op.pad_w)});
       auto pd = dnnl::pooling_forward::primitive_desc(desc, engine_);
       n.prim = dnnl::pooling_forward(pd);
+      setup_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
       n.src = memory(pd.src_desc(), engine_, nullptr);
       n.dst = memory(pd.dst_desc(), engine_, nullptr);
       n.args = {{DNNL_ARG_SRC, n.src.get()}, {DNNL_ARG_DST, n.dst.get()}};
@@ -780,6 +871,9 @@ class OnednnEngine final : public Engine {
   std::vector<int> frames_;
   std::vector<float> seq_, gates_, out_;
   std::array<DirectionState, 2> state_;
+  ShapePlanner shapes_;
+  double setup_seconds_ = 0;  // creating primitives, over the engine's life
+  double profiled_setup_seconds_ = 0;
   bool profiling_ = false;
   std::vector<double> profile_;
   double softmax_seconds_ = 0;
