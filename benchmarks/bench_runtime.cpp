@@ -142,7 +142,7 @@ int run(int argc, char** argv) {
       ops.push_back({{"op", op.name}, {"ms_per_line", op.seconds * per_line}});
       total += op.seconds * per_line;
     }
-    out = {{"engine", "ocrcore"},
+    out = {{"engine", "ocrcore-profile"},
            {"lines", lines.size()},
            {"runs", runs},
            {"ms_per_line", total},

@@ -6,6 +6,10 @@
 #   benchmarks/run_runtime.sh
 #   MODELS="teacher=models/teacher-printed.ocrm compact=models/x.ocrm" RUNS=5 benchmarks/run_runtime.sh
 #
+# Per model and set, the latency is also split into the convolutional and the
+# sequence part, for ocrcore (bench_runtime --profile) and for ONNX Runtime
+# (peers/ort_split.py cuts the exported model, peers/ort_parts.js times it).
+#
 # Peers: ocrcore's reference backend (latency only, first 5 lines, one run: it
 # is the slow oracle), PyTorch CPU (Debian python3-torch, benchmarks/peers/
 # torch_runtime.py), ONNX Runtime (onnxruntime-node from tests/onnx, on the
@@ -81,21 +85,31 @@ PY
     if ((have_ort)); then
       record "$name" "$set_name" "$(node "$root/benchmarks/peers/ort_runtime.js" "$work/$name.onnx" \
         "$lines" 1,2,4,8,16,32 "$runs")"
+      # Where the time goes: ocrcore's per-op profile and ONNX Runtime on the
+      # model cut into its convolutional and sequence parts.
+      record "$name" "$set_name" "$("$build/benchmarks/bench_runtime" --model "$path" --lines "$lines" \
+        --runs "$runs" --profile)"
+      /usr/bin/python3 "$root/benchmarks/peers/ort_split.py" "$work/$name.onnx" "$work/$name-cnn.onnx" \
+        "$work/$name-sequence.onnx"
+      record "$name" "$set_name" "$(node "$root/benchmarks/peers/ort_parts.js" "$work/$name-cnn.onnx" \
+        "$work/$name-sequence.onnx" "$lines" "$runs")"
     fi
-    # OCR level: ocr-infer reading the image files, one thread, batch 1.
-    summary=$("$build/tools/ocr-infer" -q --model "$path" -t 1 -b 1 "$dir" 2>&1 >/dev/null | tr '\n' ' ')
-    record "$name" "$set_name" "$(/usr/bin/python3 -c '
-import json, re, sys
-s = sys.argv[1]
-print(json.dumps({"engine": "ocr-infer", "lines_per_s": float(re.search(r"([0-9.]+) lines/s", s).group(1)),
-                  "cer": float(re.search(r"CER ([0-9.]+)%", s).group(1)) / 100}))' "$summary")"
   done
 done
-if ((have_tess)); then
-  for s in "${sets[@]}"; do
-    record tesseract "${s%%=*}" "$(/usr/bin/python3 "$root/benchmarks/peers/tesseract_runtime.py" "${s#*=}" --runs 3)"
-  done
-fi
+# OCR level: image files to text, one thread, Tesseract and ocr-infer with
+# every model taking turns in each round on the same image list
+# (benchmarks/peers/ocr_level.py).
+ocr_models=()
+for m in $models; do [[ -f ${m#*=} ]] && ocr_models+=(--model "$m"); done
+tess_flag=(); ((have_tess)) && tess_flag=(--tesseract)
+for s in "${sets[@]}"; do
+  echo "== OCR level on ${s%%=*}" >&2
+  while read -r line; do
+    engine_model=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("model", "tesseract"))' "$line")
+    record "$engine_model" "${s%%=*}" "$line"
+  done < <(/usr/bin/python3 "$root/benchmarks/peers/ocr_level.py" "${s#*=}" "${tess_flag[@]}" \
+             --ocr-infer "$build/tools/ocr-infer" "${ocr_models[@]}" --runs 3)
+done
 
 # Per layer: each model's ops timed inside whole forward passes (bench_layers),
 # against the FMA peak measured in the same run.

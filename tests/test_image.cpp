@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <leptonica/allheaders.h>
 
+#include <random>
+
 #include "test_util.hpp"
 
 using namespace ocrcore;
@@ -93,6 +95,43 @@ TEST(ImageIo, DepthsAndColourTypes) {
   EXPECT_GE(a.at(0, 0), 250);
   EXPECT_LE(a.at(5, 2), 5);
   pixDestroy(&p8);
+}
+
+// RGBA is composited on white in one pass of ocrcore's own; leptonica's
+// alpha blend followed by its luminance conversion is the reference.
+TEST(ImageIo, RgbaMatchesLeptonicaBlendAndLuminance) {
+  TempDir dir;
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(0, 255);
+  const int w = 97, h = 31;
+  PIX* rgba = pixCreate(w, h, 32);
+  pixSetSpp(rgba, 4);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      // Every fourth pixel opaque or fully transparent: the common cases.
+      const int a = x % 4 == 0 ? (y % 2 ? 255 : 0) : byte(rng);
+      l_uint32 p = 0;
+      composeRGBAPixel(byte(rng), byte(rng), byte(rng), a, &p);
+      pixSetPixel(rgba, x, y, p);
+    }
+  ASSERT_EQ(pixWrite((dir / "rgba.png").c_str(), rgba, IFF_PNG), 0);
+  PIX* blended = pixAlphaBlendUniform(rgba, 0xffffff00);
+  PIX* grey = pixConvertTo8(blended, 0);
+  const Image got = load_image(dir / "rgba.png");
+  ASSERT_EQ(got.width(), w);
+  ASSERT_EQ(got.height(), h);
+  int worst = 0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      l_uint32 want = 0;
+      pixGetPixel(grey, x, y, &want);
+      worst = std::max(worst, std::abs(int(got.at(x, y)) - int(want)));
+      if (x % 4 == 0) EXPECT_EQ(int(got.at(x, y)), int(want)) << x << "," << y;
+    }
+  EXPECT_LE(worst, 1);
+  pixDestroy(&grey);
+  pixDestroy(&blended);
+  pixDestroy(&rgba);
 }
 
 TEST(ImageIo, BadFiles) {

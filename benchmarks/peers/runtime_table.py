@@ -5,6 +5,27 @@ import json
 from collections import defaultdict
 
 
+def print_parts(prof, parts):
+    """Latency split into the convolutional part and the sequence part (collapse,
+    DBLSTM, output layer, log-softmax): ocrcore's per-op profile against ONNX
+    Runtime timed on the model cut in two (ort_split.py, ort_parts.js)."""
+    ops = prof["ops"]
+    names = [o["op"] for o in ops]
+    cut = names.index("collapse")
+    cnn = sum(o["ms_per_line"] for o in ops[:cut])
+    seq = sum(o["ms_per_line"] for o in ops[cut:] if o["op"] != "primitive creation")
+    lstm = sum(o["ms_per_line"] for o in ops if o["op"].startswith("lstm"))
+    print("Where the time goes at batch 1, one thread (ocrcore: `bench_runtime --profile`; "
+          "ONNX Runtime: the exported model cut at the last feature map, each part timed "
+          "on the same lines; separate runs from the table above):\n")
+    print("| part | ocrcore ms/line | ONNX Runtime ms/line | ocrcore speedup |")
+    print("|---|---:|---:|---:|")
+    ort_cnn, ort_seq = parts["cnn_ms_per_line"], parts["sequence_ms_per_line"]
+    print(f"| convolutional layers | {cnn:.3f} | {ort_cnn:.3f} | {ort_cnn / cnn:.2f}x |")
+    print(f"| sequence (collapse, DBLSTM, output) | {seq:.3f} | {ort_seq:.3f} | {ort_seq / seq:.2f}x |")
+    print(f"| of which DBLSTM | {lstm:.3f} | - | - |\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
@@ -41,12 +62,19 @@ def main():
                      if thr else "- | - | - | ")
                   + f"{e.get('peak_rss_mb', 0):.0f} |")
         print()
+        prof, parts = engines.get("ocrcore-profile"), engines.get("onnxruntime-parts")
+        if prof and parts:
+            print_parts(prof, parts)
         tb = core.get("throughput_by_batch", {})
         if tb:
             print("ocrcore throughput by batch size: "
                   + ", ".join(f"{b}: {v:.1f}" for b, v in sorted(tb.items(), key=lambda x: int(x[0])))
                   + " lines/s\n")
     print("## OCR level: image files to text, one thread\n")
+    print("benchmarks/peers/ocr_level.py: each engine is one process reading the set's images "
+          "(the list repeated to at least 200 lines), timed from start to exit, start-up and "
+          "model loading included; the engines take turns in each of 3 rounds, medians. "
+          "CER of both scored by the same code.\n")
     print("| set | engine | CER | lines/s | ocrcore speedup |")
     print("|---|---|---|---|---|")
     tess = {s: e["tesseract"] for (m, s), e in by.items() if m == "tesseract"}
@@ -56,7 +84,7 @@ def main():
         e = engines["ocr-infer"]
         t = tess.get(set_name)
         ratio = f"{e['lines_per_s'] / t['lines_per_s']:.1f}x vs Tesseract" if t else "-"
-        print(f"| {set_name} | ocrcore {model} (ocr-infer -t 1 -b 1) | {e['cer'] * 100:.2f}% | "
+        print(f"| {set_name} | ocrcore {model} (ocr-infer -t 1) | {e['cer'] * 100:.2f}% | "
               f"{e['lines_per_s']:.1f} | {ratio} |")
     for set_name, t in tess.items():
         print(f"| {set_name} | Tesseract 5 (--psm 7, eng, 1 thread) | {t['cer'] * 100:.2f}% | "

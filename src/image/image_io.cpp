@@ -1,5 +1,6 @@
 #include <leptonica/allheaders.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -49,6 +50,31 @@ std::string format_name(l_int32 format) {
   }
 }
 
+// RGBA composited on white and reduced to luminance with leptonica's weights
+// in one pass: the same values, within one grey level, as leptonica's
+// pixAlphaBlendUniform followed by pixConvertTo8 (the test compares them), at
+// a fraction of the cost -- those two calls were a sixth of ocr-infer's time
+// on the RGBA scans of uw3 (perf).
+Image rgba_to_grey_on_white(PIX* pix) {
+  const int w = static_cast<int>(pixGetWidth(pix)), h = static_cast<int>(pixGetHeight(pix));
+  const l_uint32* data = pixGetData(pix);
+  const l_int32 wpl = pixGetWpl(pix);
+  Image out(w, h);
+  for (int y = 0; y < h; ++y) {
+    const l_uint32* line = data + static_cast<std::ptrdiff_t>(y) * wpl;
+    for (int x = 0; x < w; ++x) {
+      const l_uint32 p = line[x];
+      const float lum = L_RED_WEIGHT * static_cast<float>((p >> L_RED_SHIFT) & 0xff) +
+                        L_GREEN_WEIGHT * static_cast<float>((p >> L_GREEN_SHIFT) & 0xff) +
+                        L_BLUE_WEIGHT * static_cast<float>((p >> L_BLUE_SHIFT) & 0xff);
+      const float alpha = static_cast<float>((p >> L_ALPHA_SHIFT) & 0xff) / 255.0f;
+      const float grey = alpha * lum + (1.0f - alpha) * 255.0f;
+      out.at(x, y) = static_cast<std::uint8_t>(std::min(255.0f, grey + 0.5f));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Image::Image(int width, int height, std::uint8_t fill) : width_(width), height_(height) {
@@ -75,10 +101,7 @@ Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name) {
     throw Error(where + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
                 " pixels (empty)");
   // Transparent areas become white paper, not black ink.
-  if (d == 32 && pixGetSpp(pix.get()) == 4) {
-    PixPtr blended(pixAlphaBlendUniform(pix.get(), 0xffffff00));
-    if (blended) pix = std::move(blended);
-  }
+  if (d == 32 && pixGetSpp(pix.get()) == 4) return rgba_to_grey_on_white(pix.get());
   // Handles 1/2/4/8/16/32 bpp and colour maps; RGB goes to luminance.
   PixPtr grey(pixConvertTo8(pix.get(), 0));
   if (!grey || pixGetDepth(grey.get()) != 8)

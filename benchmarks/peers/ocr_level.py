@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""OCR-level comparison, image files to text: runs Tesseract 5 (--psm 7, eng)
+and ocrcore's ocr-infer (one or more models) over the line images of a
+directory (NAME.png / NAME.bin.png with NAME.gt.txt) and prints one JSON
+object per engine with CER/WER as DESIGN.md section 5 defines them and lines/s.
+
+Every engine gets the same protocol: one process reads a list of the images,
+repeated until it holds at least --min-lines lines, and its wall time from
+start to exit is the figure (median of --runs rounds; the engines take turns
+within each round, so a noisy neighbour slows all of them alike). Process
+start-up (model loading included) is thus paid once per run by each, as in a
+batch job, and all output texts are scored here by the same code.
+
+  ocr_level.py DIR --tesseract --ocr-infer build/tools/ocr-infer \
+      --model compact=models/compact-printed.ocrm [--model ...]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+
+
+def normalise(text):
+    return " ".join(text.split())
+
+
+def edit_distance(a, b):
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]
+
+
+def score(text, engine, truth):
+    # Tesseract ends each image's text with a form feed; ocr-infer writes a line per image.
+    outputs = (text.split("\f") if engine == "tesseract" else text.split("\n"))[: len(truth)]
+    if len(outputs) < len(truth):
+        raise SystemExit(f"{engine}: {len(outputs)} outputs for {len(truth)} images")
+    chars = words = ref_chars = ref_words = 0
+    for hyp, ref in zip(outputs, truth):
+        hyp = normalise(hyp)
+        chars += edit_distance(hyp, ref)
+        words += edit_distance(hyp.split(), ref.split())
+        ref_chars += len(ref)
+        ref_words += len(ref.split())
+    return chars / ref_chars, words / ref_words
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("directory")
+    ap.add_argument("--tesseract", action="store_true", help="time Tesseract")
+    ap.add_argument("--ocr-infer", help="path of ocr-infer, to time each --model with")
+    ap.add_argument("--model", action="append", default=[], help="NAME=PATH.ocrm")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--min-lines", type=int, default=200)
+    a = ap.parse_args()
+    if a.model and not a.ocr_infer:
+        ap.error("--model needs --ocr-infer")
+    images = sorted(
+        os.path.abspath(os.path.join(a.directory, f))
+        for f in os.listdir(a.directory) if f.endswith(".png"))
+    truth = []
+    for p in images:
+        gt = p[: -len(".bin.png")] if p.endswith(".bin.png") else p[: -len(".png")]
+        with open(gt + ".gt.txt", encoding="utf-8") as f:
+            truth.append(normalise(f.read()))
+    repeat = max(1, -(-a.min_lines // len(images)))
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as lst:
+        lst.write("\n".join(images * repeat) + "\n")
+    engines = []  # (engine, model name, command)
+    if a.tesseract:
+        engines.append(("tesseract", None, ["tesseract", lst.name, "stdout", "--psm", "7", "-l", "eng"]))
+    for spec in a.model:
+        name, _, path = spec.partition("=")
+        # ocr-infer's default batch size (the best for throughput in runtime.md).
+        engines.append(("ocr-infer", name,
+                        [a.ocr_infer, "-q", "--model", path, "-t", str(a.threads), "@" + lst.name]))
+    env = dict(os.environ, OMP_THREAD_LIMIT=str(a.threads))
+    times = [[] for _ in engines]
+    texts = [""] * len(engines)
+    for _ in range(a.runs):
+        for i, (_, _, command) in enumerate(engines):
+            t0 = time.perf_counter()
+            texts[i] = subprocess.run(command, env=env, capture_output=True, check=True,
+                                      text=True).stdout
+            times[i].append(time.perf_counter() - t0)
+    os.unlink(lst.name)
+    total = len(images) * repeat
+    for (engine, name, _), text, ts in zip(engines, texts, times):
+        cer, wer = score(text, engine, truth)
+        t = statistics.median(ts)
+        out = {"engine": engine, "lines": len(images), "repeat": repeat, "cer": cer, "wer": wer,
+               "lines_per_s": total / t, "ms_per_line": t / total * 1e3, "seconds": ts,
+               "threads": a.threads}
+        if name:
+            out["model"] = name
+        print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
