@@ -7,6 +7,8 @@
 // matters on the teacher's last 3x3 layers: at height 2 a third of the
 // nominal taps read padding, and oneDNN skips them, so only the useful count
 // can be set against the FMA peak (of_peak = useful rate / (peak x threads)).
+// A layer run as Winograd is credited with direct convolution's FLOPs (the
+// work it replaces), so its of_peak can pass 1.
 //
 // Each BM_Layer case times one op of a whole model forward pass from the
 // engine's own per-op profile (manual time), so what is measured is exactly

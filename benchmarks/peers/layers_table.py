@@ -22,7 +22,8 @@ def main():
     if peak_gflops:
         print(f"fp32 FMA peak, one core (BM_FmaPeak, median): {peak_gflops:.1f} GFLOP/s. "
               "Useful FLOPs leave out kernel taps that fall on zero padding (oneDNN skips them); "
-              "of peak = useful GFLOP/s / (peak x threads).\n")
+              "of peak = useful GFLOP/s / (peak x threads). Layers the engine runs as Winograd are "
+              "credited with the FLOPs of direct convolution, so they can pass 100%.\n")
     rows = defaultdict(dict)
     forced = defaultdict(dict)  # (model, layer) -> {(batch, threads, algorithm): benchmark}
     for name, b in medians.items():
