@@ -100,9 +100,10 @@ const CompiledNetwork& plan_tucker(const CompiledNetwork& net,
 constexpr std::size_t kMaxShapes = 64;
 
 // Chooses the padded width a batch runs at. Creating a new shape's
-// primitives (oneDNN generates code for each) took 5-10 ms for the compact
-// model, more than running a batch of 8 lines, so a job of a few hundred
-// lines of assorted widths spent a fifth of its time creating them. A batch
+// primitives (oneDNN generates code for each) took 5-15 ms for the compact
+// model, about as long as running a batch of 8 lines of 500 pixels, so a job
+// of a few hundred lines of assorted widths spent a fifth of its time
+// creating them. A batch
 // whose own shape is not built yet may therefore borrow a built shape up to
 // kBorrowLimit times wider (padding is masked, so results do not change
 // beyond rounding): that wastes the arithmetic on the extra columns, and the
@@ -137,7 +138,7 @@ class ShapePlanner {
   bool ran(int batch, int width, double run_seconds, double setup_seconds) {
     // The cost of a padded column is the cheapest seen per line and column.
     // An engine's first run is left out: it also pays oneDNN's one-time
-    // start-up (weights reordered, GEMM kernels generated), ten times a run.
+    // start-up (weights reordered, GEMM kernels generated), several runs' worth.
     if (runs_++ > 0) {
       const double c = run_seconds / (static_cast<double>(batch) * width);
       column_seconds_ = column_seconds_ == 0 ? c : std::min(column_seconds_, c);
