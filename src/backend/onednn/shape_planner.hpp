@@ -19,9 +19,8 @@ constexpr std::size_t kMaxShapes = 64;
 // primitives (oneDNN generates code for each) took 5-15 ms for the compact
 // model, about as long as running a batch of 8 lines of 500 pixels, so a job
 // of a few hundred lines of assorted widths spent a fifth of its time
-// creating them. A batch
-// whose own shape is not built yet may therefore borrow a built shape up to
-// kBorrowLimit times wider (padding is masked, so results do not change
+// creating them. A batch whose own shape is not built yet may therefore
+// borrow a built shape up to kBorrowLimit times wider (padding is masked, so results do not change
 // beyond rounding): that wastes the arithmetic on the extra columns, and the
 // waste is charged to the batch's own shape. Once the charges reach what
 // building a shape costs (measured here), the shape is built. This is the
