@@ -16,8 +16,8 @@ namespace ocrcore::detail {
 constexpr std::size_t kMaxShapes = 64;
 
 // Chooses the padded width a batch runs at. Creating a new shape's
-// primitives (oneDNN generates code for each) took 5-15 ms for the compact
-// model, about as long as running a batch of 8 lines of 500 pixels, so a job
+// primitives (oneDNN generates code for each) took 6-18 ms for the compact
+// model at batch 8, about as long as running a batch of 8 lines of 500 pixels, so a job
 // of a few hundred lines of assorted widths spent a fifth of its time
 // creating them. A batch whose own shape is not built yet may therefore
 // borrow a built shape up to kBorrowLimit times wider (padding is masked, so results do not change
