@@ -289,7 +289,8 @@ TEST(ShapePlanner, ClearsItsTableWhenFull) {
     EXPECT_TRUE(p.ran(1, 32 * static_cast<int>(i + 1), 1e-3, 1e-3));
   EXPECT_EQ(p.choose(1, 2000), 2016);             // the narrowest wider shape
   EXPECT_FALSE(p.ran(1, 32 * 1000, 1e-3, 1e-3));  // the caller drops its primitives
-  EXPECT_EQ(p.choose(1, 2000), 2000);             // 32 * 1000 is all it knows now
+  EXPECT_EQ(p.choose(1, 2000), 2000);             // it knows no shape now
+  EXPECT_EQ(p.choose(1, 32 * 1000), 32 * 1000);
 }
 
 // In the engine: a narrow batch after a wide one gives the results of its own

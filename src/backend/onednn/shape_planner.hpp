@@ -49,7 +49,7 @@ class ShapePlanner {
   // After a batch ran at (batch, width): `run_seconds` of arithmetic and
   // `setup_seconds` creating primitives (zero when the shape was built).
   // False when the shape table was full and has been cleared: the caller then
-  // drops its per-shape primitives too.
+  // drops its per-shape primitives too (this batch's shape included).
   bool ran(int batch, int width, double run_seconds, double setup_seconds) {
     // The cost of a padded column is the cheapest seen per line and column.
     // An engine's first run is left out: it also pays oneDNN's one-time
@@ -59,12 +59,16 @@ class ShapePlanner {
       column_seconds_ = column_seconds_ == 0 ? c : std::min(column_seconds_, c);
     }
     if (find(batch, width)) return true;
-    const bool fits = built_.size() < kMaxShapes;
-    if (!fits) built_.clear(), charges_.clear();
-    built_.push_back({batch, width});
     build_seconds_ += setup_seconds;
     ++builds_;
-    return fits;
+    if (built_.size() >= kMaxShapes) {
+      // The caller drops every shape's primitives, this one's included.
+      built_.clear();
+      charges_.clear();
+      return false;
+    }
+    built_.push_back({batch, width});
+    return true;
   }
 
  private:
