@@ -1,6 +1,6 @@
 // Shared by the ONNX Runtime peers: reads bench_runtime's normalised lines
-// file (OCRL: count, height, widths, then float pixels row-major per line)
-// and packs lines into one zero-padded NCHW batch tensor.
+// file (OCRL: count, height, widths, then float pixels row-major per line),
+// packs lines into one zero-padded NCHW batch tensor, and times passes.
 const fs = require('fs');
 const ort = require('onnxruntime-node');
 
@@ -32,4 +32,14 @@ function batchTensor(lines) {
   return new ort.Tensor('float32', data, [lines.length, 1, h, w]);
 }
 
-module.exports = { readLines, batchTensor };
+const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+// Seconds for one pass of `session` over every input tensor in `feeds`.
+async function timePass(session, feeds) {
+  const name = session.inputNames[0];
+  const t0 = process.hrtime.bigint();
+  for (const x of feeds) await session.run({ [name]: x });
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+module.exports = { readLines, batchTensor, median, timePass };

@@ -5,21 +5,7 @@
 // one JSON object with milliseconds per line of each part.
 //   node ort_parts.js CNN.onnx SEQUENCE.onnx LINES.bin [runs=5]
 const ort = require('onnxruntime-node');
-const { readLines, batchTensor } = require('./ort_lines.js');
-
-const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
-
-async function timeRuns(session, feeds, runs) {
-  const name = session.inputNames[0];
-  for (const x of feeds) await session.run({ [name]: x });  // warm-up
-  const seconds = [];
-  for (let r = 0; r < runs; ++r) {
-    const t0 = process.hrtime.bigint();
-    for (const x of feeds) await session.run({ [name]: x });
-    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return median(seconds);
-}
+const { readLines, batchTensor, median, timePass } = require('./ort_lines.js');
 
 (async () => {
   const [cnnPath, seqPath, linesPath, runsText] = process.argv.slice(2);
@@ -34,12 +20,13 @@ async function timeRuns(session, feeds, runs) {
     const out = await cnn.run({ [cnn.inputNames[0]]: x });
     maps.push(out[cnn.outputNames[0]]);
   }
+  await timePass(seq, maps);  // warm-up (the first part's was the pass above)
   const perLine = (s) => (s / lines.length) * 1e3;
   // The two parts take turns, so that a noisy neighbour slows both alike.
   const cnnMs = [], seqMs = [];
   for (let r = 0; r < runs; ++r) {
-    cnnMs.push(perLine(await timeRuns(cnn, images, 1)));
-    seqMs.push(perLine(await timeRuns(seq, maps, 1)));
+    cnnMs.push(perLine(await timePass(cnn, images)));
+    seqMs.push(perLine(await timePass(seq, maps)));
   }
   console.log(JSON.stringify({ engine: 'onnxruntime-parts', lines: lines.length,
                                cnn_ms_per_line: median(cnnMs), sequence_ms_per_line: median(seqMs) }));

@@ -7,20 +7,14 @@
 // onnxruntime-node is installed by `npm ci` in tests/onnx (NODE_PATH points there).
 const os = require('os');
 const ort = require('onnxruntime-node');
-const { readLines, batchTensor } = require('./ort_lines.js');
+const { readLines, batchTensor, median, timePass } = require('./ort_lines.js');
 
-const median = (v) => v.slice().sort((a, b) => a - b)[Math.floor(v.length / 2)];
-
+// Median seconds of `runs` passes over `feeds`, after one warm-up pass.
 async function timeRuns(session, feeds, runs) {
-  const name = session.inputNames[0];
-  const rates = [];
-  for (const x of feeds) await session.run({ [name]: x });  // warm-up
-  for (let r = 0; r < runs; ++r) {
-    const t0 = process.hrtime.bigint();
-    for (const x of feeds) await session.run({ [name]: x });
-    rates.push(Number(process.hrtime.bigint() - t0) / 1e9);
-  }
-  return median(rates);
+  await timePass(session, feeds);
+  const seconds = [];
+  for (let r = 0; r < runs; ++r) seconds.push(await timePass(session, feeds));
+  return median(seconds);
 }
 
 (async () => {
