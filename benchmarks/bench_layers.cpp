@@ -34,6 +34,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/model_access.hpp"
 #include "kernels/kernels.hpp"
 #include "nn/engine.hpp"
 #include "nn/shapes.hpp"
@@ -229,12 +230,12 @@ void BM_Layer(benchmark::State& state, const std::string& model_name, std::size_
   const auto& model = models().at(model_name);
   auto engine = [&] {
     test::ScopedEnv env("OCRCORE_CONV", conv_algorithm);
-    return make_onednn_engine(model->network(), threads, Isa::automatic);
+    return make_onednn_engine(ModelAccess::network(*model), threads, Isa::automatic);
   }();
   std::mt19937 rng(3);
   std::vector<LineTensor> lines;
   for (int b = 0; b < batch; ++b)
-    lines.push_back(test::random_line(model->network().input_height, kWidth, rng));
+    lines.push_back(test::random_line(ModelAccess::network(*model).input_height, kWidth, rng));
   engine->forward(lines);  // warm-up: primitives, weight reorders
   engine->set_profiling(true);
   double seconds = 0;
@@ -271,7 +272,7 @@ void register_benchmarks() {
               BM_LstmStep, isa, hidden, lines, alternate)
               ->MinTime(0.2);
   for (const auto& [name, model] : models()) {
-    const auto& net = model->network();
+    const auto& net = ModelAccess::network(*model);
     const auto flops = op_flops(net, net.input_height, kWidth);
     // Benchmark names from the engine's own op names ("conv 64->128 3x3").
     const auto ops = make_onednn_engine(net, 1, Isa::automatic)->profile();

@@ -29,6 +29,9 @@
 #include <numeric>
 #include <thread>
 
+#include "core/file_io.hpp"
+#include "core/model_access.hpp"
+#include "io/line_sources.hpp"
 #include "nn/engine.hpp"
 #include "ocrcore/ocrcore.hpp"
 
@@ -128,7 +131,7 @@ int run(int argc, char** argv) {
   nlohmann::json out;
   if (profile) {
     if (backend != Backend::onednn) throw Error("--profile times the onednn engine only");
-    auto engine = detail::make_onednn_engine(model->network(), 1, Isa::automatic);
+    auto engine = detail::make_onednn_engine(ModelAccess::network(*model), 1, Isa::automatic);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       engine->forward(std::span(&l, 1));
     engine->set_profiling(true);

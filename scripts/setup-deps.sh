@@ -1,21 +1,49 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ocrcore needs to build, test and run its tools.
-# Does nothing when everything is already installed. Needs root (or sudo) only
-# when something is missing.
+# Installs the Debian 12 packages ocrcore needs; does nothing when they are all
+# there. Needs root (or sudo) only when something is missing.
+#
+#   setup-deps.sh              everything: build, tests, training tools, benchmarks
+#   setup-deps.sh --runtime    libocrcore and ocr-infer only (what scripts/demo.sh uses)
+#   setup-deps.sh --with-peers everything, plus PyTorch, ONNX, PIL and Tesseract
+#                              (fixture scripts and peer benchmarks only)
+#   setup-deps.sh --fresh-check  adds debootstrap (scripts/check-fresh.sh)
+#
+# scripts/check-fresh.sh proves on a minimal Debian 12 root that these lists
+# are complete.
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config git
-  libeigen3-dev libdnnl-dev libcli11-dev nlohmann-json3-dev
+# libocrcore and ocr-infer: a compiler, CMake, oneDNN, nlohmann/json, CLI11 and
+# Leptonica (image decoding). Packing the .deb (cpack) uses dpkg-dev, part of
+# build-essential.
+runtime=(
+  build-essential cmake ninja-build pkg-config
+  libdnnl-dev nlohmann-json3-dev libcli11-dev libleptonica-dev
+)
+# Tests, benchmarks and the training side (ocr-synth's FreeType renderer and
+# fonts, Eigen for Tucker decomposition, ONNX and protobuf for ocr-convert).
+full=(
   libgtest-dev libgmock-dev libbenchmark-dev
-  libleptonica-dev libfreetype-dev libonnx-dev libprotobuf-dev
-  # Fonts ocr-synth renders with by default (and its tests use).
+  libeigen3-dev libfreetype-dev libonnx-dev libprotobuf-dev
   fonts-urw-base35 fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf
 )
-# Optional extras: --with-peers adds what the benchmarks and fixture scripts use.
-if [[ "${1:-}" == "--with-peers" ]]; then
-  packages+=(python3-torch python3-onnx python3-numpy python3-pil tesseract-ocr tesseract-ocr-eng)
-fi
+peers=(python3-torch python3-onnx python3-numpy python3-pil tesseract-ocr tesseract-ocr-eng)
+
+packages=("${runtime[@]}" "${full[@]}")
+for arg in "$@"; do
+  case "$arg" in
+    --runtime) packages=("${runtime[@]}") ;;
+    --with-peers) packages+=("${peers[@]}") ;;
+    --fresh-check) packages+=(debootstrap git) ;;
+    -h | --help)
+      sed -n '2,12p' "$0"
+      exit 0
+      ;;
+    *)
+      echo "setup-deps: unknown option '$arg' (see --help)" >&2
+      exit 2
+      ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,9 +56,20 @@ if ((${#missing[@]} == 0)); then
   exit 0
 fi
 
-echo "setup-deps: installing ${missing[*]}"
+echo "setup-deps: installing ${#missing[@]} Debian packages and what they depend on" \
+  "(a minute or more on a fresh machine): ${missing[*]}"
 sudo_cmd=()
 if ((EUID != 0)); then sudo_cmd=(sudo); fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" |
+  grep --line-buffered '^Setting up ' | sed -u 's/^/setup-deps: /' || true
+# The pipe hides apt-get's own exit status: check the result instead.
+for p in "${missing[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    echo "setup-deps: '$p' did not install" >&2
+    exit 1
+  fi
+done
+echo "setup-deps: done"

@@ -3,21 +3,28 @@
 #include <algorithm>
 #include <cmath>
 
-#include "nn/compiled_network.hpp"
+#include "core/model_access.hpp"
 #include "nn/engine.hpp"
 #include "ocrcore/ctc.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore {
 
+struct Recognizer::Engine {
+  explicit Engine(std::unique_ptr<detail::Engine> engine) : backend(std::move(engine)) {}
+  std::unique_ptr<detail::Engine> backend;
+};
+
 Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions options)
     : model_(std::move(model)), options_(options) {
   if (!model_) throw Error("Recognizer needs a model");
   if (options_.threads < 1) throw Error("threads must be >= 1");
   if (options_.beam_width < 1) throw Error("beam width must be >= 1");
-  engine_ = options_.backend == Backend::reference
-                ? detail::make_reference_engine(model_->network(), options_.threads)
-                : detail::make_onednn_engine(model_->network(), options_.threads, options_.isa);
+  const auto& network = ModelAccess::network(*model_);
+  engine_ = std::make_unique<Engine>(
+      options_.backend == Backend::reference
+          ? detail::make_reference_engine(network, options_.threads)
+          : detail::make_onednn_engine(network, options_.threads, options_.isa));
 }
 
 Recognizer::~Recognizer() = default;
@@ -25,7 +32,7 @@ Recognizer::Recognizer(Recognizer&&) noexcept = default;
 Recognizer& Recognizer::operator=(Recognizer&&) noexcept = default;
 
 std::vector<LogProbs> Recognizer::forward(std::span<const LineTensor> lines) {
-  return engine_->forward(lines);
+  return engine_->backend->forward(lines);
 }
 
 LineResult Recognizer::decode(const LogProbs& lp, float scale_x) const {

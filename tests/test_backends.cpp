@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/onednn/shape_planner.hpp"
+#include "core/model_access.hpp"
 #include "nn/engine.hpp"
 #include "test_util.hpp"
 
@@ -298,7 +299,7 @@ TEST(ShapePlanner, ClearsItsTableWhenFull) {
 // and once built, a shape is not built again.
 TEST(Backends, NarrowBatchAfterAWideOne) {
   auto model = random_model(small_crnn(16, 7), 15);
-  auto engine = detail::make_onednn_engine(model->network(), 1, Isa::automatic);
+  auto engine = detail::make_onednn_engine(ModelAccess::network(*model), 1, Isa::automatic);
   engine->set_profiling(true);
   auto creation_seconds = [&] {
     const auto p = engine->profile();

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <sstream>
 
+#include "core/file_io.hpp"
+#include "io/line_sources.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "core/file_io.hpp"
+#include "io/line_sources.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;

@@ -6,6 +6,8 @@
 #include <variant>
 #include <vector>
 
+#include "ocrcore/export.hpp"
+
 namespace ocrcore {
 
 // Layers of a CNN-DBLSTM-CTC model, in the order the network applies them.
@@ -81,7 +83,7 @@ struct TensorRequirement {
   std::vector<std::int64_t> shape;
 };
 
-struct Architecture {
+struct OCRCORE_API Architecture {
   int input_height = 32;
   int input_channels = 1;
   std::vector<LayerSpec> layers;
@@ -108,6 +110,6 @@ struct Architecture {
 };
 
 // "conv2d", "tucker_conv", ... : the JSON type name of a layer.
-std::string_view layer_type_name(const LayerSpec& layer);
+OCRCORE_API std::string_view layer_type_name(const LayerSpec& layer);
 
 }  // namespace ocrcore

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ocrcore/export.hpp"
+
 namespace ocrcore {
 
 // Instruction-set path of ocrcore's own kernels (LSTM step, log-softmax,
@@ -16,14 +18,14 @@ enum class Isa {
 };
 
 // Paths this CPU (and OS) can run, generic first.
-std::vector<Isa> supported_isas();
+OCRCORE_API std::vector<Isa> supported_isas();
 
 // What `automatic` resolves to: OCRCORE_ISA if set (error if this CPU cannot
 // run it), else the best supported path.
-Isa resolve_isa(Isa requested);
+OCRCORE_API Isa resolve_isa(Isa requested);
 
-std::string_view isa_name(Isa isa);
+OCRCORE_API std::string_view isa_name(Isa isa);
 // "auto", "generic", "avx2", "avx512"; throws Error on anything else.
-Isa parse_isa(std::string_view name);
+OCRCORE_API Isa parse_isa(std::string_view name);
 
 }  // namespace ocrcore

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "ocrcore/export.hpp"
 #include "ocrcore/recognizer.hpp"
 
 namespace ocrcore::ctc {
@@ -13,14 +14,14 @@ struct Hypothesis {
 };
 
 // Argmax per frame, merge repeats, drop blanks.
-std::vector<int> best_path(const LogProbs& log_probs);
+OCRCORE_API std::vector<int> best_path(const LogProbs& log_probs);
 
 // CTC prefix beam search; returns up to `beam_width` hypotheses, best first,
 // each with its exact prefix probability log P(labels | frames).
-std::vector<Hypothesis> prefix_beam_search(const LogProbs& log_probs, int beam_width);
+OCRCORE_API std::vector<Hypothesis> prefix_beam_search(const LogProbs& log_probs, int beam_width);
 
 // log P(labels | frames) by the CTC forward recursion (-inf if impossible).
-double sequence_log_prob(const LogProbs& log_probs, const std::vector<int>& labels);
+OCRCORE_API double sequence_log_prob(const LogProbs& log_probs, const std::vector<int>& labels);
 
 // Most likely alignment of `labels` (Viterbi over the CTC topology): for each
 // label, the frames [begin, end) that emit it. Empty if impossible.
@@ -29,6 +30,6 @@ struct LabelSpan {
   int frame_begin;
   int frame_end;
 };
-std::vector<LabelSpan> align(const LogProbs& log_probs, const std::vector<int>& labels);
+OCRCORE_API std::vector<LabelSpan> align(const LogProbs& log_probs, const std::vector<int>& labels);
 
 }  // namespace ocrcore::ctc

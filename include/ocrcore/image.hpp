@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "ocrcore/export.hpp"
+
 namespace ocrcore {
 
 // Non-owning view of an 8-bit grey image held by the caller. `stride` is the
@@ -25,7 +27,7 @@ struct ImageView {
 };
 
 // Owned 8-bit grey image, rows packed (stride == width).
-class Image {
+class OCRCORE_API Image {
  public:
   Image() = default;
   Image(int width, int height, std::uint8_t fill = 255);
@@ -48,11 +50,11 @@ class Image {
 // Reads PNG, JPEG, TIFF, PNM (PBM/PGM/PPM), BMP, WebP files of 1, 2, 4, 8 or 16
 // bits per sample, grey, RGB(A) or palette, and converts them to 8-bit grey.
 // Throws Error naming the file when it cannot be read or decoded.
-Image load_image(const std::filesystem::path& path);
+OCRCORE_API Image load_image(const std::filesystem::path& path);
 // The same from bytes in memory; `name` is used in error messages.
-Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name);
+OCRCORE_API Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name);
 // Writes an 8-bit grey PNG atomically (temporary file, flush, rename).
-void save_png(const std::filesystem::path& path, const ImageView& image);
+OCRCORE_API void save_png(const std::filesystem::path& path, const ImageView& image);
 
 // How a line image becomes network input.
 struct Preprocessing {
@@ -77,6 +79,6 @@ struct LineTensor {
 // Converts to network input: polarity, contrast, height normalisation with the
 // aspect ratio kept (area averaging when shrinking, linear when enlarging).
 // Throws Error for empty images or lines wider than `max_width` once normalised.
-LineTensor normalize_line(const ImageView& image, const Preprocessing& settings);
+OCRCORE_API LineTensor normalize_line(const ImageView& image, const Preprocessing& settings);
 
 }  // namespace ocrcore

@@ -5,15 +5,17 @@
 #include <string_view>
 #include <vector>
 
+#include "ocrcore/export.hpp"
+
 namespace ocrcore {
 
 // Decodes UTF-8 to code points; throws Error (naming `source`) on invalid UTF-8.
-std::u32string utf8_decode(std::string_view text, std::string_view source = "text");
-std::string utf8_encode(std::u32string_view text);
-bool is_valid_utf8(std::string_view text);
+OCRCORE_API std::u32string utf8_decode(std::string_view text, std::string_view source = "text");
+OCRCORE_API std::string utf8_encode(std::u32string_view text);
+OCRCORE_API bool is_valid_utf8(std::string_view text);
 
 // Collapses whitespace runs to one space and trims both ends (DESIGN.md 5).
-std::u32string normalize_whitespace(std::u32string_view text);
+OCRCORE_API std::u32string normalize_whitespace(std::u32string_view text);
 
 // Edit distance and reference length, summable over lines.
 struct ErrorCount {
@@ -31,7 +33,7 @@ struct ErrorCount {
 };
 
 // Levenshtein over code points / over words, after whitespace normalisation.
-ErrorCount character_errors(std::string_view hypothesis, std::string_view reference);
-ErrorCount word_errors(std::string_view hypothesis, std::string_view reference);
+OCRCORE_API ErrorCount character_errors(std::string_view hypothesis, std::string_view reference);
+OCRCORE_API ErrorCount word_errors(std::string_view hypothesis, std::string_view reference);
 
 }  // namespace ocrcore

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ocrcore/architecture.hpp"
+#include "ocrcore/export.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/tensor.hpp"
 
@@ -14,13 +15,9 @@ namespace ocrcore {
 
 inline constexpr int kModelFormatVersion = 1;
 
-namespace detail {
-struct CompiledNetwork;
-}
-
 // A recognition model loaded once and then read-only: share one Model between
 // any number of threads and Recognizers.
-class Model {
+class OCRCORE_API Model {
  public:
   // Memory-maps and fully validates a model file (docs/model-format.md).
   // Throws Error naming the file and what is wrong with it.
@@ -49,9 +46,9 @@ class Model {
   int num_classes() const;
   std::int64_t parameter_count() const;
 
-  const detail::CompiledNetwork& network() const;
-
  private:
+  // The library's own access to the compiled network (src/core/model_access.hpp).
+  friend struct ModelAccess;
   struct Impl;
   explicit Model(std::unique_ptr<Impl> impl);
   // Validates the parts and compiles the network (errors name no file).
@@ -62,8 +59,9 @@ class Model {
 
 // Writes a model file atomically (temporary file, flush, rename). Validates
 // first, so a file written here always loads.
-void save_model(const std::filesystem::path& path, const Architecture& architecture,
-                const std::vector<std::string>& alphabet, const Preprocessing& preprocessing,
-                const TensorMap& tensors, const std::map<std::string, std::string>& metadata = {});
+OCRCORE_API void save_model(const std::filesystem::path& path, const Architecture& architecture,
+                            const std::vector<std::string>& alphabet,
+                            const Preprocessing& preprocessing, const TensorMap& tensors,
+                            const std::map<std::string, std::string>& metadata = {});
 
 }  // namespace ocrcore

@@ -2,12 +2,11 @@
 
 // Umbrella header: everything a product needs to recognise text lines.
 #include "ocrcore/architecture.hpp"
-#include "ocrcore/atomic_file.hpp"
 #include "ocrcore/cpu.hpp"
 #include "ocrcore/ctc.hpp"
 #include "ocrcore/error.hpp"
+#include "ocrcore/export.hpp"
 #include "ocrcore/image.hpp"
-#include "ocrcore/line_sources.hpp"
 #include "ocrcore/metrics.hpp"
 #include "ocrcore/model.hpp"
 #include "ocrcore/recognizer.hpp"

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ocrcore/cpu.hpp"
+#include "ocrcore/export.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/model.hpp"
 
@@ -48,14 +49,10 @@ struct LogProbs {
   const float* frame(int t) const { return values.data() + static_cast<std::size_t>(t) * classes; }
 };
 
-namespace detail {
-class Engine;
-}
-
 // Runs a model. Holds its own scratch memory: use one Recognizer per thread
 // (they may share one Model). A line's result never depends on the other
 // lines of its batch.
-class Recognizer {
+class OCRCORE_API Recognizer {
  public:
   explicit Recognizer(std::shared_ptr<const Model> model, RecognizerOptions options = {});
   ~Recognizer();
@@ -76,7 +73,8 @@ class Recognizer {
  private:
   std::shared_ptr<const Model> model_;
   RecognizerOptions options_;
-  std::unique_ptr<detail::Engine> engine_;
+  struct Engine;  // the backend that runs the network
+  std::unique_ptr<Engine> engine_;
 };
 
 }  // namespace ocrcore

@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "ocrcore/export.hpp"
+
 namespace ocrcore {
 
 // A dense fp32 tensor in row-major (C) order, as stored in a model file.
-struct Tensor {
+struct OCRCORE_API Tensor {
   std::vector<std::int64_t> shape;
   std::vector<float> data;
 

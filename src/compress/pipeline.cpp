@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "compress/student.hpp"
+#include "core/file_io.hpp"
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
-#include "ocrcore/atomic_file.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/metrics.hpp"
 #include "ocrcore/recognizer.hpp"

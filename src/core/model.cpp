@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/file_io.hpp"
+#include "core/model_access.hpp"
 #include "core/safetensors.hpp"
 #include "nn/compiled_network.hpp"
 #include "ocrcore/error.hpp"
@@ -248,8 +249,8 @@ int Model::num_classes() const {
 std::int64_t Model::parameter_count() const {
   return impl_->architecture.parameter_count();
 }
-const detail::CompiledNetwork& Model::network() const {
-  return impl_->network;
+const detail::CompiledNetwork& ModelAccess::network(const Model& model) {
+  return model.impl_->network;
 }
 
 void save_model(const std::filesystem::path& path, const Architecture& architecture,

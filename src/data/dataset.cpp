@@ -2,8 +2,8 @@
 
 #include <sstream>
 
+#include "io/line_sources.hpp"
 #include "ocrcore/error.hpp"
-#include "ocrcore/line_sources.hpp"
 
 namespace ocrcore::data {
 

@@ -7,10 +7,10 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/file_io.hpp"
 #include "data/line_renderer.hpp"
 #include "data/seeding.hpp"
 #include "data/text_corpus.hpp"
-#include "ocrcore/atomic_file.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::data {

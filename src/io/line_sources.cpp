@@ -1,4 +1,4 @@
-#include "ocrcore/line_sources.hpp"
+#include "io/line_sources.hpp"
 
 #include <algorithm>
 #include <cctype>

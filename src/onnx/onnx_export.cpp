@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ocrcore/atomic_file.hpp"
+#include "core/file_io.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
 

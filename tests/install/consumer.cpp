@@ -2,6 +2,7 @@
 // synthetic line.
 #include <cstdio>
 #include <ocrcore/ocrcore.hpp>
+#include <string_view>
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
@@ -12,7 +13,11 @@ int main(int argc, char** argv) {
     for (int x = 10; x < 110; x += 4)
       line.at(x, 16) = 0;
     auto result = recognizer.recognize(line);
-    std::printf("ocrcore %s: %zu classes, '%s' (confidence %.3f)\n", ocrcore::kVersion,
+    if (std::string_view(ocrcore::version()) != ocrcore::kVersion) {
+      std::fprintf(stderr, "headers %s, library %s\n", ocrcore::kVersion, ocrcore::version());
+      return 1;
+    }
+    std::printf("ocrcore %s: %zu classes, '%s' (confidence %.3f)\n", ocrcore::version(),
                 model->alphabet().size(), result.text.c_str(), result.confidence);
     return 0;
   } catch (const ocrcore::Error& e) {

@@ -1,4 +1,5 @@
-# Installs the build into a scratch prefix, then configures, builds and runs a
+# Installs the build into a scratch prefix, checks the installed library's
+# dynamic symbols (public API only), then configures, builds and runs a
 # tiny outside project against it twice: through find_package(ocrcore CONFIG)
 # and through pkg-config.
 file(REMOVE_RECURSE ${WORK_DIR})
@@ -13,6 +14,8 @@ function(run_step)
 endfunction()
 
 run_step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
+run_step(${CMAKE_COMMAND} -DLIBRARY=${PREFIX}/${LIBDIR}/libocrcore.so
+         -P ${SOURCE_DIR}/tests/install/check_exported_symbols.cmake)
 foreach(mode CONFIG PKGCONFIG)
   set(bin ${WORK_DIR}/${mode})
   run_step(${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${PREFIX}/${LIBDIR}/pkgconfig

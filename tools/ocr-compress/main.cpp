@@ -12,7 +12,6 @@
 #include "compress/pipeline.hpp"
 #include "core/file_io.hpp"
 #include "data/codec.hpp"
-#include "ocrcore/atomic_file.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/model_import.hpp"
 

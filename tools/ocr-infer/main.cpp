@@ -12,7 +12,9 @@
 #include <sstream>
 #include <thread>
 
+#include "core/file_io.hpp"
 #include "default_model.hpp"
+#include "io/line_sources.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "progress.hpp"
 

@@ -10,8 +10,8 @@
 #include "data/codec.hpp"
 #include "data/line_renderer.hpp"
 #include "data/synth.hpp"
+#include "io/line_sources.hpp"
 #include "ocrcore/error.hpp"
-#include "ocrcore/line_sources.hpp"
 #include "progress.hpp"
 
 namespace fs = std::filesystem;

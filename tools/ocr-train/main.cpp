@@ -10,7 +10,6 @@
 
 #include "core/file_io.hpp"
 #include "data/codec.hpp"
-#include "ocrcore/atomic_file.hpp"
 #include "ocrcore/error.hpp"
 #include "train/trainer.hpp"
 

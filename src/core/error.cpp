@@ -1,0 +1,7 @@
+#include "ocrcore/error.hpp"
+
+namespace ocrcore {
+
+Error::~Error() = default;
+
+}  // namespace ocrcore
