@@ -4,7 +4,7 @@
 # clone of the current commit into it and, inside it (chroot):
 #
 #   1. runs the README's demo command (scripts/demo.sh) and checks its output;
-#   2. packs the runtime it built as Debian packages (cpack), installs them with
+#   2. packs the runtime as Debian packages (scripts/package.sh), installs them with
 #      apt and builds an outside program against the installed package
 #      (pkg-config and CMake), which must read a line;
 #   3. runs the README's test command (scripts/test.sh), unless --demo-only.
@@ -150,11 +150,11 @@ log "the demo read all $samples sample lines; it installed $(echo "$added" | wc 
   "$(echo "$added" | tr '\n' ' ')"
 
 # ---- 2. Debian packages and an outside program -----------------------------
-log "2. cpack -G DEB, apt-get install, an outside program against the package"
+log "2. scripts/package.sh, apt-get install, an outside program against the package"
 in_root '
-cd /src/ocrcore/build-demo
-cpack -G DEB > cpack.log 2>&1 || { cat cpack.log; exit 1; }
-ls -l ./*.deb
+cd /src/ocrcore
+scripts/package.sh
+cd build-demo
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./ocrcore_*.deb ./ocrcore-dev_*.deb > apt.log 2>&1 ||
   { cat apt.log; exit 1; }
 dpkg-query -W -f="\${Package} \${Version}: \${Installed-Size} KiB installed, depends on \${Depends}\n" ocrcore ocrcore-dev

@@ -6,7 +6,8 @@
 #   setup-deps.sh --runtime    libocrcore and ocr-infer only (what scripts/demo.sh uses)
 #   setup-deps.sh --with-peers everything, plus PyTorch, ONNX, PIL and Tesseract
 #                              (fixture scripts and peer benchmarks only)
-#   setup-deps.sh --fresh-check  adds debootstrap (scripts/check-fresh.sh)
+#   setup-deps.sh --package    adds what cpack's Debian packages need (scripts/package.sh)
+#   setup-deps.sh --fresh-check  adds debootstrap and git (scripts/check-fresh.sh)
 #
 # scripts/check-fresh.sh proves on a minimal Debian 12 root that these lists
 # are complete.
@@ -33,9 +34,10 @@ for arg in "$@"; do
   case "$arg" in
     --runtime) packages=("${runtime[@]}") ;;
     --with-peers) packages+=("${peers[@]}") ;;
+    --package) packages+=(file) ;;  # cpack's dependency scan (dpkg-shlibdeps) runs `file`
     --fresh-check) packages+=(debootstrap git) ;;
     -h | --help)
-      sed -n '2,12p' "$0"
+      sed -n '2,13p' "$0"
       exit 0
       ;;
     *)

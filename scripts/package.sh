@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the runtime (libocrcore, ocr-infer, default model) and packs it as
+# Debian packages: ocrcore (library, tool, model) and ocrcore-dev (headers,
+# static library, CMake package, pkg-config file), written to the build
+# directory ($OCRCORE_BUILD_DIR, default build-demo, shared with demo.sh).
+# Install them with `apt-get install ./ocrcore_*.deb ./ocrcore-dev_*.deb`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${OCRCORE_BUILD_DIR:-$root/build-demo}
+"$root/scripts/setup-deps.sh" --runtime --package
+mkdir -p "$build"
+echo "package: building the runtime into $build"
+OCRCORE_BUILD_DIR=$build "$root/scripts/build.sh" -DOCRCORE_BUILD_TRAINING=OFF \
+  -DOCRCORE_BUILD_TESTS=OFF -DOCRCORE_BUILD_BENCHMARKS=OFF > "$build/build.log" 2>&1 ||
+  { cat "$build/build.log" >&2; exit 1; }
+(cd "$build" && cpack -G DEB > cpack.log 2>&1) || { cat "$build/cpack.log" >&2; exit 1; }
+ls "$build"/ocrcore*_"$(sed -n 's/^project(ocrcore VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")"_*.deb
