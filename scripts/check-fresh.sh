@@ -158,10 +158,11 @@ cd build-demo
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ./ocrcore_*.deb ./ocrcore-dev_*.deb > apt.log 2>&1 ||
   { cat apt.log; exit 1; }
 dpkg-query -W -f="\${Package} \${Version}: \${Installed-Size} KiB installed, depends on \${Depends}\n" ocrcore ocrcore-dev
-model=/usr/share/ocrcore/models/compact-printed.ocrm
-du -b /usr/lib/x86_64-linux-gnu/libocrcore.so.* /usr/bin/ocr-infer "$model" | sort -n
-echo "runtime installed (library + ocr-infer + default model): $(du -cb /usr/lib/x86_64-linux-gnu/libocrcore.so.*.*.* /usr/bin/ocr-infer "$model" | tail -1 | cut -f1) bytes"
-echo "exported symbols: $(nm -D --defined-only /usr/lib/x86_64-linux-gnu/libocrcore.so | wc -l)"
+model=$(dpkg -L ocrcore | grep "\.ocrm$")
+library=$(dpkg -L ocrcore | grep "libocrcore\.so\.[0-9]*\.[0-9]*\.[0-9]*$")
+du -b "$library" /usr/bin/ocr-infer "$model"
+echo "runtime installed (library + ocr-infer + default model): $(du -cb "$library" /usr/bin/ocr-infer "$model" | tail -1 | cut -f1) bytes"
+echo "exported symbols: $(nm -D --defined-only "$library" | wc -l)"
 # The installed tool, from PATH, with its installed default model.
 ocr-infer --version
 ocr-infer -q --format tsv /src/ocrcore/models/samples/000001.png

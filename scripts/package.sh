@@ -10,7 +10,8 @@ build=${OCRCORE_BUILD_DIR:-$root/build-demo}
 "$root/scripts/setup-deps.sh" --runtime --package
 mkdir -p "$build"
 echo "package: building the runtime into $build"
-OCRCORE_BUILD_DIR=$build "$root/scripts/build.sh" -DOCRCORE_BUILD_TRAINING=OFF \
+# Installed under /usr, the library goes to Debian's multiarch directory.
+OCRCORE_BUILD_DIR=$build "$root/scripts/build.sh" -DCMAKE_INSTALL_PREFIX=/usr -DOCRCORE_BUILD_TRAINING=OFF \
   -DOCRCORE_BUILD_TESTS=OFF -DOCRCORE_BUILD_BENCHMARKS=OFF > "$build/build.log" 2>&1 ||
   { cat "$build/build.log" >&2; exit 1; }
 (cd "$build" && cpack -G DEB > cpack.log 2>&1) || { cat "$build/cpack.log" >&2; exit 1; }
