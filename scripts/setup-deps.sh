@@ -7,6 +7,8 @@
 #   setup-deps.sh --with-peers everything, plus PyTorch, ONNX, PIL and Tesseract
 #                              (fixture scripts and peer benchmarks only)
 #   setup-deps.sh --package    adds what cpack's Debian packages need (scripts/package.sh)
+#   setup-deps.sh --training-data  adds the text and fonts the bundled models are
+#                              trained on (scripts/make-corpus.sh, train-teacher.sh)
 #   setup-deps.sh --fresh-check  adds debootstrap and git (scripts/check-fresh.sh)
 #
 # scripts/check-fresh.sh proves on a minimal Debian 12 root that these lists
@@ -34,10 +36,11 @@ for arg in "$@"; do
   case "$arg" in
     --runtime) packages=("${runtime[@]}") ;;
     --with-peers) packages+=("${peers[@]}") ;;
-    --package) packages+=(file) ;;  # cpack's dependency scan (dpkg-shlibdeps) runs `file`
+    --package) packages+=(file) ;;
+    --training-data) packages+=(perl-doc fonts-lmodern fonts-courier-prime) ;;  # cpack's dependency scan (dpkg-shlibdeps) runs `file`
     --fresh-check) packages+=(debootstrap git) ;;
     -h | --help)
-      sed -n '2,13p' "$0"
+      sed -n '2,15p' "$0"
       exit 0
       ;;
     *)
