@@ -35,7 +35,7 @@ std::vector<LogProbs> Recognizer::forward(std::span<const LineTensor> lines) {
   return engine_->backend->forward(lines);
 }
 
-LineResult Recognizer::decode(const LogProbs& lp, float scale_x) const {
+LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x) const {
   if (lp.classes != model_->num_classes() || lp.frames < 0 ||
       lp.values.size() != static_cast<std::size_t>(lp.frames) * lp.classes)
     throw Error("log-probabilities of " + std::to_string(lp.frames) + " frames x " +
@@ -65,9 +65,10 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x) const {
     c.confidence = std::exp(peak);
     c.frame_begin = span.frame_begin;
     c.frame_end = span.frame_end;
-    c.x_begin = static_cast<int>(std::floor(span.frame_begin * stride * scale_x));
-    c.x_end =
-        std::max(c.x_begin + 1, static_cast<int>(std::ceil(span.frame_end * stride * scale_x)));
+    c.x_begin =
+        std::max(0, static_cast<int>(std::floor(offset_x + span.frame_begin * stride * scale_x)));
+    c.x_end = std::max(c.x_begin + 1,
+                       static_cast<int>(std::ceil(offset_x + span.frame_end * stride * scale_x)));
     r.text += c.text;
     r.chars.push_back(std::move(c));
   }
@@ -88,7 +89,7 @@ std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images)
   std::vector<LineResult> out;
   out.reserve(lines.size());
   for (std::size_t i = 0; i < lines.size(); ++i)
-    out.push_back(decode(log_probs[i], lines[i].scale_x));
+    out.push_back(decode(log_probs[i], lines[i].scale_x, lines[i].offset_x));
   return out;
 }
 

@@ -213,6 +213,31 @@ TEST_F(ModelFile, MetadataProblems) {
              "must equal the architecture's input_height 16");
 }
 
+TEST_F(ModelFile, LineNormalizationIsRecorded) {
+  // Written and read back.
+  Preprocessing centered = pre_;
+  centered.normalization = Preprocessing::Normalization::center_text;
+  save_model(dir_ / "centered.ocrm", arch_, test_alphabet(6), centered, tensors_);
+  EXPECT_EQ(Model::load(dir_ / "centered.ocrm")->preprocessing().normalization,
+            Preprocessing::Normalization::center_text);
+  EXPECT_EQ(Model::load(path_)->preprocessing().normalization,
+            Preprocessing::Normalization::scale_crop);
+  // Files written before the setting existed scale the whole crop, as they did.
+  RawFile f = read_raw(path_);
+  json pre = json::parse(meta(f)["ocrcore.preprocessing"].get<std::string>());
+  ASSERT_TRUE(pre.contains("normalization"));
+  pre.erase("normalization");
+  meta(f)["ocrcore.preprocessing"] = pre.dump();
+  write_raw(dir_ / "old.ocrm", f);
+  EXPECT_EQ(Model::load(dir_ / "old.ocrm")->preprocessing().normalization,
+            Preprocessing::Normalization::scale_crop);
+  expect_bad(
+      [&](RawFile& g) {
+        meta(g)["ocrcore.preprocessing"] = R"({"height": 16, "normalization": "ocropy"})";
+      },
+      "'normalization' must be \"scale_crop\" or \"center_text\"");
+}
+
 TEST_F(ModelFile, UnusedTensorIsRejectedButBatchNormCounterIsNot) {
   expect_bad(
       [](RawFile& f) {

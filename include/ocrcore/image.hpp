@@ -59,25 +59,36 @@ OCRCORE_API void save_png(const std::filesystem::path& path, const ImageView& im
 // How a line image becomes network input.
 struct Preprocessing {
   enum class Polarity { automatic, dark_on_light, light_on_dark };
+  // How the line is brought to `height` rows:
+  //  scale_crop: the whole image is scaled to `height`, so the size of the text
+  //    depends on the crop's margins (every model file without the setting);
+  //  center_text: the text itself is measured: its centre line (following skew
+  //    and slight curvature) goes to the middle row, its body height to a fixed
+  //    number of rows, and the margins are cut to a fixed width, so tight scans
+  //    and loosely cropped lines look alike.
+  enum class Normalization { scale_crop, center_text };
   int height = 32;                          // model input height
   Polarity polarity = Polarity::automatic;  // automatic: the median pixel is background
   bool stretch_contrast = true;             // map background to 0 and darkest ink to 1
   int max_width = 16384;                    // widest normalised line accepted
+  Normalization normalization = Normalization::scale_crop;
 };
 
 // A line ready for the network: `height` x `width` floats, row-major,
-// background 0 and ink positive. `scale_x` maps normalised columns back to
-// columns of the source image (source_x = x * scale_x).
+// background 0 and ink positive. Normalised column x came from source column
+// offset_x + x * scale_x.
 struct LineTensor {
   int height = 0;
   int width = 0;
   float scale_x = 1.0f;
+  float offset_x = 0.0f;
   std::vector<float> pixels;
   float at(int x, int y) const { return pixels[static_cast<std::size_t>(y) * width + x]; }
 };
 
-// Converts to network input: polarity, contrast, height normalisation with the
-// aspect ratio kept (area averaging when shrinking, linear when enlarging).
+// Converts to network input: polarity, contrast, then the geometry of
+// `settings.normalization` with the aspect ratio kept (area averaging when
+// shrinking, linear interpolation when enlarging).
 // Throws Error for empty images or lines wider than `max_width` once normalised.
 OCRCORE_API LineTensor normalize_line(const ImageView& image, const Preprocessing& settings);
 

@@ -65,7 +65,8 @@ class OCRCORE_API Recognizer {
   // Lower level: lines already normalised (normalize_line) to log-posteriors,
   // and decoding of log-posteriors.
   std::vector<LogProbs> forward(std::span<const LineTensor> lines);
-  LineResult decode(const LogProbs& log_probs, float scale_x = 1.0f) const;
+  // `scale_x` and `offset_x` map frames back to source columns (LineTensor's).
+  LineResult decode(const LogProbs& log_probs, float scale_x = 1.0f, float offset_x = 0.0f) const;
 
   const Model& model() const { return *model_; }
   const RecognizerOptions& options() const { return options_; }

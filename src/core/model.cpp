@@ -6,6 +6,7 @@
 
 #include "core/file_io.hpp"
 #include "core/model_access.hpp"
+#include "core/preprocessing_json.hpp"
 #include "core/safetensors.hpp"
 #include "nn/compiled_network.hpp"
 #include "ocrcore/error.hpp"
@@ -30,67 +31,7 @@ using json = nlohmann::json;
 const char* kKeyVersion = "ocrcore.format_version";
 const char* kKeyArchitecture = "ocrcore.architecture";
 const char* kKeyAlphabet = "ocrcore.alphabet";
-const char* kKeyPreprocessing = "ocrcore.preprocessing";
-
-std::string polarity_name(Preprocessing::Polarity p) {
-  switch (p) {
-    case Preprocessing::Polarity::dark_on_light:
-      return "dark_on_light";
-    case Preprocessing::Polarity::light_on_dark:
-      return "light_on_dark";
-    default:
-      return "auto";
-  }
-}
-
-std::string preprocessing_to_json(const Preprocessing& p) {
-  return json{{"height", p.height},
-              {"polarity", polarity_name(p.polarity)},
-              {"stretch_contrast", p.stretch_contrast},
-              {"max_width", p.max_width}}
-      .dump();
-}
-
-Preprocessing preprocessing_from_json(const std::string& text, int height) {
-  Preprocessing p;
-  p.height = height;
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(std::string(kKeyPreprocessing) + " is not valid JSON: " + e.what());
-  }
-  if (!j.is_object()) throw Error(std::string(kKeyPreprocessing) + " is not a JSON object");
-  for (auto& [key, v] : j.items()) {
-    auto bad = [&](const std::string& what) {
-      return Error(std::string(kKeyPreprocessing) + ": '" + key + "' " + what);
-    };
-    if (key == "height") {
-      if (!v.is_number_integer() || v.get<int>() != height)
-        throw bad("must equal the architecture's input_height " + std::to_string(height));
-    } else if (key == "polarity") {
-      std::string s = v.is_string() ? v.get<std::string>() : "";
-      if (s == "auto")
-        p.polarity = Preprocessing::Polarity::automatic;
-      else if (s == "dark_on_light")
-        p.polarity = Preprocessing::Polarity::dark_on_light;
-      else if (s == "light_on_dark")
-        p.polarity = Preprocessing::Polarity::light_on_dark;
-      else
-        throw bad("must be \"auto\", \"dark_on_light\" or \"light_on_dark\"");
-    } else if (key == "stretch_contrast") {
-      if (!v.is_boolean()) throw bad("must be true or false");
-      p.stretch_contrast = v.get<bool>();
-    } else if (key == "max_width") {
-      if (!v.is_number_integer() || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > 1 << 20)
-        throw bad("must be an integer in [1, 1048576]");
-      p.max_width = v.get<int>();
-    } else {
-      throw bad("is not a known setting");
-    }
-  }
-  return p;
-}
+const char* kKeyPreprocessing = detail::kPreprocessingKey;
 
 std::string shape_text(const std::vector<std::int64_t>& shape) {
   std::string s = "[";
@@ -187,7 +128,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
     Preprocessing pre;
     pre.height = architecture.input_height;
     if (auto it = view.metadata.find(kKeyPreprocessing); it != view.metadata.end())
-      pre = preprocessing_from_json(it->second, architecture.input_height);
+      pre = detail::preprocessing_from_json(it->second, architecture.input_height);
 
     // Values of the tensors the layers need (dtype checked here); build()
     // reports missing ones, wrong shapes and non-finite values.
@@ -262,7 +203,7 @@ void save_model(const std::filesystem::path& path, const Architecture& architect
   meta[kKeyVersion] = std::to_string(kModelFormatVersion);
   meta[kKeyArchitecture] = architecture.to_json();
   meta[kKeyAlphabet] = json(alphabet).dump();
-  meta[kKeyPreprocessing] = preprocessing_to_json(preprocessing);
+  meta[kKeyPreprocessing] = detail::preprocessing_to_json(preprocessing);
   TensorMap needed;
   for (const auto& r : architecture.required_tensors())
     needed[r.name] = tensors.at(r.name);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.hpp"
+#include "core/preprocessing_json.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
 
@@ -246,20 +247,12 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
     shape->add_dim()->set_dim_param("batch");
     shape->add_dim()->set_dim_value(model.num_classes());
   }
-  const Preprocessing& pre = model.preprocessing();
   auto* alpha = m.add_metadata_props();
   alpha->set_key("ocrcore.alphabet");
   alpha->set_value(nlohmann::json(model.alphabet()).dump());
   auto* prep = m.add_metadata_props();
-  prep->set_key("ocrcore.preprocessing");
-  prep->set_value(nlohmann::json{
-      {"height", pre.height},
-      {"stretch_contrast", pre.stretch_contrast},
-      {"max_width", pre.max_width},
-      {"polarity", pre.polarity == Preprocessing::Polarity::dark_on_light   ? "dark_on_light"
-                   : pre.polarity == Preprocessing::Polarity::light_on_dark ? "light_on_dark"
-                                                                            : "automatic"}}
-                      .dump());
+  prep->set_key(detail::kPreprocessingKey);
+  prep->set_value(detail::preprocessing_to_json(model.preprocessing()));
   std::string bytes;
   if (!m.SerializeToString(&bytes)) throw Error("ONNX export: serialisation failed");
   write_file_atomic(path, bytes);

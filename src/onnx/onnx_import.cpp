@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/preprocessing_json.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
@@ -178,15 +179,12 @@ class Importer {
     for (const auto& p : m_.metadata_props()) {
       if (p.key() == "ocrcore.alphabet")
         out.alphabet = nlohmann::json::parse(p.value()).get<std::vector<std::string>>();
-      if (p.key() == "ocrcore.preprocessing") {
-        const auto j = nlohmann::json::parse(p.value());
-        out.preprocessing.stretch_contrast = j.value("stretch_contrast", true);
-        out.preprocessing.max_width = j.value("max_width", out.preprocessing.max_width);
-        const std::string pol = j.value("polarity", "automatic");
-        out.preprocessing.polarity = pol == "dark_on_light" ? Preprocessing::Polarity::dark_on_light
-                                     : pol == "light_on_dark"
-                                         ? Preprocessing::Polarity::light_on_dark
-                                         : Preprocessing::Polarity::automatic;
+      if (p.key() == detail::kPreprocessingKey) {
+        // The graph's input shape decides the height, whatever the exporter wrote.
+        auto j = nlohmann::json::parse(p.value(), nullptr, false);
+        if (j.is_object()) j["height"] = out.architecture.input_height;
+        out.preprocessing =
+            detail::preprocessing_from_json(j.dump(), out.architecture.input_height);
       }
     }
     try {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.hpp"
+#include "core/preprocessing_json.hpp"
 #include "core/safetensors.hpp"
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
@@ -94,11 +95,6 @@ Evaluation evaluate(const std::shared_ptr<const Model>& model, const ValidationS
   e.wer = words.rate();
   e.lines = v.lines.size();
   return e;
-}
-
-json preprocessing_json(const Preprocessing& p) {
-  return {
-      {"height", p.height}, {"stretch_contrast", p.stretch_contrast}, {"max_width", p.max_width}};
 }
 
 }  // namespace
@@ -222,7 +218,7 @@ bool Trainer::run(const std::atomic<bool>& stop,
                  {"seed", s_.seed},
                  {"architecture", s_.architecture.to_json()},
                  {"alphabet", s_.alphabet},
-                 {"preprocessing", preprocessing_json(s_.preprocessing)}};
+                 {"preprocessing", json::parse(detail::preprocessing_to_json(s_.preprocessing))}};
     detail::write_safetensors(ckpt_path, {{"ocrcore.checkpoint", meta.dump()}}, tensors);
     log.write({{"event", "checkpoint"}, {"iteration", iteration}});
     report({TrainerEvent::Kind::checkpoint, "checkpoint at iteration " + std::to_string(iteration),

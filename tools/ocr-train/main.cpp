@@ -86,6 +86,12 @@ int main(int argc, char** argv) {
   app.add_option("--loader-threads", s.loader_threads, "Data loading threads")
       ->capture_default_str();
   app.add_flag("--no-augment", no_augment, "Train on the images as they are");
+  std::string normalization = "center_text";
+  app.add_option("--normalization", normalization,
+                 "Line geometry the model learns and expects: center_text (text body "
+                 "centred and sized, margins fixed) or scale_crop (whole image scaled)")
+      ->check(CLI::IsMember({"center_text", "scale_crop"}))
+      ->capture_default_str();
   app.add_option("--unknown-chars", unknown,
                  "Lines with characters outside the alphabet: skip, drop, map")
       ->capture_default_str();
@@ -97,6 +103,9 @@ int main(int argc, char** argv) {
     s.architecture = ocrcore::Architecture::from_json(ocrcore::detail::read_text_file(arch_path));
     s.alphabet = ocrcore::data::load_alphabet(alphabet);
     s.preprocessing.height = s.architecture.input_height;
+    s.preprocessing.normalization = normalization == "scale_crop"
+                                        ? ocrcore::Preprocessing::Normalization::scale_crop
+                                        : ocrcore::Preprocessing::Normalization::center_text;
     if (!init_model.empty()) s.init_model = init_model;
     s.optimizer.kind = ocrcore::train::parse_optimizer_kind(optimizer);
     s.schedule.decay = decay == "cosine" ? ocrcore::train::LearningRateSchedule::Decay::cosine
