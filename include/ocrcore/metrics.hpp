@@ -36,4 +36,18 @@ struct ErrorCount {
 OCRCORE_API ErrorCount character_errors(std::string_view hypothesis, std::string_view reference);
 OCRCORE_API ErrorCount word_errors(std::string_view hypothesis, std::string_view reference);
 
+// One step of a minimal character alignment: a reference character read as
+// another (substitution), read where there is none (insertion: reference
+// empty), or not read (deletion: hypothesis empty). Matches are left out.
+struct CharacterEdit {
+  std::string reference;   // UTF-8, empty for an insertion
+  std::string hypothesis;  // UTF-8, empty for a deletion
+  bool operator==(const CharacterEdit&) const = default;
+};
+// The edits of a minimal alignment after whitespace normalisation, in reading
+// order; their number is character_errors().errors. Among alignments of equal
+// cost, substitutions are preferred to insertion-deletion pairs.
+OCRCORE_API std::vector<CharacterEdit> character_edits(std::string_view hypothesis,
+                                                       std::string_view reference);
+
 }  // namespace ocrcore

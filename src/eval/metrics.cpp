@@ -133,4 +133,40 @@ ErrorCount word_errors(std::string_view hypothesis, std::string_view reference) 
   return {levenshtein(h, r), r.size()};
 }
 
+std::vector<CharacterEdit> character_edits(std::string_view hypothesis,
+                                           std::string_view reference) {
+  const auto h = normalize_whitespace(utf8_decode(hypothesis, "hypothesis"));
+  const auto r = normalize_whitespace(utf8_decode(reference, "reference"));
+  const std::size_t n = r.size(), m = h.size();
+  // d[i][j]: distance between r[0, i) and h[0, j).
+  std::vector<std::size_t> d((n + 1) * (m + 1));
+  auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * (m + 1) + j]; };
+  for (std::size_t i = 0; i <= n; ++i)
+    at(i, 0) = i;
+  for (std::size_t j = 0; j <= m; ++j)
+    at(0, j) = j;
+  for (std::size_t i = 1; i <= n; ++i)
+    for (std::size_t j = 1; j <= m; ++j)
+      at(i, j) =
+          std::min({at(i - 1, j - 1) + (r[i - 1] != h[j - 1]), at(i - 1, j) + 1, at(i, j - 1) + 1});
+  std::vector<CharacterEdit> edits;
+  std::size_t i = n, j = m;
+  while (i > 0 || j > 0) {
+    if (i > 0 && j > 0 && at(i, j) == at(i - 1, j - 1) + (r[i - 1] != h[j - 1])) {
+      if (r[i - 1] != h[j - 1])
+        edits.push_back({utf8_encode(r.substr(i - 1, 1)), utf8_encode(h.substr(j - 1, 1))});
+      --i;
+      --j;
+    } else if (i > 0 && at(i, j) == at(i - 1, j) + 1) {
+      edits.push_back({utf8_encode(r.substr(i - 1, 1)), ""});
+      --i;
+    } else {
+      edits.push_back({"", utf8_encode(h.substr(j - 1, 1))});
+      --j;
+    }
+  }
+  std::reverse(edits.begin(), edits.end());
+  return edits;
+}
+
 }  // namespace ocrcore

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <optional>
@@ -14,6 +15,7 @@
 
 #include "core/file_io.hpp"
 #include "default_model.hpp"
+#include "eval/error_report.hpp"
 #include "io/line_sources.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "progress.hpp"
@@ -42,6 +44,8 @@ struct Options {
   std::string output;
   bool quiet = false;
   bool info = false;
+  int errors = 0;  // top confusions and worst lines to print
+  std::string errors_json;
 };
 
 // --info: what the model is and what it costs.
@@ -124,6 +128,8 @@ int run(const Options& opt) {
                                     !opt.quiet && sources.size() > std::size_t(opt.batch_size));
   std::size_t failed = 0, recognised = 0, scored = 0;
   ocrcore::ErrorCount chars, words;
+  const bool analyse = opt.errors > 0 || !opt.errors_json.empty();
+  ocrcore::tools::ErrorReport error_report;
   const auto start = std::chrono::steady_clock::now();
 
   auto report = [&](const fs::path& path, const std::string& what) {
@@ -179,7 +185,7 @@ int run(const Options& opt) {
     for (std::size_t k = 0; k < lines.size(); ++k) {
       if (!log_probs[k]) continue;
       const auto& src = sources[index[k]];
-      auto result = recognizer.decode(*log_probs[k], lines[k].scale_x);
+      auto result = recognizer.decode(*log_probs[k], lines[k].scale_x, lines[k].offset_x);
       std::optional<ocrcore::ErrorCount> line_chars;
       if (!src.ground_truth_error.empty()) {
         report(src.image, src.ground_truth_error);
@@ -188,6 +194,7 @@ int run(const Options& opt) {
         line_chars = ocrcore::character_errors(result.text, *src.ground_truth);
         chars += *line_chars;
         words += ocrcore::word_errors(result.text, *src.ground_truth);
+        if (analyse) error_report.add(src.image.string(), result.text, *src.ground_truth);
         ++scored;
       }
       out << format_line(opt.format, src, result, line_chars);
@@ -222,6 +229,20 @@ int run(const Options& opt) {
                  "lines with ground truth\n",
                  100.0 * chars.rate(), chars.errors, chars.reference_length, 100.0 * words.rate(),
                  words.errors, words.reference_length, scored);
+  if (scored && opt.errors > 0) {
+    const auto n = static_cast<std::size_t>(opt.errors);
+    std::fprintf(stderr, "ocr-infer: %s", error_report.text(n, n).c_str());
+  }
+  if (!opt.errors_json.empty()) {
+    // The whole report: every confusion and every line with errors.
+    const std::size_t all = std::numeric_limits<std::size_t>::max();
+    try {
+      ocrcore::write_file_atomic(opt.errors_json, error_report.json(all, all));
+    } catch (const Error& e) {
+      std::cerr << "ocr-infer: " << e.what() << "\n";
+      return kExitSomeFailed;
+    }
+  }
   return failed ? kExitSomeFailed : kExitOk;
 }
 
@@ -264,6 +285,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "tsv", "jsonl"}));
   app.add_option("-o,--output", opt.output, "Write results to this file instead of stdout");
+  app.add_option("--errors", opt.errors,
+                 "With ground truth: print the N most frequent confusions and the N worst lines")
+      ->check(CLI::Range(0, 1000000));
+  app.add_option("--errors-json", opt.errors_json,
+                 "With ground truth: write every confusion and every line with errors as JSON");
   app.add_flag("-q,--quiet", opt.quiet, "No progress line");
   app.add_flag("--info", opt.info, "Print the model's size, cost and metadata, then exit");
   app.set_version_flag("--version", std::string("ocr-infer (ocrcore) ") + ocrcore::kVersion);
