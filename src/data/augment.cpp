@@ -182,6 +182,92 @@ void binarize(Image& im, int threshold) {
       im.at(x, y) = im.at(x, y) > threshold ? 255 : 0;
 }
 
+namespace {
+
+// Distance of every pixel to the nearest pixel of the other colour (city-block
+// chamfer, two passes; 1 for pixels on the boundary).
+std::vector<int> boundary_distance(const Image& im) {
+  const int w = im.width(), h = im.height();
+  const int far = w + h;
+  std::vector<int> d(static_cast<std::size_t>(w) * h, far);
+  auto ink = [&](int x, int y) { return im.at(x, y) < 128; };
+  auto at = [&](int x, int y) -> int& { return d[static_cast<std::size_t>(y) * w + x]; };
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const bool c = ink(x, y);
+      if ((x > 0 && ink(x - 1, y) != c) || (y > 0 && ink(x, y - 1) != c) ||
+          (x + 1 < w && ink(x + 1, y) != c) || (y + 1 < h && ink(x, y + 1) != c))
+        at(x, y) = 1;
+    }
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      if (x > 0) at(x, y) = std::min(at(x, y), at(x - 1, y) + 1);
+      if (y > 0) at(x, y) = std::min(at(x, y), at(x, y - 1) + 1);
+    }
+  for (int y = h - 1; y >= 0; --y)
+    for (int x = w - 1; x >= 0; --x) {
+      if (x + 1 < w) at(x, y) = std::min(at(x, y), at(x + 1, y) + 1);
+      if (y + 1 < h) at(x, y) = std::min(at(x, y), at(x, y + 1) + 1);
+    }
+  return d;
+}
+
+// Ink grows by `size - 1` pixels then shrinks back (closing with a square).
+Image closing(const Image& im, int size) {
+  if (size < 2) return im;
+  const int w = im.width(), h = im.height(), r = size - 1;
+  Image grown(w, h, 255), out(w, h, 255);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      std::uint8_t v = 255;
+      for (int dy = 0; dy <= r && v; ++dy)
+        for (int dx = 0; dx <= r; ++dx)
+          if (x - dx >= 0 && y - dy >= 0) v = std::min(v, im.at(x - dx, y - dy));
+      grown.at(x, y) = v;
+    }
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      std::uint8_t v = 0;
+      for (int dy = 0; dy <= r && v < 255; ++dy)
+        for (int dx = 0; dx <= r; ++dx)
+          if (x + dx < w && y + dy < h) v = std::max(v, grown.at(x + dx, y + dy));
+      out.at(x, y) = v;
+    }
+  return out;
+}
+
+}  // namespace
+
+void kanungo(Image& im, const KanungoParams& p, std::mt19937_64& rng) {
+  const std::vector<int> d = boundary_distance(im);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int y = 0; y < im.height(); ++y)
+    for (int x = 0; x < im.width(); ++x) {
+      const double dist = d[static_cast<std::size_t>(y) * im.width() + x];
+      const bool ink = im.at(x, y) < 128;
+      const double flip = ink ? p.alpha0 * std::exp(-p.alpha * dist * dist) + p.eta
+                              : p.beta0 * std::exp(-p.beta * dist * dist) + p.eta;
+      const bool now_ink = u(rng) < flip ? !ink : ink;
+      im.at(x, y) = now_ink ? 0 : 255;
+    }
+  im = closing(im, p.closing);
+}
+
+Image scan_binarized(const Image& image, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Image im = u(rng) < 0.7 ? gaussian_blur(image, 0.3 + 0.7 * u(rng)) : image;
+  // The threshold decides stroke weight: low keeps only the darkest ink (thin,
+  // broken strokes), high merges neighbours (bold, filled counters).
+  binarize(im, static_cast<int>(90 + 110 * u(rng)));
+  KanungoParams k;
+  k.alpha0 = k.beta0 = 0.2 + 0.8 * u(rng);
+  k.alpha = k.beta = 0.8 + 2.0 * u(rng);
+  k.eta = u(rng) < 0.3 ? 0.002 * u(rng) : 0.0;
+  k.closing = u(rng) < 0.6 ? 2 : 1;
+  kanungo(im, k, rng);
+  return im;
+}
+
 Image augment(const Image& image, const AugmentSettings& s, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   auto chance = [&](double p) { return u(rng) < p; };

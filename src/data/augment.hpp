@@ -39,4 +39,21 @@ void binarize(Image& image, int threshold);
 // Otsu threshold of the histogram.
 int otsu_threshold(const Image& image);
 
+// Kanungo et al. (1993) document degradation model of a binary image (ink 0,
+// paper 255): each pixel flips with probability alpha0 * exp(-alpha * d^2) +
+// eta if ink, beta0 * exp(-beta * d^2) + eta if paper, where d is its distance
+// to the nearest pixel of the other colour (1 on the boundary); then a
+// morphological closing with a `closing` x `closing` square (0 or 1: none)
+// joins the broken strokes as a scanner's optics do.
+struct KanungoParams {
+  double alpha0 = 1.0, alpha = 1.5, beta0 = 1.0, beta = 1.5, eta = 0.0;
+  int closing = 2;
+};
+void kanungo(Image& image, const KanungoParams& params, std::mt19937_64& rng);
+
+// A line as a binarising scanner gives it (UW-III's .bin.png): optical blur,
+// a global threshold at a random level (thin or bold strokes), Kanungo edge
+// noise; pure black on white.
+Image scan_binarized(const Image& image, std::mt19937_64& rng);
+
 }  // namespace ocrcore::data

@@ -83,12 +83,24 @@ std::size_t LineRenderer::font_count() const {
 std::string LineRenderer::font_name(std::size_t font) const {
   return impl_->names.at(font);
 }
+bool LineRenderer::is_monospaced(std::size_t font) const {
+  return FT_IS_FIXED_WIDTH(impl_->faces.at(font));
+}
 
 Image LineRenderer::render(const std::string& text, std::size_t font, const RenderStyle& style,
                            std::mt19937_64& rng) const {
   FT_Face face = impl_->faces.at(font);
   const auto px = static_cast<FT_UInt>(std::max(4.0, std::round(style.pixel_size)));
-  if (FT_Set_Pixel_Sizes(face, 0, px)) throw Error("cannot size font " + impl_->names[font]);
+  // Superscripts and subscripts: 65% of the size, raised by 35% or lowered by
+  // 15% of the em.
+  const auto script_px = static_cast<FT_UInt>(std::max(4.0, std::round(0.65 * style.pixel_size)));
+  FT_UInt current_px = 0;
+  auto set_size = [&](FT_UInt size) {
+    if (size == current_px) return;
+    if (FT_Set_Pixel_Sizes(face, 0, size)) throw Error("cannot size font " + impl_->names[font]);
+    current_px = size;
+  };
+  set_size(px);
   const std::u32string cps = utf8_decode(text);
   const double ascender = static_cast<double>(face->size->metrics.ascender) / 64.0;
   const double descender = -static_cast<double>(face->size->metrics.descender) / 64.0;
@@ -103,8 +115,25 @@ Image LineRenderer::render(const std::string& text, std::size_t font, const Rend
   FT_UInt previous = 0;
   const bool kerning = FT_HAS_KERNING(face);
   int min_y = 0, max_y = 0;
-  for (char32_t cp : cps) {
-    const FT_UInt index = FT_Get_Char_Index(face, cp);
+  // The ligature glyph (U+FB00..U+FB04) for the letters at i, and how many it replaces.
+  auto ligature = [&](std::size_t i) -> std::pair<FT_UInt, std::size_t> {
+    if (!style.ligatures || cps[i] != U'f' || i + 1 >= cps.size()) return {0, 1};
+    auto glyph = [&](char32_t cp) { return FT_Get_Char_Index(face, cp); };
+    const char32_t b = cps[i + 1], c = i + 2 < cps.size() ? cps[i + 2] : 0;
+    if (b == U'f' && c == U'i' && glyph(0xFB03)) return {glyph(0xFB03), 3};
+    if (b == U'f' && c == U'l' && glyph(0xFB04)) return {glyph(0xFB04), 3};
+    if (b == U'f' && glyph(0xFB00)) return {glyph(0xFB00), 2};
+    if (b == U'i' && glyph(0xFB01)) return {glyph(0xFB01), 2};
+    if (b == U'l' && glyph(0xFB02)) return {glyph(0xFB02), 2};
+    return {0, 1};
+  };
+  for (std::size_t i = 0; i < cps.size();) {
+    const char32_t cp = cps[i];
+    const int script = i < style.script.size() ? style.script[i] : 0;
+    set_size(script ? script_px : px);
+    auto [index, consumed] = script ? std::pair<FT_UInt, std::size_t>{0, 1} : ligature(i);
+    if (!index) index = FT_Get_Char_Index(face, cp);
+    i += consumed;
     if (kerning && previous && index) {
       FT_Vector k;
       if (!FT_Get_Kerning(face, previous, index, FT_KERNING_DEFAULT, &k))
@@ -120,11 +149,12 @@ Image LineRenderer::render(const std::string& text, std::size_t font, const Rend
       pen += advance * style.word_spacing;
       continue;
     }
+    const double rise = script > 0 ? 0.35 * px : script < 0 ? -0.15 * px : 0.0;
     Placed p;
     p.w = static_cast<int>(g->bitmap.width);
     p.h = static_cast<int>(g->bitmap.rows);
     p.x = static_cast<int>(std::lround(pen)) + g->bitmap_left;
-    p.y = -g->bitmap_top +
+    p.y = -g->bitmap_top - static_cast<int>(std::lround(rise)) +
           static_cast<int>(std::lround(style.baseline_jitter > 0 ? jitter(rng) : 0.0));
     p.bitmap.resize(static_cast<std::size_t>(p.w) * p.h);
     for (int r = 0; r < p.h; ++r)
@@ -137,9 +167,15 @@ Image LineRenderer::render(const std::string& text, std::size_t font, const Rend
   }
   // The line box spans the font's ascender and descender (so every line of a
   // font has the same x-height position), widened for glyphs that overshoot.
-  const int top = std::min(min_y, -static_cast<int>(std::ceil(ascender)));
-  const int bottom = std::max(max_y, static_cast<int>(std::ceil(descender)));
+  int top = std::min(min_y, -static_cast<int>(std::ceil(ascender)));
+  int bottom = std::max(max_y, static_cast<int>(std::ceil(descender)));
   int min_x = 0, max_x = static_cast<int>(std::ceil(pen));
+  if (style.crop_to_ink && !glyphs.empty()) {
+    top = min_y;
+    bottom = max_y;
+    min_x = glyphs.front().x;
+    max_x = glyphs.front().x + glyphs.front().w;
+  }
   for (const Placed& p : glyphs) {
     min_x = std::min(min_x, p.x);
     max_x = std::max(max_x, p.x + p.w);

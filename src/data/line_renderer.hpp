@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <random>
@@ -17,6 +18,14 @@ struct RenderStyle {
   double word_spacing = 1.0;   // factor on the width of a space
   double baseline_jitter = 0;  // standard deviation of per-glyph vertical offsets, pixels
   int pad_left = 4, pad_right = 4, pad_top = 3, pad_bottom = 3;
+  // true: the padding is around the ink's bounding box, as in tight crops of
+  // scanned lines; false: around the font's ascender-descender line box.
+  bool crop_to_ink = false;
+  // Typographic ligatures (ff, fi, fl, ffi, ffl) where the font has them.
+  bool ligatures = false;
+  // Per code point of the text: 0 normal, 1 superscript, -1 subscript (smaller,
+  // raised or lowered). Empty: all normal.
+  std::vector<std::int8_t> script;
 };
 
 // Renders text lines with FreeType: grey anti-aliased glyphs, pair kerning,
@@ -35,6 +44,8 @@ class LineRenderer {
 
   std::size_t font_count() const;
   std::string font_name(std::size_t font) const;
+  // Every glyph of the same advance (typewriter faces).
+  bool is_monospaced(std::size_t font) const;
   const std::vector<std::string>& excluded() const { return excluded_; }
 
   Image render(const std::string& text, std::size_t font, const RenderStyle& style,

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <mutex>
@@ -44,10 +45,44 @@ Image scale_to_height(const Image& im, int height) {
   return out;
 }
 
+namespace {
+
+// Makes some digits superscripts or subscripts, as printed text has them:
+// footnote marks and exponents after a word ("result12", "10^3" printed as
+// 103 with the 3 raised), indices after a letter ("x1"). The ground truth keeps
+// the characters as they are. `script` gets one entry per code point.
+void mark_scripts(std::string& text, double superscript, double subscript,
+                  std::vector<std::int8_t>& script, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0, 1);
+  script.clear();
+  if (superscript <= 0 && subscript <= 0) return;
+  const bool sup = u(rng) < superscript, sub = !sup && u(rng) < subscript;
+  if (!sup && !sub) return;
+  // After the end of a random word (ASCII text: one byte per code point).
+  std::vector<std::size_t> ends;
+  for (std::size_t k = 0; k < text.size(); ++k)
+    if (std::isalnum(static_cast<unsigned char>(text[k])) &&
+        (k + 1 == text.size() || text[k + 1] == ' '))
+      ends.push_back(k + 1);
+  if (ends.empty()) return;
+  const std::size_t at = ends[std::uniform_int_distribution<std::size_t>(0, ends.size() - 1)(rng)];
+  const int digits = sup ? std::uniform_int_distribution<int>(1, 2)(rng) : 1;
+  std::string mark;
+  for (int d = 0; d < digits; ++d)
+    mark += static_cast<char>('0' + std::uniform_int_distribution<int>(d ? 0 : 1, 9)(rng));
+  text.insert(at, mark);
+  script.assign(text.size(), 0);
+  for (std::size_t k = at; k < at + mark.size(); ++k)
+    script[k] = sup ? 1 : -1;
+}
+
+}  // namespace
+
 SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path& out_dir,
                              const std::function<void(std::int64_t)>& progress) {
   if (s.count < 0) throw Error("--count must not be negative");
-  if (s.height < 8) throw Error("--height must be at least 8 pixels");
+  if (s.height != 0 && s.height < 8)
+    throw Error("--height must be 0 (as rendered) or at least 8 pixels");
   if (s.min_chars < 1 || s.max_chars < s.min_chars) throw Error("bad line length range");
   const Codec codec(s.alphabet);
   const TextCorpus corpus(s.corpus, codec);
@@ -59,6 +94,12 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
     for (std::size_t f = 0; f < probe.font_count(); ++f)
       report.fonts_used.push_back(probe.font_name(f));
     report.fonts_excluded = probe.excluded();
+  }
+  std::vector<std::size_t> monospaced_fonts, proportional_fonts;
+  {
+    LineRenderer probe(s.fonts, required);
+    for (std::size_t f = 0; f < probe.font_count(); ++f)
+      (probe.is_monospaced(f) ? monospaced_fonts : proportional_fonts).push_back(f);
   }
   std::filesystem::create_directories(out_dir);
   std::atomic<std::int64_t> done{0};
@@ -75,26 +116,59 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
         std::mt19937_64 rng(mix_bits(mix_bits(s.seed) ^ static_cast<std::uint64_t>(index)));
         std::uniform_real_distribution<double> u(0, 1);
         // Words may carry characters the encoder mapped; re-encode to be exact.
-        std::string text = corpus.random_line(s.min_chars, s.max_chars, rng);
+        std::string text = corpus.random_line(s.min_chars, s.max_chars, rng, s.hyphenate);
         text = codec.decode(*codec.encode(text, UnknownCharacters::drop));
-        const auto font =
-            static_cast<std::size_t>(u(rng) * static_cast<double>(renderer.font_count())) %
-            renderer.font_count();
+        std::size_t font;
+        if (s.monospaced >= 0 && !monospaced_fonts.empty() && !proportional_fonts.empty()) {
+          const auto& pool = u(rng) < s.monospaced ? monospaced_fonts : proportional_fonts;
+          font = pool[static_cast<std::size_t>(u(rng) * static_cast<double>(pool.size())) %
+                      pool.size()];
+        } else {
+          font = static_cast<std::size_t>(u(rng) * static_cast<double>(renderer.font_count())) %
+                 renderer.font_count();
+        }
         RenderStyle style;
-        style.pixel_size = s.height * (0.55 + 0.3 * u(rng));
-        style.letter_spacing = u(rng) < 0.3 ? (u(rng) - 0.3) * 0.08 * style.pixel_size : 0.0;
-        style.word_spacing = 0.8 + 0.6 * u(rng);
-        style.baseline_jitter = u(rng) < 0.3 ? 0.02 * style.pixel_size * u(rng) : 0.0;
-        const auto pad = [&](double scale) {
-          return static_cast<int>(u(rng) * scale * style.pixel_size) + 1;
-        };
-        style.pad_left = pad(0.5);
-        style.pad_right = pad(0.5);
-        style.pad_top = pad(0.15);
-        style.pad_bottom = pad(0.15);
+        const bool native = s.height == 0;
+        if (native) {
+          // A body-text size scanned at a resolution in range: the em in pixels.
+          const double dpi = s.dpi_min + (s.dpi_max - s.dpi_min) * u(rng);
+          const double points = s.point_min + (s.point_max - s.point_min) * u(rng);
+          style.pixel_size = points * dpi / 72.0;
+          // Justified text: word spaces stretch, letters rarely do.
+          style.letter_spacing = u(rng) < 0.1 ? (u(rng) - 0.4) * 0.05 * style.pixel_size : 0.0;
+          style.word_spacing = 0.75 + 0.85 * u(rng) * u(rng);
+          style.baseline_jitter = u(rng) < 0.15 ? 0.015 * style.pixel_size * u(rng) : 0.0;
+          style.crop_to_ink = true;
+          const auto pad = [&](double scale) {
+            return static_cast<int>(u(rng) * scale * style.pixel_size);
+          };
+          style.pad_left = pad(0.3);
+          style.pad_right = pad(0.3);
+          style.pad_top = pad(0.1);
+          style.pad_bottom = pad(0.1);
+        } else {
+          style.pixel_size = s.height * (0.55 + 0.3 * u(rng));
+          style.letter_spacing = u(rng) < 0.3 ? (u(rng) - 0.3) * 0.08 * style.pixel_size : 0.0;
+          style.word_spacing = 0.8 + 0.6 * u(rng);
+          style.baseline_jitter = u(rng) < 0.3 ? 0.02 * style.pixel_size * u(rng) : 0.0;
+          const auto pad = [&](double scale) {
+            return static_cast<int>(u(rng) * scale * style.pixel_size) + 1;
+          };
+          style.pad_left = pad(0.5);
+          style.pad_right = pad(0.5);
+          style.pad_top = pad(0.15);
+          style.pad_bottom = pad(0.15);
+        }
+        // Features that are off draw no random numbers: old seeds give old lines.
+        style.ligatures = s.ligatures > 0 && u(rng) < s.ligatures;
+        mark_scripts(text, s.superscript, s.subscript, style.script, rng);
         Image im = renderer.render(text, font, style, rng);
-        if (u(rng) < s.degrade) im = augment(im, s.degradation, rng);
-        im = scale_to_height(im, s.height);
+        if (s.binarized > 0 && u(rng) < s.binarized) {
+          im = scan_binarized(im, rng);
+        } else if (u(rng) < s.degrade) {
+          im = augment(im, s.degradation, rng);
+        }
+        if (!native) im = scale_to_height(im, s.height);
         char name[32];
         std::snprintf(name, sizeof name, "%06lld", static_cast<long long>(index));
         save_png(out_dir / (std::string(name) + ".png"), im);

@@ -18,10 +18,24 @@ struct SynthSettings {
   std::int64_t count = 1000;
   std::int64_t first_index = 1;  // files are numbered from here
   std::uint64_t seed = 1;
-  int height = 48;  // height of every written image, pixels
+  // Height of every written image, pixels; 0 keeps the rendered resolution
+  // (the em is then point size x `dpi` / 72 and crops are tight, as scans).
+  int height = 48;
   int min_chars = 4, max_chars = 70;
   double degrade = 0.6;  // probability of applying the augmentations
   AugmentSettings degradation;
+  // Native-resolution lines (height 0): scan resolution and body text sizes.
+  double dpi_min = 200, dpi_max = 400;
+  double point_min = 8, point_max = 12;
+  // Fraction of lines binarised as a scanner does (scan_binarized: blur,
+  // threshold, Kanungo noise); the rest stay grey.
+  double binarized = 0.0;
+  // Fraction of lines in typewriter (monospaced) faces, whatever their share
+  // of the fonts; negative: no preference.
+  double monospaced = -1.0;
+  // Typesetting of printed documents: ligatures, a broken last word,
+  // superscript footnote marks and exponents, subscripts.
+  double ligatures = 0.0, hyphenate = 0.0, superscript = 0.0, subscript = 0.0;
   int threads = 1;
 };
 

@@ -1,5 +1,6 @@
 #include "data/text_corpus.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
@@ -24,7 +25,8 @@ TextCorpus::TextCorpus(const std::vector<std::filesystem::path>& files, const Co
     throw Error("corpus too small: " + std::to_string(words_.size()) + " usable words");
 }
 
-std::string TextCorpus::random_line(int min_chars, int max_chars, std::mt19937_64& rng) const {
+std::string TextCorpus::random_line(int min_chars, int max_chars, std::mt19937_64& rng,
+                                    double hyphenate) const {
   std::uniform_int_distribution<int> len(min_chars, max_chars);
   std::uniform_real_distribution<double> u(0, 1);
   const int target = len(rng);
@@ -60,6 +62,18 @@ std::string TextCorpus::random_line(int min_chars, int max_chars, std::mt19937_6
     if (!line.empty() && static_cast<int>(line.size() + 1 + w.size()) > max_chars) break;
     if (!line.empty()) line += ' ';
     line += w;
+  }
+  // Break the last word of the line: keep at least two letters on each side.
+  if (hyphenate > 0 && u(rng) < hyphenate) {
+    const auto start = line.rfind(' ') + 1;  // npos + 1 == 0: a one-word line
+    const std::size_t length = line.size() - start;
+    bool letters = length >= 5;
+    for (std::size_t k = start; k < line.size() && letters; ++k)
+      letters = std::isalpha(static_cast<unsigned char>(line[k]));
+    if (letters) {
+      const auto keep = std::uniform_int_distribution<std::size_t>(2, length - 2)(rng);
+      line = line.substr(0, start + keep) + "-";
+    }
   }
   return line;
 }

@@ -18,7 +18,10 @@ class TextCorpus {
   // A line of about `min_chars`..`max_chars` characters: a run of consecutive
   // corpus words (so the prose reads naturally), sometimes with numbers,
   // capitals or punctuation of the kinds printed documents have.
-  std::string random_line(int min_chars, int max_chars, std::mt19937_64& rng) const;
+  // With probability `hyphenate` the last word is broken with a hyphen, as in
+  // justified text.
+  std::string random_line(int min_chars, int max_chars, std::mt19937_64& rng,
+                          double hyphenate = 0.0) const;
 
  private:
   std::vector<std::string> words_;

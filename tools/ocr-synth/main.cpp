@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   ocrcore::data::SynthSettings s;
   s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false;
+  std::vector<double> dpi = {s.dpi_min, s.dpi_max}, points = {s.point_min, s.point_max};
   app.add_option("--corpus", corpus, "Text files or directories the lines' words come from")
       ->required();
   app.add_option("--fonts", fonts, "Font files or directories (.ttf, .otf)")->capture_default_str();
@@ -53,7 +54,38 @@ int main(int argc, char** argv) {
   app.add_option("--count", s.count, "Number of lines")->capture_default_str();
   app.add_option("--first-index", s.first_index, "Number of the first file")->capture_default_str();
   app.add_option("--seed", s.seed, "Random seed")->capture_default_str();
-  app.add_option("--height", s.height, "Image height in pixels")->capture_default_str();
+  app.add_option("--height", s.height,
+                 "Image height in pixels; 0: as rendered (em = point size x dpi / 72, tight "
+                 "crops, as scans are)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 4096));
+  app.add_option("--dpi", dpi, "Scan resolution range with --height 0")
+      ->expected(2)
+      ->capture_default_str();
+  app.add_option("--point-size", points, "Body text size range, points, with --height 0")
+      ->expected(2)
+      ->capture_default_str();
+  app.add_option("--binarized", s.binarized,
+                 "Fraction of lines binarised as a scanner does (blur, threshold, Kanungo noise)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--monospaced", s.monospaced,
+                 "Fraction of lines in typewriter faces (negative: as the fonts come)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1.0, 1.0));
+  app.add_option("--ligatures", s.ligatures, "Fraction of lines with ff/fi/fl ligatures")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--hyphenate", s.hyphenate, "Fraction of lines ending in a broken word")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--superscript", s.superscript,
+                 "Fraction of lines with a raised footnote mark or exponent")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--subscript", s.subscript, "Fraction of lines with a lowered index")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--alphabet", alphabet,
                  "'ascii' (printable ASCII) or a file with one character per line")
       ->capture_default_str();
@@ -66,6 +98,13 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "No progress output");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (dpi[0] < 50 || dpi[1] < dpi[0]) throw ocrcore::Error("--dpi: need 50 <= MIN <= MAX");
+    if (points[0] < 3 || points[1] < points[0])
+      throw ocrcore::Error("--point-size: need 3 <= MIN <= MAX");
+    s.dpi_min = dpi[0];
+    s.dpi_max = dpi[1];
+    s.point_min = points[0];
+    s.point_max = points[1];
     s.corpus = corpus_files(corpus);
     s.fonts = ocrcore::data::find_fonts(fonts);
     s.alphabet = ocrcore::data::load_alphabet(alphabet);
