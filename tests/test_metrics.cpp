@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "eval/error_report.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;
@@ -47,4 +51,55 @@ TEST(Metrics, Utf8) {
   EXPECT_THROW(character_errors("ok", "bad \xff"), Error);
   std::u32string s = U"a\u00e9\u20ac\U0001F600";
   EXPECT_EQ(utf8_decode(utf8_encode(s)), s);
+}
+
+TEST(Metrics, CharacterEditsAreAMinimalAlignment) {
+  using E = CharacterEdit;
+  EXPECT_EQ(character_edits("is fur ther", "is further"), (std::vector<E>{{"", " "}}));
+  EXPECT_EQ(character_edits("AIthough", "Although"), (std::vector<E>{{"l", "I"}}));
+  EXPECT_EQ(character_edits("surtace.", "surface"), (std::vector<E>{{"f", "t"}, {"", "."}}));
+  EXPECT_EQ(character_edits("abc", "abc"), std::vector<E>{});
+  EXPECT_EQ(character_edits("", "ab"), (std::vector<E>{{"a", ""}, {"b", ""}}));
+  EXPECT_EQ(character_edits("\xc3\xa9t\xc3\xa9", "ete"),  // code points, not bytes
+            (std::vector<E>{{"e", "\xc3\xa9"}, {"e", "\xc3\xa9"}}));
+  // As many edits as the edit distance, on random strings of a small alphabet.
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> len(0, 12), ch(0, 3);
+  for (int trial = 0; trial < 500; ++trial) {
+    std::string a, b;
+    for (int i = len(rng); i > 0; --i)
+      a += "ab c"[ch(rng)];
+    for (int i = len(rng); i > 0; --i)
+      b += "ab c"[ch(rng)];
+    EXPECT_EQ(character_edits(a, b).size(), character_errors(a, b).errors) << a << " | " << b;
+  }
+}
+
+TEST(ErrorReport, CountsConfusionsAndRanksLines) {
+  tools::ErrorReport report;
+  report.add("a.png", "is fur ther assumed", "is further assumed");
+  report.add("b.png", "AIthough it is", "Although it is");
+  report.add("c.png", "measur ing", "measuring");
+  report.add("d.png", "exact", "exact");
+  EXPECT_EQ(report.total_edits(), 3u);
+  const auto top = report.confusions(10);
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].reference, "");
+  EXPECT_EQ(top[0].hypothesis, " ");
+  EXPECT_EQ(top[0].count, 2u);
+  EXPECT_EQ(top[1].reference, "l");
+  EXPECT_EQ(top[1].hypothesis, "I");
+  EXPECT_EQ(report.confusions(1).size(), 1u);
+  // Equal error counts: the higher rate first; error-free lines are not listed.
+  const auto worst = report.worst_lines(10);
+  ASSERT_EQ(worst.size(), 3u);
+  EXPECT_EQ(worst[0].id, "c.png");
+  const std::string text = report.text(5, 2);
+  EXPECT_NE(text.find("2  <space> inserted"), std::string::npos) << text;
+  EXPECT_NE(text.find("'l' read as 'I'"), std::string::npos) << text;
+  const auto j = nlohmann::json::parse(report.json(5, 5));
+  EXPECT_EQ(j["edits"], 3);
+  EXPECT_EQ(j["confusions"][0]["count"], 2);
+  EXPECT_EQ(j["worst_lines"].size(), 3u);
+  EXPECT_EQ(j["worst_lines"][0]["reference"], "measuring");
 }

@@ -73,6 +73,27 @@ TEST_F(OcrInfer, DirectoryWithGroundTruth) {
   EXPECT_NE(r.err.find("/7 chars"), std::string::npos) << r.err;  // "abc" + "de f"
 }
 
+TEST_F(OcrInfer, ErrorAnalysis) {
+  const auto json_path = dir_ / "errors.json";
+  auto r = run(model_arg() + " --errors 3 --errors-json " + json_path.string() + " " +
+                   (dir_ / "lines").string(),
+               dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("most frequent errors ("), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("worst lines:"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(read_bytes(json_path));
+  // Every edit of the CER's count is in the report.
+  std::size_t counted = 0;
+  for (const auto& c : j["confusions"])
+    counted += c["count"].get<std::size_t>();
+  EXPECT_EQ(counted, j["edits"].get<std::size_t>());
+  const auto at = r.err.find("CER ");
+  ASSERT_NE(at, std::string::npos);
+  const auto open = r.err.find('(', at), slash = r.err.find('/', open);
+  EXPECT_EQ(std::stoul(r.err.substr(open + 1, slash - open - 1)), counted);
+  EXPECT_EQ(j["worst_lines"].size(), 2u);  // a random-ish model misreads both lines
+}
+
 TEST_F(OcrInfer, OneBadImageIsReportedAndTheRestProcessed) {
   write_bytes(dir_ / "lines/broken.png", "\x89PNG\r\n\x1a\n garbage");
   auto r = run(model_arg() + " --format jsonl " + (dir_ / "lines").string(), dir_);

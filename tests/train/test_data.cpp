@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "data/augment.hpp"
@@ -209,4 +210,108 @@ TEST(BatchLoader, ReportsBadImagesAndKeepsGoing) {
 }
 
 }  // namespace
+}  // namespace ocrcore::data
+
+namespace ocrcore::data {
+
+TEST(Kanungo, FlipsOnlyNearTheBoundaryAtTheModelsRates) {
+  // A filled rectangle: with eta 0 only pixels near its edge may flip, at
+  // about alpha0 * exp(-alpha) on the boundary itself.
+  Image im(200, 120, 255);
+  for (int y = 20; y < 100; ++y)
+    for (int x = 20; x < 180; ++x)
+      im.at(x, y) = 0;
+  KanungoParams k;
+  k.alpha0 = k.beta0 = 1.0;
+  k.alpha = k.beta = 2.0;
+  k.eta = 0.0;
+  k.closing = 1;
+  Image noisy = im;
+  std::mt19937_64 rng(3);
+  kanungo(noisy, k, rng);
+  int boundary_flips = 0, boundary = 0, deep_flips = 0;
+  for (int y = 0; y < im.height(); ++y)
+    for (int x = 0; x < im.width(); ++x) {
+      const bool flipped = noisy.at(x, y) != im.at(x, y);
+      EXPECT_TRUE(noisy.at(x, y) == 0 || noisy.at(x, y) == 255);
+      const bool on_edge =
+          (x == 20 || x == 179 || y == 20 || y == 99) && x >= 20 && x < 180 && y >= 20 && y < 100;
+      const bool deep = x >= 30 && x < 170 && y >= 30 && y < 90;
+      boundary += on_edge;
+      boundary_flips += on_edge && flipped;
+      deep_flips += deep && flipped;
+    }
+  EXPECT_EQ(deep_flips, 0);
+  const double rate = double(boundary_flips) / boundary, expected = std::exp(-2.0);
+  EXPECT_NEAR(rate, expected, 0.04) << boundary << " boundary pixels";
+  // No noise at all leaves the image as it was; the same seed gives the same flips.
+  KanungoParams none;
+  none.alpha0 = none.beta0 = none.eta = 0;
+  none.closing = 1;
+  Image same = im;
+  kanungo(same, none, rng);
+  EXPECT_EQ(std::vector<std::uint8_t>(same.data(), same.data() + same.width() * same.height()),
+            std::vector<std::uint8_t>(im.data(), im.data() + im.width() * im.height()));
+  Image again = im;
+  std::mt19937_64 rng2(3);
+  kanungo(again, k, rng2);
+  EXPECT_EQ(std::vector<std::uint8_t>(again.data(), again.data() + again.width() * again.height()),
+            std::vector<std::uint8_t>(noisy.data(), noisy.data() + noisy.width() * noisy.height()));
+}
+
+TEST(Synth, ScanResolutionBinarisedTypewriterLines) {
+  if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  SynthSettings s = small_synth(16);
+  s.height = 0;
+  s.dpi_min = 200;
+  s.dpi_max = 400;
+  s.binarized = 1.0;
+  s.monospaced = 0.5;
+  s.hyphenate = 1.0;
+  synthesize_lines(s, dir.path());
+  int min_h = 1 << 30, max_h = 0, hyphenated = 0;
+  for (int i = 1; i <= 16; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%06d", i);
+    Image im = load_image(dir / (std::string(name) + ".png"));
+    min_h = std::min(min_h, im.height());
+    max_h = std::max(max_h, im.height());
+    for (int y = 0; y < im.height(); ++y)
+      for (int x = 0; x < im.width(); ++x)
+        ASSERT_TRUE(im.at(x, y) == 0 || im.at(x, y) == 255) << name << " is not binary";
+    std::string gt = test::read_bytes(dir / (std::string(name) + ".gt.txt"));
+    hyphenated += gt.size() > 2 && gt[gt.size() - 2] == '-';
+  }
+  // Sizes follow point size x resolution instead of one fixed height.
+  EXPECT_GT(max_h, min_h + 10);
+  EXPECT_GT(hyphenated, 0);
+}
+
+TEST(Renderer, LigaturesAndScripts) {
+  if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
+  LineRenderer r(find_fonts({(kDejaVu / "DejaVuSerif.ttf").string()}), {"a"});
+  std::mt19937_64 rng(1);
+  RenderStyle style;
+  style.pixel_size = 40;
+  style.crop_to_ink = true;
+  style.pad_left = style.pad_right = style.pad_top = style.pad_bottom = 0;
+  const Image plain = r.render("office", 0, style, rng);
+  style.ligatures = true;
+  const Image joined = r.render("office", 0, style, rng);
+  // DejaVu Serif has the ffi ligature: one glyph, a different image.
+  EXPECT_NE(
+      std::vector<std::uint8_t>(plain.data(), plain.data() + plain.width() * plain.height()),
+      std::vector<std::uint8_t>(joined.data(), joined.data() + joined.width() * joined.height()));
+  // A superscript reaches above the x-height letters it follows; a subscript below.
+  style.ligatures = false;
+  const Image base = r.render("xx", 0, style, rng);
+  style.script = {0, 1};
+  const Image sup = r.render("xx", 0, style, rng);
+  style.script = {0, -1};
+  const Image sub = r.render("xx", 0, style, rng);
+  EXPECT_GT(sup.height(), base.height());
+  EXPECT_GT(sub.height(), base.height());
+}
+
 }  // namespace ocrcore::data
