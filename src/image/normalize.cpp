@@ -224,9 +224,10 @@ std::optional<TextGeometry> measure_text(const ImageView& image,
 // [0, in) are background (0) and contribute nothing.
 void interval_taps(double start, double step, int out, int in,
                    std::vector<std::vector<Tap>>& taps) {
-  taps.assign(out, {});
+  taps.resize(out);  // called once per output column: keep the inner vectors' memory
   for (int o = 0; o < out; ++o) {
     auto& t = taps[o];
+    t.clear();
     if (step > 1.0) {
       const double lo = start + o * step, hi = lo + step;
       for (int i = std::max(0, static_cast<int>(std::floor(lo)));
