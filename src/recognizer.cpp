@@ -20,6 +20,8 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
   if (!model_) throw Error("Recognizer needs a model");
   if (options_.threads < 1) throw Error("threads must be >= 1");
   if (options_.beam_width < 1) throw Error("beam width must be >= 1");
+  if (options_.language_model && options_.decoder != Decoder::beam)
+    throw Error("a language model needs the beam decoder");
   const auto& network = ModelAccess::network(*model_);
   engine_ = std::make_unique<Engine>(
       options_.backend == Backend::reference
@@ -45,7 +47,10 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
   std::vector<int> labels;
   double log_prob = 0;
   if (options_.decoder == Decoder::beam) {
-    auto hyps = ctc::prefix_beam_search(lp, options_.beam_width);
+    auto hyps = options_.language_model
+                    ? ctc::prefix_beam_search(lp, options_.beam_width, *options_.language_model,
+                                              model_->alphabet(), options_.language_model_options)
+                    : ctc::prefix_beam_search(lp, options_.beam_width);
     labels = hyps.front().labels;
     log_prob = hyps.front().log_prob;
   } else {

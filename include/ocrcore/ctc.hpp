@@ -1,8 +1,10 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "ocrcore/export.hpp"
+#include "ocrcore/language_model.hpp"
 #include "ocrcore/recognizer.hpp"
 
 namespace ocrcore::ctc {
@@ -11,6 +13,7 @@ namespace ocrcore::ctc {
 struct Hypothesis {
   std::vector<int> labels;
   double log_prob = 0.0;  // log P(labels | frames), summed over alignments
+  double score = 0.0;     // what ranked it: log_prob, plus the language model's terms
 };
 
 // Argmax per frame, merge repeats, drop blanks.
@@ -19,6 +22,14 @@ OCRCORE_API std::vector<int> best_path(const LogProbs& log_probs);
 // CTC prefix beam search; returns up to `beam_width` hypotheses, best first,
 // each with its exact prefix probability log P(labels | frames).
 OCRCORE_API std::vector<Hypothesis> prefix_beam_search(const LogProbs& log_probs, int beam_width);
+
+// Prefix beam search with a character language model (shallow fusion, see
+// LanguageModelOptions). `alphabet` is the model's (index 0 the blank);
+// characters the language model lacks score as its <unk>.
+OCRCORE_API std::vector<Hypothesis> prefix_beam_search(const LogProbs& log_probs, int beam_width,
+                                                       const LanguageModel& language_model,
+                                                       const std::vector<std::string>& alphabet,
+                                                       const LanguageModelOptions& options = {});
 
 // log P(labels | frames) by the CTC forward recursion (-inf if impossible).
 OCRCORE_API double sequence_log_prob(const LogProbs& log_probs, const std::vector<int>& labels);

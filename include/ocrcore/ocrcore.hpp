@@ -4,6 +4,7 @@
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/cpu.hpp"
 #include "ocrcore/ctc.hpp"
+#include "ocrcore/language_model.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/export.hpp"
 #include "ocrcore/image.hpp"

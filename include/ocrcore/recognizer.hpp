@@ -8,6 +8,7 @@
 #include "ocrcore/cpu.hpp"
 #include "ocrcore/export.hpp"
 #include "ocrcore/image.hpp"
+#include "ocrcore/language_model.hpp"
 #include "ocrcore/model.hpp"
 
 namespace ocrcore {
@@ -24,6 +25,9 @@ struct RecognizerOptions {
   int threads = 1;
   // Path of ocrcore's own kernels (onednn backend); automatic honours OCRCORE_ISA.
   Isa isa = Isa::automatic;
+  // A character language model for the beam decoder (needs Decoder::beam).
+  std::shared_ptr<const LanguageModel> language_model;
+  LanguageModelOptions language_model_options;
 };
 
 struct CharResult {

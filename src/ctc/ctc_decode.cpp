@@ -6,6 +6,7 @@
 
 #include "ctc/ctc_math.hpp"
 #include "ocrcore/ctc.hpp"
+#include "ocrcore/error.hpp"
 
 namespace ocrcore::ctc {
 
@@ -21,28 +22,55 @@ std::vector<int> best_path(const LogProbs& lp) {
   return labels;
 }
 
-std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
+namespace {
+
+// The language model's side of a beam search: its weighted log-probabilities
+// (natural log) for the model's labels.
+struct LmTerms {
+  const LanguageModel* lm = nullptr;
+  std::vector<int> tokens;  // model label -> LM token
+  double weight = 0, bonus = 0, prune = kNegInf;
+};
+
+std::vector<Hypothesis> beam_search(const LogProbs& lp, int beam_width, const LmTerms& terms) {
   beam_width = std::max(1, beam_width);
-  // Prefixes live in a trie; a beam entry is a node with the probabilities of
-  // the prefix ending in blank (pb) and in its last label (pnb).
+  const double ln10 = std::log(10.0);
+  // Prefixes live in a trie; a node carries the language model's context after
+  // the prefix and the prefix's language-model terms (0 without a model).
   struct Node {
     int parent;
     int label;
+    LanguageModel::State state;
+    double lm;
   };
-  std::vector<Node> nodes{{-1, 0}};
+  std::vector<Node> nodes{{-1, 0, terms.lm ? terms.lm->begin_state() : 0, 0.0}};
   std::unordered_map<std::uint64_t, int> children;
   auto child = [&](int node, int label) {
     const std::uint64_t key = (std::uint64_t(node) << 32) | std::uint32_t(label);
     auto [it, added] = children.try_emplace(key, static_cast<int>(nodes.size()));
-    if (added) nodes.push_back({node, label});
+    if (added) {
+      Node n{node, label, 0, nodes[node].lm};
+      if (terms.lm)
+        n.lm += terms.weight * ln10 *
+                    terms.lm->score(nodes[node].state, terms.tokens[label], &n.state) +
+                terms.bonus;
+      nodes.push_back(n);
+    }
     return it->second;
   };
+  // A beam entry: a node with the probabilities of its prefix ending in blank
+  // (pb) and in its last label (pnb).
   struct Score {
     double pb = kNegInf, pnb = kNegInf;
     double total() const { return log_add(pb, pnb); }
   };
   std::vector<std::pair<int, Score>> beam{{0, Score{0.0, kNegInf}}};
   std::unordered_map<int, Score> next;
+  auto better = [&](const auto& a, const auto& b) {
+    const double ta = a.second.total() + nodes[a.first].lm,
+                 tb = b.second.total() + nodes[b.first].lm;
+    return ta != tb ? ta > tb : a.first < b.first;  // ties: deterministic
+  };
   for (int t = 0; t < lp.frames; ++t) {
     const float* f = lp.frame(t);
     next.clear();
@@ -53,6 +81,7 @@ std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
       const int last = nodes[node].label;  // 0 for the empty prefix
       if (last != 0) same.pnb = log_add(same.pnb, s.pnb + f[last]);
       for (int k = 1; k < lp.classes; ++k) {
+        if (f[k] < terms.prune) continue;
         // A repeated label only extends the prefix when a blank separates them.
         const double from = k == last ? s.pb : total;
         if (from == kNegInf) continue;
@@ -61,10 +90,6 @@ std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
       }
     }
     beam.assign(next.begin(), next.end());
-    auto better = [](const auto& a, const auto& b) {
-      const double ta = a.second.total(), tb = b.second.total();
-      return ta != tb ? ta > tb : a.first < b.first;  // ties: deterministic
-    };
     if (static_cast<int>(beam.size()) > beam_width) {
       std::partial_sort(beam.begin(), beam.begin() + beam_width, beam.end(), better);
       beam.resize(beam_width);
@@ -76,12 +101,43 @@ std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
   for (const auto& [node, s] : beam) {
     Hypothesis h;
     h.log_prob = s.total();
+    h.score = h.log_prob + nodes[node].lm;
+    if (terms.lm)
+      h.score +=
+          terms.weight * ln10 * terms.lm->score(nodes[node].state, LanguageModel::kEnd, nullptr);
     for (int n = node; n > 0; n = nodes[n].parent)
       h.labels.push_back(nodes[n].label);
     std::reverse(h.labels.begin(), h.labels.end());
     out.push_back(std::move(h));
   }
+  // The end of the line can reorder the beam.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
   return out;
+}
+
+}  // namespace
+
+std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
+  return beam_search(lp, beam_width, LmTerms{});
+}
+
+std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width,
+                                           const LanguageModel& lm,
+                                           const std::vector<std::string>& alphabet,
+                                           const LanguageModelOptions& options) {
+  if (static_cast<int>(alphabet.size()) != lp.classes)
+    throw Error("language-model decoding: the alphabet has " + std::to_string(alphabet.size()) +
+                " entries but the log-probabilities " + std::to_string(lp.classes) + " classes");
+  LmTerms terms;
+  terms.lm = &lm;
+  terms.weight = options.weight;
+  terms.bonus = options.bonus;
+  terms.prune = options.prune_log_prob;
+  terms.tokens.resize(alphabet.size(), LanguageModel::kUnknown);
+  for (std::size_t k = 1; k < alphabet.size(); ++k)
+    terms.tokens[k] = lm.token(alphabet[k]);
+  return beam_search(lp, beam_width, terms);
 }
 
 // The forward algorithm in probability space, each frame's alphas divided by

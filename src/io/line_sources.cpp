@@ -159,4 +159,20 @@ std::vector<LineSource> attach_ground_truth(const std::vector<fs::path>& images,
   return out;
 }
 
+std::vector<std::filesystem::path> expand_text_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::filesystem::path> out;
+  for (const std::string& in : inputs) {
+    if (std::filesystem::is_directory(in)) {
+      for (const auto& e : std::filesystem::recursive_directory_iterator(in))
+        if (e.is_regular_file()) out.push_back(e.path());
+    } else if (std::filesystem::is_regular_file(in)) {
+      out.push_back(in);
+    } else {
+      throw Error(in + ": no such corpus file or directory");
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace ocrcore

@@ -26,6 +26,10 @@ bool has_image_extension(const std::filesystem::path& path);
 std::vector<std::filesystem::path> expand_inputs(const std::vector<std::string>& inputs,
                                                  std::istream& stdin_paths);
 
+// Text files named directly or found in directories (recursive), sorted: the
+// corpus inputs of ocr-synth and ocr-lm. Throws Error for a missing path.
+std::vector<std::filesystem::path> expand_text_inputs(const std::vector<std::string>& inputs);
+
 // Ground truth beside an image: NAME.gt.txt for NAME.png or NAME.bin.png
 // (tesstrain / Calamari / kraken convention). nullopt if there is none.
 std::optional<std::filesystem::path> ground_truth_path(const std::filesystem::path& image);

@@ -44,6 +44,10 @@ struct Options {
   std::string output;
   bool quiet = false;
   bool info = false;
+  std::string lm;  // ARPA character language model for the beam decoder
+  float lm_weight = ocrcore::LanguageModelOptions{}.weight;
+  float lm_bonus = ocrcore::LanguageModelOptions{}.bonus;
+  bool decoder_given = false;
   int errors = 0;  // top confusions and worst lines to print
   std::string errors_json;
 };
@@ -110,6 +114,15 @@ int run(const Options& opt) {
     }
     if (sources.empty()) throw Error("no input images (give files, directories, @list or -)");
     ropt.decoder = opt.decoder == "beam" ? ocrcore::Decoder::beam : ocrcore::Decoder::greedy;
+    if (!opt.lm.empty()) {
+      // A language model is only used by the beam decoder: --lm selects it.
+      if (opt.decoder_given && ropt.decoder != ocrcore::Decoder::beam)
+        throw Error("--lm needs --decoder beam");
+      ropt.decoder = ocrcore::Decoder::beam;
+      ropt.language_model = ocrcore::LanguageModel::load(opt.lm);
+      ropt.language_model_options.weight = opt.lm_weight;
+      ropt.language_model_options.bonus = opt.lm_bonus;
+    }
     ropt.beam_width = opt.beam_width;
     ropt.backend =
         opt.backend == "reference" ? ocrcore::Backend::reference : ocrcore::Backend::onednn;
@@ -270,6 +283,18 @@ int main(int argc, char** argv) {
   app.add_option("--decoder", opt.decoder, "CTC decoder")
       ->capture_default_str()
       ->check(CLI::IsMember({"greedy", "beam"}));
+  app.add_option("--lm", opt.lm,
+                 "Character n-gram language model (ARPA, e.g. from ocr-lm) for the beam decoder "
+                 "(selects it)");
+  app.add_option("--lm-weight", opt.lm_weight,
+                 "Weight of the language model's log-probability against the network's")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  app.add_option("--lm-bonus", opt.lm_bonus,
+                 "Added per character (log units): offsets the language model's pull towards "
+                 "short readings")
+      ->capture_default_str()
+      ->check(CLI::Range(-20.0, 20.0));
   app.add_option("--beam-width", opt.beam_width, "Beam width for --decoder beam")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
@@ -295,6 +320,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("ocr-infer (ocrcore) ") + ocrcore::kVersion);
   try {
     app.parse(argc, argv);
+    opt.decoder_given = app.count("--decoder") > 0;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;

@@ -14,28 +14,6 @@
 #include "ocrcore/error.hpp"
 #include "progress.hpp"
 
-namespace fs = std::filesystem;
-
-namespace {
-
-std::vector<fs::path> corpus_files(const std::vector<std::string>& inputs) {
-  std::vector<fs::path> out;
-  for (const std::string& in : inputs) {
-    if (fs::is_directory(in)) {
-      for (const auto& e : fs::recursive_directory_iterator(in))
-        if (e.is_regular_file()) out.push_back(e.path());
-    } else if (fs::is_regular_file(in)) {
-      out.push_back(in);
-    } else {
-      throw ocrcore::Error(in + ": no such corpus file or directory");
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"Render synthetic text-line images with ground truth for training."};
   std::vector<std::string> corpus,
@@ -105,7 +83,7 @@ int main(int argc, char** argv) {
     s.dpi_max = dpi[1];
     s.point_min = points[0];
     s.point_max = points[1];
-    s.corpus = corpus_files(corpus);
+    s.corpus = ocrcore::expand_text_inputs(corpus);
     s.fonts = ocrcore::data::find_fonts(fonts);
     s.alphabet = ocrcore::data::load_alphabet(alphabet);
     ocrcore::tools::Progress progress(static_cast<std::size_t>(s.count), "lines", !quiet);
