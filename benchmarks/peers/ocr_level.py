@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """OCR-level comparison, image files to text: runs Tesseract 5 (--psm 7, eng)
 and ocrcore's ocr-infer (one or more models) over the line images of a
-directory (NAME.png / NAME.bin.png with NAME.gt.txt) and prints one JSON
+directory and its subdirectories (NAME.png / NAME.bin.png with NAME.gt.txt) and prints one JSON
 object per engine with CER/WER as DESIGN.md section 5 defines them and lines/s.
 
 Every engine gets the same protocol: one process reads a list of the images,
@@ -57,7 +57,9 @@ def main():
     ap.add_argument("directory")
     ap.add_argument("--tesseract", action="store_true", help="time Tesseract")
     ap.add_argument("--ocr-infer", help="path of ocr-infer, to time each --model with")
-    ap.add_argument("--model", action="append", default=[], help="NAME=PATH.ocrm")
+    ap.add_argument("--model", action="append", default=[],
+                    help="NAME=PATH.ocrm, optionally followed by ocr-infer options "
+                         "(\"lm=m.ocrm --lm lm.arpa\")")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-lines", type=int, default=200)
@@ -65,8 +67,8 @@ def main():
     if a.model and not a.ocr_infer:
         ap.error("--model needs --ocr-infer")
     images = sorted(
-        os.path.abspath(os.path.join(a.directory, f))
-        for f in os.listdir(a.directory) if f.endswith(".png"))
+        os.path.abspath(os.path.join(root, f))
+        for root, _, files in os.walk(a.directory) for f in files if f.endswith(".png"))
     truth = []
     for p in images:
         gt = p[: -len(".bin.png")] if p.endswith(".bin.png") else p[: -len(".png")]
@@ -79,10 +81,12 @@ def main():
     if a.tesseract:
         engines.append(("tesseract", None, ["tesseract", lst.name, "stdout", "--psm", "7", "-l", "eng"]))
     for spec in a.model:
-        name, _, path = spec.partition("=")
+        name, _, rest = spec.partition("=")
+        path, *options = rest.split()
         # ocr-infer's default batch size (the best for throughput in runtime.md).
         engines.append(("ocr-infer", name,
-                        [a.ocr_infer, "-q", "--model", path, "-t", str(a.threads), "@" + lst.name]))
+                        [a.ocr_infer, "-q", "--model", path, "-t", str(a.threads)] + options +
+                        ["@" + lst.name]))
     env = dict(os.environ, OMP_THREAD_LIMIT=str(a.threads))
     times = [[] for _ in engines]
     texts = [""] * len(engines)

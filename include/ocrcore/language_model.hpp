@@ -44,8 +44,24 @@ class OCRCORE_API LanguageModel {
     float log_prob = 0;  // log10
     float backoff = 0;   // log10
   };
-  // Key of an n-gram: its token ids + 1, one byte each, last token lowest.
-  std::vector<std::unordered_map<std::uint64_t, Entry>> ngrams_;  // [n - 1]
+  // N-grams of one order by key (their token ids + 1, one byte each, last
+  // token lowest; never 0): open addressing, one probe sequence per lookup,
+  // as the decoder looks up several n-grams for every prefix it extends.
+  class Table {
+   public:
+    void reserve(std::size_t n);
+    Entry& insert(std::uint64_t key);
+    const Entry* find(std::uint64_t key) const;
+    std::size_t size() const { return size_; }
+
+   private:
+    std::size_t slot(std::uint64_t key) const;
+    std::vector<std::uint64_t> keys_;
+    std::vector<Entry> entries_;
+    std::size_t size_ = 0;
+    int shift_ = 64;
+  };
+  std::vector<Table> ngrams_;  // [n - 1]
   std::unordered_map<std::string, int> ids_;
   std::vector<std::string> characters_;
   int order_ = 0;
@@ -59,7 +75,7 @@ class OCRCORE_API LanguageModel {
 struct LanguageModelOptions {
   float weight = 0.5f;
   float bonus = 0.0f;
-  float prune_log_prob = -10.0f;
+  float prune_log_prob = -7.0f;
 };
 
 }  // namespace ocrcore

@@ -62,10 +62,23 @@ std::vector<Hypothesis> beam_search(const LogProbs& lp, int beam_width, const Lm
   // (pb) and in its last label (pnb).
   struct Score {
     double pb = kNegInf, pnb = kNegInf;
+    bool touched = false;
     double total() const { return log_add(pb, pnb); }
   };
   std::vector<std::pair<int, Score>> beam{{0, Score{0.0, kNegInf}}};
-  std::unordered_map<int, Score> next;
+  // The next frame's scores by node (grown with the trie) and the nodes they
+  // touch: no hashing per extension.
+  std::vector<Score> next;
+  std::vector<int> touched;
+  auto at = [&](int node) -> Score& {
+    if (static_cast<std::size_t>(node) >= next.size()) next.resize(nodes.size() + 64);
+    Score& sc = next[node];
+    if (!sc.touched) {
+      sc.touched = true;
+      touched.push_back(node);
+    }
+    return sc;
+  };
   auto better = [&](const auto& a, const auto& b) {
     const double ta = a.second.total() + nodes[a.first].lm,
                  tb = b.second.total() + nodes[b.first].lm;
@@ -73,10 +86,9 @@ std::vector<Hypothesis> beam_search(const LogProbs& lp, int beam_width, const Lm
   };
   for (int t = 0; t < lp.frames; ++t) {
     const float* f = lp.frame(t);
-    next.clear();
     for (const auto& [node, s] : beam) {
       const double total = s.total();
-      Score& same = next[node];
+      Score& same = at(node);
       same.pb = log_add(same.pb, total + f[0]);
       const int last = nodes[node].label;  // 0 for the empty prefix
       if (last != 0) same.pnb = log_add(same.pnb, s.pnb + f[last]);
@@ -85,11 +97,17 @@ std::vector<Hypothesis> beam_search(const LogProbs& lp, int beam_width, const Lm
         // A repeated label only extends the prefix when a blank separates them.
         const double from = k == last ? s.pb : total;
         if (from == kNegInf) continue;
-        Score& ext = next[child(node, k)];
+        const int c = child(node, k);
+        Score& ext = at(c);
         ext.pnb = log_add(ext.pnb, from + f[k]);
       }
     }
-    beam.assign(next.begin(), next.end());
+    beam.clear();
+    for (int node : touched) {
+      beam.push_back({node, next[node]});
+      next[node] = Score{};
+    }
+    touched.clear();
     if (static_cast<int>(beam.size()) > beam_width) {
       std::partial_sort(beam.begin(), beam.begin() + beam_width, beam.end(), better);
       beam.resize(beam_width);

@@ -1,8 +1,11 @@
 #include "ocrcore/language_model.hpp"
 
+#include <array>
+#include <charconv>
 #include <cmath>
 #include <fstream>
-#include <sstream>
+#include <iterator>
+#include <string_view>
 
 #include "ocrcore/error.hpp"
 #include "ocrcore/metrics.hpp"
@@ -19,23 +22,86 @@ std::uint64_t push(std::uint64_t key, int token) {
   return (key << 8) | static_cast<std::uint64_t>(token + 1);
 }
 
+bool parse_float(std::string_view text, float& value) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
 }  // namespace
 
+void LanguageModel::Table::reserve(std::size_t n) {
+  std::size_t capacity = 16;
+  int bits = 4;
+  while (capacity < 2 * n + 2) {
+    capacity *= 2;
+    ++bits;
+  }
+  keys_.assign(capacity, 0);
+  entries_.assign(capacity, Entry{});
+  shift_ = 64 - bits;
+  size_ = 0;
+}
+
+std::size_t LanguageModel::Table::slot(std::uint64_t key) const {
+  return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
+}
+
+LanguageModel::Entry& LanguageModel::Table::insert(std::uint64_t key) {
+  if (2 * (size_ + 1) > keys_.size()) {  // keep it at most half full
+    std::vector<std::uint64_t> keys = std::move(keys_);
+    std::vector<Entry> entries = std::move(entries_);
+    reserve(std::max<std::size_t>(size_ + 1, keys.size()));
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (keys[i]) insert(keys[i]) = entries[i];
+  }
+  const std::size_t mask = keys_.size() - 1;
+  for (std::size_t i = slot(key);; i = (i + 1) & mask) {
+    if (keys_[i] == key) return entries_[i];
+    if (keys_[i] == 0) {
+      keys_[i] = key;
+      ++size_;
+      return entries_[i];
+    }
+  }
+}
+
+const LanguageModel::Entry* LanguageModel::Table::find(std::uint64_t key) const {
+  if (keys_.empty()) return nullptr;
+  const std::size_t mask = keys_.size() - 1;
+  for (std::size_t i = slot(key);; i = (i + 1) & mask) {
+    if (keys_[i] == key) return &entries_[i];
+    if (keys_[i] == 0) return nullptr;
+  }
+}
+
 std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::path& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open the language model");
+  // The whole file at once, then lines as views into it: a shipped model has
+  // hundreds of thousands of n-gram lines and is loaded at every start.
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   auto lm = std::shared_ptr<LanguageModel>(new LanguageModel());
   lm->ids_ = {{"<s>", kBegin}, {"</s>", kEnd}, {"<unk>", kUnknown}};
-  std::string line;
-  std::size_t line_no = 0;
+  std::array<int, 256> byte_id;  // ids of one-byte tokens (ASCII characters), -1 if none yet
+  byte_id.fill(-1);
+  std::size_t pos = 0, line_no = 0;
+  std::string_view line;
+  auto next_line = [&] {
+    if (pos >= text.size()) return false;
+    const std::size_t end = std::min(text.find('\n', pos), text.size());
+    line = std::string_view(text).substr(pos, end - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    pos = end + 1;
+    ++line_no;
+    return true;
+  };
   auto fail = [&](const std::string& what) {
     throw Error(path.string() + ":" + std::to_string(line_no) + ": " + what);
   };
   // Header: "\data\" then "ngram N=count" lines.
   std::vector<std::size_t> expected;
   bool in_data = false;
-  while (std::getline(in, line)) {
-    ++line_no;
+  while (next_line()) {
     if (line == "\\data\\") {
       in_data = true;
       continue;
@@ -43,10 +109,13 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
     if (!in_data) continue;
     if (line.rfind("ngram ", 0) == 0) {
       const auto eq = line.find('=');
-      if (eq == std::string::npos) fail("malformed '" + line + "'");
-      const int n = std::atoi(line.substr(6, eq - 6).c_str());
-      if (n != static_cast<int>(expected.size()) + 1) fail("n-gram orders must be 1, 2, ...");
-      expected.push_back(std::stoull(line.substr(eq + 1)));
+      std::size_t n = 0, count = 0;
+      if (eq == std::string_view::npos ||
+          std::from_chars(line.data() + 6, line.data() + eq, n).ec != std::errc() ||
+          std::from_chars(line.data() + eq + 1, line.data() + line.size(), count).ec != std::errc())
+        fail("malformed '" + std::string(line) + "'");
+      if (n != expected.size() + 1) fail("n-gram orders must be 1, 2, ...");
+      expected.push_back(count);
       continue;
     }
     if (!line.empty() && line[0] == '\\') break;  // the first section starts
@@ -57,50 +126,73 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
                 " is not supported (1 to " + std::to_string(kMaxOrder) + ")");
   lm->order_ = static_cast<int>(expected.size());
   lm->ngrams_.resize(expected.size());
+  for (std::size_t k = 0; k < expected.size(); ++k)
+    lm->ngrams_[k].reserve(std::min<std::size_t>(expected[k], std::size_t(1) << 28));
+  auto token_id = [&](std::string_view token, int n) {
+    if (token.size() == 1 && byte_id[static_cast<unsigned char>(token[0])] >= 0)
+      return byte_id[static_cast<unsigned char>(token[0])];
+    std::string name(token == "<space>" ? std::string_view(" ") : token);
+    auto it = lm->ids_.find(name);
+    if (it == lm->ids_.end()) {
+      if (n != 1) fail("token '" + name + "' is not among the 1-grams");
+      if (utf8_decode(name, path.string()).size() != 1)
+        fail("token '" + name + "' is not one character");
+      if (lm->ids_.size() >= kMaxTokens)
+        fail("more than " + std::to_string(kMaxTokens - 3) + " characters");
+      it = lm->ids_.emplace(name, static_cast<int>(lm->ids_.size())).first;
+      lm->characters_.push_back(name);
+    }
+    if (name.size() == 1 && it->second >= 3)
+      byte_id[static_cast<unsigned char>(name[0])] = it->second;
+    return it->second;
+  };
   // Sections "\N-grams:": log10 prob, N tokens, optional log10 back-off.
   int n = 0;
+  bool ended = false;
+  std::array<std::string_view, kMaxOrder + 3> fields;
   do {
     if (line.empty()) continue;
-    if (line == "\\end\\") break;
+    if (line == "\\end\\") {
+      ended = true;
+      break;
+    }
     if (line[0] == '\\') {
-      n = std::atoi(line.c_str() + 1);
-      if (n < 1 || n > lm->order_ || line.find("-grams:") == std::string::npos)
-        fail("unexpected section '" + line + "'");
+      const auto [end, ec] = std::from_chars(line.data() + 1, line.data() + line.size(), n);
+      if (ec != std::errc() || n < 1 || n > lm->order_ ||
+          std::string_view(end, line.data() + line.size() - end) != "-grams:")
+        fail("unexpected section '" + std::string(line) + "'");
       continue;
     }
-    std::istringstream fields(line);
-    Entry e;
-    if (!(fields >> e.log_prob)) fail("expected a log10 probability");
-    std::uint64_t key = 0;
-    for (int k = 0; k < n; ++k) {
-      std::string token;
-      if (!(fields >> token)) fail("expected " + std::to_string(n) + " tokens");
-      if (token == "<space>") token = " ";
-      auto it = lm->ids_.find(token);
-      if (it == lm->ids_.end()) {
-        if (n != 1) fail("token '" + token + "' is not among the 1-grams");
-        if (utf8_decode(token, path.string()).size() != 1)
-          fail("token '" + token + "' is not one character");
-        if (lm->ids_.size() >= kMaxTokens)
-          fail("more than " + std::to_string(kMaxTokens - 3) + " characters");
-        it = lm->ids_.emplace(token, static_cast<int>(lm->ids_.size())).first;
-        lm->characters_.push_back(token);
-      }
-      key = push(key, it->second);
+    std::size_t count = 0, i = 0;
+    while (i < line.size() && count < fields.size()) {
+      while (i < line.size() && (line[i] == ' ' || line[i] == '\t'))
+        ++i;
+      const std::size_t start = i;
+      while (i < line.size() && line[i] != ' ' && line[i] != '\t')
+        ++i;
+      if (i > start) fields[count++] = line.substr(start, i - start);
     }
-    float backoff = 0;
-    if (fields >> backoff) e.backoff = backoff;
+    Entry e;
+    if (count == 0 || !parse_float(fields[0], e.log_prob)) fail("expected a log10 probability");
+    if (n == 0) fail("an n-gram before any section");
+    if (count != static_cast<std::size_t>(n) + 1 && count != static_cast<std::size_t>(n) + 2)
+      fail("expected " + std::to_string(n) + " tokens");
+    std::uint64_t key = 0;
+    for (int k = 0; k < n; ++k)
+      key = push(key, token_id(fields[1 + k], n));
+    if (count == static_cast<std::size_t>(n) + 2 && !parse_float(fields[n + 1], e.backoff))
+      fail("expected a log10 back-off weight");
     if (!std::isfinite(e.log_prob) || !std::isfinite(e.backoff)) fail("a number is not finite");
-    lm->ngrams_[n - 1][key] = e;
-  } while (std::getline(in, line) && ++line_no);
-  if (line != "\\end\\") throw Error(path.string() + ": truncated (no \\end\\ line)");
+    lm->ngrams_[n - 1].insert(key) = e;
+  } while (next_line());
+  if (!ended) throw Error(path.string() + ": truncated (no \\end\\ line)");
   for (int k = 0; k < lm->order_; ++k)
     if (lm->ngrams_[k].size() != expected[k])
       throw Error(path.string() + ": " + std::to_string(k + 1) + "-grams: the header says " +
                   std::to_string(expected[k]) + ", the file has " +
                   std::to_string(lm->ngrams_[k].size()));
-  if (auto it = lm->ngrams_[0].find(push(0, kUnknown)); it != lm->ngrams_[0].end())
-    lm->unknown_log_prob_ = it->second.log_prob;
+  if (const Entry* unk = lm->ngrams_[0].find(push(0, kUnknown)))
+    lm->unknown_log_prob_ = unk->log_prob;
   return lm;
 }
 
@@ -132,14 +224,12 @@ float LanguageModel::score(State state, int token, State* next) const {
     const std::uint64_t context = state & mask;
     // A context shorter than k tokens (near the line start) was already tried.
     if (k > 0 && (context >> (8 * (k - 1))) == 0) continue;
-    const auto& table = ngrams_[k];
-    if (auto it = table.find(push(context, token)); it != table.end()) {
-      result = it->second.log_prob + backoff;
+    if (const Entry* e = ngrams_[k].find(push(context, token))) {
+      result = e->log_prob + backoff;
       break;
     }
     if (k > 0) {
-      if (auto c = ngrams_[k - 1].find(context); c != ngrams_[k - 1].end())
-        backoff += c->second.backoff;
+      if (const Entry* c = ngrams_[k - 1].find(context)) backoff += c->backoff;
     } else {
       result = unknown_log_prob_ + backoff;
     }

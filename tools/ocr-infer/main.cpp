@@ -47,6 +47,7 @@ struct Options {
   std::string lm;  // ARPA character language model for the beam decoder
   float lm_weight = ocrcore::LanguageModelOptions{}.weight;
   float lm_bonus = ocrcore::LanguageModelOptions{}.bonus;
+  float lm_prune = ocrcore::LanguageModelOptions{}.prune_log_prob;
   bool decoder_given = false;
   int errors = 0;  // top confusions and worst lines to print
   std::string errors_json;
@@ -122,6 +123,7 @@ int run(const Options& opt) {
       ropt.language_model = ocrcore::LanguageModel::load(opt.lm);
       ropt.language_model_options.weight = opt.lm_weight;
       ropt.language_model_options.bonus = opt.lm_bonus;
+      ropt.language_model_options.prune_log_prob = opt.lm_prune;
     }
     ropt.beam_width = opt.beam_width;
     ropt.backend =
@@ -295,6 +297,11 @@ int main(int argc, char** argv) {
                  "short readings")
       ->capture_default_str()
       ->check(CLI::Range(-20.0, 20.0));
+  app.add_option("--lm-prune", opt.lm_prune,
+                 "With --lm: characters whose log-posterior in a frame is below this are not "
+                 "tried there (lower: slower, closer to the exact search)")
+      ->capture_default_str()
+      ->check(CLI::Range(-100.0, 0.0));
   app.add_option("--beam-width", opt.beam_width, "Beam width for --decoder beam")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
