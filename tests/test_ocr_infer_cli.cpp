@@ -94,6 +94,24 @@ TEST_F(OcrInfer, ErrorAnalysis) {
   EXPECT_EQ(j["worst_lines"].size(), 2u);  // a random-ish model misreads both lines
 }
 
+TEST_F(OcrInfer, LanguageModelOptions) {
+  const std::string lm =
+      (std::filesystem::path(OCRCORE_SOURCE_DIR) / "models/printed-english.arpa").string();
+  auto r = run(model_arg() + " --lm " + lm + " --format tsv " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("2 lines, 2 recognised"), std::string::npos) << r.err;
+  // The language model needs the beam decoder; a bad file is a usage error naming it.
+  r = run(model_arg() + " --lm " + lm + " --decoder greedy " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--lm needs --decoder beam"), std::string::npos) << r.err;
+  write_bytes(dir_ / "broken.arpa", "\\data\\\nngram 1=3\n");
+  r = run(
+      model_arg() + " --lm " + (dir_ / "broken.arpa").string() + " " + (dir_ / "lines").string(),
+      dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("broken.arpa"), std::string::npos) << r.err;
+}
+
 TEST_F(OcrInfer, OneBadImageIsReportedAndTheRestProcessed) {
   write_bytes(dir_ / "lines/broken.png", "\x89PNG\r\n\x1a\n garbage");
   auto r = run(model_arg() + " --format jsonl " + (dir_ / "lines").string(), dir_);
