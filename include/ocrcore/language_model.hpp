@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "ocrcore/export.hpp"
@@ -21,9 +20,13 @@ class OCRCORE_API LanguageModel {
   // Throws Error naming the file and line of anything malformed.
   static std::shared_ptr<const LanguageModel> load(const std::filesystem::path& arpa);
 
-  int order() const { return order_; }
+  ~LanguageModel();
+  LanguageModel(const LanguageModel&) = delete;
+  LanguageModel& operator=(const LanguageModel&) = delete;
+
+  int order() const;
   // The characters it knows, `<space>` written as " " (without <s>, </s>, <unk>).
-  const std::vector<std::string>& characters() const { return characters_; }
+  const std::vector<std::string>& characters() const;
   std::size_t ngram_count() const;
 
   // Token ids: 0 <s>, 1 </s>, 2 <unk>, then characters() in order.
@@ -39,33 +42,9 @@ class OCRCORE_API LanguageModel {
   float score(State state, int token, State* next) const;
 
  private:
-  LanguageModel() = default;
-  struct Entry {
-    float log_prob = 0;  // log10
-    float backoff = 0;   // log10
-  };
-  // N-grams of one order by key (their token ids + 1, one byte each, last
-  // token lowest; never 0): open addressing, one probe sequence per lookup,
-  // as the decoder looks up several n-grams for every prefix it extends.
-  class Table {
-   public:
-    void reserve(std::size_t n);
-    Entry& insert(std::uint64_t key);
-    const Entry* find(std::uint64_t key) const;
-    std::size_t size() const { return size_; }
-
-   private:
-    std::size_t slot(std::uint64_t key) const;
-    std::vector<std::uint64_t> keys_;
-    std::vector<Entry> entries_;
-    std::size_t size_ = 0;
-    int shift_ = 64;
-  };
-  std::vector<Table> ngrams_;  // [n - 1]
-  std::unordered_map<std::string, int> ids_;
-  std::vector<std::string> characters_;
-  int order_ = 0;
-  float unknown_log_prob_ = -10.0f;
+  struct Impl;  // the n-gram tables
+  explicit LanguageModel(std::unique_ptr<const Impl> impl);
+  std::unique_ptr<const Impl> impl_;
 };
 
 // How the beam decoder uses a language model (shallow fusion): a prefix y

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 #include <string_view>
+#include <unordered_map>
 
 #include "ocrcore/error.hpp"
 #include "ocrcore/metrics.hpp"
@@ -27,9 +28,30 @@ bool parse_float(std::string_view text, float& value) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
-}  // namespace
+struct Entry {
+  float log_prob = 0;  // log10
+  float backoff = 0;   // log10
+};
 
-void LanguageModel::Table::reserve(std::size_t n) {
+// N-grams of one order by key (their token ids + 1, one byte each, last token
+// lowest; never 0): open addressing, one probe sequence per lookup, as the
+// decoder looks up several n-grams for every prefix it extends.
+class Table {
+ public:
+  void reserve(std::size_t n);
+  Entry& insert(std::uint64_t key);
+  const Entry* find(std::uint64_t key) const;
+  std::size_t size() const { return size_; }
+
+ private:
+  std::size_t slot(std::uint64_t key) const;
+  std::vector<std::uint64_t> keys_;
+  std::vector<Entry> entries_;
+  std::size_t size_ = 0;
+  int shift_ = 64;
+};
+
+void Table::reserve(std::size_t n) {
   std::size_t capacity = 16;
   int bits = 4;
   while (capacity < 2 * n + 2) {
@@ -42,11 +64,11 @@ void LanguageModel::Table::reserve(std::size_t n) {
   size_ = 0;
 }
 
-std::size_t LanguageModel::Table::slot(std::uint64_t key) const {
+std::size_t Table::slot(std::uint64_t key) const {
   return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ULL) >> shift_);
 }
 
-LanguageModel::Entry& LanguageModel::Table::insert(std::uint64_t key) {
+Entry& Table::insert(std::uint64_t key) {
   if (2 * (size_ + 1) > keys_.size()) {  // keep it at most half full
     std::vector<std::uint64_t> keys = std::move(keys_);
     std::vector<Entry> entries = std::move(entries_);
@@ -65,7 +87,7 @@ LanguageModel::Entry& LanguageModel::Table::insert(std::uint64_t key) {
   }
 }
 
-const LanguageModel::Entry* LanguageModel::Table::find(std::uint64_t key) const {
+const Entry* Table::find(std::uint64_t key) const {
   if (keys_.empty()) return nullptr;
   const std::size_t mask = keys_.size() - 1;
   for (std::size_t i = slot(key);; i = (i + 1) & mask) {
@@ -74,14 +96,33 @@ const LanguageModel::Entry* LanguageModel::Table::find(std::uint64_t key) const 
   }
 }
 
+}  // namespace
+
+struct LanguageModel::Impl {
+  std::vector<Table> ngrams;  // [n - 1]
+  std::unordered_map<std::string, int> ids;
+  std::vector<std::string> characters;
+  int order = 0;
+  float unknown_log_prob = -10.0f;
+};
+
+LanguageModel::LanguageModel(std::unique_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+LanguageModel::~LanguageModel() = default;
+int LanguageModel::order() const {
+  return impl_->order;
+}
+const std::vector<std::string>& LanguageModel::characters() const {
+  return impl_->characters;
+}
+
 std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open the language model");
   // The whole file at once, then lines as views into it: a shipped model has
   // hundreds of thousands of n-gram lines and is loaded at every start.
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto lm = std::shared_ptr<LanguageModel>(new LanguageModel());
-  lm->ids_ = {{"<s>", kBegin}, {"</s>", kEnd}, {"<unk>", kUnknown}};
+  auto lm = std::make_unique<Impl>();
+  lm->ids = {{"<s>", kBegin}, {"</s>", kEnd}, {"<unk>", kUnknown}};
   std::array<int, 256> byte_id;  // ids of one-byte tokens (ASCII characters), -1 if none yet
   byte_id.fill(-1);
   std::size_t pos = 0, line_no = 0;
@@ -124,23 +165,23 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
   if (expected.empty() || expected.size() > kMaxOrder)
     throw Error(path.string() + ": order " + std::to_string(expected.size()) +
                 " is not supported (1 to " + std::to_string(kMaxOrder) + ")");
-  lm->order_ = static_cast<int>(expected.size());
-  lm->ngrams_.resize(expected.size());
+  lm->order = static_cast<int>(expected.size());
+  lm->ngrams.resize(expected.size());
   for (std::size_t k = 0; k < expected.size(); ++k)
-    lm->ngrams_[k].reserve(std::min<std::size_t>(expected[k], std::size_t(1) << 28));
+    lm->ngrams[k].reserve(std::min<std::size_t>(expected[k], std::size_t(1) << 28));
   auto token_id = [&](std::string_view token, int n) {
     if (token.size() == 1 && byte_id[static_cast<unsigned char>(token[0])] >= 0)
       return byte_id[static_cast<unsigned char>(token[0])];
     std::string name(token == "<space>" ? std::string_view(" ") : token);
-    auto it = lm->ids_.find(name);
-    if (it == lm->ids_.end()) {
+    auto it = lm->ids.find(name);
+    if (it == lm->ids.end()) {
       if (n != 1) fail("token '" + name + "' is not among the 1-grams");
       if (utf8_decode(name, path.string()).size() != 1)
         fail("token '" + name + "' is not one character");
-      if (lm->ids_.size() >= kMaxTokens)
+      if (lm->ids.size() >= kMaxTokens)
         fail("more than " + std::to_string(kMaxTokens - 3) + " characters");
-      it = lm->ids_.emplace(name, static_cast<int>(lm->ids_.size())).first;
-      lm->characters_.push_back(name);
+      it = lm->ids.emplace(name, static_cast<int>(lm->ids.size())).first;
+      lm->characters.push_back(name);
     }
     if (name.size() == 1 && it->second >= 3)
       byte_id[static_cast<unsigned char>(name[0])] = it->second;
@@ -158,7 +199,7 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
     }
     if (line[0] == '\\') {
       const auto [end, ec] = std::from_chars(line.data() + 1, line.data() + line.size(), n);
-      if (ec != std::errc() || n < 1 || n > lm->order_ ||
+      if (ec != std::errc() || n < 1 || n > lm->order ||
           std::string_view(end, line.data() + line.size() - end) != "-grams:")
         fail("unexpected section '" + std::string(line) + "'");
       continue;
@@ -183,29 +224,29 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
     if (count == static_cast<std::size_t>(n) + 2 && !parse_float(fields[n + 1], e.backoff))
       fail("expected a log10 back-off weight");
     if (!std::isfinite(e.log_prob) || !std::isfinite(e.backoff)) fail("a number is not finite");
-    lm->ngrams_[n - 1].insert(key) = e;
+    lm->ngrams[n - 1].insert(key) = e;
   } while (next_line());
   if (!ended) throw Error(path.string() + ": truncated (no \\end\\ line)");
-  for (int k = 0; k < lm->order_; ++k)
-    if (lm->ngrams_[k].size() != expected[k])
+  for (int k = 0; k < lm->order; ++k)
+    if (lm->ngrams[k].size() != expected[k])
       throw Error(path.string() + ": " + std::to_string(k + 1) + "-grams: the header says " +
                   std::to_string(expected[k]) + ", the file has " +
-                  std::to_string(lm->ngrams_[k].size()));
-  if (const Entry* unk = lm->ngrams_[0].find(push(0, kUnknown)))
-    lm->unknown_log_prob_ = unk->log_prob;
-  return lm;
+                  std::to_string(lm->ngrams[k].size()));
+  if (const Entry* unk = lm->ngrams[0].find(push(0, kUnknown)))
+    lm->unknown_log_prob = unk->log_prob;
+  return std::shared_ptr<const LanguageModel>(new LanguageModel(std::move(lm)));
 }
 
 std::size_t LanguageModel::ngram_count() const {
   std::size_t n = 0;
-  for (const auto& m : ngrams_)
+  for (const auto& m : impl_->ngrams)
     n += m.size();
   return n;
 }
 
 int LanguageModel::token(const std::string& character) const {
-  auto it = ids_.find(character);
-  return it == ids_.end() || it->second < 3 ? kUnknown : it->second;
+  auto it = impl_->ids.find(character);
+  return it == impl_->ids.end() || it->second < 3 ? kUnknown : it->second;
 }
 
 LanguageModel::State LanguageModel::begin_state() const {
@@ -216,22 +257,22 @@ float LanguageModel::score(State state, int token, State* next) const {
   // Contexts from the longest (order - 1 tokens) down to none: the first
   // n-gram found gives the probability, plus the back-offs of the longer
   // contexts that lacked it.
-  const int max_context = order_ - 1;
+  const int max_context = impl_->order - 1;
   float backoff = 0;
-  float result = unknown_log_prob_;
+  float result = impl_->unknown_log_prob;
   for (int k = max_context; k >= 0; --k) {
     const std::uint64_t mask = k == 8 ? ~0ULL : ((1ULL << (8 * k)) - 1);
     const std::uint64_t context = state & mask;
     // A context shorter than k tokens (near the line start) was already tried.
     if (k > 0 && (context >> (8 * (k - 1))) == 0) continue;
-    if (const Entry* e = ngrams_[k].find(push(context, token))) {
+    if (const Entry* e = impl_->ngrams[k].find(push(context, token))) {
       result = e->log_prob + backoff;
       break;
     }
     if (k > 0) {
-      if (const Entry* c = ngrams_[k - 1].find(context)) backoff += c->backoff;
+      if (const Entry* c = impl_->ngrams[k - 1].find(context)) backoff += c->backoff;
     } else {
-      result = unknown_log_prob_ + backoff;
+      result = impl_->unknown_log_prob + backoff;
     }
   }
   if (next) {
