@@ -29,7 +29,7 @@ for arg in "$@"; do
     --demo-only) demo_only=1 ;;
     --keep) keep=1 ;;
     -h | --help)
-      sed -n '2,22p' "$0"
+      sed -n '2,21p' "$0"
       exit 0
       ;;
     *)
