@@ -39,12 +39,10 @@ eval_sets=("$data/test")
 common=(--teacher "$teacher" --val "$data/val" --max-val-lines 500
         --eval "${eval_sets[@]}" --ts-iterations "$ts_iterations" --ranks "$ranks" -t "$threads"
         --latency-lines 100 -q)
-# The CTC fine-tuning rows train on labelled lines: the rendered ones plus the
-# 50 real scanned lines of uw3-dev/train (never test/), as the teacher did.
-ctc_ft_train=("$data/train")
-[[ -d $root/../shared/data/uw3-dev/train ]] && ctc_ft_train+=("$root/../shared/data/uw3-dev/train")
+# The CTC fine-tuning rows train on the labelled rendered lines (uw3-dev is the
+# real-scan development set: scored, never trained on).
 ctc_ft=(--stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4
-        --finetune-iterations "${CTC_FT_ITERATIONS:-3000}" --train "${ctc_ft_train[@]}")
+        --finetune-iterations "${CTC_FT_ITERATIONS:-3000}" --train "$data/train")
 run() {  # name, extra args
   local name=$1; shift
   local resume=()
@@ -145,8 +143,8 @@ for label, name in rows:
     lines.append(f"| {label} | {m['parameters']:,} | {t['parameters'] / m['parameters']:.2f}x | {m['gflops']:.3f} | "
                  f"{lat:.2f} | {lat_t / lat:.2f}x | {tp:.1f} | {tp / tp_t:.2f}x | {cer} |")
 lines += ["", "\\* Beyond the paper's recipe: the lstm-guided student (or its Tucker form) fine-tuned "
-          "whole, DBLSTM and output layer included, with CTC on the labelled lines (rendered training "
-          "lines plus the 50 scanned lines of uw3-dev/train).", "",
+          "whole, DBLSTM and output layer included, with CTC on the labelled rendered training "
+          "lines.", "",
           "Training arguments common to every row: `" + common + "`.", "",
           "Tucker-2 of the lstm-guided student, per layer (kernel error: relative Frobenius error of the "
           "reconstructed kernel before fine-tuning):", "",
