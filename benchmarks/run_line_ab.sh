@@ -28,12 +28,7 @@ out=$root/benchmarks/results/line_ab.md
 
 "$root/scripts/setup-deps.sh" --training-data > /dev/null
 [[ -d $work/corpus/train ]] || "$root/scripts/make-corpus.sh" "$work/corpus"
-fonts=(/usr/share/fonts/opentype/urw-base35 /usr/share/fonts/opentype/courier-prime
-  /usr/share/fonts/truetype/liberation2 /usr/share/fonts/truetype/dejavu
-  /usr/share/fonts/truetype/freefont)
-for f in /usr/share/texmf/fonts/opentype/public/lm/lm{roman,sans,mono,romancaps,romanslant,monoslant,monolt}10-*.otf; do
-  [[ -f $f ]] && fonts+=("$f")
-done
+source "$root/scripts/scan-lines.sh"
 old_fonts=(/usr/share/fonts/opentype/urw-base35 /usr/share/fonts/truetype/liberation2
   /usr/share/fonts/truetype/dejavu /usr/share/fonts/truetype/freefont)
 
@@ -46,10 +41,8 @@ render() {  # style name count seed corpus-part
       --fonts "${old_fonts[@]}" -o "$dir" --count "$3" --seed "$4" --height 48 --degrade 0.3 \
       -t "$threads" -q
   else
-    "$build/tools/ocr-synth" --corpus "$work/corpus/$5" --fonts "${fonts[@]}" -o "$dir" \
-      --count "$3" --seed "$4" --height 0 --dpi 200 400 --point-size 8 12 --binarized 0.5 \
-      --degrade 0.5 --monospaced 0.2 --ligatures 0.3 --hyphenate 0.08 --superscript 0.05 \
-      --subscript 0.02 -t "$threads" -q
+    "$build/tools/ocr-synth" --corpus "$work/corpus/$5" --fonts "${scan_fonts[@]}" -o "$dir" \
+      --count "$3" --seed "$4" "${scan_synth_options[@]}" -t "$threads" -q
   fi
   touch "$dir/.complete"
 }

@@ -28,27 +28,14 @@ shared=$root/../shared/data/uw3-dev
 "$root/scripts/build.sh" > /dev/null
 [[ -d $work/corpus/train ]] || "$root/scripts/make-corpus.sh" "$work/corpus"
 
-# Fonts: Debian's URW clones of the classic printing faces (Times, Helvetica,
-# Courier, Century Schoolbook, Palatino, Bookman, ...), Liberation, DejaVu,
-# FreeFont, Courier Prime (typewriter) and Latin Modern at its 10 pt design
-# size (the Computer Modern look of scientific papers: roman, sans, caps,
-# slanted, typewriter).
-fonts=(/usr/share/fonts/opentype/urw-base35 /usr/share/fonts/opentype/courier-prime
-  /usr/share/fonts/truetype/liberation2 /usr/share/fonts/truetype/dejavu
-  /usr/share/fonts/truetype/freefont)
-lm=/usr/share/texmf/fonts/opentype/public/lm
-for f in "$lm"/lm{roman,sans,mono,romancaps,romanslant,monoslant,monolt}10-*.otf; do
-  [[ -f $f ]] && fonts+=("$f")
-done
+source "$root/scripts/scan-lines.sh"
 
 render() {  # name corpus-part count seed
   local dir=$work/data/$1
   if [[ -f $dir/.complete ]]; then return; fi
   rm -rf "$dir"
-  "$build/tools/ocr-synth" --corpus "$work/corpus/$2" --fonts "${fonts[@]}" -o "$dir" \
-    --count "$3" --seed "$4" --height 0 --dpi 200 400 --point-size 8 12 \
-    --binarized 0.5 --degrade 0.5 --monospaced 0.2 --ligatures 0.3 --hyphenate 0.08 \
-    --superscript 0.05 --subscript 0.02 -t "$threads"
+  "$build/tools/ocr-synth" --corpus "$work/corpus/$2" --fonts "${scan_fonts[@]}" -o "$dir" \
+    --count "$3" --seed "$4" "${scan_synth_options[@]}" -t "$threads"
   touch "$dir/.complete"
 }
 render train train "$train_lines" 1

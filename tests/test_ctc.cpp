@@ -10,58 +10,7 @@
 #include "test_util.hpp"
 
 using namespace ocrcore;
-
-namespace {
-
-LogProbs random_log_probs(int frames, int classes, std::mt19937& rng, float sharpness = 2.0f) {
-  std::normal_distribution<float> n(0.0f, sharpness);
-  LogProbs lp{frames, classes, std::vector<float>(static_cast<std::size_t>(frames) * classes)};
-  for (int t = 0; t < frames; ++t) {
-    float* f = lp.values.data() + static_cast<std::size_t>(t) * classes;
-    double z = 0;
-    for (int k = 0; k < classes; ++k)
-      z += std::exp(f[k] = n(rng));
-    for (int k = 0; k < classes; ++k)
-      f[k] -= static_cast<float>(std::log(z));
-  }
-  return lp;
-}
-
-std::vector<int> collapse(const std::vector<int>& path) {
-  std::vector<int> out;
-  int prev = 0;
-  for (int k : path) {
-    if (k != 0 && k != prev) out.push_back(k);
-    prev = k;
-  }
-  return out;
-}
-
-struct BruteForce {
-  std::map<std::vector<int>, double> prob;       // P(labelling), summed over paths
-  std::map<std::vector<int>, double> best_path;  // max over its paths
-};
-
-BruteForce enumerate(const LogProbs& lp) {
-  BruteForce bf;
-  std::vector<int> path(lp.frames, 0);
-  while (true) {
-    double logp = 0;
-    for (int t = 0; t < lp.frames; ++t)
-      logp += lp.frame(t)[path[t]];
-    auto l = collapse(path);
-    bf.prob[l] += std::exp(logp);
-    auto [it, added] = bf.best_path.try_emplace(l, logp);
-    if (!added) it->second = std::max(it->second, logp);
-    int t = 0;
-    while (t < lp.frames && ++path[t] == lp.classes)
-      path[t++] = 0;
-    if (t == lp.frames) break;
-  }
-  return bf;
-}
-
-}  // namespace
+using namespace ocrcore::test;
 
 TEST(Ctc, BestPathMergesRepeatsAndDropsBlanks) {
   // frames argmax: a a _ a b b _ _ c
@@ -76,7 +25,7 @@ TEST(Ctc, SequenceProbabilityMatchesBruteForce) {
   std::mt19937 rng(1);
   for (int trial = 0; trial < 20; ++trial) {
     auto lp = random_log_probs(1 + trial % 6, 3 + trial % 2, rng);
-    auto bf = enumerate(lp);
+    auto bf = enumerate_ctc_paths(lp);
     double total = 0;
     for (auto& [labels, p] : bf.prob) {
       EXPECT_NEAR(std::exp(ctc::sequence_log_prob(lp, labels)), p, 1e-9 + 1e-6 * p);
@@ -147,7 +96,7 @@ TEST(Ctc, BeamSearchWithWideBeamIsExact) {
   for (int trial = 0; trial < 30; ++trial) {
     const int T = 1 + trial % 7, K = 3 + trial % 2;
     auto lp = random_log_probs(T, K, rng, trial % 3 == 0 ? 0.5f : 2.0f);
-    auto bf = enumerate(lp);
+    auto bf = enumerate_ctc_paths(lp);
     auto best = std::max_element(bf.prob.begin(), bf.prob.end(),
                                  [](auto& a, auto& b) { return a.second < b.second; });
     auto hyps = ctc::prefix_beam_search(lp, 100000);
@@ -177,7 +126,7 @@ TEST(Ctc, AlignmentIsTheViterbiPath) {
   for (int trial = 0; trial < 20; ++trial) {
     const int T = 3 + trial % 5;
     auto lp = random_log_probs(T, 3, rng);
-    auto bf = enumerate(lp);
+    auto bf = enumerate_ctc_paths(lp);
     for (auto& [labels, best] : bf.best_path) {
       auto spans = ctc::align(lp, labels);
       ASSERT_EQ(spans.size(), labels.size());
@@ -193,7 +142,7 @@ TEST(Ctc, AlignmentIsTheViterbiPath) {
         for (int t = spans[i].frame_begin; t < spans[i].frame_end; ++t)
           path[t] = labels[i];
       }
-      EXPECT_EQ(collapse(path), labels);
+      EXPECT_EQ(collapse_path(path), labels);
       double logp = 0;
       for (int t = 0; t < T; ++t)
         logp += lp.frame(t)[path[t]];

@@ -54,42 +54,6 @@ void expect_load_error(const TempDir& dir, const std::string& text, const std::s
   }
 }
 
-LogProbs random_log_probs(int frames, int classes, std::mt19937& rng) {
-  std::normal_distribution<float> n(0.0f, 1.5f);
-  LogProbs lp{frames, classes, std::vector<float>(static_cast<std::size_t>(frames) * classes)};
-  for (int t = 0; t < frames; ++t) {
-    float* f = lp.values.data() + static_cast<std::size_t>(t) * classes;
-    double z = 0;
-    for (int k = 0; k < classes; ++k)
-      z += std::exp(f[k] = n(rng));
-    for (int k = 0; k < classes; ++k)
-      f[k] -= static_cast<float>(std::log(z));
-  }
-  return lp;
-}
-
-// Every labelling of `frames` frames with its probability (sum over paths).
-std::map<std::vector<int>, double> labelling_probs(const LogProbs& lp) {
-  std::map<std::vector<int>, double> out;
-  std::vector<int> path(lp.frames, 0);
-  while (true) {
-    double logp = 0;
-    std::vector<int> labels;
-    int prev = 0;
-    for (int t = 0; t < lp.frames; ++t) {
-      logp += lp.frame(t)[path[t]];
-      if (path[t] != 0 && path[t] != prev) labels.push_back(path[t]);
-      prev = path[t];
-    }
-    out[labels] += std::exp(logp);
-    int t = 0;
-    while (t < lp.frames && ++path[t] == lp.classes)
-      path[t++] = 0;
-    if (t == lp.frames) break;
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST(LanguageModel, ScoresByArpaBackOff) {
@@ -136,7 +100,7 @@ TEST(LanguageModel, BeamSearchWithWideBeamIsExact) {
   for (int trial = 0; trial < 24; ++trial) {
     const int T = 1 + trial % 5, K = trial % 2 ? 5 : 3;
     const std::vector<std::string> used(alphabet.begin(), alphabet.begin() + K);
-    const auto lp = random_log_probs(T, K, rng);
+    const auto lp = random_log_probs(T, K, rng, 1.5f);
     LanguageModelOptions opt;
     opt.weight = 0.3f + 0.4f * static_cast<float>(trial % 3);
     opt.bonus = trial % 4 == 0 ? 0.5f : 0.0f;
@@ -144,7 +108,7 @@ TEST(LanguageModel, BeamSearchWithWideBeamIsExact) {
     // Brute force: every labelling scored as the decoder defines it.
     double best = -INFINITY;
     std::vector<int> best_labels;
-    for (const auto& [labels, p] : labelling_probs(lp)) {
+    for (const auto& [labels, p] : enumerate_ctc_paths(lp).prob) {
       LanguageModel::State s = lm->begin_state();
       double lm_log10 = 0;
       for (int k : labels)
@@ -170,7 +134,7 @@ TEST(LanguageModel, WeightZeroIsThePlainBeamSearch) {
   TempDir dir;
   auto lm = write_and_load(dir, kArpa);
   std::mt19937 rng(3);
-  const auto lp = random_log_probs(12, 4, rng);
+  const auto lp = random_log_probs(12, 4, rng, 1.5f);
   LanguageModelOptions opt;
   opt.weight = 0;
   opt.prune_log_prob = -INFINITY;

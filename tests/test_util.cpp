@@ -142,4 +142,47 @@ TensorMap read_safetensors_file(const std::filesystem::path& path) {
   return out;
 }
 
+LogProbs random_log_probs(int frames, int classes, std::mt19937& rng, float sharpness) {
+  std::normal_distribution<float> n(0.0f, sharpness);
+  LogProbs lp{frames, classes, std::vector<float>(static_cast<std::size_t>(frames) * classes)};
+  for (int t = 0; t < frames; ++t) {
+    float* f = lp.values.data() + static_cast<std::size_t>(t) * classes;
+    double z = 0;
+    for (int k = 0; k < classes; ++k)
+      z += std::exp(f[k] = n(rng));
+    for (int k = 0; k < classes; ++k)
+      f[k] -= static_cast<float>(std::log(z));
+  }
+  return lp;
+}
+
+std::vector<int> collapse_path(const std::vector<int>& path) {
+  std::vector<int> out;
+  int prev = 0;
+  for (int k : path) {
+    if (k != 0 && k != prev) out.push_back(k);
+    prev = k;
+  }
+  return out;
+}
+
+CtcBruteForce enumerate_ctc_paths(const LogProbs& lp) {
+  CtcBruteForce bf;
+  std::vector<int> path(lp.frames, 0);
+  while (true) {
+    double logp = 0;
+    for (int t = 0; t < lp.frames; ++t)
+      logp += lp.frame(t)[path[t]];
+    auto l = collapse_path(path);
+    bf.prob[l] += std::exp(logp);
+    auto [it, added] = bf.best_path.try_emplace(l, logp);
+    if (!added) it->second = std::max(it->second, logp);
+    int t = 0;
+    while (t < lp.frames && ++path[t] == lp.classes)
+      path[t++] = 0;
+    if (t == lp.frames) break;
+  }
+  return bf;
+}
+
 }  // namespace ocrcore::test

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -24,6 +25,20 @@ std::shared_ptr<const Model> random_model(const Architecture& arch, unsigned see
 // ceil mode, Tucker conv (with and without input factor), strided conv,
 // standalone ReLU, dropout, 2-layer BLSTM, linear.
 Architecture small_crnn(int height = 16, int classes = 9);
+
+// Per-frame log-posteriors drawn as log-softmax of Gaussian scores (larger
+// `sharpness`: peakier frames).
+LogProbs random_log_probs(int frames, int classes, std::mt19937& rng, float sharpness = 2.0f);
+
+// Every CTC path of a tiny LogProbs enumerated: per labelling, its probability
+// (summed over paths) and its best path's log-probability.
+struct CtcBruteForce {
+  std::map<std::vector<int>, double> prob;
+  std::map<std::vector<int>, double> best_path;
+};
+CtcBruteForce enumerate_ctc_paths(const LogProbs& lp);
+// A path with repeats merged and blanks (0) dropped.
+std::vector<int> collapse_path(const std::vector<int>& path);
 
 // A random line: background 0 with ink blobs.
 LineTensor random_line(int height, int width, std::mt19937& rng);

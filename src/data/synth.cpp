@@ -89,17 +89,14 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
   std::vector<std::string> required(s.alphabet.begin() + 1, s.alphabet.end());
   SynthReport report;
   report.corpus_words = corpus.words();
-  {
-    LineRenderer probe(s.fonts, required);
-    for (std::size_t f = 0; f < probe.font_count(); ++f)
-      report.fonts_used.push_back(probe.font_name(f));
-    report.fonts_excluded = probe.excluded();
-  }
   std::vector<std::size_t> monospaced_fonts, proportional_fonts;
   {
     LineRenderer probe(s.fonts, required);
-    for (std::size_t f = 0; f < probe.font_count(); ++f)
+    for (std::size_t f = 0; f < probe.font_count(); ++f) {
+      report.fonts_used.push_back(probe.font_name(f));
       (probe.is_monospaced(f) ? monospaced_fonts : proportional_fonts).push_back(f);
+    }
+    report.fonts_excluded = probe.excluded();
   }
   std::filesystem::create_directories(out_dir);
   std::atomic<std::int64_t> done{0};

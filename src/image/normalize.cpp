@@ -123,20 +123,24 @@ std::optional<TextGeometry> measure_text(const ImageView& image,
     is_ink[v] = lut[v] >= 0.5f;
 
   TextGeometry g;
-  // Column profiles of the ink within `band` of the current centre line.
-  std::vector<double> mass(w), sum_y(w);
+  // Column profiles of the ink within `band` of the current centre line: its
+  // mass, and the sums of its heights and squared heights.
+  std::vector<double> mass(w), sum_y(w), sum_yy(w);
   auto profile = [&](double band) {
     double total = 0;
     for (int x = 0; x < w; ++x) {
       const double c = g.center(x + 0.5);
-      double m = 0, sy = 0;
+      double m = 0, sy = 0, syy = 0;
       for (int y = 0; y < h; ++y) {
-        if (!is_ink[image.at(x, y)] || std::abs(y + 0.5 - c) > band) continue;
+        const double yc = y + 0.5;
+        if (!is_ink[image.at(x, y)] || std::abs(yc - c) > band) continue;
         m += 1;
-        sy += y + 0.5;
+        sy += yc;
+        syy += yc * yc;
       }
       mass[x] = m;
       sum_y[x] = sy;
+      sum_yy[x] = syy;
       total += m;
     }
     return total;
@@ -163,22 +167,19 @@ std::optional<TextGeometry> measure_text(const ImageView& image,
   double band = all;
   for (int round = 0; round < 2; ++round) {
     std::vector<double> u, y, wt;
-    double first = -1, last = -1, n = 0, mean = 0;
+    double first = -1, last = -1, n = 0, mean = 0, mean_square = 0;
     for (int x = 0; x < w; ++x)
       if (mass[x] > 0) {
         if (first < 0) first = x;
         last = x + 1;
         n += mass[x];
         mean += sum_y[x];
+        mean_square += sum_yy[x];
       }
     if (n < kMinInkPixels) break;  // keep the previous round's line
     mean /= n;
-    double var = 0;
-    for (int x = 0; x < w; ++x)
-      for (int yy = 0; yy < h; ++yy)
-        if (is_ink[image.at(x, yy)] && std::abs(yy + 0.5 - g.center(x + 0.5)) <= band)
-          var += (yy + 0.5 - mean) * (yy + 0.5 - mean);
-    const double spread = std::max(0.5, std::sqrt(var / n));
+    mean_square /= n;
+    const double spread = std::max(0.5, std::sqrt(std::max(0.0, mean_square - mean * mean)));
     // Skew needs a line several times longer than it is high, curvature a
     // long one; short words get a flat line.
     const double length = last - first;
@@ -245,20 +246,29 @@ void interval_taps(double start, double step, int out, int in,
   }
 }
 
+// The source columns [x0, x1) the output spans and its scale (output pixels
+// per source pixel) for a model height H.
+struct CenteredFrame {
+  double scale, x0, x1;
+  long long width() const { return std::max(1LL, std::llround((x1 - x0) * scale)); }
+};
+CenteredFrame centered_frame(const TextGeometry& g, int H) {
+  const double margin = kMarginRadii * g.radius;
+  return {(H / 2.0) / (kBandRadii * g.radius), g.ink_begin - margin, g.ink_end + margin};
+}
+
+// Resamples the frame (whose width the caller has checked).
 LineTensor resample_centered(const ImageView& image, const std::array<float, 256>& lut,
                              const TextGeometry& g, int H) {
-  const double scale = (H / 2.0) / (kBandRadii * g.radius);  // output px per source px
-  const double margin = kMarginRadii * g.radius;
-  const double x0 = g.ink_begin - margin, x1 = g.ink_end + margin;
-  const long long wide = std::llround((x1 - x0) * scale);
-  const int W = static_cast<int>(std::clamp<long long>(wide, 1, 1LL << 30));
+  const CenteredFrame frame = centered_frame(g, H);
+  const double scale = frame.scale, x0 = frame.x0, x1 = frame.x1;
+  const int W = static_cast<int>(frame.width());
   LineTensor out;
   out.height = H;
   out.width = W;
   out.scale_x = static_cast<float>((x1 - x0) / W);
   out.offset_x = static_cast<float>(x0);
   out.pixels.assign(static_cast<std::size_t>(H) * W, 0.0f);
-  if (wide > (1LL << 24)) return out;  // the caller rejects it as too wide
 
   // Horizontal pass over every source row, then per output column a vertical
   // pass along that column's centre line.
@@ -341,9 +351,9 @@ LineTensor normalize_line(const ImageView& image, const Preprocessing& settings)
 
   if (settings.normalization == Preprocessing::Normalization::center_text) {
     if (auto text = measure_text(image, lut)) {
-      LineTensor out = resample_centered(image, lut, *text, H);
-      if (out.width > settings.max_width) throw Error(too_wide(out.width, image, settings));
-      return out;
+      const long long width = centered_frame(*text, H).width();
+      if (width > settings.max_width) throw Error(too_wide(width, image, settings));
+      return resample_centered(image, lut, *text, H);
     }
     // No ink to measure (a blank line): scaled as a whole, which gives no frames
     // of ink either way.

@@ -1,0 +1,20 @@
+# shellcheck shell=bash
+# Sourced by scripts/train-teacher.sh and benchmarks/run_line_ab.sh: how
+# scan-like training lines are rendered, in one place.
+#
+# Fonts: Debian's URW clones of the classic printing faces (Times, Helvetica,
+# Courier, Century Schoolbook, Palatino, Bookman, ...), Liberation, DejaVu,
+# FreeFont, Courier Prime (typewriter) and Latin Modern at its 10 pt design
+# size (the Computer Modern look of scientific papers: roman, sans, caps,
+# slanted, typewriter). setup-deps.sh --training-data installs them.
+scan_fonts=(/usr/share/fonts/opentype/urw-base35 /usr/share/fonts/opentype/courier-prime
+  /usr/share/fonts/truetype/liberation2 /usr/share/fonts/truetype/dejavu
+  /usr/share/fonts/truetype/freefont)
+for font in /usr/share/texmf/fonts/opentype/public/lm/lm{roman,sans,mono,romancaps,romanslant,monoslant,monolt}10-*.otf; do
+  [[ -f $font ]] && scan_fonts+=("$font")
+done
+# 8-12 pt body text scanned at 200-400 dpi, tightly cropped; half binarised as
+# scanners do, a fifth in typewriter faces; ligatures, broken words, super-
+# and subscripts.
+scan_synth_options=(--height 0 --dpi 200 400 --point-size 8 12 --binarized 0.5 --degrade 0.5
+  --monospaced 0.2 --ligatures 0.3 --hyphenate 0.08 --superscript 0.05 --subscript 0.02)
