@@ -1,4 +1,4 @@
-// ocr-synth and ocr-train as a user runs them: outputs, logs, exit codes,
+// ocr-synth, ocr-train and ocr-lm as a user runs them: outputs, logs, exit codes,
 // bad inputs, checkpoints, exact resumption and interruption by a signal.
 
 #include <gtest/gtest.h>
@@ -26,7 +26,7 @@ Run run(const std::string& exe, const std::string& args, const TempDir& dir) {
   return {WEXITSTATUS(status), read_bytes(out), read_bytes(err)};
 }
 
-const std::string kSynth = OCR_SYNTH_EXE, kTrain = OCR_TRAIN_EXE;
+const std::string kSynth = OCR_SYNTH_EXE, kTrain = OCR_TRAIN_EXE, kLm = OCR_LM_EXE;
 const std::string kFonts = "/usr/share/fonts/truetype/dejavu";
 
 constexpr const char* kTinyArch = R"({"input_height": 16, "layers": [
@@ -46,10 +46,11 @@ class TrainCli : public ::testing::Test {
     if (!std::filesystem::exists(kFonts + "/DejaVuSans.ttf"))
       GTEST_SKIP() << "DejaVu fonts not installed";
     write_bytes(dir_ / "arch.json", kTinyArch);
-    auto r = run(kSynth,
-                 "-q --corpus " + std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt --fonts " + kFonts +
-                     " -o " + (dir_ / "data").string() + " --count 24 --height 24 --max-chars 12",
-                 dir_);
+    auto r =
+        run(kSynth,
+            "-q --corpus " + std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt --fonts " + kFonts +
+                " -o " + (dir_ / "data").string() + " --count 24 --height 24 --max-chars 12",
+            dir_);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
   std::string train_args(const std::string& run_dir, int iterations) const {
@@ -78,6 +79,38 @@ TEST_F(TrainCli, SynthBadInputsGiveClearErrors) {
           dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("no usable font"), std::string::npos) << r.err;
+}
+
+TEST_F(TrainCli, SynthScanLikeOptions) {
+  const std::string common = "-q --corpus " + std::string(OCRCORE_FIXTURES_DIR) +
+                             "/corpus.txt --fonts " + kFonts + " --count 4 --height 0 -o " +
+                             (dir_ / "scan").string();
+  auto r = run(kSynth, common + " --binarized 1 --dpi 300 300", dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "scan/000004.png"));
+  r = run(kSynth, common + " --dpi 400 200", dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--dpi: need 50 <= MIN <= MAX"), std::string::npos) << r.err;
+  r = run(kSynth, common + " --point-size 2 12", dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--point-size"), std::string::npos) << r.err;
+}
+
+TEST_F(TrainCli, LmBuildsAModelTheDecoderReads) {
+  const auto arpa = dir_ / "lm.arpa";
+  auto r = run(kLm,
+               std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt -o " + arpa.string() +
+                   " --order 4 --min-count 1",
+               dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("order 4"), std::string::npos) << r.err;
+  EXPECT_EQ(LanguageModel::load(arpa)->order(), 4);
+  r = run(kLm, "/no/such/text.txt -o " + (dir_ / "x.arpa").string(), dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/no/such/text.txt"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x.arpa"));
+  r = run(kLm, std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt -o x.arpa --order 9", dir_);
+  EXPECT_NE(r.exit_code, 0);
 }
 
 TEST_F(TrainCli, TrainsWritesModelsLogAndCheckpoint) {
