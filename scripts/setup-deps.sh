@@ -8,7 +8,8 @@
 #                              (fixture scripts and peer benchmarks only)
 #   setup-deps.sh --package    adds what cpack's Debian packages need (scripts/package.sh)
 #   setup-deps.sh --training-data  adds the text and fonts the bundled models are
-#                              trained on (scripts/make-corpus.sh, train-teacher.sh)
+#                              trained on (scripts/make-corpus.sh, train-teacher.sh,
+#                              make-lm-corpus.sh)
 #   setup-deps.sh --fresh-check  adds debootstrap and git (scripts/check-fresh.sh)
 #
 # scripts/check-fresh.sh proves on a minimal Debian 12 root that these lists
@@ -36,8 +37,10 @@ for arg in "$@"; do
   case "$arg" in
     --runtime) packages=("${runtime[@]}") ;;
     --with-peers) packages+=("${peers[@]}") ;;
-    --package) packages+=(file) ;;
-    --training-data) packages+=(perl-doc fonts-lmodern fonts-courier-prime) ;;  # cpack's dependency scan (dpkg-shlibdeps) runs `file`
+    --package) packages+=(file) ;; # cpack's dependency scan (dpkg-shlibdeps) runs `file`
+    # Training text (perl-doc; Python's and R's manuals for the language
+    # model and its tuning lines, scripts/make-lm-corpus.sh) and fonts.
+    --training-data) packages+=(perl-doc python3.11-doc r-doc-info fonts-lmodern fonts-courier-prime) ;;
     --fresh-check) packages+=(debootstrap git) ;;
     -h | --help)
       sed -n '2,15p' "$0"

@@ -1,6 +1,7 @@
 #include "ocrcore/recognizer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "core/model_access.hpp"
@@ -78,6 +79,23 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
     r.chars.push_back(std::move(c));
   }
   return r;
+}
+
+LanguageModelOptions tuned_language_model_options(const Model& model) {
+  LanguageModelOptions options;
+  auto read = [&](const char* key, float& value) {
+    const auto it = model.metadata().find(key);
+    if (it == model.metadata().end()) return;
+    const std::string& text = it->second;
+    float parsed = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(parsed))
+      throw Error(model.source() + ": metadata " + key + " is '" + text + "', not a number");
+    value = parsed;
+  };
+  read(kMetadataLmWeight, options.weight);
+  read(kMetadataLmBonus, options.bonus);
+  return options;
 }
 
 std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images) {

@@ -30,6 +30,16 @@ struct RecognizerOptions {
   LanguageModelOptions language_model_options;
 };
 
+// Model metadata keys under which `ocr-lm tune` records the language-model
+// weight and bonus it found best for that model on validation lines.
+inline constexpr const char* kMetadataLmWeight = "lm_weight";
+inline constexpr const char* kMetadataLmBonus = "lm_bonus";
+
+// The language-model options tuned for `model` (its kMetadataLmWeight and
+// kMetadataLmBonus), the defaults for what it does not record. Throws Error
+// naming the model if a recorded value is not a finite number.
+OCRCORE_API LanguageModelOptions tuned_language_model_options(const Model& model);
+
 struct CharResult {
   std::string text;         // one alphabet entry (UTF-8)
   float confidence = 0.0f;  // peak posterior of this character over its frames

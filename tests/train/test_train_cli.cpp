@@ -113,6 +113,53 @@ TEST_F(TrainCli, LmBuildsAModelTheDecoderReads) {
   EXPECT_NE(r.exit_code, 0);
 }
 
+TEST_F(TrainCli, LmTuneRecordsTheBestPointInACopyOfTheModel) {
+  ASSERT_EQ(run(kTrain, train_args("run", 4), dir_).exit_code, 0);
+  const auto arpa = dir_ / "lm.arpa";
+  ASSERT_EQ(run(kLm,
+                std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt -o " + arpa.string() +
+                    " --order 3 --min-count 1",
+                dir_)
+                .exit_code,
+            0);
+  const std::string tune = "tune -q -t 2 --model " + (dir_ / "run/best.ocrm").string() + " --lm " +
+                           arpa.string() + " " + (dir_ / "data").string() +
+                           " --weights 0 0.5 --bonuses 0 1";
+  auto r = run(kLm,
+               tune + " --write-model " + (dir_ / "tuned.ocrm").string() + " --json " +
+                   (dir_ / "grid.json").string(),
+               dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("24 validation lines"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("greedy, no language model: CER"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("<- best"), std::string::npos) << r.out;
+  auto grid = nlohmann::json::parse(read_bytes(dir_ / "grid.json"));
+  ASSERT_EQ(grid.at("grid").size(), 4u);
+  auto tuned = Model::load(dir_ / "tuned.ocrm");
+  const auto options = tuned_language_model_options(*tuned);
+  EXPECT_FLOAT_EQ(options.weight, grid.at("best").at("weight").get<float>());
+  EXPECT_FLOAT_EQ(options.bonus, grid.at("best").at("bonus").get<float>());
+  EXPECT_TRUE(tuned->metadata().count("lm_tuning"));
+  auto original = Model::load(dir_ / "run/best.ocrm");
+  for (const auto& [name, t] : original->tensors())
+    EXPECT_EQ(t.data, tuned->tensors().at(name).data) << name;
+
+  // Lines without ground truth are skipped by name; none left is an error.
+  std::filesystem::create_directories(dir_ / "bare");
+  std::filesystem::copy_file(dir_ / "data/000001.png", dir_ / "bare/000001.png");
+  r = run(kLm,
+          "tune -q --model " + (dir_ / "run/best.ocrm").string() + " --lm " + arpa.string() + " " +
+              (dir_ / "bare").string() + " --write-model " + (dir_ / "x.ocrm").string(),
+          dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bare/000001.png: no ground truth"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no validation line with ground truth"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "x.ocrm"));
+  r = run(kLm, "", dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("give a corpus and -o FILE"), std::string::npos) << r.err;
+}
+
 TEST_F(TrainCli, TrainsWritesModelsLogAndCheckpoint) {
   auto r = run(kTrain, train_args("run", 8), dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;

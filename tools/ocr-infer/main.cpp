@@ -49,6 +49,7 @@ struct Options {
   float lm_bonus = ocrcore::LanguageModelOptions{}.bonus;
   float lm_prune = ocrcore::LanguageModelOptions{}.prune_log_prob;
   bool decoder_given = false;
+  bool lm_weight_given = false, lm_bonus_given = false;
   int errors = 0;  // top confusions and worst lines to print
   std::string errors_json;
 };
@@ -121,8 +122,10 @@ int run(const Options& opt) {
         throw Error("--lm needs --decoder beam");
       ropt.decoder = ocrcore::Decoder::beam;
       ropt.language_model = ocrcore::LanguageModel::load(opt.lm);
-      ropt.language_model_options.weight = opt.lm_weight;
-      ropt.language_model_options.bonus = opt.lm_bonus;
+      // What `ocr-lm tune` recorded in the model, unless given here.
+      ropt.language_model_options = ocrcore::tuned_language_model_options(*model);
+      if (opt.lm_weight_given) ropt.language_model_options.weight = opt.lm_weight;
+      if (opt.lm_bonus_given) ropt.language_model_options.bonus = opt.lm_bonus;
       ropt.language_model_options.prune_log_prob = opt.lm_prune;
     }
     ropt.beam_width = opt.beam_width;
@@ -289,12 +292,13 @@ int main(int argc, char** argv) {
                  "Character n-gram language model (ARPA, e.g. from ocr-lm) for the beam decoder "
                  "(selects it)");
   app.add_option("--lm-weight", opt.lm_weight,
-                 "Weight of the language model's log-probability against the network's")
+                 "Weight of the language model's log-probability against the network's "
+                 "(default: the model's lm_weight from ocr-lm tune, else this)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10.0));
   app.add_option("--lm-bonus", opt.lm_bonus,
                  "Added per character (log units): offsets the language model's pull towards "
-                 "short readings")
+                 "short readings (default: the model's lm_bonus from ocr-lm tune, else this)")
       ->capture_default_str()
       ->check(CLI::Range(-20.0, 20.0));
   app.add_option("--lm-prune", opt.lm_prune,
@@ -328,6 +332,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     opt.decoder_given = app.count("--decoder") > 0;
+    opt.lm_weight_given = app.count("--lm-weight") > 0;
+    opt.lm_bonus_given = app.count("--lm-bonus") > 0;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
