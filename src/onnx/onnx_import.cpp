@@ -41,16 +41,29 @@ struct ConstantTensor {
 ConstantTensor decode_tensor(const TensorProto& t, const std::string& what) {
   ConstantTensor c;
   c.shape.assign(t.dims().begin(), t.dims().end());
+  // The element count is checked against the data the file holds before
+  // anything is allocated: a graph from elsewhere may claim any shape.
+  constexpr std::size_t kMaxElements = std::size_t{1} << 40;
   std::size_t n = 1;
-  for (auto d : c.shape)
+  for (auto d : c.shape) {
+    if (d < 0)
+      throw Error(what + ": tensor " + t.name() + " has a negative dimension " + std::to_string(d));
+    if (d != 0 && n > kMaxElements / static_cast<std::size_t>(d))
+      throw Error(what + ": tensor " + t.name() + " claims more than 2^40 values");
     n *= static_cast<std::size_t>(d);
+  }
   if (t.data_location() == TensorProto::EXTERNAL)
     throw Error(what + ": tensor " + t.name() + " is stored in an external file (not supported)");
+  auto check_raw_size = [&](std::size_t element_size) {
+    if (t.raw_data().size() != n * element_size)
+      throw Error(what + ": tensor " + t.name() + " has " + std::to_string(t.raw_data().size()) +
+                  " bytes of data for " + std::to_string(n) + " values of " +
+                  std::to_string(element_size) + " bytes (wrong data size)");
+  };
   switch (t.data_type()) {
     case TensorProto::FLOAT:
       if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * 4)
-          throw Error(what + ": tensor " + t.name() + " has the wrong data size");
+        check_raw_size(4);
         c.floats.resize(n);
         std::memcpy(c.floats.data(), t.raw_data().data(), n * 4);
       } else {
@@ -60,8 +73,7 @@ ConstantTensor decode_tensor(const TensorProto& t, const std::string& what) {
     case TensorProto::INT64:
       c.is_float = false;
       if (t.has_raw_data()) {
-        if (t.raw_data().size() != n * 8)
-          throw Error(what + ": tensor " + t.name() + " has the wrong data size");
+        check_raw_size(8);
         c.ints.resize(n);
         std::memcpy(c.ints.data(), t.raw_data().data(), n * 8);
       } else {
@@ -71,6 +83,7 @@ ConstantTensor decode_tensor(const TensorProto& t, const std::string& what) {
     case TensorProto::INT32:
       c.is_float = false;
       if (t.has_raw_data()) {
+        check_raw_size(4);
         c.ints.resize(n);
         for (std::size_t i = 0; i < n; ++i) {
           std::int32_t v;

@@ -3,8 +3,10 @@
 // and clear errors for files that cannot be mapped.
 
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "ocrcore/ocrcore.hpp"
@@ -89,6 +91,53 @@ TEST(OnnxImport, ClearErrors) {
   test::write_bytes(dir / "text.onnx", "hello, this is not protobuf");
   expect_error(dir / "text.onnx", "not a valid ONNX model");
   expect_error(dir / "missing.onnx", "cannot open");
+}
+
+// Initialisers whose shape and data disagree are refused before anything is
+// allocated or read: an INT32 tensor with too few raw bytes (it was read past
+// its end), a negative dimension, and dimensions that multiply to more values
+// than memory holds.
+TEST(OnnxImport, TensorsWhoseDataDoesNotFitTheirShapeAreRefused) {
+  onnx::ModelProto proto;
+  const std::string bytes = test::read_bytes(test::fixtures_dir() / "torch_crnn.onnx");
+  ASSERT_TRUE(proto.ParseFromString(bytes));
+  ASSERT_GT(proto.graph().initializer_size(), 0);
+  auto expect_refused = [&](const std::function<void(onnx::TensorProto&)>& damage,
+                            const std::string& needle) {
+    onnx::ModelProto broken = proto;
+    damage(*broken.mutable_graph()->mutable_initializer(0));
+    try {
+      onnx_io::import_onnx_bytes(broken.SerializeAsString(), "damaged.onnx");
+      ADD_FAILURE() << "imported; expected: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("damaged.onnx"), std::string::npos) << e.what();
+    }
+  };
+  expect_refused(
+      [](onnx::TensorProto& t) {
+        t.set_data_type(onnx::TensorProto::INT32);
+        t.clear_float_data();
+        t.set_raw_data(std::string(6, '\0'));  // fewer bytes than the shape's 4 per value
+      },
+      "wrong data size");
+  expect_refused([](onnx::TensorProto& t) { t.set_dims(0, -3); }, "negative dimension");
+  expect_refused(
+      [](onnx::TensorProto& t) {
+        t.clear_dims();
+        for (int i = 0; i < 4; ++i)
+          t.add_dims(std::int64_t{1} << 20);
+        t.set_raw_data(std::string(4, '\0'));
+      },
+      "more than 2^40 values");
+  expect_refused(
+      [](onnx::TensorProto& t) {
+        t.clear_dims();
+        t.add_dims(std::int64_t{1} << 39);
+        t.add_dims(2);  // 2^40 values, 4 bytes each: the byte count would not fit 32 bits
+        t.set_raw_data(std::string(8, '\0'));
+      },
+      "wrong data size");
 }
 
 TEST(OnnxExport, RoundTripGivesTheModelBack) {
