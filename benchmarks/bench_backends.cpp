@@ -41,7 +41,10 @@ std::vector<LineTensor> lines(int count) {
 void run(benchmark::State& state, Backend backend) {
   const int batch = static_cast<int>(state.range(0));
   const int threads = static_cast<int>(state.range(1));
-  Recognizer rec(teacher_sized_model(), {.beam_width = 1, .backend = backend, .threads = threads});
+  RecognizerOptions options;
+  options.backend = backend;
+  options.threads = threads;
+  Recognizer rec(teacher_sized_model(), options);
   auto input = lines(batch);
   rec.forward(input);  // warm-up: primitives, weight reorders
   for (auto _ : state)

@@ -158,7 +158,10 @@ int run(int argc, char** argv) {
   out["mean_width"] = total_pixels_w / static_cast<double>(std::max<std::size_t>(1, lines.size()));
 
   {  // latency: batch 1, one thread
-    Recognizer rec(model, {.beam_width = 1, .backend = backend, .threads = 1});
+    RecognizerOptions options;
+    options.backend = backend;
+    options.threads = 1;
+    Recognizer rec(model, options);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       rec.forward(std::span(&l, 1));
     std::vector<double> per_line;
@@ -175,7 +178,10 @@ int run(int argc, char** argv) {
     std::vector<LineTensor> sorted = lines;
     std::stable_sort(sorted.begin(), sorted.end(),
                      [](const LineTensor& a, const LineTensor& b) { return a.width < b.width; });
-    Recognizer rec(model, {.beam_width = 1, .backend = backend, .threads = threads});
+    RecognizerOptions options;
+    options.backend = backend;
+    options.threads = threads;
+    Recognizer rec(model, options);
     nlohmann::json per_batch = nlohmann::json::object();
     double best = 0;
     int best_batch = 1;

@@ -10,16 +10,25 @@
 #
 # Re-running resumes: rendered sets are kept (they are also deterministic, so
 # a new machine renders the same lines again in minutes) and training
-# continues from runs/teacher/run/checkpoint.ckpt. STOP_AT=N stops with a
-# checkpoint at iteration N, for runs longer than one sitting.
+# continues from the run's checkpoint.ckpt. STOP_AT=N stops with a checkpoint
+# at iteration N, for runs longer than one sitting.
 #
-#   scripts/train-teacher.sh                  # everything
+# Training runs in stages that each fit in one sitting, each stage's model
+# being committed (models/teacher-printed.ocrm) so the next can start on any
+# machine: stage a from scratch (peak learning rate 1e-3, seed 1); stage b
+# continues from INIT_MODEL (default the bundled teacher) with a fresh warm-up
+# and cosine decay from 3e-4 over new orderings and augmentations of the
+# same lines (seed 2).
+#
+#   ITERATIONS=5500 scripts/train-teacher.sh            # stage a (the committed teacher)
+#   STAGE=b ITERATIONS=6000 scripts/train-teacher.sh    # stage b
 #   TRAIN_LINES=2000 ITERATIONS=200 scripts/train-teacher.sh   # a quick smoke run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
 work=${TEACHER_WORK_DIR:-$root/runs/teacher}
-iterations=${ITERATIONS:-12000}
+iterations=${ITERATIONS:-5500}
+stage=${STAGE:-a}
 train_lines=${TRAIN_LINES:-120000}
 threads=${THREADS:-$(nproc)}
 shared=$root/../shared/data/uw3-dev
@@ -42,24 +51,31 @@ render train train "$train_lines" 1
 render val val 2000 2
 render test test 2000 3
 
+case $stage in
+  a) run=$work/run stage_options=(--lr 1e-3 --warmup 500 --seed 1) ;;
+  b) run=$work/run-b
+     stage_options=(--init-model "${INIT_MODEL:-$root/models/teacher-printed.ocrm}" --lr 3e-4
+       --warmup 200 --seed 2) ;;
+  *) echo "train-teacher: STAGE is a or b" >&2; exit 2 ;;
+esac
 resume=()
-if [[ -f $work/run/checkpoint.ckpt ]]; then resume=(--resume); fi
+if [[ -f $run/checkpoint.ckpt ]]; then resume=(--resume); fi
 stop=()
 if [[ -n ${STOP_AT:-} ]]; then stop=(--stop-at "$STOP_AT"); fi
 "$build/tools/ocr-train" --arch "$root/models/arch/teacher-printed.json" \
   --normalization center_text --train "$work/data/train" --val "$work/data/val" \
-  --max-val-lines 1000 --run-dir "$work/run" "${resume[@]}" "${stop[@]}" \
-  --iterations "$iterations" -b 16 --lr 1e-3 --warmup 500 --decay cosine --final-lr-ratio 0.02 \
-  --clip 20 --validate-every 1000 --checkpoint-every 200 --log-every 50 --seed 1 -t "$threads"
+  --max-val-lines 1000 --run-dir "$run" "${resume[@]}" "${stop[@]}" "${stage_options[@]}" \
+  --iterations "$iterations" -b 16 --decay cosine --final-lr-ratio 0.02 \
+  --clip 20 --validate-every 1000 --checkpoint-every 200 --log-every 50 -t "$threads"
 if [[ -n ${STOP_AT:-} ]] && ((STOP_AT < iterations)); then
   echo "train-teacher: stopped at iteration $STOP_AT of $iterations; run again to continue"
   exit 0
 fi
 
 echo "== rendered test set (held-out text and seed)"
-"$build/tools/ocr-infer" -q --model "$work/run/best.ocrm" "$work/data/test" -t "$threads" | tail -2
+"$build/tools/ocr-infer" -q --model "$run/best.ocrm" "$work/data/test" -t "$threads" | tail -2
 if [[ -d $shared ]]; then
   echo "== uw3-dev (real scans, all 70 lines; never trained on)"
-  "$build/tools/ocr-infer" -q --model "$work/run/best.ocrm" "$shared" -t "$threads" \
+  "$build/tools/ocr-infer" -q --model "$run/best.ocrm" "$shared" -t "$threads" \
     --errors 15 > /dev/null
 fi

@@ -137,6 +137,7 @@ TEST(LanguageModel, WeightZeroIsThePlainBeamSearch) {
   const auto lp = random_log_probs(12, 4, rng, 1.5f);
   LanguageModelOptions opt;
   opt.weight = 0;
+  opt.bonus = 0;
   opt.prune_log_prob = -INFINITY;
   const auto with = ctc::prefix_beam_search(lp, 8, *lm, {"", "a", "b", " "}, opt);
   const auto without = ctc::prefix_beam_search(lp, 8);

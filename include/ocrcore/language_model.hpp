@@ -51,9 +51,12 @@ class OCRCORE_API LanguageModel {
 // ranks by log P_ctc(y | frames) + weight * ln P_lm(y) + bonus * |y|, the
 // language model also scoring the end of the line. Labels whose log-posterior
 // in a frame is below `prune_log_prob` are not tried there (-inf: all are).
+// The defaults are what `ocr-lm tune` chose for models trained on scan-like
+// lines (models/README.md); a model file may record its own
+// (tuned_language_model_options).
 struct LanguageModelOptions {
-  float weight = 0.5f;
-  float bonus = 0.0f;
+  float weight = 0.2f;
+  float bonus = 1.0f;
   float prune_log_prob = -7.0f;
 };
 
