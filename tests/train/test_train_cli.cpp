@@ -194,14 +194,16 @@ TEST_F(TrainCli, ResumeContinuesExactly) {
 
 TEST_F(TrainCli, SigtermWritesACheckpoint) {
   const auto script = dir_ / "interrupt.sh";
-  write_bytes(script, kTrain + " " + train_args("sig", 100000) + " 2>/dev/null & pid=$!\n" +
+  // ocr-train's stderr is kept: a failure shows why it ended as it did.
+  write_bytes(script, kTrain + " " + train_args("sig", 100000) + " 2>" +
+                          (dir_ / "train-stderr.txt").string() + " & pid=$!\n" +
                           "for i in $(seq 300); do grep -q '\"train\"' " +
                           (dir_ / "sig/log.jsonl").string() +
                           " 2>/dev/null && break; sleep 0.1; done\n"
                           "kill -TERM $pid; wait $pid; echo $? > " +
                           (dir_ / "code.txt").string() + "\n");
   ASSERT_EQ(std::system(("bash " + script.string()).c_str()), 0);
-  EXPECT_EQ(read_bytes(dir_ / "code.txt"), "130\n");
+  EXPECT_EQ(read_bytes(dir_ / "code.txt"), "130\n") << read_bytes(dir_ / "train-stderr.txt");
   EXPECT_TRUE(std::filesystem::exists(dir_ / "sig/checkpoint.ckpt"));
 }
 
