@@ -7,6 +7,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 #include "core/file_io.hpp"
@@ -46,6 +47,7 @@ int tune(const TuneOptions& opt) {
   auto sources = ocrcore::attach_ground_truth(ocrcore::expand_inputs(opt.inputs, std::cin), {});
   std::vector<ocrcore::LineTensor> tensors;
   std::vector<std::string> truths;
+  std::vector<std::filesystem::path> images;  // of each tensor, for messages
   std::size_t skipped = 0;
   for (const auto& src : sources) {
     if (tensors.size() == opt.max_lines) break;
@@ -55,6 +57,7 @@ int tune(const TuneOptions& opt) {
       auto image = ocrcore::load_image(src.image);
       tensors.push_back(ocrcore::normalize_line(image, model->preprocessing()));
       truths.push_back(*src.ground_truth);
+      images.push_back(src.image);
     } catch (const Error& e) {
       std::string msg = e.what();
       if (!msg.starts_with(src.image.string())) msg = src.image.string() + ": " + msg;
@@ -73,21 +76,31 @@ int tune(const TuneOptions& opt) {
   ocrcore::RecognizerOptions ropt;
   ropt.threads = opt.grid.threads;
   ocrcore::Recognizer recognizer(model, ropt);
-  std::vector<ocrcore::lm::TuningLine> lines(tensors.size());
+  std::vector<std::optional<ocrcore::lm::TuningLine>> recognised(tensors.size());
   ocrcore::tools::Progress progress(tensors.size(), "lines", !opt.quiet);
   for (std::size_t b0 = 0; b0 < order.size(); b0 += std::size_t(opt.batch_size)) {
     const std::size_t b1 = std::min(order.size(), b0 + std::size_t(opt.batch_size));
     std::vector<ocrcore::LineTensor> batch;
     for (std::size_t k = b0; k < b1; ++k)
       batch.push_back(std::move(tensors[order[k]]));
-    auto out = recognizer.forward(batch);
-    for (std::size_t k = b0; k < b1; ++k) {
-      lines[order[k]].log_probs = std::move(out[k - b0]);
-      lines[order[k]].truth = std::move(truths[order[k]]);
+    try {
+      auto out = recognizer.forward(batch);
+      for (std::size_t k = b0; k < b1; ++k)
+        recognised[order[k]] = {std::move(out[k - b0]), std::move(truths[order[k]])};
+    } catch (const Error& e) {  // the batch's lines are left out, the rest go on
+      progress.finish();
+      for (std::size_t k = b0; k < b1; ++k)
+        std::fprintf(stderr, "ocr-lm: skipped %s: recognition failed: %s\n",
+                     images[order[k]].string().c_str(), e.what());
+      skipped += b1 - b0;
     }
     progress.update(b1);
   }
   progress.finish();
+  std::vector<ocrcore::lm::TuningLine> lines;
+  for (auto& line : recognised)
+    if (line) lines.push_back(std::move(*line));
+  if (lines.empty()) throw Error("no validation line could be recognised");
 
   const auto greedy = ocrcore::lm::evaluate_greedy(lines, model->alphabet(), opt.grid.threads);
   std::vector<ocrcore::lm::TuningPoint> points;
