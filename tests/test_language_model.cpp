@@ -13,30 +13,6 @@ using namespace ocrcore::test;
 
 namespace {
 
-// Characters a, b and the space; bigrams with back-off weights.
-const char* kArpa = R"(
-\data\
-ngram 1=6
-ngram 2=5
-
-\1-grams:
--1.0	</s>
--99	<s>	-0.30
--0.5	a	-0.20
--0.7	b	-0.10
--1.2	<space>	0
--2.0	<unk>
-
-\2-grams:
--0.2	<s> a
--0.4	a b
--0.3	b a
--0.6	a </s>
--0.9	b <space>
-
-\end\
-)";
-
 std::shared_ptr<const LanguageModel> write_and_load(const TempDir& dir, const std::string& text,
                                                     const std::string& name = "lm.arpa") {
   write_bytes(dir / name, text);
@@ -58,7 +34,7 @@ void expect_load_error(const TempDir& dir, const std::string& text, const std::s
 
 TEST(LanguageModel, ScoresByArpaBackOff) {
   TempDir dir;
-  auto lm = write_and_load(dir, kArpa);
+  auto lm = write_and_load(dir, kTinyCharacterArpa);
   EXPECT_EQ(lm->order(), 2);
   EXPECT_EQ(lm->ngram_count(), 11u);
   const int a = lm->token("a"), b = lm->token("b"), space = lm->token(" ");
@@ -93,7 +69,7 @@ TEST(LanguageModel, BadFilesNameTheFileAndLine) {
 
 TEST(LanguageModel, BeamSearchWithWideBeamIsExact) {
   TempDir dir;
-  auto lm = write_and_load(dir, kArpa);
+  auto lm = write_and_load(dir, kTinyCharacterArpa);
   // Model classes: blank, a, b, space, and x (which the language model lacks).
   const std::vector<std::string> alphabet = {"", "a", "b", " ", "x"};
   std::mt19937 rng(7);
@@ -132,7 +108,7 @@ TEST(LanguageModel, BeamSearchWithWideBeamIsExact) {
 
 TEST(LanguageModel, WeightZeroIsThePlainBeamSearch) {
   TempDir dir;
-  auto lm = write_and_load(dir, kArpa);
+  auto lm = write_and_load(dir, kTinyCharacterArpa);
   std::mt19937 rng(3);
   const auto lp = random_log_probs(12, 4, rng, 1.5f);
   LanguageModelOptions opt;

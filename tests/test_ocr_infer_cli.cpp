@@ -110,6 +110,19 @@ TEST_F(OcrInfer, LanguageModelOptions) {
       dir_);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("broken.arpa"), std::string::npos) << r.err;
+
+  // The weight and bonus `ocr-lm tune` records in the model are read for --lm
+  // (a malformed one is named), and not needed when both are given.
+  auto model = Model::load(fixtures_dir() / "torch_crnn.ocrm");
+  save_model(dir_ / "mistuned.ocrm", model->architecture(), model->alphabet(),
+             model->preprocessing(), model->tensors(), {{kMetadataLmWeight, "heavy"}});
+  const std::string mistuned = "-q --model " + (dir_ / "mistuned.ocrm").string() + " --lm " + lm +
+                               " " + (dir_ / "lines").string();
+  r = run(mistuned, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("mistuned.ocrm: metadata lm_weight is 'heavy'"), std::string::npos) << r.err;
+  r = run(mistuned + " --lm-weight 0.3 --lm-bonus 1", dir_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 TEST_F(OcrInfer, OneBadImageIsReportedAndTheRestProcessed) {

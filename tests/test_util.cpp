@@ -12,6 +12,29 @@
 
 namespace ocrcore::test {
 
+const char* const kTinyCharacterArpa = R"(
+\data\
+ngram 1=6
+ngram 2=5
+
+\1-grams:
+-1.0	</s>
+-99	<s>	-0.30
+-0.5	a	-0.20
+-0.7	b	-0.10
+-1.2	<space>	0
+-2.0	<unk>
+
+\2-grams:
+-0.2	<s> a
+-0.4	a b
+-0.3	b a
+-0.6	a </s>
+-0.9	b <space>
+
+\end\
+)";
+
 TensorMap random_tensors(const Architecture& arch, unsigned seed) {
   std::mt19937 rng(seed);
   TensorMap tensors;

@@ -30,6 +30,10 @@ Architecture small_crnn(int height = 16, int classes = 9);
 // `sharpness`: peakier frames).
 LogProbs random_log_probs(int frames, int classes, std::mt19937& rng, float sharpness = 2.0f);
 
+// A character language model in ARPA format over a, b and the space, with
+// bigrams and back-off weights ("a" is far likelier than "b" as a whole line).
+extern const char* const kTinyCharacterArpa;
+
 // Every CTC path of a tiny LogProbs enumerated: per labelling, its probability
 // (summed over paths) and its best path's log-probability.
 struct CtcBruteForce {

@@ -25,12 +25,11 @@ void score_lines(const std::vector<TuningLine>& lines, int threads, TuningPoint&
   std::vector<ErrorCount> chars(lines.size()), words(lines.size());
   const auto n = static_cast<std::ptrdiff_t>(lines.size());
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
-  for (std::ptrdiff_t i = 0; i < n; ++i) {
-    const auto text = decode(lines[static_cast<std::size_t>(i)].log_probs);
-    chars[static_cast<std::size_t>(i)] =
-        character_errors(text, lines[static_cast<std::size_t>(i)].truth);
-    words[static_cast<std::size_t>(i)] =
-        word_errors(text, lines[static_cast<std::size_t>(i)].truth);
+  for (std::ptrdiff_t k = 0; k < n; ++k) {
+    const auto i = static_cast<std::size_t>(k);
+    const auto text = decode(lines[i].log_probs);
+    chars[i] = character_errors(text, lines[i].truth);
+    words[i] = word_errors(text, lines[i].truth);
   }
   for (std::size_t i = 0; i < lines.size(); ++i) {
     point.chars += chars[i];

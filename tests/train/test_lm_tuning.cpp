@@ -15,30 +15,6 @@
 namespace ocrcore::lm {
 namespace {
 
-// Characters a, b and the space; "a" is far likelier than "b" as a whole line.
-const char* kArpa = R"(
-\data\
-ngram 1=6
-ngram 2=5
-
-\1-grams:
--1.0	</s>
--99	<s>	-0.30
--0.5	a	-0.20
--0.7	b	-0.10
--1.2	<space>	0
--2.0	<unk>
-
-\2-grams:
--0.2	<s> a
--0.4	a b
--0.3	b a
--0.6	a </s>
--0.9	b <space>
-
-\end\
-)";
-
 const std::vector<std::string> kAlphabet = {"", "a", "b", " "};
 
 LogProbs frames(const std::vector<std::vector<float>>& probs) {
@@ -52,7 +28,8 @@ LogProbs frames(const std::vector<std::vector<float>>& probs) {
 }
 
 // The network leans to "b" (0.6 against 0.4), the truth and the language
-// model say "a".
+// model (test::kTinyCharacterArpa: "a" far likelier than "b" as a whole line)
+// say "a".
 TuningLine ambiguous_line() {
   return {frames({{0.97f, 0.01f, 0.01f, 0.01f},
                   {0.01f, 0.39f, 0.59f, 0.01f},
@@ -62,7 +39,7 @@ TuningLine ambiguous_line() {
 
 TEST(LmTuning, APositiveWeightCorrectsWhatTheLanguageModelKnows) {
   test::TempDir dir;
-  test::write_bytes(dir / "lm.arpa", kArpa);
+  test::write_bytes(dir / "lm.arpa", test::kTinyCharacterArpa);
   auto lm = LanguageModel::load(dir / "lm.arpa");
   const std::vector<TuningLine> lines = {ambiguous_line()};
   TuningGrid grid{{0.0f, 1.0f}, {0.0f}};
@@ -93,7 +70,7 @@ TEST(LmTuning, TiesGoToTheMilderPoint) {
 
 TEST(LmTuning, ThreadsDoNotChangeTheFigures) {
   test::TempDir dir;
-  test::write_bytes(dir / "lm.arpa", kArpa);
+  test::write_bytes(dir / "lm.arpa", test::kTinyCharacterArpa);
   auto lm = LanguageModel::load(dir / "lm.arpa");
   std::mt19937 rng(5);
   std::vector<TuningLine> lines;

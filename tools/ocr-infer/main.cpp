@@ -123,7 +123,8 @@ int run(const Options& opt) {
       ropt.decoder = ocrcore::Decoder::beam;
       ropt.language_model = ocrcore::LanguageModel::load(opt.lm);
       // What `ocr-lm tune` recorded in the model, unless given here.
-      ropt.language_model_options = ocrcore::tuned_language_model_options(*model);
+      if (!opt.lm_weight_given || !opt.lm_bonus_given)
+        ropt.language_model_options = ocrcore::tuned_language_model_options(*model);
       if (opt.lm_weight_given) ropt.language_model_options.weight = opt.lm_weight;
       if (opt.lm_bonus_given) ropt.language_model_options.bonus = opt.lm_bonus;
       ropt.language_model_options.prune_log_prob = opt.lm_prune;
