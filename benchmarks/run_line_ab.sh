@@ -34,7 +34,7 @@ old_fonts=(/usr/share/fonts/opentype/urw-base35 /usr/share/fonts/truetype/libera
 
 render() {  # style name count seed corpus-part
   local dir=$work/data/$1-$2
-  [[ -f $dir/.complete ]] && return
+  if [[ $1 == grey && -f $dir/.complete ]] || scan_lines_current "$dir"; then return; fi
   rm -rf "$dir"
   if [[ $1 == grey ]]; then
     "$build/tools/ocr-synth" --corpus /usr/share/common-licenses "$root/docs" \
@@ -44,7 +44,7 @@ render() {  # style name count seed corpus-part
     "$build/tools/ocr-synth" --corpus "$work/corpus/$5" --fonts "${scan_fonts[@]}" -o "$dir" \
       --count "$3" --seed "$4" "${scan_synth_options[@]}" -t "$threads" -q
   fi
-  touch "$dir/.complete"
+  scan_lines_mark "$dir"
 }
 for style in grey scan; do
   render $style train "$lines" 101 train

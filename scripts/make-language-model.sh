@@ -28,11 +28,11 @@ fi
 
 source "$root/scripts/scan-lines.sh"
 lines=$work/tune-lines
-if [[ ! -f $lines/.complete ]]; then
+if ! scan_lines_current "$lines"; then
   rm -rf "$lines"
   "$build/tools/ocr-synth" -q --corpus "$work/tune" --fonts "${scan_fonts[@]}" -o "$lines" \
     --count 1000 --seed 4 "${scan_synth_options[@]}" -t "$threads"
-  touch "$lines/.complete"
+  scan_lines_mark "$lines"
 fi
 for model in "${models[@]}"; do
   name=$(basename "$model" .ocrm)

@@ -18,3 +18,9 @@ done
 # and subscripts.
 scan_synth_options=(--height 0 --dpi 200 400 --point-size 8 12 --binarized 0.5 --degrade 0.5
   --monospaced 0.2 --ligatures 0.3 --hyphenate 0.08 --superscript 0.05 --subscript 0.02)
+# Rendered sets record the version of the rendering they were made with, so
+# that a change to it (2: symbol fonts left out) renders them again instead of
+# reusing stale lines.
+scan_lines_version=2
+scan_lines_current() { [[ -f $1/.complete && $(cat "$1/.complete") == "$scan_lines_version" ]]; }
+scan_lines_mark() { echo "$scan_lines_version" > "$1/.complete"; }

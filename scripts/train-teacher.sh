@@ -41,11 +41,11 @@ source "$root/scripts/scan-lines.sh"
 
 render() {  # name corpus-part count seed
   local dir=$work/data/$1
-  if [[ -f $dir/.complete ]]; then return; fi
+  if scan_lines_current "$dir"; then return; fi
   rm -rf "$dir"
   "$build/tools/ocr-synth" --corpus "$work/corpus/$2" --fonts "${scan_fonts[@]}" -o "$dir" \
     --count "$3" --seed "$4" "${scan_synth_options[@]}" -t "$threads"
-  touch "$dir/.complete"
+  scan_lines_mark "$dir"
 }
 render train train "$train_lines" 1
 render val val 2000 2

@@ -4,7 +4,10 @@
 #include FT_FREETYPE_H
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <string>
 
 #include "ocrcore/error.hpp"
 #include "ocrcore/metrics.hpp"
@@ -21,6 +24,54 @@ struct LineRenderer::Impl {
     if (library) FT_Done_FreeType(library);
   }
 };
+
+namespace {
+
+bool is_generic_glyph_name(const std::string& name) {
+  // Subset and converted fonts name glyphs by number ("glyph12", "g12", "cid12").
+  for (const char* prefix : {"glyph", "gid", "cid", "index", "g"}) {
+    const std::size_t n = std::char_traits<char>::length(prefix);
+    if (name.size() > n && name.compare(0, n, prefix) == 0 &&
+        std::all_of(name.begin() + static_cast<std::ptrdiff_t>(n), name.end(),
+                    [](unsigned char c) { return std::isdigit(c); }))
+      return true;
+  }
+  return false;
+}
+
+// Symbol and dingbat faces (Standard Symbols, Dingbats) map the Latin letters'
+// code points to Greek letters or ornaments, so a line rendered in them is not
+// the text of its transcription. Their glyph names give them away: the glyph
+// drawn for 'a' is "alpha" or "a60", not "a" (or "uni0061"). Returns the first
+// such letter, or 0 when the names agree or the font has no glyph names.
+char first_letter_drawn_as_other_glyph(FT_Face face, std::string& glyph_name) {
+  if (!FT_HAS_GLYPH_NAMES(face)) return 0;
+  int letters = 0, others = 0;
+  char first = 0;
+  std::string first_name;
+  for (char c : std::string("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")) {
+    const FT_UInt index = FT_Get_Char_Index(face, static_cast<unsigned char>(c));
+    char buffer[64] = {};
+    if (index == 0 || FT_Get_Glyph_Name(face, index, buffer, sizeof buffer) || !buffer[0]) continue;
+    const std::string name(buffer);
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "%04X", static_cast<unsigned>(c));
+    const bool letter = name == std::string(1, c) || name.rfind(std::string(1, c) + ".", 0) == 0 ||
+                        name == std::string("uni") + hex || name == std::string("u") + hex ||
+                        is_generic_glyph_name(name);
+    ++letters;
+    if (!letter && ++others == 1) {
+      first = c;
+      first_name = name;
+    }
+  }
+  // A majority, so that one oddly named glyph in a text face does not exclude it.
+  if (letters == 0 || 2 * others <= letters) return 0;
+  glyph_name = first_name;
+  return first;
+}
+
+}  // namespace
 
 std::vector<std::filesystem::path> find_fonts(const std::vector<std::string>& inputs) {
   std::vector<std::filesystem::path> out;
@@ -62,10 +113,14 @@ LineRenderer::LineRenderer(const std::vector<std::filesystem::path>& fonts,
         missing = utf8_encode(std::u32string(1, cp));
         break;
       }
-    if (!missing.empty() || !FT_IS_SCALABLE(face)) {
-      excluded_.push_back(path.filename().string() + (missing.empty()
-                                                          ? " (not scalable)"
-                                                          : " (no glyph for '" + missing + "')"));
+    std::string glyph_name;
+    const char symbol = first_letter_drawn_as_other_glyph(face, glyph_name);
+    if (!missing.empty() || !FT_IS_SCALABLE(face) || symbol) {
+      excluded_.push_back(path.filename().string() +
+                          (!missing.empty() ? " (no glyph for '" + missing + "')"
+                           : symbol         ? std::string(" (symbol font: '") + symbol +
+                                          "' is drawn as glyph '" + glyph_name + "')"
+                                    : " (not scalable)"));
       FT_Done_Face(face);
       continue;
     }

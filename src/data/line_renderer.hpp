@@ -34,8 +34,9 @@ struct RenderStyle {
 class LineRenderer {
  public:
   // Opens every font; fonts lacking a glyph for any of `required` (UTF-8
-  // characters) are left out and listed in excluded(). Throws Error when no
-  // font remains or a file cannot be opened.
+  // characters) and symbol fonts (whose Latin code points draw other glyphs)
+  // are left out and listed in excluded(). Throws Error when no font remains
+  // or a file cannot be opened.
   LineRenderer(const std::vector<std::filesystem::path>& fonts,
                const std::vector<std::string>& required);
   ~LineRenderer();

@@ -137,6 +137,28 @@ TEST(Renderer, LeavesOutFontsWithoutTheAlphabet) {
   EXPECT_GT(ok.font_count(), 0u);
 }
 
+TEST(Renderer, LeavesOutSymbolFonts) {
+  // Standard Symbols draws 'a' as alpha and Dingbats as an ornament: lines in
+  // them would not show their transcriptions.
+  const std::filesystem::path urw = "/usr/share/fonts/opentype/urw-base35";
+  const std::vector<std::filesystem::path> fonts = {
+      urw / "StandardSymbolsPS.otf", urw / "D050000L.otf", urw / "NimbusRoman-Regular.otf"};
+  for (const auto& f : fonts)
+    if (!std::filesystem::exists(f)) GTEST_SKIP() << f << " not installed (fonts-urw-base35)";
+  LineRenderer r(fonts, {"a", "Q"});
+  ASSERT_EQ(r.font_count(), 1u);
+  EXPECT_EQ(r.font_name(0), "NimbusRoman-Regular.otf");
+  ASSERT_EQ(r.excluded().size(), 2u);
+  EXPECT_NE(r.excluded()[0].find("symbol font: 'a' is drawn as glyph 'alpha'"), std::string::npos)
+      << r.excluded()[0];
+  EXPECT_NE(r.excluded()[1].find("symbol font"), std::string::npos) << r.excluded()[1];
+  // Every text face of the families the training scripts use stays in.
+  if (have_fonts()) {
+    const auto dejavu = find_fonts({kDejaVu.string()});
+    EXPECT_EQ(LineRenderer(dejavu, {"a"}).font_count(), dejavu.size());
+  }
+}
+
 TEST(Renderer, RendersDarkInkOnWhite) {
   if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
   LineRenderer r(find_fonts({kDejaVu.string()}), {"H", "i"});
