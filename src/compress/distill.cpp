@@ -1,5 +1,6 @@
 #include "compress/distill.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "compress/student.hpp"
@@ -31,8 +32,71 @@ DistillObjective::DistillObjective(const Architecture& teacher, const TensorMap&
     : s_(s), teacher_(teacher) {
   teacher_.load(tensors);
   const int D = feature_dimension(teacher);
-  if (s_.loss == TsLoss::lstm_guided) metric_ = lstm_guided_metric(teacher, tensors);
+  if (s_.loss == TsLoss::lstm_guided) {
+    // W'W scaled to a mean eigenvalue of 1, as the identity of l2 has: the two
+    // criteria then differ in which directions of the feature error they
+    // weigh, not in the size of the loss (which, with gradient clipping and
+    // Adam's epsilon, would act as a different learning rate).
+    metric_ = lstm_guided_metric(teacher, tensors);
+    double trace = 0;
+    for (int i = 0; i < D; ++i)
+      trace += metric_[static_cast<std::size_t>(i) * D + i];
+    if (trace > 0)
+      for (float& v : metric_)
+        v = static_cast<float>(v * D / trace);
+  }
   if (s_.loss == TsLoss::l2) metric_ = identity_matrix(D);
+}
+
+train::Activations DistillObjective::teacher_targets(const data::Batch& batch,
+                                                     const train::Activations& input, int end,
+                                                     int batch_frames) {
+  using train::Activations;
+  TeacherTargetCache* cache = s_.teacher_cache.get();
+  if (!cache || batch.indices.size() != batch.lines.size())
+    return teacher_.forward(input, train::Mode::evaluation, 0, end);
+  const int N = static_cast<int>(batch.lines.size());
+  std::vector<int> frames(N), missing;
+  for (int n = 0; n < N; ++n)
+    if ((frames[n] = cache->held_frames(batch.indices[n])) < 0) missing.push_back(n);
+  cache->count(N - static_cast<std::int64_t>(missing.size()), missing.size());
+  if (missing.size() == static_cast<std::size_t>(N)) {
+    Activations all = teacher_.forward(input, train::Mode::evaluation, 0, end);
+    for (int n = 0; n < N; ++n)
+      cache->insert(batch.indices[n], all, n);
+    return all;
+  }
+  // The lines the cache lacks run as a batch of their own: a line's outputs do
+  // not depend on the other lines of its batch.
+  Activations fresh;
+  if (!missing.empty()) {
+    std::vector<LineTensor> lines;
+    for (int n : missing)
+      lines.push_back(batch.lines[n]);
+    fresh = teacher_.forward(train::Network::make_input(lines), train::Mode::evaluation, 0, end);
+    for (std::size_t m = 0; m < missing.size(); ++m) {
+      frames[missing[m]] = fresh.lengths[m];
+      cache->insert(batch.indices[missing[m]], fresh, static_cast<int>(m));
+    }
+  }
+  const int features = missing.empty() ? cache->features() : fresh.features;
+  Activations target;
+  if (*std::max_element(frames.begin(), frames.end()) > batch_frames)
+    throw Error("teacher target cache: a held line is longer than its batch");
+  target.resize_sequences(batch_frames, N, features);
+  std::fill(target.values.begin(), target.values.end(), 0.0f);
+  target.lengths = frames;
+  std::size_t m = 0;
+  for (int n = 0; n < N; ++n) {
+    if (m < missing.size() && missing[m] == n) {
+      for (int t = 0; t < frames[n]; ++t)
+        std::copy_n(fresh.frame(t, static_cast<int>(m)), features, target.frame(t, n));
+      ++m;
+    } else {
+      cache->read(batch.indices[n], target, n);
+    }
+  }
+  return target;
 }
 
 train::StepLoss DistillObjective::step(train::Network& student, const data::Batch& batch) {
@@ -45,16 +109,17 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
   const bool feature_loss = s_.loss == TsLoss::lstm_guided || s_.loss == TsLoss::l2;
   const int s_feat = student.first_sequence_layer(), t_feat = teacher_.first_sequence_layer();
 
-  // What the teacher says about this batch.
-  Activations target;
-  if (feature_loss) target = teacher_.forward(input, Mode::evaluation, 0, t_feat);
-  if (s_.loss == TsLoss::kl) target = teacher_.forward(input, Mode::evaluation, 0, logits);
-
   // The CTC term (or loss) on labelled lines only; without it the student
   // runs only as far as the loss needs (its CNN for feature losses).
   const bool want_ctc = s_.loss == TsLoss::ctc || s_.ctc_weight > 0;
   const int at = feature_loss ? s_feat : logits;
   const Activations& log_probs = student.forward(input, Mode::training, 0, want_ctc ? end : at);
+
+  // What the teacher says about this batch.
+  Activations target;
+  const int frames = student.activation(at).frames;
+  if (feature_loss) target = teacher_targets(batch, input, t_feat, frames);
+  if (s_.loss == TsLoss::kl) target = teacher_targets(batch, input, logits, frames);
   Activations ctc_grad;
   double ctc_sum = 0;
   std::size_t ctc_lines = 0;

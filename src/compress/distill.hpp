@@ -1,6 +1,9 @@
 #pragma once
 
+#include <memory>
+
 #include "compress/distill_loss.hpp"
+#include "compress/teacher_target_cache.hpp"
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/tensor.hpp"
 #include "train/objective.hpp"
@@ -11,6 +14,10 @@ struct DistillSettings {
   TsLoss loss = TsLoss::lstm_guided;
   float kl_temperature = 2.0f;
   float ctc_weight = 0.0f;  // weight of an added CTC term on labelled lines
+  // Teacher outputs kept per training line (batch.indices) across epochs; set
+  // only when lines are not augmented. Must hold the outputs this loss uses
+  // (features for lstm-guided and l2, logits for kl).
+  std::shared_ptr<TeacherTargetCache> teacher_cache;
 };
 
 // One teacher-student step: the teacher (evaluation mode) and the student see
@@ -22,6 +29,11 @@ class DistillObjective final : public train::Objective {
   DistillObjective(const Architecture& teacher, const TensorMap& teacher_tensors,
                    DistillSettings settings);
   train::StepLoss step(train::Network& student, const data::Batch& batch) override;
+  // What the teacher says about a batch at layer `end` (its feature layer or
+  // logits), `frames` long (the padded batch's frame count there): from the
+  // cache where it holds the lines, else by running it.
+  train::Activations teacher_targets(const data::Batch& batch, const train::Activations& input,
+                                     int end, int frames);
   bool needs_labels() const override { return s_.loss == TsLoss::ctc; }
   std::string name() const override { return ts_loss_name(s_.loss); }
 

@@ -25,13 +25,25 @@ std::shared_ptr<const Model> load_if_exists(const std::filesystem::path& p) {
   return std::filesystem::exists(p) ? Model::load(p) : nullptr;
 }
 
+// Teacher outputs kept across the stages of one run.
+struct TeacherCaches {
+  std::shared_ptr<TeacherTargetCache> features, logits;
+};
+
 // Runs one training stage through the trainer; returns its best model (or
 // nullptr when stopped early).
 std::shared_ptr<const Model> train_stage(
     const CompressSettings& s, const std::string& stage, const Architecture& arch,
-    const TensorMap& init, const DistillSettings& loss, std::int64_t iterations,
-    const std::vector<std::string>& freeze, const std::atomic<bool>& stop,
+    const TensorMap& init, DistillSettings loss, std::int64_t iterations,
+    const std::vector<std::string>& freeze, TeacherCaches& caches, const std::atomic<bool>& stop,
     const std::function<void(const train::TrainerEvent&)>& report) {
+  // Unaugmented lines look the same every epoch: the teacher runs once per
+  // line and stage after stage reuses what it said.
+  if (!s.training.augment && s.teacher_cache_bytes > 0 && loss.loss != TsLoss::ctc) {
+    auto& cache = loss.loss == TsLoss::kl ? caches.logits : caches.features;
+    if (!cache) cache = std::make_shared<TeacherTargetCache>(s.teacher_cache_bytes);
+    loss.teacher_cache = cache;
+  }
   train::TrainerSettings t = s.training;
   t.architecture = arch;
   t.alphabet = s.teacher->alphabet();
@@ -52,7 +64,15 @@ std::shared_ptr<const Model> train_stage(
                                                   ", " + std::to_string(iterations) +
                                                   " iterations"});
   train::Trainer trainer(t);
-  if (!trainer.run(stop, report)) return nullptr;
+  const bool finished = trainer.run(stop, report);
+  if (loss.teacher_cache)
+    report({train::TrainerEvent::Kind::message,
+            "stage " + stage + ": teacher outputs of " +
+                std::to_string(loss.teacher_cache->lines()) + " lines cached (" +
+                std::to_string(loss.teacher_cache->bytes() >> 20) + " MiB); " +
+                std::to_string(loss.teacher_cache->hits()) + " lines served from the cache, " +
+                std::to_string(loss.teacher_cache->misses()) + " run through the teacher"});
+  if (!finished) return nullptr;
   return Model::load(t.run_dir / "best.ocrm");
 }
 
@@ -233,6 +253,7 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
   CompressResult result;
   std::vector<std::pair<std::string, std::shared_ptr<const Model>>> models = {
       {"teacher", s.teacher}};
+  TeacherCaches caches;
 
   // Stage 1: teacher-student learning into a fresh student CNN.
   std::shared_ptr<const Model> student = s.student_model;
@@ -247,7 +268,7 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
     for (auto& [name, t] : recurrent_tensors(teacher, s.teacher->tensors()))
       init[name] = t;
     const auto frozen = recurrent_prefixes(arch);
-    student = train_stage(s, "ts", arch, init, s.ts, s.ts_iterations, frozen, stop, report);
+    student = train_stage(s, "ts", arch, init, s.ts, s.ts_iterations, frozen, caches, stop, report);
     if (!student) {
       result.finished = false;
       return result;
@@ -283,7 +304,7 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
     const auto frozen = s.finetune_unfreeze_rnn ? std::vector<std::string>{}
                                                 : recurrent_prefixes(student->architecture());
     auto tuned = train_stage(s, "finetune", student->architecture(), student->tensors(), s.finetune,
-                             s.finetune_iterations, frozen, stop, report);
+                             s.finetune_iterations, frozen, caches, stop, report);
     if (!tuned) {
       result.finished = false;
       return result;

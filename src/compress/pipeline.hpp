@@ -40,6 +40,9 @@ struct CompressSettings {
   // Batch size, learning-rate schedule, optimiser, threads, seed,
   // augmentation, validation and checkpoint cadence for the training stages.
   train::TrainerSettings training;
+  // Memory for the teacher's outputs per training line when lines are not
+  // augmented (0: run the teacher on every step).
+  std::size_t teacher_cache_bytes = std::size_t{4} << 30;
   int latency_lines = 50;
   int latency_repeats = 5;
 };

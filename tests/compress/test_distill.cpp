@@ -6,6 +6,7 @@
 #include <random>
 
 #include "compress/decompose.hpp"
+#include "compress/distill.hpp"
 #include "compress/distill_loss.hpp"
 #include "compress/student.hpp"
 #include "ocrcore/ocrcore.hpp"
@@ -104,6 +105,115 @@ Architecture teacher_like() {
     {"type": "collapse"},
     {"type": "lstm", "name": "rnn", "input_size": 48, "hidden_size": 8, "num_layers": 2},
     {"type": "linear", "name": "fc", "in_features": 16, "out_features": 9}]})");
+}
+
+// Random lines of the given widths at the architecture's height, background
+// zero, ink positive.
+std::vector<LineTensor> random_lines(int height, const std::vector<int>& widths, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<LineTensor> out;
+  for (int w : widths) {
+    LineTensor l;
+    l.height = height;
+    l.width = w;
+    l.pixels.resize(static_cast<std::size_t>(height) * w);
+    for (float& p : l.pixels)
+      p = u(rng) < 0.3f ? u(rng) : 0.0f;
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+data::Batch batch_of(const std::vector<LineTensor>& pool, const std::vector<std::size_t>& pick) {
+  data::Batch b;
+  for (std::size_t i : pick) {
+    b.lines.push_back(pool[i]);
+    b.indices.push_back(i);
+  }
+  return b;
+}
+
+TEST(TeacherTargetCache, CachedTargetsEqualTheTeachersAndSkipItsForwardPass) {
+  const Architecture arch = test::small_crnn(16, 9);
+  const TensorMap tensors = test::random_tensors(arch, 3);
+  train::Network teacher(arch);
+  teacher.load(tensors);
+  const int feat = teacher.first_sequence_layer();
+  const auto pool = random_lines(16, {40, 23, 31, 17, 36}, 5);
+  auto reference = [&](const data::Batch& b) {
+    return teacher.forward(train::Network::make_input(b.lines), train::Mode::evaluation, 0, feat);
+  };
+  auto expect_close = [](const train::Activations& got, const train::Activations& want) {
+    ASSERT_EQ(got.frames, want.frames);
+    ASSERT_EQ(got.batch, want.batch);
+    ASSERT_EQ(got.features, want.features);
+    ASSERT_EQ(got.lengths, want.lengths);
+    for (int n = 0; n < want.batch; ++n)
+      for (int t = 0; t < want.lengths[n]; ++t)
+        for (int k = 0; k < want.features; ++k) {
+          const float w = want.frame(t, n)[k];
+          EXPECT_NEAR(got.frame(t, n)[k], w, 1e-3f * std::max(1.0f, std::abs(w)))
+              << "line " << n << " frame " << t;
+        }
+  };
+
+  DistillSettings settings;
+  settings.teacher_cache = std::make_shared<TeacherTargetCache>(std::size_t{1} << 30);
+  DistillObjective cached(arch, tensors, settings);
+  const TeacherTargetCache& cache = *settings.teacher_cache;
+  // All new, then a batch of held and new lines in another order, then all held.
+  for (const auto& pick : {std::vector<std::size_t>{0, 1, 2}, std::vector<std::size_t>{3, 1, 4, 0},
+                           std::vector<std::size_t>{3, 1, 4, 0}}) {
+    const data::Batch b = batch_of(pool, pick);
+    const train::Activations want = reference(b);
+    expect_close(cached.teacher_targets(b, train::Network::make_input(b.lines), feat, want.frames),
+                 want);
+  }
+  EXPECT_EQ(cache.lines(), 5u);
+  EXPECT_EQ(cache.misses(), 5);
+  EXPECT_EQ(cache.hits(), 2 + 4);
+
+  // A budget too small for any line keeps nothing and changes nothing.
+  DistillSettings tiny;
+  tiny.teacher_cache = std::make_shared<TeacherTargetCache>(16);
+  DistillObjective uncached(arch, tensors, tiny);
+  const data::Batch b = batch_of(pool, {2, 0});
+  const train::Activations want = reference(b);
+  for (int repeat = 0; repeat < 2; ++repeat)
+    expect_close(
+        uncached.teacher_targets(b, train::Network::make_input(b.lines), feat, want.frames), want);
+  EXPECT_EQ(tiny.teacher_cache->lines(), 0u);
+  EXPECT_EQ(tiny.teacher_cache->misses(), 4);
+}
+
+TEST(DistillObjective, LstmGuidedLossIsScaledLikeL2) {
+  // A first LSTM layer whose input weights are c times orthonormal columns
+  // has W'W = c^2 I: after scaling to a mean eigenvalue of 1 the LSTM-guided
+  // loss is the l2 loss, whatever c.
+  const Architecture arch = test::small_crnn(16, 9);
+  TensorMap tensors = test::random_tensors(arch, 4);
+  Tensor& forward = tensors.at("rnn.weight_ih_l0");
+  Tensor& reverse = tensors.at("rnn.weight_ih_l0_reverse");
+  const auto rows = static_cast<int>(forward.shape[0]), d = static_cast<int>(forward.shape[1]);
+  ASSERT_GE(rows, d);
+  std::fill(forward.data.begin(), forward.data.end(), 0.0f);
+  std::fill(reverse.data.begin(), reverse.data.end(), 0.0f);
+  for (int i = 0; i < d; ++i)
+    forward.data[static_cast<std::size_t>(i) * d + i] = 7.5f;
+  const auto pool = random_lines(16, {40, 23}, 6);
+  const data::Batch b = batch_of(pool, {0, 1});
+  std::vector<double> losses;
+  for (TsLoss loss : {TsLoss::lstm_guided, TsLoss::l2}) {
+    DistillSettings settings;
+    settings.loss = loss;
+    DistillObjective objective(arch, tensors, settings);
+    train::Network student(arch);
+    student.load(test::random_tensors(arch, 5));
+    losses.push_back(objective.step(student, b).loss);
+  }
+  EXPECT_GT(losses[1], 0.0);
+  EXPECT_NEAR(losses[0], losses[1], 1e-4 * losses[1]);
 }
 
 TEST(Student, WidthMultiplierKeepsTheFeatureDimension) {

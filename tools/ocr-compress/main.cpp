@@ -109,7 +109,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", s.training.seed, "Random seed")->capture_default_str();
   app.add_option("-t,--threads", s.training.threads, "Compute threads")->capture_default_str();
-  app.add_flag("--no-augment", no_augment, "Train on the images as they are");
+  app.add_flag("--no-augment", no_augment,
+               "Train on the images as they are (the teacher then runs once per line)");
+  std::size_t cache_mb = s.teacher_cache_bytes >> 20;
+  app.add_option("--teacher-cache-mb", cache_mb,
+                 "Memory for the teacher's outputs per line with --no-augment (0: none)")
+      ->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "Only errors and the summary");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -134,6 +139,7 @@ int main(int argc, char** argv) {
     s.ranks = ocrcore::compress::parse_rank_rule(ranks);
     s.training.optimizer.kind = ocrcore::train::parse_optimizer_kind(optimizer);
     s.training.augment = !no_augment;
+    s.teacher_cache_bytes = cache_mb << 20;
     if (s.eval_inputs.empty()) s.eval_inputs = s.validation_inputs;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
