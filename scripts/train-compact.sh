@@ -4,14 +4,18 @@
 # (scripts/train-teacher.sh renders them; only the data step is needed):
 #
 #   1. teacher-student learning, LSTM-guided loss (DESIGN.md 3): a 10.6x
-#      smaller CNN under the teacher's frozen DBLSTM and output layer;
+#      smaller CNN under the teacher's frozen DBLSTM and output layer, on the
+#      rendered lines as they are (no augmentation: they are already varied
+#      scan-like lines), so that the teacher runs once per line and its
+#      features are reused every later epoch (ocr-compress --no-augment);
 #   2. fine-tuning of the whole student (DBLSTM unfrozen) with CTC on the
 #      labelled lines: the frozen DBLSTM was trained on the teacher's
 #      features, and letting it adapt to the student's removes a good part of
 #      the remaining error.
 #
-# Each stage resumes from its checkpoint when re-run. About 1.5 hours on 2
-# cores. The result is copied to models/compact-printed.ocrm.
+# Each stage fits in one sitting and resumes from its checkpoint when re-run
+# (a resumed stage fills the teacher's feature cache again as it goes). About
+# 2 hours on 2 cores. The result is copied to models/compact-printed.ocrm.
 #
 #   scripts/train-compact.sh
 #   TS_ITERATIONS=200 FT_ITERATIONS=100 scripts/train-compact.sh   # smoke run
@@ -20,7 +24,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
 data=${TEACHER_DATA:-$root/runs/teacher/data}
 work=${COMPACT_WORK_DIR:-$root/runs/compact}
-ts_iterations=${TS_ITERATIONS:-5000}
+ts_iterations=${TS_ITERATIONS:-12000}
 ft_iterations=${FT_ITERATIONS:-4000}
 threads=${THREADS:-$(nproc)}
 shared=$root/../shared/data/uw3-dev
@@ -44,7 +48,8 @@ stage() {  # run dir, args...
 
 # 1. LSTM-guided teacher-student learning (rendered lines; labels unused).
 stage "$work/ts" --student-channels 8 16 32 32 64 64 128 96 128 128 --train "$data/train" \
-  --stages ts --ts-loss lstm-guided --ts-iterations "$ts_iterations" --validate-every 1000
+  --stages ts --ts-loss lstm-guided --ts-iterations "$ts_iterations" --validate-every 1000 \
+  --no-augment --teacher-cache-mb 6144
 
 # 2. CTC fine-tuning with the DBLSTM unfrozen, on the rendered lines only
 #    (uw3-dev is the real-scan development set: scored, never trained on).

@@ -43,7 +43,7 @@ DistillObjective::DistillObjective(const Architecture& teacher, const TensorMap&
       trace += metric_[static_cast<std::size_t>(i) * D + i];
     if (trace > 0)
       for (float& v : metric_)
-        v = static_cast<float>(v * D / trace);
+        v = static_cast<float>(v * static_cast<double>(D) / trace);
   }
   if (s_.loss == TsLoss::l2) metric_ = identity_matrix(D);
 }
@@ -55,47 +55,43 @@ train::Activations DistillObjective::teacher_targets(const data::Batch& batch,
   TeacherTargetCache* cache = s_.teacher_cache.get();
   if (!cache || batch.indices.size() != batch.lines.size())
     return teacher_.forward(input, train::Mode::evaluation, 0, end);
+  // With the cache a line's targets are a function of the line alone, so that
+  // a run gives the same numbers whether a line was held or not (after a
+  // resume, or past the budget): a line the cache lacks runs through the
+  // teacher on its own, and every target is rounded to fp16 as stored.
   const int N = static_cast<int>(batch.lines.size());
-  std::vector<int> frames(N), missing;
-  for (int n = 0; n < N; ++n)
-    if ((frames[n] = cache->held_frames(batch.indices[n])) < 0) missing.push_back(n);
-  cache->count(N - static_cast<std::int64_t>(missing.size()), missing.size());
-  if (missing.size() == static_cast<std::size_t>(N)) {
-    Activations all = teacher_.forward(input, train::Mode::evaluation, 0, end);
-    for (int n = 0; n < N; ++n)
-      cache->insert(batch.indices[n], all, n);
-    return all;
-  }
-  // The lines the cache lacks run as a batch of their own: a line's outputs do
-  // not depend on the other lines of its batch.
-  Activations fresh;
-  if (!missing.empty()) {
-    std::vector<LineTensor> lines;
-    for (int n : missing)
-      lines.push_back(batch.lines[n]);
-    fresh = teacher_.forward(train::Network::make_input(lines), train::Mode::evaluation, 0, end);
-    for (std::size_t m = 0; m < missing.size(); ++m) {
-      frames[missing[m]] = fresh.lengths[m];
-      cache->insert(batch.indices[missing[m]], fresh, static_cast<int>(m));
-    }
-  }
-  const int features = missing.empty() ? cache->features() : fresh.features;
   Activations target;
-  if (*std::max_element(frames.begin(), frames.end()) > batch_frames)
-    throw Error("teacher target cache: a held line is longer than its batch");
-  target.resize_sequences(batch_frames, N, features);
-  std::fill(target.values.begin(), target.values.end(), 0.0f);
-  target.lengths = frames;
-  std::size_t m = 0;
+  int hits = 0;
   for (int n = 0; n < N; ++n) {
-    if (m < missing.size() && missing[m] == n) {
-      for (int t = 0; t < frames[n]; ++t)
-        std::copy_n(fresh.frame(t, static_cast<int>(m)), features, target.frame(t, n));
-      ++m;
+    const std::size_t key = batch.indices[n];
+    int frames = cache->held_frames(key);
+    Activations fresh;
+    if (frames < 0) {
+      fresh = teacher_.forward(train::Network::make_input(std::span(&batch.lines[n], 1)),
+                               train::Mode::evaluation, 0, end);
+      frames = fresh.lengths[0];
+      round_to_fp16(fresh);
+      cache->insert(key, fresh, 0);
     } else {
-      cache->read(batch.indices[n], target, n);
+      ++hits;
+    }
+    if (frames > batch_frames)
+      throw Error("teacher targets: line of " + std::to_string(frames) + " frames in a batch of " +
+                  std::to_string(batch_frames));
+    if (target.values.empty()) {
+      target.resize_sequences(batch_frames, N,
+                              fresh.values.empty() ? cache->features() : fresh.features);
+      std::fill(target.values.begin(), target.values.end(), 0.0f);
+    }
+    target.lengths[n] = frames;
+    if (fresh.values.empty()) {
+      cache->read(key, target, n);
+    } else {
+      for (int t = 0; t < frames; ++t)
+        std::copy_n(fresh.frame(t, 0), target.features, target.frame(t, n));
     }
   }
+  cache->count(hits, N - hits);
   return target;
 }
 

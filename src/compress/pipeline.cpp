@@ -246,6 +246,7 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
   if (!s.teacher) throw Error("no teacher model");
   auto say = [&](const std::string& m) { report({train::TrainerEvent::Kind::message, m}); };
   std::filesystem::create_directories(s.run_dir);
+  remove_stale_temporary_files(s.run_dir);
   const Architecture& teacher = s.teacher->architecture();
   const auto ts_path = s.run_dir / "student-ts.ocrm",
              tucker_path = s.run_dir / "student-tucker.ocrm",

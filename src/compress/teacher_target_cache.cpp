@@ -6,6 +6,11 @@
 
 namespace ocrcore::compress {
 
+void round_to_fp16(train::Activations& a) {
+  for (float& v : a.values)
+    v = static_cast<float>(static_cast<_Float16>(v));
+}
+
 void TeacherTargetCache::insert(std::size_t key, const train::Activations& batch_targets, int n) {
   const int frames = batch_targets.lengths.at(static_cast<std::size_t>(n));
   const int features = batch_targets.features;

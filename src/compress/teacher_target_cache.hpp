@@ -18,6 +18,9 @@ namespace ocrcore::compress {
 // Frames are stored as fp16 (relative error below 1e-3, far under what a
 // student leaves); lines past the byte budget are not kept and are simply
 // recomputed.
+// Rounds every value to the nearest fp16 value, as the cache stores them.
+void round_to_fp16(train::Activations& a);
+
 class TeacherTargetCache {
  public:
   explicit TeacherTargetCache(std::size_t budget_bytes) : budget_(budget_bytes) {}
