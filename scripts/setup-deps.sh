@@ -11,6 +11,8 @@
 #                              trained on (scripts/make-corpus.sh, train-teacher.sh,
 #                              make-lm-corpus.sh)
 #   setup-deps.sh --fresh-check  adds debootstrap and git (scripts/check-fresh.sh)
+#   setup-deps.sh --fuzz       adds clang and its sanitizer and OpenMP runtimes
+#                              (scripts/fuzz.sh)
 #
 # scripts/check-fresh.sh proves on a minimal Debian 12 root that these lists
 # are complete.
@@ -42,8 +44,9 @@ for arg in "$@"; do
     # model and its tuning lines, scripts/make-lm-corpus.sh) and fonts.
     --training-data) packages+=(perl-doc python3.11-doc r-doc-info fonts-lmodern fonts-courier-prime) ;;
     --fresh-check) packages+=(debootstrap git) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     -h | --help)
-      sed -n '2,15p' "$0"
+      sed -n '2,17p' "$0"
       exit 0
       ;;
     *)

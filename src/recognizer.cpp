@@ -45,6 +45,13 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
                 std::to_string(lp.classes) + " classes (" + std::to_string(lp.values.size()) +
                 " values) do not fit this model's " + std::to_string(model_->num_classes()) +
                 " classes");
+  // NaN would make the decoders' comparisons meaningless; infinity is -inf
+  // at most (log of 0). A model with finite but huge weights can overflow.
+  for (std::size_t i = 0; i < lp.values.size(); ++i)
+    if (std::isnan(lp.values[i]) || lp.values[i] == INFINITY)
+      throw Error(model_->source() + ": the network's output is not a number at frame " +
+                  std::to_string(i / static_cast<std::size_t>(lp.classes)) +
+                  " (weights so large that the computation overflows?)");
   std::vector<int> labels;
   double log_prob = 0;
   if (options_.decoder == Decoder::beam) {
@@ -111,8 +118,15 @@ std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images)
   auto log_probs = forward(lines);
   std::vector<LineResult> out;
   out.reserve(lines.size());
-  for (std::size_t i = 0; i < lines.size(); ++i)
+  for (std::size_t i = 0; i < lines.size(); ++i) {
     out.push_back(decode(log_probs[i], lines[i].scale_x, lines[i].offset_x));
+    // The last frames may reach past the image (its width rounded up to the
+    // network's stride): boxes stay inside it.
+    for (CharResult& c : out.back().chars) {
+      c.x_end = std::min(c.x_end, images[i].width);
+      c.x_begin = std::min(c.x_begin, c.x_end - 1);
+    }
+  }
   return out;
 }
 

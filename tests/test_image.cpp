@@ -150,6 +150,30 @@ TEST(ImageIo, BadFiles) {
   expect_error([] { Image(0, 0); }, "empty");
 }
 
+TEST(ImageIo, PixelLimitBoundsMemory) {
+  TempDir dir;
+  // A 30-byte file claiming 100000 x 100000 pixels (10 GB decoded) and a PNG
+  // whose header claims the same: refused from the header, nothing allocated.
+  write_bytes(dir / "huge.pgm", "P5\n100000 100000\n255\n" + std::string(8, '\0'));
+  expect_error([&] { load_image(dir / "huge.pgm"); },
+               "huge.pgm: image is 100000x100000 pixels, more than the limit");
+  save_png(dir / "small.png", test_card(40, 30));
+  std::string png = read_bytes(dir / "small.png");
+  // IHDR width and height (big-endian) right after the 8-byte signature and
+  // the chunk's length and type.
+  for (int i = 0; i < 2; ++i) {
+    const std::uint32_t v = 100000;
+    for (int b = 0; b < 4; ++b)
+      png[16 + 4 * i + b] = static_cast<char>((v >> (24 - 8 * b)) & 0xff);
+  }
+  write_bytes(dir / "huge.png", png);
+  expect_error([&] { load_image(dir / "huge.png"); }, "more than the limit");
+  // The limit is the caller's to set.
+  EXPECT_EQ(load_image(dir / "small.png", 40 * 30).width(), 40);
+  expect_error([&] { load_image(dir / "small.png", 40 * 30 - 1); },
+               "40x30 pixels, more than the limit of 1199");
+}
+
 TEST(Normalize, DarkOnLightBecomesInkPositive) {
   Preprocessing pre;
   pre.height = 12;

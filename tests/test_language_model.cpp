@@ -64,7 +64,31 @@ TEST(LanguageModel, BadFilesNameTheFileAndLine) {
                     "\\data\\\nngram 1=1\nngram 2=1\n\n\\1-grams:\n-1\ta\n\n\\2-grams:\n-1\ta "
                     "q\n\\end\\\n",
                     "token 'q' is not among the 1-grams");
+  expect_load_error(dir, "\\data\\\nngram 1=1\n\n\\1-grams:\n19\ta\n\\end\\\n",
+                    ":5: log10 probability 19 is outside [-1000, 0]");
+  expect_load_error(dir, "\\data\\\nngram 1=1\n\n\\1-grams:\n-1\ta\t3e30\n\\end\\\n",
+                    ":5: log10 back-off weight outside");
   EXPECT_THROW(LanguageModel::load(dir / "absent.arpa"), Error);
+}
+
+TEST(LanguageModel, HeaderCountsDoNotDriveAllocation) {
+  // Found by fuzz_language_model (fuzz/regressions): a header claiming 6e17
+  // 1-grams reserved 8 GB before reading any. A small file claiming a trillion
+  // n-grams is now refused for the count it does not have.
+  TempDir dir;
+  expect_load_error(dir, "\\data\\\nngram 1=1000000000000\n\n\\1-grams:\n-1.0\ta\n\\end\\\n",
+                    "the header says 1000000000000, the file has 1");
+  // Every committed fuzzing input loads (scoring finitely) or is an Error.
+  for (const auto& e : std::filesystem::directory_iterator(
+           std::filesystem::path(OCRCORE_SOURCE_DIR) / "fuzz/regressions/fuzz_language_model")) {
+    try {
+      auto lm = LanguageModel::load(e.path());
+      LanguageModel::State next = 0;
+      for (int t = 1; t < 3 + static_cast<int>(lm->characters().size()); ++t)
+        EXPECT_TRUE(std::isfinite(lm->score(lm->begin_state(), t, &next))) << e.path();
+    } catch (const Error&) {
+    }
+  }
 }
 
 TEST(LanguageModel, BeamSearchWithWideBeamIsExact) {

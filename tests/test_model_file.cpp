@@ -1,11 +1,14 @@
 // Model file: round trip, atomic writing, and one test per kind of bad file.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "core/file_io.hpp"
 #include "core/safetensors.hpp"
 #include "test_util.hpp"
 
@@ -109,6 +112,25 @@ TEST_F(ModelFile, WriteIsAtomicAndLeavesNoTemporaries) {
   broken.erase("fc.weight");
   EXPECT_THROW(save_model(dir_ / "x.ocrm", arch_, test_alphabet(6), pre_, broken), Error);
   EXPECT_FALSE(std::filesystem::exists(dir_ / "x.ocrm"));
+}
+
+TEST_F(ModelFile, StaleTemporariesOfKilledWritesAreRemoved) {
+  // A process that has ended: its temporary file is stale. This process's own,
+  // and names that only look similar, are kept.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  const std::string dead = std::to_string(child), alive = std::to_string(::getpid());
+  for (const std::string& name :
+       std::vector<std::string>{"m.ocrm.tmp." + dead + ".0", "m.ocrm.tmp." + alive + ".3",
+                                "notes.tmp.x.1", "m.tmp." + dead, "log.jsonl"})
+    write_bytes(dir_ / name, "x");
+  EXPECT_EQ(remove_stale_temporary_files(dir_.path()), 1);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / ("m.ocrm.tmp." + dead + ".0")));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / ("m.ocrm.tmp." + alive + ".3")));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "notes.tmp.x.1"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / ("m.tmp." + dead)));
+  EXPECT_EQ(remove_stale_temporary_files(dir_ / "no-such-dir"), 0);
 }
 
 TEST_F(ModelFile, Truncated) {

@@ -144,6 +144,20 @@ TEST_F(OcrInfer, OneBadImageIsReportedAndTheRestProcessed) {
   EXPECT_EQ(n, 2);
 }
 
+TEST_F(OcrInfer, ImagesOverThePixelLimitAreSkipped) {
+  // A tiny file claiming 100000 x 100000 pixels is refused from its header;
+  // a lower --max-image-pixels refuses the real lines too.
+  write_bytes(dir_ / "lines/huge.pgm", std::string("P5\n100000 100000\n255\n") + "0123");
+  auto r = run(model_arg() + " " + (dir_ / "lines").string(), dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("huge.pgm: image is 100000x100000 pixels, more than the limit"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("3 lines, 2 recognised, 1 failed"), std::string::npos) << r.err;
+  r = run(model_arg() + " --max-image-pixels 100 " + (dir_ / "lines").string(), dir_);
+  EXPECT_NE(r.err.find("3 lines, 0 recognised, 3 failed"), std::string::npos) << r.err;
+}
+
 TEST_F(OcrInfer, ListFileStdinAndOutputFile) {
   write_bytes(dir_ / "list.txt", "lines/a.png\n");
   auto out = dir_ / "result.tsv";

@@ -19,15 +19,6 @@ LogProbs peaked(const std::vector<int>& argmax, int classes) {
   return lp;
 }
 
-Image random_image(int w, int h, unsigned seed) {
-  std::mt19937 rng(seed);
-  Image img(w, h, 240);
-  std::uniform_int_distribution<int> xs(0, w - 1), ys(0, h - 1);
-  for (int i = 0; i < w * h / 10; ++i)
-    img.at(xs(rng), ys(rng)) = 10;
-  return img;
-}
-
 }  // namespace
 
 TEST(Recognizer, DecodeGivesTextConfidencesAndPositions) {
@@ -114,6 +105,36 @@ TEST(Recognizer, SharedModelConcurrentRecognizers) {
       EXPECT_EQ(got[t][i].text, expected[i].text);
       EXPECT_FLOAT_EQ(got[t][i].confidence, expected[i].confidence);
     }
+}
+
+TEST(Recognizer, NonFiniteNetworkOutputIsAnError) {
+  // Found by fuzz_model_file: a model with finite but huge weights overflowed
+  // to NaN, which the decoders then ranked (confidence NaN).
+  auto model = random_model(small_crnn(16, 5), 1);
+  for (Decoder d : {Decoder::greedy, Decoder::beam}) {
+    Recognizer rec(model, {d, 4, Backend::reference, 1});
+    LogProbs lp = peaked({1, 0, 2}, 5);
+    lp.values[7] = std::nanf("");
+    try {
+      rec.decode(lp);
+      ADD_FAILURE() << "decoded NaN";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not a number at frame 1"), std::string::npos)
+          << e.what();
+    }
+    lp.values[7] = -INFINITY;  // log of 0 is fine
+    EXPECT_NO_THROW(rec.decode(lp));
+  }
+  // The fuzzer's model file itself (fuzz/regressions/fuzz_model_file).
+  for (const auto& e : std::filesystem::directory_iterator(
+           std::filesystem::path(OCRCORE_SOURCE_DIR) / "fuzz/regressions/fuzz_model_file")) {
+    const Image line = random_image(96, 24, 3);
+    try {
+      Recognizer(Model::load(e.path()), {Decoder::greedy, 1, Backend::onednn, 1}).recognize(line);
+    } catch (const Error& error) {
+      SUCCEED() << error.what();
+    }
+  }
 }
 
 TEST(Recognizer, BadOptionsAndImages) {

@@ -65,6 +65,15 @@ std::vector<std::string> test_alphabet(int classes) {
   return a;
 }
 
+Image random_image(int width, int height, unsigned seed) {
+  std::mt19937 rng(seed);
+  Image img(width, height, 240);
+  std::uniform_int_distribution<int> xs(0, width - 1), ys(0, height - 1);
+  for (int i = 0; i < width * height / 10; ++i)
+    img.at(xs(rng), ys(rng)) = 10;
+  return img;
+}
+
 std::shared_ptr<const Model> random_model(const Architecture& arch, unsigned seed) {
   Preprocessing pre;
   pre.height = arch.input_height;

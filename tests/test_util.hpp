@@ -21,6 +21,9 @@ std::vector<std::string> test_alphabet(int classes);
 
 std::shared_ptr<const Model> random_model(const Architecture& arch, unsigned seed);
 
+// A light image with a tenth of its pixels dark, at seeded random places.
+Image random_image(int width, int height, unsigned seed);
+
 // A small CRNN with every layer kind: conv, batch norm, ReLU, pooling with
 // ceil mode, Tucker conv (with and without input factor), strided conv,
 // standalone ReLU, dropout, 2-layer BLSTM, linear.

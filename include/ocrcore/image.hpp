@@ -47,12 +47,21 @@ class OCRCORE_API Image {
   std::vector<std::uint8_t> pixels_;
 };
 
+// Largest image (width x height) decoded by default: a whole page at 600 dpi
+// is 35 megapixels; a text line is far below. Decoding costs up to 6 bytes
+// per pixel, so this bounds memory near 600 MB; a file whose header claims
+// more is refused before anything is allocated. Raise it per call.
+inline constexpr std::int64_t kDefaultMaxImagePixels = std::int64_t{100} << 20;
+
 // Reads PNG, JPEG, TIFF, PNM (PBM/PGM/PPM), BMP, WebP files of 1, 2, 4, 8 or 16
 // bits per sample, grey, RGB(A) or palette, and converts them to 8-bit grey.
-// Throws Error naming the file when it cannot be read or decoded.
-OCRCORE_API Image load_image(const std::filesystem::path& path);
+// Throws Error naming the file when it cannot be read or decoded, or when it
+// holds more than `max_pixels` pixels.
+OCRCORE_API Image load_image(const std::filesystem::path& path,
+                             std::int64_t max_pixels = kDefaultMaxImagePixels);
 // The same from bytes in memory; `name` is used in error messages.
-OCRCORE_API Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name);
+OCRCORE_API Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
+                               std::int64_t max_pixels = kDefaultMaxImagePixels);
 // Writes an 8-bit grey PNG atomically (temporary file, flush, rename).
 OCRCORE_API void save_png(const std::filesystem::path& path, const ImageView& image);
 

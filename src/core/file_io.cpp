@@ -1,6 +1,7 @@
 #include "core/file_io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,6 +49,29 @@ void write_file_atomic(const std::filesystem::path& path,
     std::filesystem::remove(tmp, ignored);
     throw;
   }
+}
+
+int remove_stale_temporary_files(const std::filesystem::path& dir) {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    // NAME.tmp.PID.N, as write_file_atomic names them.
+    const std::string name = e.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos) continue;
+    const std::string rest = name.substr(at + 5);
+    const auto dot = rest.find('.');
+    if (dot == 0 || dot > 9 || dot == std::string::npos || dot + 1 == rest.size() ||
+        rest.find_first_not_of("0123456789.") != std::string::npos ||
+        rest.find('.', dot + 1) != std::string::npos)
+      continue;
+    const long pid = std::stol(rest.substr(0, dot));
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // still running
+    std::error_code ignored;
+    removed += std::filesystem::remove(e.path(), ignored) ? 1 : 0;
+  }
+  return removed;
 }
 
 void write_file_atomic(const std::filesystem::path& path, std::string_view content) {

@@ -17,6 +17,11 @@ void write_file_atomic(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& write);
 void write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
+// Removes the temporary files that writes of write_file_atomic left in `dir`
+// when their process was killed (its PID, in the name, no longer runs), so
+// that runs resumed after crashes do not pile them up. Returns how many.
+int remove_stale_temporary_files(const std::filesystem::path& dir);
+
 }  // namespace ocrcore
 
 namespace ocrcore::detail {

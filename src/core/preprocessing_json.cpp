@@ -46,7 +46,10 @@ Preprocessing preprocessing_from_json(const std::string& text, int height) {
     throw Error(std::string(kPreprocessingKey) + " is not valid JSON: " + e.what());
   }
   if (!j.is_object()) throw Error(std::string(kPreprocessingKey) + " is not a JSON object");
-  for (auto& [key, v] : j.items()) {
+  for (auto& item : j.items()) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    const std::string& key = item.key();
+    auto& v = item.value();
     auto bad = [&](const std::string& what) {
       return Error(std::string(kPreprocessingKey) + ": '" + key + "' " + what);
     };

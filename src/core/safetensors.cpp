@@ -56,7 +56,10 @@ SafetensorsView parse_safetensors(const std::uint8_t* bytes, std::size_t size,
   view.data = bytes + 8 + header_len;
   view.data_size = size - 8 - header_len;
 
-  for (auto& [name, value] : header.items()) {
+  for (auto& item : header.items()) {
+    // Not a structured binding: clang before 16 cannot capture one in a lambda.
+    const std::string& name = item.key();
+    auto& value = item.value();
     if (name == "__metadata__") {
       if (!value.is_object()) throw fail("__metadata__ is not a JSON object");
       for (auto& [key, text] : value.items()) {

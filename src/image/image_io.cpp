@@ -83,7 +83,8 @@ Image::Image(int width, int height, std::uint8_t fill) : width_(width), height_(
   pixels_.assign(static_cast<std::size_t>(width) * height, fill);
 }
 
-Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name) {
+Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
+                   std::int64_t max_pixels) {
   quiet_leptonica();
   const std::string where(name);
   if (bytes.empty()) throw Error(where + ": file is empty");
@@ -91,6 +92,12 @@ Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name) {
   findFileFormatBuffer(bytes.data(), &format);
   if (format == IFF_UNKNOWN)
     throw Error(where + ": not an image in a known format (PNG, JPEG, TIFF, PNM, BMP, WebP)");
+  // The header's size first: a small file may claim a huge image.
+  l_int32 hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0, hformat = 0;
+  if (pixReadHeaderMem(bytes.data(), bytes.size(), &hformat, &hw, &hh, &bps, &spp, &cmap) == 0 &&
+      static_cast<std::int64_t>(hw) * hh > max_pixels)
+    throw Error(where + ": image is " + std::to_string(hw) + "x" + std::to_string(hh) +
+                " pixels, more than the limit of " + std::to_string(max_pixels));
   PixPtr pix(pixReadMem(bytes.data(), bytes.size()));
   if (!pix)
     throw Error(where + ": cannot decode " + format_name(format) +
@@ -100,6 +107,9 @@ Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name) {
   if (w <= 0 || h <= 0)
     throw Error(where + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
                 " pixels (empty)");
+  if (static_cast<std::int64_t>(w) * h > max_pixels)
+    throw Error(where + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
+                " pixels, more than the limit of " + std::to_string(max_pixels));
   // Transparent areas become white paper, not black ink.
   if (d == 32 && pixGetSpp(pix.get()) == 4) return rgba_to_grey_on_white(pix.get());
   // Handles 1/2/4/8/16/32 bpp and colour maps; RGB goes to luminance.
@@ -118,13 +128,13 @@ Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name) {
   return out;
 }
 
-Image load_image(const std::filesystem::path& path) {
+Image load_image(const std::filesystem::path& path, std::int64_t max_pixels) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                                   std::istreambuf_iterator<char>());
   if (in.bad()) throw Error(path.string() + ": read failed");
-  return decode_image(bytes, path.string());
+  return decode_image(bytes, path.string(), max_pixels);
 }
 
 void save_png(const std::filesystem::path& path, const ImageView& image) {

@@ -151,9 +151,13 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
     if (line.rfind("ngram ", 0) == 0) {
       const auto eq = line.find('=');
       std::size_t n = 0, count = 0;
-      if (eq == std::string_view::npos ||
-          std::from_chars(line.data() + 6, line.data() + eq, n).ec != std::errc() ||
-          std::from_chars(line.data() + eq + 1, line.data() + line.size(), count).ec != std::errc())
+      // Both numbers whole: "ngram 1=12x" is malformed, not 12.
+      auto whole = [](const char* begin, const char* end, std::size_t& value) {
+        const auto [ptr, ec] = std::from_chars(begin, end, value);
+        return ec == std::errc() && ptr == end;
+      };
+      if (eq == std::string_view::npos || !whole(line.data() + 6, line.data() + eq, n) ||
+          !whole(line.data() + eq + 1, line.data() + line.size(), count))
         fail("malformed '" + std::string(line) + "'");
       if (n != expected.size() + 1) fail("n-gram orders must be 1, 2, ...");
       expected.push_back(count);
@@ -167,8 +171,12 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
                 " is not supported (1 to " + std::to_string(kMaxOrder) + ")");
   lm->order = static_cast<int>(expected.size());
   lm->ngrams.resize(expected.size());
+  // The header's counts size the tables, but a header can claim anything: an
+  // n-gram line takes at least 4 bytes ("-1\ta\n"), so no more than the rest
+  // of the file can hold is reserved (the tables still grow if needed).
+  const std::size_t most = (text.size() - std::min(pos, text.size())) / 4 + 1;
   for (std::size_t k = 0; k < expected.size(); ++k)
-    lm->ngrams[k].reserve(std::min<std::size_t>(expected[k], std::size_t(1) << 28));
+    lm->ngrams[k].reserve(std::min(expected[k], most));
   auto token_id = [&](std::string_view token, int n) {
     if (token.size() == 1 && byte_id[static_cast<unsigned char>(token[0])] >= 0)
       return byte_id[static_cast<unsigned char>(token[0])];
@@ -224,6 +232,10 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
     if (count == static_cast<std::size_t>(n) + 2 && !parse_float(fields[n + 1], e.backoff))
       fail("expected a log10 back-off weight");
     if (!std::isfinite(e.log_prob) || !std::isfinite(e.backoff)) fail("a number is not finite");
+    // A probability above 1 is not one; the bounds keep every back-off sum finite.
+    if (e.log_prob > 0 || e.log_prob < -1000)
+      fail("log10 probability " + std::string(fields[0]) + " is outside [-1000, 0]");
+    if (std::abs(e.backoff) > 1000) fail("log10 back-off weight outside [-1000, 1000]");
     lm->ngrams[n - 1].insert(key) = e;
   } while (next_line());
   if (!ended) throw Error(path.string() + ": truncated (no \\end\\ line)");

@@ -152,6 +152,18 @@ class Importer {
     for (const auto& t : g.initializer())
       constants_.emplace(t.name(), decode_tensor(t, source_));
     for (const auto& n : g.node()) {
+      // Inputs and outputs are read by position below: a node with fewer than
+      // its operator needs is refused here, once.
+      static const std::map<std::string, int> kMinimumInputs = {
+          {"Constant", 0}, {"Conv", 2},   {"BatchNormalization", 5},
+          {"LSTM", 3},     {"MatMul", 2}, {"Gemm", 2},
+          {"Add", 2},      {"Mul", 2}};
+      const auto need = kMinimumInputs.find(n.op_type());
+      const int inputs = need == kMinimumInputs.end() ? 1 : need->second;
+      if (n.input_size() < inputs)
+        throw Error(source_ + ": " + describe(n) + " has " + std::to_string(n.input_size()) +
+                    " inputs, needs at least " + std::to_string(inputs));
+      if (n.output_size() < 1) throw Error(source_ + ": " + describe(n) + " has no output");
       for (const auto& out : n.output())
         if (!out.empty()) producer_[out] = &n;
       for (const auto& in : n.input())
@@ -182,6 +194,11 @@ class Importer {
       throw Error(
           source_ + ": input '" + in.name() +
           "' must have a fixed channel count and height (only batch and width may be dynamic)");
+    for (int d : {1, 2})
+      if (shape.dim(d).dim_value() < 1 || shape.dim(d).dim_value() > (1 << 16))
+        throw Error(source_ + ": input '" + in.name() + "' has " +
+                    (d == 1 ? "channel count " : "height ") +
+                    std::to_string(shape.dim(d).dim_value()) + " (1 to 65536 supported)");
     ImportedModel out;
     out.architecture.input_channels = static_cast<int>(shape.dim(1).dim_value());
     out.architecture.input_height = static_cast<int>(shape.dim(2).dim_value());
@@ -307,9 +324,11 @@ class Importer {
       }
       if (op == "Dropout") {
         float p = 0.0f;
-        if (n.input_size() > 1 && !n.input(1).empty())
-          p = constant(n.input(1), n).floats.at(0);
-        else if (const auto* r = find_attribute(n, "ratio"))
+        if (n.input_size() > 1 && !n.input(1).empty()) {
+          const auto& ratio = constant(n.input(1), n);
+          if (ratio.floats.size() != 1) fail(n, "ratio is not one float");
+          p = ratio.floats[0];
+        } else if (const auto* r = find_attribute(n, "ratio"))
           p = r->f();
         close_lstm();
         out.architecture.layers.push_back(DropoutSpec{p});
@@ -440,20 +459,22 @@ class Importer {
       fail(n, "auto_pad " + a->s() + " is not supported (explicit pads only)");
     const auto& w = constant(n.input(1), n);
     if (w.shape.size() != 4) fail(n, "weights must be 4-D");
-    const auto pads = ints_attribute(n, "pads", {0, 0, 0, 0});
-    if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3])
-      fail(n, "asymmetric padding is not supported");
-    const auto strides = ints_attribute(n, "strides", {1, 1});
+    for (auto d : w.shape)
+      if (d < 1 || d > kMaxGeometry)
+        fail(n, "weight dimension " + std::to_string(d) + " is out of range");
+    const auto pads = geometry(n, "pads", {0, 0, 0, 0}, 4, 0);
+    if (pads[0] != pads[2] || pads[1] != pads[3]) fail(n, "asymmetric padding is not supported");
+    const auto strides = geometry(n, "strides", {1, 1}, 2, 1);
     Conv2dSpec s;
     const std::string name = layer_name(n, fallback);
     s.in_channels = static_cast<int>(w.shape[1]);
     s.out_channels = static_cast<int>(w.shape[0]);
     s.kernel_h = static_cast<int>(w.shape[2]);
     s.kernel_w = static_cast<int>(w.shape[3]);
-    s.stride_h = static_cast<int>(strides.at(0));
-    s.stride_w = static_cast<int>(strides.at(1));
-    s.pad_h = static_cast<int>(pads[0]);
-    s.pad_w = static_cast<int>(pads[1]);
+    s.stride_h = strides[0];
+    s.stride_w = strides[1];
+    s.pad_h = pads[0];
+    s.pad_w = pads[1];
     if (s.in_channels != channels_)
       fail(n, "expects " + std::to_string(s.in_channels) + " input channels, gets " +
                   std::to_string(channels_));
@@ -511,6 +532,25 @@ class Importer {
     layers.push_back(s);
   }
 
+  // A 2-D geometry attribute (kernel_shape, strides: `count` 2; pads: 4)
+  // checked for its length and a sane range before it becomes an int.
+  std::vector<int> geometry(const NodeProto& n, const std::string& name,
+                            std::vector<std::int64_t> fallback, std::size_t count, int lowest) {
+    const auto values = ints_attribute(n, name, std::move(fallback));
+    if (values.size() != count)
+      fail(n, name + " must have " + std::to_string(count) + " values, has " +
+                  std::to_string(values.size()));
+    std::vector<int> out;
+    for (auto v : values) {
+      if (v < lowest || v > kMaxGeometry)
+        fail(n, name + " value " + std::to_string(v) + " is out of range [" +
+                    std::to_string(lowest) + ", " + std::to_string(kMaxGeometry) + "]");
+      out.push_back(static_cast<int>(v));
+    }
+    return out;
+  }
+  static constexpr int kMaxGeometry = 1 << 16;
+
   void map_pool(const NodeProto& n, ImportedModel& out) {
     for (auto d : ints_attribute(n, "dilations", {1, 1}))
       if (d != 1) fail(n, "dilated pooling is not supported");
@@ -518,16 +558,14 @@ class Importer {
       fail(n, "pooling indices output is not supported");
     if (const auto* a = find_attribute(n, "auto_pad"); a && a->s() != "NOTSET")
       fail(n, "auto_pad " + a->s() + " is not supported (explicit pads only)");
-    const auto k = ints_attribute(n, "kernel_shape");
-    if (k.size() != 2) fail(n, "kernel_shape must have two values");
-    const auto strides = ints_attribute(n, "strides", {1, 1});
-    const auto pads = ints_attribute(n, "pads", {0, 0, 0, 0});
-    if (pads.size() != 4 || pads[0] != pads[2] || pads[1] != pads[3])
-      fail(n, "asymmetric padding is not supported");
+    const auto k = geometry(n, "kernel_shape", {}, 2, 1);
+    const auto strides = geometry(n, "strides", {1, 1}, 2, 1);
+    const auto pads = geometry(n, "pads", {0, 0, 0, 0}, 4, 0);
+    if (pads[0] != pads[2] || pads[1] != pads[3]) fail(n, "asymmetric padding is not supported");
     MaxPoolSpec s;
-    s.kernel_h = static_cast<int>(k[0]), s.kernel_w = static_cast<int>(k[1]);
-    s.stride_h = static_cast<int>(strides.at(0)), s.stride_w = static_cast<int>(strides.at(1));
-    s.pad_h = static_cast<int>(pads[0]), s.pad_w = static_cast<int>(pads[1]);
+    s.kernel_h = k[0], s.kernel_w = k[1];
+    s.stride_h = strides[0], s.stride_w = strides[1];
+    s.pad_h = pads[0], s.pad_w = pads[1];
     s.ceil_mode = int_attribute(n, "ceil_mode", 0) != 0;
     height_ = detail::pool_out(height_, s.kernel_h, s.stride_h, s.pad_h, s.ceil_mode);
     out.architecture.layers.push_back(s);

@@ -30,7 +30,8 @@ using Clock = std::chrono::steady_clock;
 // Appends one JSON object per line, flushed, so a crash loses at most a line.
 class JsonLog {
  public:
-  explicit JsonLog(const std::filesystem::path& path) : out_(path, std::ios::app) {
+  explicit JsonLog(const std::filesystem::path& path)
+      : out_(drop_partial_line(path), std::ios::app) {
     if (!out_) throw Error(path.string() + ": cannot open log for appending");
   }
   void write(json j) {
@@ -42,6 +43,27 @@ class JsonLog {
 
  private:
   std::ofstream out_;
+
+  // A run killed in the middle of a write may leave half a line; a resumed run
+  // cuts it off rather than appending after it.
+  static const std::filesystem::path& drop_partial_line(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec || size == 0) return path;
+    // Lines are short: the end of the file holds the last line break.
+    const auto tail = std::min<std::uintmax_t>(size, 1 << 16);
+    std::string text(tail, '\0');
+    std::ifstream in(path, std::ios::binary);
+    in.seekg(static_cast<std::streamoff>(size - tail));
+    in.read(text.data(), static_cast<std::streamsize>(tail));
+    if (in && text.back() != '\n') {
+      const auto last = text.rfind('\n');
+      const std::uintmax_t keep = last == std::string::npos ? size - tail : size - tail + last + 1;
+      std::filesystem::resize_file(path, keep, ec);
+      if (ec) throw Error(path.string() + ": cannot cut off a partial line: " + ec.message());
+    }
+    return path;
+  }
 };
 
 struct ValidationSet {
@@ -139,6 +161,7 @@ bool Trainer::run(const std::atomic<bool>& stop,
   auto say = [&](const std::string& m) { report({TrainerEvent::Kind::message, m}); };
   omp_set_num_threads(std::max(1, s_.threads));
   std::filesystem::create_directories(s_.run_dir);
+  remove_stale_temporary_files(s_.run_dir);
   const auto ckpt_path = s_.run_dir / "checkpoint.ckpt";
   JsonLog log(s_.run_dir / "log.jsonl");
 

@@ -140,6 +140,50 @@ TEST(OnnxImport, TensorsWhoseDataDoesNotFitTheirShapeAreRefused) {
       "wrong data size");
 }
 
+TEST(OnnxImport, MalformedGeometryAttributesAreRefused) {
+  // Found by fuzz_onnx_import (fuzz/regressions): a MaxPool with one stride
+  // value threw std::out_of_range, which ended ocr-convert with terminate().
+  const std::string bytes = test::read_bytes(test::fixtures_dir() / "torch_crnn.onnx");
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(bytes));
+  auto expect_refused = [&](const std::string& op, const std::string& attribute,
+                            const std::vector<std::int64_t>& values, const std::string& needle) {
+    onnx::ModelProto broken = proto;
+    bool found = false;
+    for (auto& node : *broken.mutable_graph()->mutable_node()) {
+      if (node.op_type() != op || found) continue;
+      found = true;
+      for (auto& a : *node.mutable_attribute())
+        if (a.name() == attribute) a.set_name("unused_" + attribute);
+      auto* a = node.add_attribute();
+      a->set_name(attribute);
+      a->set_type(onnx::AttributeProto::INTS);
+      for (auto v : values)
+        a->add_ints(v);
+    }
+    ASSERT_TRUE(found) << op;
+    try {
+      onnx_io::import_onnx_bytes(broken.SerializeAsString(), "odd.onnx");
+      ADD_FAILURE() << op << " " << attribute << " imported; expected: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  expect_refused("MaxPool", "strides", {2}, "strides must have 2 values, has 1");
+  expect_refused("MaxPool", "kernel_shape", {2, 0}, "kernel_shape value 0 is out of range");
+  expect_refused("MaxPool", "pads", {1, 1, 1}, "pads must have 4 values");
+  expect_refused("Conv", "strides", {1, std::int64_t{1} << 40}, "out of range");
+  expect_refused("Conv", "pads", {-1, 0, -1, 0}, "pads value -1 is out of range");
+  // Every committed fuzzing input is refused with an Error (or imported).
+  for (const auto& e : std::filesystem::directory_iterator(
+           std::filesystem::path(OCRCORE_SOURCE_DIR) / "fuzz/regressions/fuzz_onnx_import")) {
+    try {
+      onnx_io::import_onnx_bytes(test::read_bytes(e.path()), e.path().string());
+    } catch (const Error&) {
+    }
+  }
+}
+
 TEST(OnnxExport, RoundTripGivesTheModelBack) {
   const Architecture arch = test::small_crnn(16, 9);
   auto model = test::random_model(arch, 11);

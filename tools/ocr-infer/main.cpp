@@ -31,6 +31,7 @@ struct Options {
   std::vector<std::string> inputs;
   std::string model;
   std::string gt_tsv;
+  std::int64_t max_image_pixels = ocrcore::kDefaultMaxImagePixels;
   // The best batch size for the compact model's throughput in
   // benchmarks/results/runtime.md (two threads; on both sets, within 2% of the
   // best on rendered lines in the run before, where 8 was 9% behind on uw3).
@@ -168,7 +169,7 @@ int run(const Options& opt) {
     std::vector<std::size_t> index;  // source of each line in `lines`
     for (std::size_t i = begin; i < end; ++i) {
       try {
-        auto image = ocrcore::load_image(sources[i].image);
+        auto image = ocrcore::load_image(sources[i].image, opt.max_image_pixels);
         lines.push_back(ocrcore::normalize_line(image, model->preprocessing()));
         index.push_back(i);
       } catch (const Error& e) {
@@ -226,6 +227,7 @@ int run(const Options& opt) {
 
   if (!opt.output.empty()) {
     try {
+      ocrcore::remove_stale_temporary_files(std::filesystem::absolute(opt.output).parent_path());
       ocrcore::write_file_atomic(opt.output, buffered.str());
     } catch (const Error& e) {
       std::cerr << "ocr-infer: " << e.what() << "\n";
@@ -327,6 +329,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000000));
   app.add_option("--errors-json", opt.errors_json,
                  "With ground truth: write every confusion and every line with errors as JSON");
+  app.add_option("--max-image-pixels", opt.max_image_pixels,
+                 "Images with more pixels are reported and skipped (bounds memory)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("-q,--quiet", opt.quiet, "No progress line");
   app.add_flag("--info", opt.info, "Print the model's size, cost and metadata, then exit");
   app.set_version_flag("--version", std::string("ocr-infer (ocrcore) ") + ocrcore::kVersion);
