@@ -34,7 +34,7 @@ old_fonts=(/usr/share/fonts/opentype/urw-base35 /usr/share/fonts/truetype/libera
 
 render() {  # style name count seed corpus-part
   local dir=$work/data/$1-$2
-  if [[ $1 == grey && -f $dir/.complete ]] || scan_lines_current "$dir"; then return; fi
+  if scan_lines_current "$dir"; then return; fi
   rm -rf "$dir"
   if [[ $1 == grey ]]; then
     "$build/tools/ocr-synth" --corpus /usr/share/common-licenses "$root/docs" \

@@ -20,8 +20,8 @@
 # and cosine decay from 3e-4 over new orderings and augmentations of the
 # same lines (seed 2).
 #
-#   ITERATIONS=5500 scripts/train-teacher.sh            # stage a (the committed teacher)
-#   STAGE=b ITERATIONS=6000 scripts/train-teacher.sh    # stage b
+#   ITERATIONS=5500 scripts/train-teacher.sh            # stage a
+#   STAGE=b ITERATIONS=4500 scripts/train-teacher.sh    # stage b (the committed teacher)
 #   TRAIN_LINES=2000 ITERATIONS=200 scripts/train-teacher.sh   # a quick smoke run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
