@@ -15,12 +15,15 @@ for font in /usr/share/texmf/fonts/opentype/public/lm/lm{roman,sans,mono,romanca
 done
 # 8-12 pt body text scanned at 200-400 dpi, tightly cropped; half binarised as
 # scanners do, a fifth in typewriter faces; ligatures, broken words, super-
-# and subscripts.
+# and subscripts; typeset (curly) double quotes in half the lines that quote,
+# transcribed `` and '' as UW-III and TeX write them.
 scan_synth_options=(--height 0 --dpi 200 400 --point-size 8 12 --binarized 0.5 --degrade 0.5
-  --monospaced 0.2 --ligatures 0.3 --hyphenate 0.08 --superscript 0.05 --subscript 0.02)
+  --monospaced 0.2 --ligatures 0.3 --hyphenate 0.08 --superscript 0.05 --subscript 0.02
+  --typographic-quotes 0.5)
 # Rendered sets record the version of the rendering they were made with, so
-# that a change to it (2: symbol fonts left out) renders them again instead of
-# reusing stale lines.
-scan_lines_version=2
+# that a change to it (2: symbol fonts left out; 3: curly quotes, small
+# capitals transcribed as capitals) renders them again instead of reusing
+# stale lines.
+scan_lines_version=3
 scan_lines_current() { [[ -f $1/.complete && $(cat "$1/.complete") == "$scan_lines_version" ]]; }
 scan_lines_mark() { echo "$scan_lines_version" > "$1/.complete"; }

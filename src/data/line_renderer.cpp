@@ -138,6 +138,32 @@ std::size_t LineRenderer::font_count() const {
 std::string LineRenderer::font_name(std::size_t font) const {
   return impl_->names.at(font);
 }
+bool LineRenderer::is_small_caps(std::size_t font) const {
+  const FT_Face face = impl_->faces.at(font);
+  for (const char* name : {face->family_name, face->style_name}) {
+    if (!name) continue;
+    // Whole words only: "Caps" or "SC" ("Scala" is no small-caps face).
+    std::string word;
+    for (const char* c = name;; ++c) {
+      if (*c && std::isalnum(static_cast<unsigned char>(*c))) {
+        word += *c;
+        continue;
+      }
+      if (word == "Caps" || word == "caps" || word == "SC" || word == "SmallCaps") return true;
+      word.clear();
+      if (!*c) break;
+    }
+  }
+  return false;
+}
+
+bool LineRenderer::covers(std::size_t font, std::string_view utf8) const {
+  const FT_Face face = impl_->faces.at(font);
+  for (char32_t cp : utf8_decode(std::string(utf8)))
+    if (cp != U' ' && FT_Get_Char_Index(face, cp) == 0) return false;
+  return true;
+}
+
 bool LineRenderer::is_monospaced(std::size_t font) const {
   return FT_IS_FIXED_WIDTH(impl_->faces.at(font));
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ocrcore/image.hpp"
@@ -47,6 +48,11 @@ class LineRenderer {
   std::string font_name(std::size_t font) const;
   // Every glyph of the same advance (typewriter faces).
   bool is_monospaced(std::size_t font) const;
+  // A small-capitals face (its family or style is named "Caps" or "SC", as
+  // LM Roman Caps): it draws lowercase letters as smaller capitals.
+  bool is_small_caps(std::size_t font) const;
+  // Whether the face has a glyph for every character of `utf8`.
+  bool covers(std::size_t font, std::string_view utf8) const;
   const std::vector<std::string>& excluded() const { return excluded_; }
 
   Image render(const std::string& text, std::size_t font, const RenderStyle& style,

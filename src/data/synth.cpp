@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 
 #include "core/file_io.hpp"
@@ -74,6 +75,32 @@ void mark_scripts(std::string& text, double superscript, double subscript,
   script.assign(text.size(), 0);
   for (std::size_t k = at; k < at + mark.size(); ++k)
     script[k] = sup ? 1 : -1;
+}
+
+// Straight double quotes in `shown` become curly ones (an opening quote at
+// the start or after a space or bracket, else a closing one); the returned
+// transcription writes them as `` and ''. ASCII in, one code point per quote
+// either way, so per-code-point styles stay aligned.
+std::string typeset_quotes(std::string& shown) {
+  std::string drawn, truth;
+  for (std::size_t k = 0; k < shown.size(); ++k) {
+    if (shown[k] != '"') {
+      drawn += shown[k];
+      truth += shown[k];
+      continue;
+    }
+    const bool opening = k == 0 || std::strchr(" ([{", shown[k - 1]) != nullptr;
+    drawn += opening ? "\u201C" : "\u201D";
+    truth += opening ? "``" : "''";
+  }
+  shown = std::move(drawn);
+  return truth;
+}
+
+std::string ascii_upper(std::string text) {
+  for (char& c : text)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
 }
 
 }  // namespace
@@ -159,6 +186,12 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
         // Features that are off draw no random numbers: old seeds give old lines.
         style.ligatures = s.ligatures > 0 && u(rng) < s.ligatures;
         mark_scripts(text, s.superscript, s.subscript, style.script, rng);
+        std::string truth = text;
+        if (s.typographic_quotes > 0 && u(rng) < s.typographic_quotes &&
+            text.find('"') != std::string::npos && renderer.covers(font, "\u201C\u201D"))
+          truth = typeset_quotes(text);
+        // What a reader sees: small capitals are capitals.
+        if (renderer.is_small_caps(font)) truth = ascii_upper(truth);
         Image im = renderer.render(text, font, style, rng);
         if (s.binarized > 0 && u(rng) < s.binarized) {
           im = scan_binarized(im, rng);
@@ -169,7 +202,7 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
         char name[32];
         std::snprintf(name, sizeof name, "%06lld", static_cast<long long>(index));
         save_png(out_dir / (std::string(name) + ".png"), im);
-        write_file_atomic(out_dir / (std::string(name) + ".gt.txt"), text + "\n");
+        write_file_atomic(out_dir / (std::string(name) + ".gt.txt"), truth + "\n");
       } catch (const std::exception& e) {
         std::lock_guard lock(error_mutex);
         if (first_error.empty()) first_error = e.what();

@@ -36,6 +36,11 @@ struct SynthSettings {
   // Typesetting of printed documents: ligatures, a broken last word,
   // superscript footnote marks and exponents, subscripts.
   double ligatures = 0.0, hyphenate = 0.0, superscript = 0.0, subscript = 0.0;
+  // Fraction of lines whose straight double quotes are typeset as curly ones
+  // (“ ”), transcribed as `` and '' (the UW-III and TeX convention), in faces
+  // that have them. Lines in small-capitals faces are always transcribed as
+  // the capitals they show.
+  double typographic_quotes = 0.0;
   int threads = 1;
 };
 

@@ -281,6 +281,60 @@ TEST(Kanungo, FlipsOnlyNearTheBoundaryAtTheModelsRates) {
             std::vector<std::uint8_t>(noisy.data(), noisy.data() + noisy.width() * noisy.height()));
 }
 
+TEST(Synth, TypographicQuotesAreTranscribedAsTexQuotes) {
+  if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  std::string quotes;
+  for (const char* word : {"yes", "no", "maybe", "them", "later", "never", "always", "here",
+                           "there", "soon", "now", "then", "why", "how", "who", "what"})
+    for (int r = 0; r < 2; ++r)
+      quotes += std::string("He said \"") + word + "\" and went on. ";
+  test::write_bytes(dir / "quotes.txt", quotes + "\n");
+  SynthSettings s = small_synth(12);
+  s.corpus = {dir / "quotes.txt"};
+  s.min_chars = 30;
+  s.max_chars = 60;
+  for (double p : {0.0, 1.0}) {
+    s.typographic_quotes = p;
+    const auto out = dir / (p > 0 ? "curly" : "straight");
+    synthesize_lines(s, out);
+    int quoted = 0;
+    for (int i = 1; i <= 12; ++i) {
+      char name[16];
+      std::snprintf(name, sizeof name, "%06d", i);
+      const std::string gt = test::read_bytes(out / (std::string(name) + ".gt.txt"));
+      const bool straight = gt.find('"') != std::string::npos,
+                 tex = gt.find("``") != std::string::npos || gt.find("''") != std::string::npos;
+      quoted += straight || tex;
+      EXPECT_FALSE(p > 0 ? straight : tex) << gt;
+      if (p > 0 && gt.find("``") != std::string::npos)
+        EXPECT_LT(gt.find("``"), gt.find("''", gt.find("``"))) << "opening before closing: " << gt;
+    }
+    EXPECT_GT(quoted, 6);
+  }
+}
+
+TEST(Synth, SmallCapitalsAreTranscribedAsCapitals) {
+  const std::filesystem::path caps =
+      "/usr/share/texmf/fonts/opentype/public/lm/lmromancaps10-regular.otf";
+  if (!have_fonts() || !std::filesystem::exists(caps))
+    GTEST_SKIP() << "DejaVu or Latin Modern (fonts-lmodern) not installed";
+  LineRenderer r({caps, kDejaVu / "DejaVuSans.ttf"}, {"a"});
+  EXPECT_TRUE(r.is_small_caps(0));
+  EXPECT_FALSE(r.is_small_caps(1));
+  test::TempDir dir;
+  SynthSettings s = small_synth(6);
+  s.fonts = {caps};
+  synthesize_lines(s, dir.path());
+  for (int i = 1; i <= 6; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%06d", i);
+    const std::string gt = test::read_bytes(dir / (std::string(name) + ".gt.txt"));
+    for (char c : gt)
+      EXPECT_FALSE(std::islower(static_cast<unsigned char>(c))) << gt;
+  }
+}
+
 TEST(Synth, ScanResolutionBinarisedTypewriterLines) {
   if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;

@@ -64,6 +64,10 @@ int main(int argc, char** argv) {
   app.add_option("--subscript", s.subscript, "Fraction of lines with a lowered index")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--typographic-quotes", s.typographic_quotes,
+                 "Fraction of lines with curly double quotes, transcribed `` and ''")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--alphabet", alphabet,
                  "'ascii' (printable ASCII) or a file with one character per line")
       ->capture_default_str();
