@@ -16,9 +16,9 @@
 # Training runs in stages that each fit in one sitting, each stage's model
 # being committed (models/teacher-printed.ocrm) so the next can start on any
 # machine: stage a from scratch (peak learning rate 1e-3, seed 1); stage b
-# continues from INIT_MODEL (default the bundled teacher) with a fresh warm-up
-# and cosine decay from 3e-4 over new orderings and augmentations of the
-# same lines (seed 2).
+# (and c, d, ...) continues from INIT_MODEL (default the bundled teacher) with
+# a fresh warm-up and cosine decay from 3e-4 over new orderings and
+# augmentations of the lines (seed 2, 3, ...).
 #
 #   ITERATIONS=5500 scripts/train-teacher.sh            # stage a
 #   STAGE=b ITERATIONS=4500 scripts/train-teacher.sh    # stage b (the committed teacher)
@@ -53,10 +53,13 @@ render test test 2000 3
 
 case $stage in
   a) run=$work/run stage_options=(--lr 1e-3 --warmup 500 --seed 1) ;;
-  b) run=$work/run-b
-     stage_options=(--init-model "${INIT_MODEL:-$root/models/teacher-printed.ocrm}" --lr 3e-4
-       --warmup 200 --seed 2) ;;
-  *) echo "train-teacher: STAGE is a or b" >&2; exit 2 ;;
+  [b-z])
+    # Each later stage continues from the bundled model with its own seed
+    # (b 2, c 3, ...) and run directory.
+    run=$work/run-$stage
+    stage_options=(--init-model "${INIT_MODEL:-$root/models/teacher-printed.ocrm}" --lr 3e-4
+      --warmup 200 --seed $(($(printf '%d' "'$stage") - 96))) ;;
+  *) echo "train-teacher: STAGE is a letter, a to z" >&2; exit 2 ;;
 esac
 resume=()
 if [[ -f $run/checkpoint.ckpt ]]; then resume=(--resume); fi
