@@ -64,7 +64,7 @@ for h in "${harnesses[@]}"; do
   echo "== $h: ${seconds} s" >&2
   # -rss_limit_mb: a parser that allocates what a header claims is a bug, not
   # an out-of-memory kill; -timeout: likewise for one input that runs away.
-  if ASAN_OPTIONS=detect_leaks=1 "$build/fuzz/$h" -max_total_time="$seconds" -rss_limit_mb=2048 \
+  if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$build/fuzz/$h" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -timeout=10 -max_len=65536 -seed="$seed" "${runs[@]}" -artifact_prefix="$crashes/" -print_final_stats=1 "${dict[@]}" \
     "$corpus" "${seeds[@]}" > "$log" 2>&1; then
     crashed=0
@@ -75,10 +75,11 @@ for h in "${harnesses[@]}"; do
     grep -m 5 -E "ERROR|fuzz check failed|runtime error|SUMMARY" "$log" >&2 || true
   fi
   execs=$(grep -oP 'stat::number_of_executed_units:\s*\K[0-9]+' "$log" | tail -1)
+  used_seed=$(grep -oP 'Seed: \K[0-9]+' "$log" | head -1)
   edges=$(grep -oP 'cov: \K[0-9]+' "$log" | tail -1)
   files=$(find "$corpus" -type f | wc -l)
   line=$(printf '{"harness":"%s","seconds":%s,"seed":%s,"executions":%s,"edges":%s,"corpus":%s,"crashed":%s,"time":"%s"}' \
-    "$h" "$seconds" "$seed" "${execs:-0}" "${edges:-0}" "$files" "$crashed" "$(date -u +%FT%TZ)")
+    "$h" "$seconds" "${used_seed:-$seed}" "${execs:-0}" "${edges:-0}" "$files" "$crashed" "$(date -u +%FT%TZ)")
   echo "$line"
   echo "$line" >> "$build/fuzz-runs.jsonl"
   # Inputs that once crashed must pass now.
