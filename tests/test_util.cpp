@@ -12,6 +12,17 @@
 
 namespace ocrcore::test {
 
+const char* const kTinyLineArchitecture = R"({"input_height": 16, "layers": [
+  {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 8, "kernel_size": 3, "padding": 1},
+  {"type": "batchnorm2d", "name": "bn0", "num_features": 8}, {"type": "relu"},
+  {"type": "maxpool2d", "kernel_size": 2},
+  {"type": "conv2d", "name": "c1", "in_channels": 8, "out_channels": 16, "kernel_size": 3, "padding": 1},
+  {"type": "relu"}, {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
+  {"type": "dropout", "p": 0.1},
+  {"type": "collapse"},
+  {"type": "lstm", "name": "rnn", "input_size": 64, "hidden_size": 16, "num_layers": 1},
+  {"type": "linear", "name": "fc", "in_features": 32, "out_features": 96}]})";
+
 const char* const kTinyCharacterArpa = R"(
 \data\
 ngram 1=6

@@ -37,6 +37,10 @@ LogProbs random_log_probs(int frames, int classes, std::mt19937& rng, float shar
 // bigrams and back-off weights ("a" is far likelier than "b" as a whole line).
 extern const char* const kTinyCharacterArpa;
 
+// A tiny CNN-BLSTM for printable ASCII on 16-pixel lines (conv, batch norm,
+// pooling, dropout, one BLSTM layer): what the tool tests train in seconds.
+extern const char* const kTinyLineArchitecture;
+
 // Every CTC path of a tiny LogProbs enumerated: per labelling, its probability
 // (summed over paths) and its best path's log-probability.
 struct CtcBruteForce {

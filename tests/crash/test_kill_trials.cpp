@@ -32,16 +32,6 @@ const std::string kSynth = OCR_SYNTH_EXE, kTrain = OCR_TRAIN_EXE, kCompress = OC
                   kInfer = OCR_INFER_EXE;
 const std::string kFonts = "/usr/share/fonts/truetype/dejavu";
 
-constexpr const char* kTinyArch = R"({"input_height": 16, "layers": [
-  {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 8, "kernel_size": 3, "padding": 1},
-  {"type": "batchnorm2d", "name": "bn0", "num_features": 8}, {"type": "relu"},
-  {"type": "maxpool2d", "kernel_size": 2},
-  {"type": "conv2d", "name": "c1", "in_channels": 8, "out_channels": 16, "kernel_size": 3, "padding": 1},
-  {"type": "relu"}, {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
-  {"type": "collapse"},
-  {"type": "lstm", "name": "rnn", "input_size": 64, "hidden_size": 16, "num_layers": 1},
-  {"type": "linear", "name": "fc", "in_features": 32, "out_features": 96}]})";
-
 struct Outcome {
   int exit_code = -1;  // when it exited
   bool killed = false;
@@ -127,7 +117,7 @@ class KillTrials : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(kFonts + "/DejaVuSans.ttf")) GTEST_SKIP() << "DejaVu fonts not installed";
-    write_bytes(dir_ / "arch.json", kTinyArch);
+    write_bytes(dir_ / "arch.json", kTinyLineArchitecture);
     const Outcome o =
         run_tool({kSynth, "-q", "--corpus", std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt",
                   "--fonts", kFonts, "-o", (dir_ / "data").string(), "--count", "32", "--height",
@@ -138,6 +128,13 @@ class KillTrials : public ::testing::Test {
     seed_ = seed ? static_cast<unsigned>(std::stoul(seed)) : std::random_device{}();
     rng_.seed(seed_);
     std::printf("kill moments: seed %u (OCRCORE_KILL_SEED reproduces them)\n", seed_);
+  }
+  // An @list of the rendered lines twenty times over (640 lines).
+  void write_repeated_list(const fs::path& list_path) const {
+    std::ofstream list(list_path);
+    for (int r = 0; r < 20; ++r)
+      for (const auto& e : fs::directory_iterator(dir_ / "data"))
+        if (e.path().extension() == ".png") list << e.path().string() << "\n";
   }
   std::vector<std::string> train_args(const fs::path& run_dir) const {
     return {kTrain,
@@ -246,12 +243,7 @@ TEST_F(KillTrials, TrainCompressAndInferSurviveSigkill) {
   ASSERT_EQ(ref.exit_code, 0) << read_bytes(dir_ / "ref.log");
   const double compress_seconds = ref.seconds;
   // ocr-infer over the lines twenty times, as JSON lines.
-  {
-    std::ofstream list(dir_ / "lines.txt");
-    for (int r = 0; r < 20; ++r)
-      for (const auto& e : fs::directory_iterator(dir_ / "data"))
-        if (e.path().extension() == ".png") list << e.path().string() << "\n";
-  }
+  write_repeated_list(dir_ / "lines.txt");
   auto infer_args = [&](const fs::path& out) {
     return std::vector<std::string>{kInfer,
                                     "--model",
@@ -330,12 +322,7 @@ TEST_F(KillTrials, FullDiskGivesAClearErrorAndNoPartialFile) {
   fs::remove_all(disk / "run");
 
   // ocr-infer's output (about 100 KB of JSON lines) does not fit either.
-  {
-    std::ofstream list(dir_ / "many.txt");
-    for (int r = 0; r < 20; ++r)
-      for (const auto& e : fs::directory_iterator(dir_ / "data"))
-        if (e.path().extension() == ".png") list << e.path().string() << "\n";
-  }
+  write_repeated_list(dir_ / "many.txt");
   ASSERT_EQ(run_tool(train_args(dir_ / "model"), dir_ / "train.log").exit_code, 0);
   o = run_tool({kInfer, "--model", (dir_ / "model/last.ocrm").string(), "--format", "jsonl", "-t",
                 "1", "-q", "-o", (disk / "out.jsonl").string(), "@" + (dir_ / "many.txt").string()},

@@ -29,23 +29,12 @@ Run run(const std::string& exe, const std::string& args, const TempDir& dir) {
 const std::string kSynth = OCR_SYNTH_EXE, kTrain = OCR_TRAIN_EXE, kLm = OCR_LM_EXE;
 const std::string kFonts = "/usr/share/fonts/truetype/dejavu";
 
-constexpr const char* kTinyArch = R"({"input_height": 16, "layers": [
-  {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 8, "kernel_size": 3, "padding": 1},
-  {"type": "batchnorm2d", "name": "bn0", "num_features": 8}, {"type": "relu"},
-  {"type": "maxpool2d", "kernel_size": 2},
-  {"type": "conv2d", "name": "c1", "in_channels": 8, "out_channels": 16, "kernel_size": 3, "padding": 1},
-  {"type": "relu"}, {"type": "maxpool2d", "kernel_size": [2, 1], "stride": [2, 1]},
-  {"type": "dropout", "p": 0.1},
-  {"type": "collapse"},
-  {"type": "lstm", "name": "rnn", "input_size": 64, "hidden_size": 16, "num_layers": 1},
-  {"type": "linear", "name": "fc", "in_features": 32, "out_features": 96}]})";
-
 class TrainCli : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!std::filesystem::exists(kFonts + "/DejaVuSans.ttf"))
       GTEST_SKIP() << "DejaVu fonts not installed";
-    write_bytes(dir_ / "arch.json", kTinyArch);
+    write_bytes(dir_ / "arch.json", test::kTinyLineArchitecture);
     auto r =
         run(kSynth,
             "-q --corpus " + std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt --fonts " + kFonts +
