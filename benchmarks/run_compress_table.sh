@@ -6,7 +6,8 @@
 # the paper's recipe (CTC fine-tuning with the DBLSTM unfrozen). Each row is
 # one ocr-compress run; the table (parameters, footprint reduction, FLOPs,
 # speedup at one thread and all threads, CER on the rendered test set and on
-# ../shared/data/uw3-dev/test) goes to benchmarks/results/compress.md.
+# ../shared/data/uw3-dev/test) goes to benchmarks/results/compress.md, and
+# with plots to benchmarks/results/compress-report.html (scripts/compress-report.py).
 #
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
 # Environment: RUNS (speed rounds, 5), STUDENT_CHANNELS (per-layer student channels, default below) or
@@ -136,9 +137,14 @@ lines = ["# Teacher-student learning and Tucker-2 on the printed-English teacher
          "| model | parameters | footprint reduction | GFLOP (32x512) | latency ms | speedup, 1 thread | "
          "lines/s, all threads | speedup, all threads | " + " | ".join(f"CER {s}" for s in sets) + " |",
          "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(sets)]
+table = {"sets": sets, "rows": []}
 for label, name in rows:
     m = acc[name]
     lat, tp = med(name, "latency_ms"), med(name, "throughput_lines_per_s")
+    table["rows"].append({"label": label, "name": name, "parameters": m["parameters"],
+                          "footprint_reduction": t["parameters"] / m["parameters"],
+                          "latency_ms": lat, "speedup": lat_t / lat, "lines_per_s": tp,
+                          "cer": m["cer"]})
     cer = " | ".join(f"{m['cer'][s]:.2f}% ({m['cer'][s] - t['cer'][s]:+.2f})" for s in sets)
     lines.append(f"| {label} | {m['parameters']:,} | {t['parameters'] / m['parameters']:.2f}x | {m['gflops']:.3f} | "
                  f"{lat:.2f} | {lat_t / lat:.2f}x | {tp:.1f} | {tp / tp_t:.2f}x | {cer} |")
@@ -155,5 +161,17 @@ for l in json.load(open(f"{work}/lstm-guided/report.json")).get("decomposition",
                  f"{l['params_after']:,} | {l['flops_before'] / 1e6:.1f} | {l['flops_after'] / 1e6:.1f} | "
                  f"{l['relative_error']:.3f} |")
 open(out, "w").write("\n".join(lines) + "\n")
+json.dump(table, open(f"{work}/table.json", "w"), indent=1)
 print("\n".join(lines))
 PY
+
+# The report with plots (one HTML file): every row against size and speed,
+# the lstm-guided run's stages and Tucker spectra, Tesseract on uw3-dev.
+peers=()
+if [[ -d $uw3 ]] && command -v tesseract > /dev/null; then
+  /usr/bin/python3 "$root/benchmarks/peers/ocr_level.py" "$uw3" --tesseract --runs 1 \
+    > "$work/tesseract-uw3.jsonl"
+  peers=(--peers "uw3-dev test=$work/tesseract-uw3.jsonl")
+fi
+/usr/bin/python3 "$root/scripts/compress-report.py" -o "$root/benchmarks/results/compress-report.html" \
+  --table "$work/table.json" "${peers[@]}" "$work/lstm-guided"

@@ -10,8 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     image = decode_image(std::span<const std::uint8_t>(data, size), "fuzz-image");
   } catch (const Error& e) {
-    fuzz::check(std::string(e.what()).find("fuzz-image") != std::string::npos,
-                std::string("the error does not name the image: ") + e.what());
+    fuzz::check_error_names(e, "fuzz-image");
     return 0;
   }
   fuzz::check(image.width() > 0 && image.height() > 0, "decoded an empty image");

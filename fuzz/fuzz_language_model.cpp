@@ -10,8 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     lm = LanguageModel::load(path);
   } catch (const Error& e) {
-    fuzz::check(std::string(e.what()).find(path.filename().string()) != std::string::npos,
-                std::string("the error does not name the file: ") + e.what());
+    fuzz::check_error_names(e, path.filename().string());
     return 0;
   }
   fuzz::check(lm->order() >= 1, "order below 1");

@@ -10,8 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     model = Model::load(path);
   } catch (const Error& e) {
-    fuzz::check(std::string(e.what()).find(path.string()) != std::string::npos,
-                std::string("the error does not name the file: ") + e.what());
+    fuzz::check_error_names(e, path.string());
     return 0;
   }
   fuzz::check(model->num_classes() == static_cast<int>(model->alphabet().size()),

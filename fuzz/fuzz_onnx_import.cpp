@@ -1,6 +1,7 @@
 // ONNX graphs (protobuf from anywhere): the importer maps them to an
 // ocrcore architecture and tensors or refuses them with ocrcore::Error; what
-// it accepts must build a valid model that reads a line.
+// it accepts must build a valid model that reads a line. Every refusal names
+// the graph.
 #include "fuzz_util.hpp"
 #include "onnx/onnx_model.hpp"
 
@@ -10,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     imported = onnx_io::import_onnx_bytes(
         std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.onnx");
-  } catch (const Error&) {
+  } catch (const Error& e) {
+    fuzz::check_error_names(e, "fuzz.onnx");
     return 0;
   }
   std::shared_ptr<const Model> model;
@@ -25,8 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     model = Model::from_parts(imported.architecture, alphabet, imported.preprocessing,
                               imported.tensors, "fuzz.onnx");
-  } catch (const Error&) {
-    return 0;  // for example an alphabet that does not match the output layer
+  } catch (const Error& e) {
+    // For example an alphabet that does not match the output layer.
+    fuzz::check_error_names(e, "fuzz.onnx");
+    return 0;
   }
   fuzz::check_model_reads_a_line(model);
   return 0;

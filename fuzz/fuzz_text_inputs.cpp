@@ -9,16 +9,12 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ocrcore;
   const auto path = fuzz::write_scratch(data, size, ".txt");
-  auto names_file = [&](const Error& e) {
-    fuzz::check(std::string(e.what()).find(path.filename().string()) != std::string::npos,
-                std::string("the error does not name the file: ") + e.what());
-  };
   try {
     const std::string text = read_ground_truth(path);
     fuzz::check(fuzz::valid_utf8(text), "ground truth is not UTF-8");
     fuzz::check(text.empty() || text.back() != '\n', "the trailing newline is kept");
   } catch (const Error& e) {
-    names_file(e);
+    fuzz::check_error_names(e, path.filename().string());
   }
   try {
     for (const auto& [image, text] : read_ground_truth_tsv(path)) {
@@ -26,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fuzz::check(fuzz::valid_utf8(text), "TSV text is not UTF-8");
     }
   } catch (const Error& e) {
-    names_file(e);
+    fuzz::check_error_names(e, path.filename().string());
   }
   // A list may name directories, which are walked: ".." or "/" would walk
   // this machine's file system, which is not parsing. Such lists are left out.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -26,6 +27,11 @@ namespace ocrcore::fuzz {
 }
 inline void check(bool ok, const std::string& what) {
   if (!ok) fail(what);
+}
+// Every refusal tells the user which input it was about.
+inline void check_error_names(const std::exception& error, const std::string& name) {
+  check(std::string(error.what()).find(name) != std::string::npos,
+        "the error does not name " + name + ": " + error.what());
 }
 
 // One file per process, rewritten for every input (in /dev/shm when it is

@@ -13,6 +13,8 @@
 #   setup-deps.sh --fresh-check  adds debootstrap and git (scripts/check-fresh.sh)
 #   setup-deps.sh --fuzz       adds clang and its sanitizer and OpenMP runtimes
 #                              (scripts/fuzz.sh)
+#   setup-deps.sh --report     adds matplotlib and Chromium (scripts/compress-report.py
+#                              and its test in headless Chromium)
 #
 # scripts/check-fresh.sh proves on a minimal Debian 12 root that these lists
 # are complete.
@@ -45,8 +47,9 @@ for arg in "$@"; do
     --training-data) packages+=(perl-doc python3.11-doc r-doc-info fonts-lmodern fonts-courier-prime) ;;
     --fresh-check) packages+=(debootstrap git) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
+    --report) packages+=(python3-matplotlib chromium) ;;
     -h | --help)
-      sed -n '2,17p' "$0"
+      sed -n '2,20p' "$0"
       exit 0
       ;;
     *)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Fresh Debian machine to a passing test suite: installs dependencies, builds
-# everything (library, tools, tests, sanitizer build of the tests, benchmarks)
-# and runs every ctest label: unit, cli, train, onnx, sanitize (ASan + UBSan),
-# install.
+# Fresh Debian machine to a passing test suite: installs dependencies (with
+# matplotlib and Chromium for the compression report's test), builds
+# everything (library, tools, tests, sanitizer builds of the suites,
+# benchmarks) and runs every ctest label: unit, cli, train, onnx, compress,
+# report, crash, sanitize (ASan + UBSan), tsan, install.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-"$root/scripts/setup-deps.sh"
+"$root/scripts/setup-deps.sh" --report
 "$root/scripts/build.sh"
 # ONNX Runtime (npm onnxruntime-node, CPU binaries bundled; its install script
 # only fetches GPU builds) for the ONNX export tests, which skip without it.

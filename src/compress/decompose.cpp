@@ -182,6 +182,7 @@ DecomposedModel decompose_model(const Architecture& arch, const TensorMap& tenso
     rep.name = s.name;
     rep.in_channels = s.in_channels, rep.out_channels = s.out_channels;
     rep.kernel_h = s.kernel_h, rep.kernel_w = s.kernel_w;
+    rep.spectra = c.spectra;
     const double orig = conv_cost(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w);
     const double fact = tucker_cost(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w, r1, r2);
     const std::int64_t bias = s.bias ? s.out_channels : 0;

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "compress/tucker.hpp"
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/tensor.hpp"
 
@@ -35,6 +36,7 @@ struct LayerDecomposition {
   std::int64_t params_before = 0, params_after = 0;
   double flops_before = 0, flops_after = 0;  // per line of input_height x 512
   double relative_error = 0;                 // of the kernel
+  ModeSpectra spectra;                       // what the ranks were chosen from
 };
 
 struct DecomposedModel {

@@ -140,17 +140,19 @@ json to_json(const CompressResult& r) {
                            {"errors", e}});
   }
   for (const auto& l : r.decomposition)
-    j["decomposition"].push_back({{"layer", l.name},
-                                  {"method", l.method},
-                                  {"in", l.in_channels},
-                                  {"out", l.out_channels},
-                                  {"kernel", {l.kernel_h, l.kernel_w}},
-                                  {"ranks", {l.rank_in, l.rank_out}},
-                                  {"params_before", l.params_before},
-                                  {"params_after", l.params_after},
-                                  {"flops_before", l.flops_before},
-                                  {"flops_after", l.flops_after},
-                                  {"relative_error", l.relative_error}});
+    j["decomposition"].push_back(
+        {{"layer", l.name},
+         {"method", l.method},
+         {"in", l.in_channels},
+         {"out", l.out_channels},
+         {"kernel", {l.kernel_h, l.kernel_w}},
+         {"ranks", {l.rank_in, l.rank_out}},
+         {"params_before", l.params_before},
+         {"params_after", l.params_after},
+         {"flops_before", l.flops_before},
+         {"flops_after", l.flops_after},
+         {"relative_error", l.relative_error},
+         {"singular_values", {{"in", l.spectra.in}, {"out", l.spectra.out}}}});
   j["final_model"] = r.final_model.string();
   return j;
 }
