@@ -21,7 +21,8 @@
 # augmentations of the lines (seed 2, 3, ...).
 #
 #   ITERATIONS=5500 scripts/train-teacher.sh            # stage a
-#   STAGE=b ITERATIONS=4500 scripts/train-teacher.sh    # stage b (the committed teacher)
+#   STAGE=b ITERATIONS=4500 scripts/train-teacher.sh    # stage b
+#   STAGE=c ITERATIONS=4500 scripts/train-teacher.sh    # stage c (the committed teacher)
 #   TRAIN_LINES=2000 ITERATIONS=200 scripts/train-teacher.sh   # a quick smoke run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
