@@ -1,34 +1,48 @@
 #!/usr/bin/env bash
-# The paper's comparison on our printed-English teacher (DESIGN.md 3-4, issue
-# "ocr-compress"): students of the same size trained by CTC alone, by plain
-# feature matching (l2), by frame-level KL, by the LSTM-guided loss, and the
-# LSTM-guided student after Tucker-2 and fine-tuning; then two rows beyond
-# the paper's recipe (CTC fine-tuning with the DBLSTM unfrozen). Each row is
-# one ocr-compress run; the table (parameters, footprint reduction, FLOPs,
-# speedup at one thread and all threads, CER on the rendered test set and on
-# ../shared/data/uw3-dev/test) goes to benchmarks/results/compress.md, and
-# with plots to benchmarks/results/compress-report.html (scripts/compress-report.py).
+# The paper's comparison on our printed-English teacher (DESIGN.md 3-4), made
+# fair: students of the same CNN trained by CTC alone, by plain feature
+# matching (l2), by frame-level KL and by the LSTM-guided loss, each with
+#
+#   1. its learning rate from the same sweep (SWEEP_LRS, SWEEP_ITERATIONS
+#      iterations, seed 1), chosen by rendered validation CER only;
+#   2. then TS_ITERATIONS iterations at that rate for every seed in SEEDS, on
+#      the same lines (rendered, not augmented, so that the teacher's targets
+#      are computed once per line and cached);
+#
+# then the LSTM-guided student of the first seed through Tucker-2 and
+# fine-tuning, and two rows beyond the paper's recipe (CTC fine-tuning with
+# the DBLSTM unfrozen). Every run is an ocr-compress run directory under WORK:
+# a finished run (report.json) is kept and an interrupted one resumes from its
+# checkpoint, so the table is built over as many sittings as it needs by
+# running this again. CER: greedy decoding, rendered test set and
+# all 70 lines of ../shared/data/uw3-dev (scored, never trained on or selected by); the
+# table gives the mean over seeds and the spread (min-max). Speed: every
+# distinct architecture timed side by side (bench_runtime, medians of RUNS
+# rounds). Output: benchmarks/results/compress.md and, with plots,
+# benchmarks/results/compress-report.html (scripts/compress-report.py).
 #
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
-# Environment: RUNS (speed rounds, 5), STUDENT_CHANNELS (per-layer student channels, default below) or
-# WIDTH (a width multiplier instead), TS_ITERATIONS (4000),
-# FT_ITERATIONS (1500), CTC_FT_ITERATIONS (3000), RANKS (budget:flops=0.5), WORK (runs/compress-table).
+# Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3),
+# SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), FT_ITERATIONS
+# (2000), CTC_FT_ITERATIONS (3000), RANKS (budget:flops=0.5), RUNS (5),
+# STUDENT_CHANNELS, WORK (runs/compress-table).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
 teacher=${1:-$root/models/teacher-printed.ocrm}
 work=${WORK:-$root/runs/compress-table}
 data=${TEACHER_DATA:-$root/runs/teacher/data}
-# Narrow early layers (they run at full resolution) and the teacher's feature
-# dimension at the end: 16x smaller than the teacher, ~27x fewer FLOPs.
-channels=${STUDENT_CHANNELS:-8 16 16 16 32 32 64 64 128 128}
-student=(--student-channels $channels)
-[[ -n ${WIDTH:-} ]] && student=(--width "$WIDTH")
-ts_iterations=${TS_ITERATIONS:-4000}
-ft_iterations=${FT_ITERATIONS:-1500}
+# The bundled compact model's CNN (scripts/train-compact.sh).
+channels=${STUDENT_CHANNELS:-8 16 32 32 64 64 128 96 128 128}
+read -r -a criteria <<< "${CRITERIA:-lstm-guided l2 kl ctc}"
+read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3}"
+read -r -a seeds <<< "${SEEDS:-1 2}"
+sweep_iterations=${SWEEP_ITERATIONS:-1000}
+ts_iterations=${TS_ITERATIONS:-6000}
+ft_iterations=${FT_ITERATIONS:-2000}
 ranks=${RANKS:-budget:flops=0.5}
 threads=$(nproc)
-uw3=$root/../shared/data/uw3-dev/test
+uw3=$root/../shared/data/uw3-dev
 out=$root/benchmarks/results/compress.md
 
 [[ -f $teacher ]] || { echo "no teacher at $teacher (scripts/train-teacher.sh makes it)" >&2; exit 1; }
@@ -37,141 +51,101 @@ out=$root/benchmarks/results/compress.md
 eval_sets=("$data/test")
 [[ -d $uw3 ]] && eval_sets+=("$uw3")
 
-common=(--teacher "$teacher" --val "$data/val" --max-val-lines 500
-        --eval "${eval_sets[@]}" --ts-iterations "$ts_iterations" --ranks "$ranks" -t "$threads"
-        --latency-lines 100 -q)
-# The CTC fine-tuning rows train on the labelled rendered lines (uw3-dev is the
-# real-scan development set: scored, never trained on).
-ctc_ft=(--stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4
-        --finetune-iterations "${CTC_FT_ITERATIONS:-3000}" --train "$data/train")
+common=(--teacher "$teacher" --train "$data/train" --val "$data/val" --max-val-lines 500
+        --student-channels $channels --no-augment --teacher-cache-mb 6144 -t "$threads" -q)
 run() {  # name, extra args
   local name=$1; shift
   local resume=()
-  # A finished run (its report written) is kept; an interrupted one resumes.
-  [[ -f $work/$name/report.json ]] && { echo "== $name: done before, kept" >&2; return; }
+  [[ -f $work/$name/report.json ]] && return
   [[ -d $work/$name ]] && resume=(--resume)
-  echo "== $name" >&2
+  echo "== $name ($(date +%H:%M))" >&2
   "$build/tools/ocr-compress" "${common[@]}" --run-dir "$work/$name" "${resume[@]}" "$@" >&2
 }
-run lstm-guided "${student[@]}" --train "$data/train" --stages ts,tucker,finetune --ts-loss lstm-guided \
-  --finetune-iterations "$ft_iterations"
-run l2 "${student[@]}" --train "$data/train" --stages ts --ts-loss l2
-run kl "${student[@]}" --train "$data/train" --stages ts --ts-loss kl
-run ctc "${student[@]}" --train "$data/train" --stages ts --ts-loss ctc
-# Beyond the paper's recipe: the lstm-guided student, and its Tucker form,
-# fine-tuned whole (DBLSTM unfrozen) with CTC instead of the frozen-DBLSTM
-# feature loss.
-run lstm-guided+ctc-ft --student-model "$work/lstm-guided/student-ts.ocrm" "${ctc_ft[@]}"
-run lstm-guided+tucker+ctc-ft --student-model "$work/lstm-guided/student-tucker.ocrm" "${ctc_ft[@]}"
+# The lowest validation CER a stage's log records.
+best_val_cer() {
+  python3 -c 'import json, sys
+print(min(e["cer"] for e in map(json.loads, open(sys.argv[1])) if e.get("event") == "validation"))' \
+    "$1/ts/log.jsonl"
+}
 
-# Speed, side by side: every model on the same normalised lines (200 of the
-# rendered test set), alternating models within each of RUNS rounds so that
-# drift on a shared machine hits them alike; medians per model.
+# 1. The learning-rate sweep, and each criterion's choice.
+declare -A lr_of
+for c in "${criteria[@]}"; do
+  best=""
+  for lr in "${sweep_lrs[@]}"; do
+    run "sweep/$c-lr$lr" --stages ts --ts-loss "$c" --lr "$lr" --seed 1 \
+      --ts-iterations "$sweep_iterations" --validate-every "$((sweep_iterations / 2))" \
+      --eval none --latency-lines 0
+    cer=$(best_val_cer "$work/sweep/$c-lr$lr")
+    echo "sweep: $c lr $lr: validation CER $cer" >&2
+    if [[ -z $best ]] || python3 -c "import sys; sys.exit(not $cer < $best)"; then
+      best=$cer lr_of[$c]=$lr
+    fi
+  done
+  echo "sweep: $c takes lr ${lr_of[$c]}" >&2
+done
+
+# 2. Every criterion at its rate, every seed; evaluated on the test sets.
+for c in "${criteria[@]}"; do
+  for seed in "${seeds[@]}"; do
+    run "$c-s$seed" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" --seed "$seed" \
+      --ts-iterations "$ts_iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
+      --latency-lines 0
+  done
+done
+
+# 3. Tucker-2 of the first seed's LSTM-guided student, fine-tuned under the
+#    teacher's guidance; 4. beyond the paper: CTC fine-tuning, DBLSTM unfrozen,
+#    of the student and of its Tucker form (labelled rendered lines only).
+first=lstm-guided-s${seeds[0]}
+run lstm-guided+tucker+ft --student-model "$work/$first/student-ts.ocrm" --stages tucker,finetune \
+  --ranks "$ranks" --finetune-iterations "$ft_iterations" --validate-every 500 \
+  --lr "${lr_of[lstm-guided]}" --eval "${eval_sets[@]}" --latency-lines 0
+ctc_ft=(--stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4 --validate-every 500
+        --finetune-iterations "${CTC_FT_ITERATIONS:-3000}" --eval "${eval_sets[@]}" --latency-lines 0)
+run lstm-guided+ctc-ft --student-model "$work/$first/student-ts.ocrm" "${ctc_ft[@]}"
+run lstm-guided+tucker+ctc-ft --student-model "$work/lstm-guided+tucker+ft/student-tucker.ocrm" \
+  "${ctc_ft[@]}"
+
+# Speed, side by side: every distinct architecture on the same normalised
+# lines (200 of the rendered test set), alternating models within each of
+# RUNS rounds so that drift on a shared machine hits them alike.
 runs=${RUNS:-5}
-names=(teacher ctc l2 kl lstm-guided lstm-guided+tucker+ft lstm-guided+ctc-ft lstm-guided+tucker+ctc-ft)
-paths=("$teacher" "$work/ctc/student-ts.ocrm" "$work/l2/student-ts.ocrm" "$work/kl/student-ts.ocrm"
-       "$work/lstm-guided/student-ts.ocrm" "$work/lstm-guided/student-finetune.ocrm"
-       "$work/lstm-guided+ctc-ft/student-finetune.ocrm" "$work/lstm-guided+tucker+ctc-ft/student-finetune.ocrm")
+names=(teacher student student+tucker)
+paths=("$teacher" "$work/$first/student-ts.ocrm" "$work/lstm-guided+tucker+ft/student-finetune.ocrm")
 find "$data/test" -name '*.png' | sort | awk 'NR <= 200' > "$work/timing-lines.txt"
 "$build/benchmarks/bench_runtime" --model "$teacher" --export-lines "$work/timing-lines.bin" \
   "@$work/timing-lines.txt" > /dev/null
 : > "$work/speed.jsonl"
 for ((r = 1; r <= runs; ++r)); do
   for i in "${!names[@]}"; do
-    echo "== speed round $r/$runs: ${names[$i]}" >&2
     json=$("$build/benchmarks/bench_runtime" --model "${paths[$i]}" --lines "$work/timing-lines.bin" \
       --runs 1 --batches 1,4,8,16 --threads "$threads")
     echo "{\"model\": \"${names[$i]}\", \"result\": $json}" >> "$work/speed.jsonl"
   done
 done
-
-# Size and accuracy of every model, from ocr-infer itself (greedy decoding).
-: > "$work/accuracy.jsonl"
+: > "$work/size.jsonl"
 for i in "${!names[@]}"; do
   info=$("$build/tools/ocr-infer" --info --model "${paths[$i]}")
   params=$(sed -n 's/.*parameters: \([0-9]*\).*/\1/p' <<< "$info")
   gflops=$(sed -n 's/^FLOPs per 32x512 line: \([0-9.]*\) G.*/\1/p' <<< "$info")
-  cers=""
-  for set in "${eval_sets[@]}"; do
-    echo "== accuracy: ${names[$i]} on $set" >&2
-    cer=$("$build/tools/ocr-infer" -q -t "$threads" --model "${paths[$i]}" "$set" 2>&1 |
-      sed -n 's/.*CER \([0-9.]*\)%.*/\1/p')
-    label="$(basename "$(dirname "$set")") $(basename "$set")"
-    [[ $set == "$data/test" ]] && label="rendered test"
-    cers+="${cers:+, }\"$label\": ${cer:-null}"
-  done
-  echo "{\"model\": \"${names[$i]}\", \"parameters\": $params, \"gflops\": $gflops, \"cer\": {$cers}}" \
-    >> "$work/accuracy.jsonl"
+  echo "{\"model\": \"${names[$i]}\", \"parameters\": $params, \"gflops\": $gflops}" >> "$work/size.jsonl"
 done
 
-python3 - "$work" "$out" "$ts_iterations" "$ft_iterations" "$ranks" "$runs" \
-  "${common[*]} ${student[*]} --train $data/train" "$root" <<'PY'
-import json, statistics, sys
-work, out, ts_it, ft_it, ranks, runs, common, root = sys.argv[1:9]
-common = common.replace(root + "/", "")
-speed = {}
-for line in open(f"{work}/speed.jsonl"):
-    d = json.loads(line)
-    speed.setdefault(d["model"], []).append(d["result"])
-def med(name, key):
-    return statistics.median(r[key] for r in speed[name])
-acc = {}
-for line in open(f"{work}/accuracy.jsonl"):
-    d = json.loads(line)
-    acc[d["model"]] = d
-rows = [("teacher", "teacher"), ("student, CTC only", "ctc"), ("student, l2", "l2"), ("student, kl", "kl"),
-        ("student, lstm-guided", "lstm-guided"), ("lstm-guided + Tucker + fine-tuning", "lstm-guided+tucker+ft"),
-        ("lstm-guided + CTC fine-tuning, DBLSTM unfrozen *", "lstm-guided+ctc-ft"),
-        ("lstm-guided + Tucker + CTC fine-tuning, DBLSTM unfrozen *", "lstm-guided+tucker+ctc-ft")]
-t = acc["teacher"]
-sets = list(t["cer"].keys())
-lat_t, tp_t = med("teacher", "latency_ms"), med("teacher", "throughput_lines_per_s")
-lines = ["# Teacher-student learning and Tucker-2 on the printed-English teacher", "",
-         f"`benchmarks/run_compress_table.sh`: every student has the same CNN ({ts_it} teacher-student "
-         f"iterations of 16 lines; the DBLSTM and output layer are the teacher's, frozen); Tucker ranks "
-         f"`{ranks}`, then {ft_it} fine-tuning iterations with the LSTM-guided loss.", "",
-         f"Speed: `bench_runtime` on 200 rendered test lines, models alternated in each of {runs} rounds, "
-         "medians. Latency: batch 1, one thread. Throughput: all threads, best of batch 1/4/8/16. "
-         "Speedup = teacher time / model time in the same run. CER: greedy decoding (DESIGN.md), in "
-         "brackets the difference to the teacher in points. Footprint: fp32 parameters.", "",
-         "| model | parameters | footprint reduction | GFLOP (32x512) | latency ms | speedup, 1 thread | "
-         "lines/s, all threads | speedup, all threads | " + " | ".join(f"CER {s}" for s in sets) + " |",
-         "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(sets)]
-table = {"sets": sets, "rows": []}
-for label, name in rows:
-    m = acc[name]
-    lat, tp = med(name, "latency_ms"), med(name, "throughput_lines_per_s")
-    table["rows"].append({"label": label, "name": name, "parameters": m["parameters"],
-                          "footprint_reduction": t["parameters"] / m["parameters"],
-                          "latency_ms": lat, "speedup": lat_t / lat, "lines_per_s": tp,
-                          "cer": m["cer"]})
-    cer = " | ".join(f"{m['cer'][s]:.2f}% ({m['cer'][s] - t['cer'][s]:+.2f})" for s in sets)
-    lines.append(f"| {label} | {m['parameters']:,} | {t['parameters'] / m['parameters']:.2f}x | {m['gflops']:.3f} | "
-                 f"{lat:.2f} | {lat_t / lat:.2f}x | {tp:.1f} | {tp / tp_t:.2f}x | {cer} |")
-lines += ["", "\\* Beyond the paper's recipe: the lstm-guided student (or its Tucker form) fine-tuned "
-          "whole, DBLSTM and output layer included, with CTC on the labelled rendered training "
-          "lines.", "",
-          "Training arguments common to every row: `" + common + "`.", "",
-          "Tucker-2 of the lstm-guided student, per layer (kernel error: relative Frobenius error of the "
-          "reconstructed kernel before fine-tuning):", "",
-          "| layer | method | ranks | parameters before | after | MFLOP before | after | kernel error |",
-          "|---|---|---|---:|---:|---:|---:|---:|"]
-for l in json.load(open(f"{work}/lstm-guided/report.json")).get("decomposition", []):
-    lines.append(f"| {l['layer']} | {l['method']} | {l['ranks'][0]}, {l['ranks'][1]} | {l['params_before']:,} | "
-                 f"{l['params_after']:,} | {l['flops_before'] / 1e6:.1f} | {l['flops_after'] / 1e6:.1f} | "
-                 f"{l['relative_error']:.3f} |")
-open(out, "w").write("\n".join(lines) + "\n")
-json.dump(table, open(f"{work}/table.json", "w"), indent=1)
-print("\n".join(lines))
-PY
+lrs=""
+for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
+python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
+  --criteria "${criteria[@]}" --seeds "${seeds[@]}" --sweep "${sweep_lrs[*]} x $sweep_iterations" \
+  --ts-iterations "$ts_iterations" --ft-iterations "$ft_iterations" --ranks "$ranks" --runs "$runs"
 
 # The report with plots (one HTML file): every row against size and speed,
-# the lstm-guided run's stages and Tucker spectra, Tesseract on uw3-dev.
+# the Tucker run's spectra and every stage's curves, Tesseract on uw3-dev.
 peers=()
 if [[ -d $uw3 ]] && command -v tesseract > /dev/null; then
   /usr/bin/python3 "$root/benchmarks/peers/ocr_level.py" "$uw3" --tesseract --runs 1 \
     > "$work/tesseract-uw3.jsonl"
-  peers=(--peers "uw3-dev test=$work/tesseract-uw3.jsonl")
+  peers=(--peers "uw3-dev=$work/tesseract-uw3.jsonl")
 fi
 /usr/bin/python3 "$root/scripts/compress-report.py" -o "$root/benchmarks/results/compress-report.html" \
-  --table "$work/table.json" "${peers[@]}" "$work/lstm-guided"
+  --table "$work/table.json" "${peers[@]}" "$work/$first" "$work/lstm-guided+tucker+ft" \
+  "$work/lstm-guided+ctc-ft"

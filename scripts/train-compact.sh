@@ -34,7 +34,7 @@ teacher=$root/models/teacher-printed.ocrm
 "$root/scripts/build.sh" > /dev/null
 
 eval_sets=("$data/test")
-[[ -d $shared/test ]] && eval_sets+=("$shared/test")
+[[ -d $shared ]] && eval_sets+=("$shared")
 common=(--teacher "$teacher" --val "$data/val" --max-val-lines 500 --eval "${eval_sets[@]}"
         -t "$threads" --latency-lines 50 -q)
 stage() {  # run dir, args...

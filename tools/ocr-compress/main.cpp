@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
                  "Training lines (transcriptions optional unless --ts-loss ctc)")
       ->required();
   app.add_option("--val", s.validation_inputs, "Labelled validation lines (best model by CER)");
-  app.add_option("--eval", s.eval_inputs, "Labelled sets for the report (default: --val)");
+  app.add_option("--eval", s.eval_inputs, "Labelled sets for the report (default: --val; 'none': no evaluation)");
   app.add_option("--run-dir", s.run_dir,
                  "Directory for stage models, checkpoints, logs and the report")
       ->required();
@@ -141,6 +141,7 @@ int main(int argc, char** argv) {
     s.training.augment = !no_augment;
     s.teacher_cache_bytes = cache_mb << 20;
     if (s.eval_inputs.empty()) s.eval_inputs = s.validation_inputs;
+    if (s.eval_inputs == std::vector<std::string>{"none"}) s.eval_inputs.clear();
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
     auto result =
