@@ -122,3 +122,29 @@ TEST(Architecture, Errors) {
                          kTail),
                "2 values");
 }
+
+// A file's errors name it; JSON nested far deeper than any architecture is
+// refused with an error, not a stack overflow.
+TEST(Architecture, LoadNamesTheFileAndBoundsNesting) {
+  ocrcore::test::TempDir dir;
+  const auto path = dir / "arch.json";
+  ocrcore::test::write_bytes(path, arch_json(R"({"type": "conv3d"},)" + kTail));
+  try {
+    Architecture::load(path);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("conv3d"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(Architecture::load(dir / "missing.json"), Error);
+  const int depth = 100000;
+  ocrcore::test::write_bytes(path, R"({"input_height": 8, "layers": [)" + std::string(depth, '[') +
+                                       std::string(depth, ']') + "]}");
+  EXPECT_THROW(Architecture::load(path), Error);
+  std::string objects;
+  for (int i = 0; i < depth; ++i)
+    objects += R"({"a":)";
+  ocrcore::test::write_bytes(
+      path, R"({"input_height": 8, "layers": [)" + objects + "1" + std::string(depth, '}') + "]}");
+  EXPECT_THROW(Architecture::load(path), Error);
+}

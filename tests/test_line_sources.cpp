@@ -89,3 +89,23 @@ TEST(LineSources, GroundTruthTsv) {
   touch(dir / "bad.tsv", "no tab here\n");
   EXPECT_THROW(read_ground_truth_tsv(dir / "bad.tsv"), Error);
 }
+
+// A path the file system refuses (a name longer than it allows) is an Error or
+// matches nothing, never a std::filesystem exception escaping the reader.
+TEST(LineSources, PathsTheFileSystemRefuses) {
+  TempDir dir;
+  touch(dir / "img/a.png");
+  const std::string too_long(300, 'x');
+  touch(dir / "gt.tsv", too_long + "/a.png\tnever\nimg/a.png\tfirst\n");
+  EXPECT_EQ(read_ground_truth_tsv(dir / "gt.tsv").size(), 2u);
+  auto s = attach_ground_truth({dir / "img/a.png"}, dir / "gt.tsv");
+  EXPECT_EQ(s[0].ground_truth, "first");
+  try {
+    expand_text_inputs({(dir / too_long).string()});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no such corpus file"), std::string::npos) << e.what();
+  }
+  touch(dir / "corpus/a.txt", "text");
+  EXPECT_EQ(expand_text_inputs({(dir / "corpus").string()}).size(), 1u);
+}

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -91,6 +92,8 @@ struct OCRCORE_API Architecture {
   // Parses the JSON of docs/model-format.md; throws Error naming the layer and
   // field at fault.
   static Architecture from_json(std::string_view json);
+  // Reads and parses an architecture JSON file; errors name the file.
+  static Architecture load(const std::filesystem::path& path);
   std::string to_json() const;
 
   // Checks that each layer accepts what the previous one produces and that the

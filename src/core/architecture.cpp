@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/file_io.hpp"
 #include "core/overloaded.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
@@ -256,6 +257,15 @@ std::string_view layer_type_name(const LayerSpec& layer) {
                                                "collapse", "lstm",        "linear"};
   static_assert(std::variant_size_v<LayerSpec> == std::size(names));
   return names[layer.index()];
+}
+
+Architecture Architecture::load(const std::filesystem::path& path) {
+  const std::string text = detail::read_text_file(path);
+  try {
+    return from_json(text);
+  } catch (const Error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
 }
 
 Architecture Architecture::from_json(std::string_view text) {

@@ -14,6 +14,17 @@ namespace ocrcore {
 
 namespace {
 
+// What a TSV row and an image are matched by: the canonical path where the
+// file system can tell, else the path made absolute as written (a name the
+// file system refuses, too long for example, cannot name an image anyway).
+fs::path lookup_key(const fs::path& p) {
+  std::error_code ec;
+  fs::path key = fs::weakly_canonical(p, ec);
+  if (!ec) return key;
+  key = fs::absolute(p, ec);
+  return (ec ? p : key).lexically_normal();
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
@@ -131,7 +142,7 @@ std::map<fs::path, std::string> read_ground_truth_tsv(const fs::path& tsv) {
       throw Error(tsv.string() + ":" + std::to_string(n) + ": not valid UTF-8");
     fs::path p = line.substr(0, tab);
     if (p.is_relative()) p = tsv.parent_path() / p;
-    out[fs::weakly_canonical(p)] = line.substr(tab + 1);
+    out[lookup_key(p)] = line.substr(tab + 1);
   }
   return out;
 }
@@ -145,7 +156,7 @@ std::vector<LineSource> attach_ground_truth(const std::vector<fs::path>& images,
   for (const auto& image : images) {
     LineSource s{image, std::nullopt, {}};
     if (tsv) {
-      auto it = table.find(fs::weakly_canonical(image));
+      auto it = table.find(lookup_key(image));
       if (it != table.end()) s.ground_truth = it->second;
     } else if (auto gt = ground_truth_path(image)) {
       try {
@@ -162,13 +173,19 @@ std::vector<LineSource> attach_ground_truth(const std::vector<fs::path>& images,
 std::vector<std::filesystem::path> expand_text_inputs(const std::vector<std::string>& inputs) {
   std::vector<std::filesystem::path> out;
   for (const std::string& in : inputs) {
-    if (std::filesystem::is_directory(in)) {
-      for (const auto& e : std::filesystem::recursive_directory_iterator(in))
-        if (e.is_regular_file()) out.push_back(e.path());
-    } else if (std::filesystem::is_regular_file(in)) {
+    std::error_code ec;
+    const auto st = fs::status(in, ec);
+    if (fs::is_directory(st)) {
+      for (auto it = fs::recursive_directory_iterator(in, ec); !ec && it != fs::end(it);
+           it.increment(ec))
+        if (it->is_regular_file(ec)) out.push_back(it->path());
+      if (ec) throw Error(in + ": cannot read the corpus directory: " + ec.message());
+    } else if (fs::is_regular_file(st)) {
       out.push_back(in);
     } else {
-      throw Error(in + ": no such corpus file or directory");
+      throw Error(in + ": no such corpus file or directory" +
+                  (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")"
+                                                                    : std::string()));
     }
   }
   std::sort(out.begin(), out.end());

@@ -23,7 +23,7 @@ std::shared_ptr<const Model> import_state_dict(const std::filesystem::path& path
     throw Error(path.string() + ": a state_dict needs an architecture JSON (--arch)");
   if (alphabet.empty())
     throw Error(path.string() + ": a state_dict needs an alphabet (--alphabet)");
-  const Architecture arch = Architecture::from_json(detail::read_text_file(architecture));
+  const Architecture arch = Architecture::load(architecture);
   detail::MappedFile file(path);
   const auto view = detail::parse_safetensors(file.data(), file.size(), path.string());
   TensorMap tensors;

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
                  "Training lines (transcriptions optional unless --ts-loss ctc)")
       ->required();
   app.add_option("--val", s.validation_inputs, "Labelled validation lines (best model by CER)");
-  app.add_option("--eval", s.eval_inputs, "Labelled sets for the report (default: --val; 'none': no evaluation)");
+  app.add_option("--eval", s.eval_inputs,
+                 "Labelled sets for the report (default: --val; 'none': no evaluation)");
   app.add_option("--run-dir", s.run_dir,
                  "Directory for stage models, checkpoints, logs and the report")
       ->required();
@@ -121,9 +122,7 @@ int main(int argc, char** argv) {
     s.teacher = ocrcore::onnx_io::import_model(
         teacher, teacher_arch,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
-    if (!student_arch.empty())
-      s.student_architecture =
-          ocrcore::Architecture::from_json(ocrcore::detail::read_text_file(student_arch));
+    if (!student_arch.empty()) s.student_architecture = ocrcore::Architecture::load(student_arch);
     s.student_channels = channels;
     if (!student_model.empty()) s.student_model = ocrcore::Model::load(student_model);
     s.stages.clear();

@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    s.architecture = ocrcore::Architecture::from_json(ocrcore::detail::read_text_file(arch_path));
+    s.architecture = ocrcore::Architecture::load(arch_path);
     s.alphabet = ocrcore::data::load_alphabet(alphabet);
     s.preprocessing.height = s.architecture.input_height;
     s.preprocessing.normalization = normalization == "scale_crop"
