@@ -18,6 +18,7 @@ struct LineRenderer::Impl {
   FT_Library library = nullptr;
   std::vector<FT_Face> faces;
   std::vector<std::string> names;
+  std::vector<bool> small_caps;  // per face, from its names (see is_small_caps)
   ~Impl() {
     for (FT_Face f : faces)
       FT_Done_Face(f);
@@ -96,53 +97,20 @@ std::vector<std::filesystem::path> find_fonts(const std::vector<std::string>& in
   return out;
 }
 
-LineRenderer::LineRenderer(const std::vector<std::filesystem::path>& fonts,
-                           const std::vector<std::string>& required)
-    : impl_(std::make_unique<Impl>()) {
-  if (FT_Init_FreeType(&impl_->library)) throw Error("cannot initialise FreeType");
-  std::u32string needed;
-  for (const std::string& ch : required)
-    needed += utf8_decode(ch);
-  for (const auto& path : fonts) {
-    FT_Face face = nullptr;
-    if (FT_New_Face(impl_->library, path.c_str(), 0, &face))
-      throw Error(path.string() + ": not a font FreeType can read");
-    std::string missing;
-    for (char32_t cp : needed)
-      if (cp != U' ' && FT_Get_Char_Index(face, cp) == 0) {
-        missing = utf8_encode(std::u32string(1, cp));
-        break;
-      }
-    std::string glyph_name;
-    const char symbol = first_letter_drawn_as_other_glyph(face, glyph_name);
-    if (!missing.empty() || !FT_IS_SCALABLE(face) || symbol) {
-      excluded_.push_back(path.filename().string() +
-                          (!missing.empty() ? " (no glyph for '" + missing + "')"
-                           : symbol         ? std::string(" (symbol font: '") + symbol +
-                                          "' is drawn as glyph '" + glyph_name + "')"
-                                    : " (not scalable)"));
-      FT_Done_Face(face);
-      continue;
-    }
-    impl_->faces.push_back(face);
-    impl_->names.push_back(path.filename().string());
-  }
-  if (impl_->faces.empty()) throw Error("no usable font (need glyphs for the whole alphabet)");
+namespace {
+
+// The first code point (other than the space) the face has no glyph for, or 0.
+char32_t first_missing_glyph(FT_Face face, std::u32string_view text) {
+  for (char32_t cp : text)
+    if (cp != U' ' && FT_Get_Char_Index(face, cp) == 0) return cp;
+  return 0;
 }
 
-LineRenderer::~LineRenderer() = default;
-
-std::size_t LineRenderer::font_count() const {
-  return impl_->faces.size();
-}
-std::string LineRenderer::font_name(std::size_t font) const {
-  return impl_->names.at(font);
-}
-bool LineRenderer::is_small_caps(std::size_t font) const {
-  const FT_Face face = impl_->faces.at(font);
+// A small-capitals face: its family or style name has the whole word "Caps",
+// "SC" or "SmallCaps" ("Scala" is no small-caps face).
+bool named_small_caps(FT_Face face) {
   for (const char* name : {face->family_name, face->style_name}) {
     if (!name) continue;
-    // Whole words only: "Caps" or "SC" ("Scala" is no small-caps face).
     std::string word;
     for (const char* c = name;; ++c) {
       if (*c && std::isalnum(static_cast<unsigned char>(*c))) {
@@ -157,11 +125,53 @@ bool LineRenderer::is_small_caps(std::size_t font) const {
   return false;
 }
 
+}  // namespace
+
+LineRenderer::LineRenderer(const std::vector<std::filesystem::path>& fonts,
+                           const std::vector<std::string>& required)
+    : impl_(std::make_unique<Impl>()) {
+  if (FT_Init_FreeType(&impl_->library)) throw Error("cannot initialise FreeType");
+  std::u32string needed;
+  for (const std::string& ch : required)
+    needed += utf8_decode(ch);
+  for (const auto& path : fonts) {
+    FT_Face face = nullptr;
+    if (FT_New_Face(impl_->library, path.c_str(), 0, &face))
+      throw Error(path.string() + ": not a font FreeType can read");
+    const char32_t missing_cp = first_missing_glyph(face, needed);
+    const std::string missing = missing_cp ? utf8_encode(std::u32string(1, missing_cp)) : "";
+    std::string glyph_name;
+    const char symbol = first_letter_drawn_as_other_glyph(face, glyph_name);
+    if (!missing.empty() || !FT_IS_SCALABLE(face) || symbol) {
+      excluded_.push_back(path.filename().string() +
+                          (!missing.empty() ? " (no glyph for '" + missing + "')"
+                           : symbol         ? std::string(" (symbol font: '") + symbol +
+                                          "' is drawn as glyph '" + glyph_name + "')"
+                                    : " (not scalable)"));
+      FT_Done_Face(face);
+      continue;
+    }
+    impl_->faces.push_back(face);
+    impl_->names.push_back(path.filename().string());
+    impl_->small_caps.push_back(named_small_caps(face));
+  }
+  if (impl_->faces.empty()) throw Error("no usable font (need glyphs for the whole alphabet)");
+}
+
+LineRenderer::~LineRenderer() = default;
+
+std::size_t LineRenderer::font_count() const {
+  return impl_->faces.size();
+}
+std::string LineRenderer::font_name(std::size_t font) const {
+  return impl_->names.at(font);
+}
+bool LineRenderer::is_small_caps(std::size_t font) const {
+  return impl_->small_caps.at(font);
+}
+
 bool LineRenderer::covers(std::size_t font, std::string_view utf8) const {
-  const FT_Face face = impl_->faces.at(font);
-  for (char32_t cp : utf8_decode(std::string(utf8)))
-    if (cp != U' ' && FT_Get_Char_Index(face, cp) == 0) return false;
-  return true;
+  return first_missing_glyph(impl_->faces.at(font), utf8_decode(std::string(utf8))) == 0;
 }
 
 bool LineRenderer::is_monospaced(std::size_t font) const {
