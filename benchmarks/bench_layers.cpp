@@ -224,14 +224,21 @@ double fma_peak_gflops() {
   return peak;
 }
 
-// conv_algorithm: OCRCORE_CONV for the engine ("auto" is the engine's own choice).
+// The engine's settings: threads, the convolution algorithm ("auto" is the
+// engine's own choice) and OCRCORE_TUCKER's Tucker execution.
+RecognizerOptions engine_options(int threads, const char* conv_algorithm) {
+  RecognizerOptions options;
+  options.threads = threads;
+  options.conv_algorithm = parse_conv_algorithm(conv_algorithm);
+  const char* tucker = std::getenv("OCRCORE_TUCKER");
+  if (tucker && *tucker) options.tucker = parse_tucker_execution(tucker);
+  return options;
+}
+
 void BM_Layer(benchmark::State& state, const std::string& model_name, std::size_t op_index,
               OpFlops flops, int batch, int threads, const char* conv_algorithm) {
   const auto& model = models().at(model_name);
-  auto engine = [&] {
-    test::ScopedEnv env("OCRCORE_CONV", conv_algorithm);
-    return make_onednn_engine(ModelAccess::network(*model), threads, Isa::automatic);
-  }();
+  auto engine = make_onednn_engine(*model, engine_options(threads, conv_algorithm));
   std::mt19937 rng(3);
   std::vector<LineTensor> lines;
   for (int b = 0; b < batch; ++b)
@@ -275,7 +282,7 @@ void register_benchmarks() {
     const auto& net = ModelAccess::network(*model);
     const auto flops = op_flops(net, net.input_height, kWidth);
     // Benchmark names from the engine's own op names ("conv 64->128 3x3").
-    const auto ops = make_onednn_engine(net, 1, Isa::automatic)->profile();
+    const auto ops = make_onednn_engine(*model, engine_options(1, "auto"))->profile();
     for (std::size_t i = 0; i < net.ops.size(); ++i) {
       if (std::holds_alternative<ReluOp>(net.ops[i]) ||
           std::holds_alternative<CollapseOp>(net.ops[i]) || ops[i].name.ends_with("(folded)"))

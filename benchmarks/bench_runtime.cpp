@@ -14,6 +14,10 @@
 //   bench_runtime --model M.ocrm --lines lines.bin --profile
 //     milliseconds per line spent in each op of the oneDNN engine at batch 1
 //     on one thread (the latency protocol), primitive creation included.
+//   bench_runtime --model M.ocrm --lines lines.bin --weight-memory 8
+//     bytes of prepared weights (packed, reordered, composed) the model holds
+//     after 1 and after 8 Recognizers ran the lines: threads add scratch
+//     memory, not weights.
 //
 // Prints one JSON object.
 
@@ -111,6 +115,10 @@ int run(int argc, char** argv) {
   app.add_option("--threads", threads, "threads for throughput")->check(CLI::PositiveNumber);
   bool profile = false;
   app.add_flag("--profile", profile, "per-op time at batch 1, one thread, instead");
+  int weight_memory = 0;
+  app.add_option("--weight-memory", weight_memory,
+                 "prepared-weight bytes with 1 and with this many Recognizers, instead")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   auto model = Model::load(model_path);
@@ -129,9 +137,25 @@ int run(int argc, char** argv) {
       lines.begin(), lines.end(), 0.0, [](double s, const LineTensor& l) { return s + l.width; });
 
   nlohmann::json out;
+  if (weight_memory > 0) {
+    std::vector<Recognizer> recognizers;
+    nlohmann::json bytes = nlohmann::json::object();
+    for (int n = 1; n <= weight_memory; ++n) {
+      recognizers.emplace_back(model);
+      for (const auto& l : lines)  // every shape's primitives, so every weight layout
+        recognizers.back().forward(std::span(&l, 1));
+      if (n == 1 || n == weight_memory)
+        bytes[std::to_string(n)] = ModelAccess::prepared_bytes(*model);
+    }
+    out = {{"engine", "ocrcore-weight-memory"},
+           {"fp32_weight_bytes", model->parameter_count() * 4},
+           {"prepared_bytes_by_recognizers", bytes}};
+    std::printf("%s\n", out.dump().c_str());
+    return 0;
+  }
   if (profile) {
     if (backend != Backend::onednn) throw Error("--profile times the onednn engine only");
-    auto engine = detail::make_onednn_engine(ModelAccess::network(*model), 1, Isa::automatic);
+    auto engine = detail::make_onednn_engine(*model, {});
     for (const auto& l : lines)  // warm-up: primitives for every line width
       engine->forward(std::span(&l, 1));
     engine->set_profiling(true);

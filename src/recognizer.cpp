@@ -23,11 +23,10 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
   if (options_.beam_width < 1) throw Error("beam width must be >= 1");
   if (options_.language_model && options_.decoder != Decoder::beam)
     throw Error("a language model needs the beam decoder");
-  const auto& network = ModelAccess::network(*model_);
   engine_ = std::make_unique<Engine>(
       options_.backend == Backend::reference
-          ? detail::make_reference_engine(network, options_.threads)
-          : detail::make_onednn_engine(network, options_.threads, options_.isa));
+          ? detail::make_reference_engine(ModelAccess::network(*model_), options_.threads)
+          : detail::make_onednn_engine(*model_, options_));
 }
 
 Recognizer::~Recognizer() = default;
@@ -86,6 +85,21 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
     r.chars.push_back(std::move(c));
   }
   return r;
+}
+
+ConvAlgorithm parse_conv_algorithm(std::string_view name) {
+  if (name == "auto") return ConvAlgorithm::automatic;
+  if (name == "direct") return ConvAlgorithm::direct;
+  if (name == "winograd") return ConvAlgorithm::winograd;
+  throw Error("convolution algorithm must be auto, direct or winograd, not '" + std::string(name) +
+              "'");
+}
+
+TuckerExecution parse_tucker_execution(std::string_view name) {
+  if (name == "auto") return TuckerExecution::automatic;
+  if (name == "chain") return TuckerExecution::chain;
+  if (name == "composed") return TuckerExecution::composed;
+  throw Error("Tucker execution must be auto, chain or composed, not '" + std::string(name) + "'");
 }
 
 LanguageModelOptions tuned_language_model_options(const Model& model) {

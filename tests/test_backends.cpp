@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "backend/onednn/shape_planner.hpp"
+#include "backend/onednn/tuning.hpp"
 #include "core/model_access.hpp"
 #include "nn/engine.hpp"
 #include "test_util.hpp"
@@ -140,7 +141,9 @@ Architecture tucker_arch() {
   ]})");
 }
 
-void compare_backends(const Architecture& arch, unsigned seed) {
+void compare_backends(const Architecture& arch, unsigned seed,
+                      ConvAlgorithm conv = ConvAlgorithm::automatic,
+                      TuckerExecution tucker = TuckerExecution::automatic) {
   auto model = random_model(arch, seed);
   Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
   auto lines = random_lines(arch.input_height, {1, 3, 17, 64, 65, 130, 257, 9}, seed);
@@ -149,7 +152,10 @@ void compare_backends(const Architecture& arch, unsigned seed) {
   for (Isa isa : supported_isas())
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::string(isa_name(isa)) + ", threads " + std::to_string(threads));
-      Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, threads, isa});
+      RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, threads, isa};
+      options.conv_algorithm = conv;
+      options.tucker = tucker;
+      Recognizer fast(model, options);
       auto b = fast.forward(lines);
       ASSERT_EQ(a.size(), b.size());
       for (std::size_t i = 0; i < a.size(); ++i) {
@@ -189,33 +195,112 @@ TEST(Backends, OnednnMatchesReferenceImageConv) {
 
 TEST(Backends, OnednnMatchesReferenceTuckerChainsAndComposed) {
   for (const char* mode : {"auto", "chain", "composed"}) {
-    SCOPED_TRACE(std::string("OCRCORE_TUCKER=") + mode);
-    ScopedEnv env("OCRCORE_TUCKER", mode);
-    compare_backends(tucker_arch(), 400);
+    SCOPED_TRACE(std::string("tucker ") + mode);
+    compare_backends(tucker_arch(), 400, ConvAlgorithm::automatic, parse_tucker_execution(mode));
   }
-  ScopedEnv env("OCRCORE_TUCKER", "fused");
-  EXPECT_THROW(Recognizer(random_model(tucker_arch(), 1), {Decoder::greedy, 1, Backend::onednn, 1}),
-               Error);
+  EXPECT_THROW(parse_tucker_execution("fused"), Error);
 }
 
 TEST(Backends, OnednnMatchesReferenceDirectAndWinograd) {
   for (const char* mode : {"auto", "direct", "winograd"}) {
-    SCOPED_TRACE(std::string("OCRCORE_CONV=") + mode);
-    ScopedEnv env("OCRCORE_CONV", mode);
-    compare_backends(winograd_arch(), 500);
+    SCOPED_TRACE(std::string("conv ") + mode);
+    compare_backends(winograd_arch(), 500, parse_conv_algorithm(mode));
   }
   // Winograd rounds differently: if the outputs were bit-identical, the
   // forced setting would not have reached oneDNN.
   auto model = random_model(winograd_arch(), 501);
   auto lines = random_lines(16, {70, 33}, 502);
-  auto run = [&](const char* mode) {
-    ScopedEnv env("OCRCORE_CONV", mode);
-    return Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(lines);
+  auto run = [&](ConvAlgorithm conv) {
+    RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, 1};
+    options.conv_algorithm = conv;
+    return Recognizer(model, options).forward(lines);
   };
-  const auto direct = run("direct"), winograd = run("winograd");
+  const auto direct = run(ConvAlgorithm::direct), winograd = run(ConvAlgorithm::winograd);
   EXPECT_GT(max_abs_diff(direct[0].values, winograd[0].values), 0.0f);
-  ScopedEnv env("OCRCORE_CONV", "fft");
-  EXPECT_THROW(Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}), Error);
+  EXPECT_THROW(parse_conv_algorithm("fft"), Error);
+}
+
+// Weights are prepared once per model and settings and shared: more
+// Recognizers on one model add scratch memory, never weights.
+TEST(Backends, PreparedWeightsDoNotGrowWithRecognizers) {
+  for (const Architecture& arch : {tucker_arch(), winograd_arch()}) {
+    auto model = random_model(arch, 31);
+    auto lines = random_lines(arch.input_height, {90, 33, 250}, 32);
+    Recognizer reference(model, {Decoder::greedy, 1, Backend::reference, 1});
+    reference.forward(lines);
+    EXPECT_EQ(ModelAccess::prepared_bytes(*model), 0u) << "the reference backend prepares nothing";
+
+    const RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, 1};
+    Recognizer first(model, options);
+    const auto want = first.forward(lines);
+    const std::size_t one = ModelAccess::prepared_bytes(*model);
+    // At least the LSTM's packed recurrent matrices and the convolutions
+    // oneDNN runs, reordered.
+    EXPECT_GT(one, 4u * 4 * 16 * 16);
+    std::vector<Recognizer> more;
+    for (int i = 0; i < 7; ++i) {
+      more.emplace_back(model, options);
+      const auto got = more.back().forward(lines);
+      for (std::size_t l = 0; l < lines.size(); ++l)
+        EXPECT_EQ(got[l].values, want[l].values) << "recognizer " << i + 1 << ", line " << l;
+    }
+    EXPECT_EQ(ModelAccess::prepared_bytes(*model), one) << "with 8 Recognizers";
+    // Other settings are another prepared form, kept beside the first.
+    RecognizerOptions chain = options;
+    chain.tucker = TuckerExecution::chain;
+    Recognizer(model, chain).forward(lines);
+    EXPECT_GE(ModelAccess::prepared_bytes(*model), one);
+  }
+}
+
+TEST(Tuning, WinogradForWide3x3LayersOfHeightFourAndMore) {
+  detail::ConvOp c;
+  c.in_channels = c.out_channels = 64;
+  c.kernel_h = c.kernel_w = 3;
+  c.pad_h = c.pad_w = 1;
+  EXPECT_TRUE(detail::tuning::winograd(c, 4, ConvAlgorithm::automatic));
+  EXPECT_FALSE(detail::tuning::winograd(c, 2, ConvAlgorithm::automatic));
+  EXPECT_TRUE(detail::tuning::winograd(c, 2, ConvAlgorithm::winograd));
+  EXPECT_FALSE(detail::tuning::winograd(c, 8, ConvAlgorithm::direct));
+  c.in_channels = 32;
+  EXPECT_FALSE(detail::tuning::winograd(c, 8, ConvAlgorithm::automatic));
+  c.in_channels = 64;
+  c.stride_w = 2;  // not a Winograd shape, whatever is asked
+  EXPECT_FALSE(detail::tuning::winograd(c, 8, ConvAlgorithm::winograd));
+}
+
+TEST(Tuning, TuckerComposedWhenNarrowOrCheap) {
+  auto conv = [](int in, int out, int k) {
+    detail::ConvOp c;
+    c.in_channels = in, c.out_channels = out, c.kernel_h = c.kernel_w = k;
+    return c;
+  };
+  detail::TuckerOp t;
+  t.has_in = true;
+  t.in = conv(128, 16, 1), t.core = conv(16, 16, 3), t.out = conv(16, 128, 1);
+  EXPECT_FALSE(detail::tuning::compose_tucker(t, false, TuckerExecution::automatic));
+  EXPECT_TRUE(detail::tuning::compose_tucker(t, false, TuckerExecution::composed));
+  t.in = conv(32, 16, 1), t.out = conv(16, 32, 1);  // narrow: composed
+  EXPECT_TRUE(detail::tuning::compose_tucker(t, false, TuckerExecution::automatic));
+  EXPECT_FALSE(detail::tuning::compose_tucker(t, false, TuckerExecution::chain));
+  t.in = conv(128, 120, 1), t.core = conv(120, 120, 3), t.out = conv(120, 128, 1);
+  EXPECT_TRUE(detail::tuning::compose_tucker(t, false, TuckerExecution::automatic))
+      << "ranks near the channels: composing costs fewer multiply-adds";
+  detail::TuckerOp first;  // Tucker-1 on the image
+  first.core = conv(1, 3, 3), first.out = conv(3, 64, 1);
+  EXPECT_TRUE(detail::tuning::compose_tucker(first, true, TuckerExecution::automatic));
+}
+
+TEST(Tuning, ImageConvForOneChannel3x3AndItsPool) {
+  detail::ConvOp c;
+  c.in_channels = 1, c.out_channels = 16, c.kernel_h = c.kernel_w = 3, c.pad_h = c.pad_w = 1;
+  EXPECT_TRUE(detail::tuning::image_conv(c));
+  c.out_channels = 12;
+  EXPECT_FALSE(detail::tuning::image_conv(c));
+  detail::PoolOp p;
+  EXPECT_TRUE(detail::tuning::image_conv_pool(p));
+  p.ceil_mode = true;
+  EXPECT_FALSE(detail::tuning::image_conv_pool(p));
 }
 
 TEST(Backends, BatchInvariance) {
@@ -299,7 +384,7 @@ TEST(ShapePlanner, ClearsItsTableWhenFull) {
 // and once built, a shape is not built again.
 TEST(Backends, NarrowBatchAfterAWideOne) {
   auto model = random_model(small_crnn(16, 7), 15);
-  auto engine = detail::make_onednn_engine(ModelAccess::network(*model), 1, Isa::automatic);
+  auto engine = detail::make_onednn_engine(*model, {});
   engine->set_profiling(true);
   auto creation_seconds = [&] {
     const auto p = engine->profile();

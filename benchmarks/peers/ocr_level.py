@@ -2,7 +2,8 @@
 """OCR-level comparison, image files to text: runs Tesseract 5 (--psm 7, eng)
 and ocrcore's ocr-infer (one or more models) over the line images of a
 directory and its subdirectories (NAME.png / NAME.bin.png with NAME.gt.txt) and prints one JSON
-object per engine with CER/WER as DESIGN.md section 5 defines them and lines/s.
+object per engine with CER/WER as DESIGN.md section 5 defines them, lines/s
+and the process's peak resident memory (its ru_maxrss).
 
 Every engine gets the same protocol: one process reads a list of the images,
 repeated until it holds at least --min-lines lines, and its wall time from
@@ -63,12 +64,16 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-lines", type=int, default=200)
+    ap.add_argument("--limit", type=int, default=0,
+                    help="only the first N images (with --min-lines 1 and --limit 1: start-up time)")
     a = ap.parse_args()
     if a.model and not a.ocr_infer:
         ap.error("--model needs --ocr-infer")
     images = sorted(
         os.path.abspath(os.path.join(root, f))
         for root, _, files in os.walk(a.directory) for f in files if f.endswith(".png"))
+    if a.limit > 0:
+        images = images[: a.limit]
     truth = []
     for p in images:
         gt = p[: -len(".bin.png")] if p.endswith(".bin.png") else p[: -len(".png")]
@@ -89,21 +94,31 @@ def main():
                         ["@" + lst.name]))
     env = dict(os.environ, OMP_THREAD_LIMIT=str(a.threads))
     times = [[] for _ in engines]
+    peaks = [[] for _ in engines]
     texts = [""] * len(engines)
     for _ in range(a.runs):
         for i, (_, _, command) in enumerate(engines):
-            t0 = time.perf_counter()
-            texts[i] = subprocess.run(command, env=env, capture_output=True, check=True,
-                                      text=True).stdout
-            times[i].append(time.perf_counter() - t0)
+            with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+                t0 = time.perf_counter()
+                proc = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+                _, status, usage = os.wait4(proc.pid, 0)
+                times[i].append(time.perf_counter() - t0)
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                out.seek(0)
+                err.seek(0)
+                if proc.returncode != 0:
+                    raise SystemExit(f"{command[0]} failed ({proc.returncode}): "
+                                     f"{err.read().decode(errors='replace')}")
+                texts[i] = out.read().decode()
+            peaks[i].append(usage.ru_maxrss / 1024)  # KiB on Linux
     os.unlink(lst.name)
     total = len(images) * repeat
-    for (engine, name, _), text, ts in zip(engines, texts, times):
+    for (engine, name, _), text, ts, mb in zip(engines, texts, times, peaks):
         cer, wer = score(text, engine, truth)
         t = statistics.median(ts)
         out = {"engine": engine, "lines": len(images), "repeat": repeat, "cer": cer, "wer": wer,
                "lines_per_s": total / t, "ms_per_line": t / total * 1e3, "seconds": ts,
-               "threads": a.threads}
+               "peak_rss_mb": statistics.median(mb), "threads": a.threads}
         if name:
             out["model"] = name
         print(json.dumps(out))

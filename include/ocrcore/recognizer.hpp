@@ -3,6 +3,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ocrcore/cpu.hpp"
@@ -18,6 +19,17 @@ enum class Decoder { greedy, beam };
 // onednn: batched, oneDNN primitives and our own kernels.
 enum class Backend { reference, onednn };
 
+// How the onednn backend runs 3x3 convolutions. Winograd (oneDNN's F(2x2,3x3)
+// and F(4x4,3x3) kernels) does 2.25-4x fewer multiplications than direct
+// convolution, at the cost of transforms, rounding errors around 1e-6
+// relative, and weights stored about four times larger. automatic chooses per
+// layer from its shape (measured rules, src/backend/onednn/tuning.hpp).
+enum class ConvAlgorithm { automatic, direct, winograd };
+// How the onednn backend runs Tucker-2 layers: as their chain of three
+// convolutions, or composed back into the one convolution they approximate
+// (more multiply-adds, sometimes faster). automatic chooses per layer.
+enum class TuckerExecution { automatic, chain, composed };
+
 struct RecognizerOptions {
   Decoder decoder = Decoder::greedy;
   int beam_width = 10;
@@ -28,7 +40,14 @@ struct RecognizerOptions {
   // A character language model for the beam decoder (needs Decoder::beam).
   std::shared_ptr<const LanguageModel> language_model;
   LanguageModelOptions language_model_options;
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;
+  TuckerExecution tucker = TuckerExecution::automatic;
 };
+
+// "auto", "direct", "winograd"; throws Error naming the accepted values.
+OCRCORE_API ConvAlgorithm parse_conv_algorithm(std::string_view name);
+// "auto", "chain", "composed"; throws Error naming the accepted values.
+OCRCORE_API TuckerExecution parse_tucker_execution(std::string_view name);
 
 // Model metadata keys under which `ocr-lm tune` records the language-model
 // weight and bonus it found best for that model on validation lines.

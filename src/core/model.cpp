@@ -1,6 +1,7 @@
 #include "ocrcore/model.hpp"
 
 #include <cmath>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -22,6 +23,9 @@ struct Model::Impl {
   TensorMap tensors;
   std::map<std::string, std::string> metadata;
   detail::CompiledNetwork network;
+  // Engines' prepared forms of `network`, by engine and settings.
+  mutable std::mutex prepared_mutex;
+  mutable std::map<std::string, std::shared_ptr<const detail::PreparedWeights>> prepared;
 };
 
 namespace {
@@ -192,6 +196,25 @@ std::int64_t Model::parameter_count() const {
 }
 const detail::CompiledNetwork& ModelAccess::network(const Model& model) {
   return model.impl_->network;
+}
+
+std::shared_ptr<const detail::PreparedWeights> ModelAccess::prepared(
+    const Model& model, const std::string& key,
+    const std::function<std::shared_ptr<const detail::PreparedWeights>()>& make) {
+  const Model::Impl& impl = *model.impl_;
+  std::lock_guard lock(impl.prepared_mutex);
+  auto& slot = impl.prepared[key];
+  if (!slot) slot = make();
+  return slot;
+}
+
+std::size_t ModelAccess::prepared_bytes(const Model& model) {
+  const Model::Impl& impl = *model.impl_;
+  std::lock_guard lock(impl.prepared_mutex);
+  std::size_t bytes = 0;
+  for (const auto& [key, p] : impl.prepared)
+    bytes += p->bytes();
+  return bytes;
 }
 
 void save_model(const std::filesystem::path& path, const Architecture& architecture,

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,11 @@ namespace {
 
 constexpr int kExitOk = 0, kExitSomeFailed = 1, kExitUsage = 2;
 
+std::string env_or(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value && *value ? value : fallback;
+}
+
 struct Options {
   std::vector<std::string> inputs;
   std::string model;
@@ -41,6 +47,10 @@ struct Options {
   int beam_width = 10;
   std::string backend = "onednn";
   std::string isa = "auto";
+  // Defaults from the environment, so that scripts can force a path for
+  // measurements without changing command lines.
+  std::string conv = env_or("OCRCORE_CONV", "auto");
+  std::string tucker = env_or("OCRCORE_TUCKER", "auto");
   std::string format = "text";
   std::string output;
   bool quiet = false;
@@ -136,6 +146,8 @@ int run(const Options& opt) {
     ropt.threads = opt.threads;
     ropt.isa = ocrcore::parse_isa(opt.isa);
     ocrcore::resolve_isa(ropt.isa);  // a path this CPU lacks is a usage error
+    ropt.conv_algorithm = ocrcore::parse_conv_algorithm(opt.conv);
+    ropt.tucker = ocrcore::parse_tucker_execution(opt.tucker);
   } catch (const Error& e) {
     std::cerr << "ocr-infer: " << e.what() << "\n";
     return kExitUsage;
@@ -320,6 +332,15 @@ int main(int argc, char** argv) {
                  "OCRCORE_ISA")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "generic", "avx2", "avx512"}));
+  app.add_option("--conv", opt.conv,
+                 "How 3x3 convolutions run (onednn backend): auto chooses per layer, direct, or "
+                 "winograd (faster on wide layers, weights 4x larger); default $OCRCORE_CONV, "
+                 "else auto")
+      ->capture_default_str();
+  app.add_option("--tucker", opt.tucker,
+                 "How Tucker layers run (onednn backend): auto chooses per layer, chain (three "
+                 "convolutions) or composed (one); default $OCRCORE_TUCKER, else auto")
+      ->capture_default_str();
   app.add_option("--format", opt.format, "Output format")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "tsv", "jsonl"}));

@@ -28,7 +28,9 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <optional>
 
+#include "backend/onednn/prepared_network.hpp"
 #include "backend/onednn/shape_planner.hpp"
+#include "backend/onednn/tuning.hpp"
 #include "kernels/kernels.hpp"
 #include "nn/engine.hpp"
 #include "nn/shapes.hpp"
@@ -43,59 +45,7 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 constexpr int kWidthQuantum = 32;
-// A Tucker chain runs as three primitives; composed back into one convolution
-// it does more arithmetic, at better efficiency (one launch, no intermediates,
-// full vector lanes where the ranks are not multiples of the vector width).
-// Measured on the compact student at batch 1 (bench_layers with
-// OCRCORE_TUCKER=chain / composed): layers of up to 32 channels ran as fast
-// or faster composed even at twice the multiply-adds; 64 and 128 channels
-// ran faster as chains at that ratio.
-constexpr int kComposeChannels = 32;
-constexpr double kComposeRatio = 1.5;
 
-// OCRCORE_TUCKER=chain|composed forces how Tucker layers run (for
-// measurements and tests); unset or "auto" chooses per layer.
-bool compose_tucker_layer(const TuckerOp& t, bool first_layer) {
-  const char* env = std::getenv("OCRCORE_TUCKER");
-  const std::string mode = env ? env : "auto";
-  if (mode == "chain") return false;
-  if (mode == "composed") return true;
-  if (mode != "auto")
-    throw Error("OCRCORE_TUCKER must be auto, chain or composed, not '" + mode + "'");
-  // A Tucker-1 first layer composes into a one-channel 3x3 convolution,
-  // which runs on ocrcore's own first-layer kernel.
-  if (first_layer && !t.has_in && t.core.in_channels == 1) return true;
-  const int in_c = t.has_in ? t.in.in_channels : t.core.in_channels;
-  return std::max(in_c, t.out.out_channels) <= kComposeChannels ||
-         tucker_composed_macs(t) <= kComposeRatio * tucker_chain_macs(t);
-}
-
-// How 3x3 convolutions run: Winograd (oneDNN's F(2x2,3x3) and F(4x4,3x3)
-// kernels) does 2.25-4x fewer multiplications than direct convolution, at
-// the cost of transforms and of rounding errors around 1e-6 relative.
-// OCRCORE_CONV=direct|winograd forces one (for measurements and tests);
-// unset or "auto" chooses per layer.
-enum class ConvAlgorithm { automatic, direct, winograd };
-
-ConvAlgorithm conv_algorithm_from_env() {
-  const char* env = std::getenv("OCRCORE_CONV");
-  const std::string mode = env ? env : "auto";
-  if (mode == "auto") return ConvAlgorithm::automatic;
-  if (mode == "direct") return ConvAlgorithm::direct;
-  if (mode == "winograd") return ConvAlgorithm::winograd;
-  throw Error("OCRCORE_CONV must be auto, direct or winograd, not '" + mode + "'");
-}
-
-const CompiledNetwork& plan_tucker(const CompiledNetwork& net,
-                                   std::optional<CompiledNetwork>& composed) {
-  for (std::size_t i = 0; i < net.ops.size(); ++i) {
-    const auto* t = std::get_if<TuckerOp>(&net.ops[i]);
-    if (!t || !compose_tucker_layer(*t, i == 0)) continue;
-    if (!composed) composed = net;
-    composed->ops[i] = compose_tucker(*t);
-  }
-  return composed ? *composed : net;
-}
 void sgemm(char transa, char transb, int m, int n, int k, const float* a, int lda, const float* b,
            int ldb, float beta, float* c, int ldc) {
   if (m == 0 || n == 0) return;
@@ -179,29 +129,16 @@ memory::desc plain_desc(int b, int c, int h, int w) {
 
 class OnednnEngine final : public Engine {
  public:
-  OnednnEngine(const CompiledNetwork& network, int threads, Isa isa)
-      : net_(plan_tucker(network, composed_)),
+  OnednnEngine(std::shared_ptr<const PreparedNetwork> prepared, int threads,
+               ConvAlgorithm conv_algorithm)
+      : prepared_(std::move(prepared)),
+        net_(prepared_->network()),
         threads_(std::max(1, threads)),
-        kernels_(kernels::kernel_table(resolve_isa(isa))),
-        conv_algorithm_(conv_algorithm_from_env()),
+        kernels_(prepared_->kernels()),
+        conv_algorithm_(conv_algorithm),
         engine_(dnnl::engine::kind::cpu, 0),
-        stream_(engine_) {
-    for (std::size_t i = 0; i < net_.ops.size(); ++i) {
-      const auto* l = std::get_if<LstmOp>(&net_.ops[i]);
-      if (!l) continue;
-      auto& packed = lstm_[i];
-      for (int layer = 0; layer < l->num_layers; ++layer) {
-        PackedLayer p;
-        const int N = l->hidden_size;
-        for (int d = 0; d < l->directions(); ++d) {
-          const auto& w = l->layers[layer][d];
-          p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), w.bias.data(), N);
-          p.w_ih.insert(p.w_ih.end(), w.w_ih.begin(), w.w_ih.end());
-        }
-        packed.push_back(std::move(p));
-      }
-    }
-    plan_image_conv();
+        stream_(engine_),
+        image_conv_active_(prepared_->image_conv().active) {
     profile_.resize(net_.ops.size());
   }
 
@@ -218,11 +155,11 @@ class OnednnEngine final : public Engine {
     std::vector<OpProfile> out;
     // With the first pool folded into the first convolution, op 0's time
     // covers both.
-    const bool folded = image_.active && image_.pool;
+    const bool folded = image_conv_active_ && prepared_->image_conv().pool;
     for (std::size_t i = 0; i < net_.ops.size(); ++i)
-      out.push_back({op_name(net_.ops[i]) + (folded && i == 0   ? " + maxpool"
-                                             : folded && i == 1 ? " (folded)"
-                                                                : ""),
+      out.push_back({op_name(i) + (folded && i == 0   ? " + maxpool"
+                                   : folded && i == 1 ? " (folded)"
+                                                      : ""),
                      profile_[i]});
     out.push_back({"log_softmax", softmax_seconds_});
     out.push_back({"primitive creation", profiled_setup_seconds_});
@@ -230,10 +167,11 @@ class OnednnEngine final : public Engine {
   }
 
  private:
-  struct PackedLayer {
-    std::vector<float> w_ih;  // both directions stacked: [dirs * 4N][input]
-    std::array<kernels::PackedRecurrent, 2> recurrent;
-  };
+  // Op i as it runs: a composed Tucker chain is the one convolution.
+  const ConvOp* as_conv(std::size_t i) const {
+    if (const ConvOp* c = prepared_->composed(i)) return c;
+    return std::get_if<ConvOp>(&net_.ops[i]);
+  }
 
   std::vector<LogProbs> run(std::span<const LineTensor> lines) {
     check_line_heights(net_, lines);
@@ -280,9 +218,9 @@ class OnednnEngine final : public Engine {
       const auto start = profiling_ ? std::chrono::steady_clock::now() : Clock::time_point{};
       const Op& op = net_.ops[i];
       const std::size_t timed = i;
-      if (i == 0 && image_.active && image_conv(std::get<ConvOp>(op), cur, next)) {
-        if (image_.pool) ++i;  // the pool ran inside; its time counts for op 0
-      } else if (auto* c = std::get_if<ConvOp>(&op)) {
+      if (i == 0 && image_conv_active_ && image_conv(*as_conv(0), cur, next)) {
+        if (prepared_->image_conv().pool) ++i;  // the pool ran inside; its time counts for op 0
+      } else if (const ConvOp* c = as_conv(i)) {
         convolve(i * 3, *c, cur, next);
       } else if (auto* t = std::get_if<TuckerOp>(&op)) {
         if (t->has_in) convolve(i * 3, t->in, cur, next);
@@ -298,7 +236,7 @@ class OnednnEngine final : public Engine {
         collapse(*cur);
         collapsed = true;
       } else if (auto* l = std::get_if<LstmOp>(&op)) {
-        lstm(*l, lstm_.at(i));
+        lstm(*l, prepared_->lstm(i));
       } else if (auto* lin = std::get_if<LinearOp>(&op)) {
         linear(*lin);
       }
@@ -339,7 +277,10 @@ class OnednnEngine final : public Engine {
     return input_mds_.back().second;
   }
 
-  static std::string op_name(const Op& op) {
+  std::string op_name(std::size_t i) const {
+    if (const ConvOp* c = prepared_->composed(i))
+      return "tucker composed " + std::to_string(c->in_channels) + "->" +
+             std::to_string(c->out_channels);
     return std::visit(
         [](const auto& o) -> std::string {
           using T = std::decay_t<decltype(o)>;
@@ -362,7 +303,7 @@ class OnednnEngine final : public Engine {
             return "linear " + std::to_string(o.in_features) + "->" +
                    std::to_string(o.out_features);
         },
-        op);
+        net_.ops[i]);
   }
 
   // Primitive arguments built once per cached primitive: the C++ API's
@@ -393,49 +334,12 @@ class OnednnEngine final : public Engine {
     memory src, dst;
     ExecArgs args;
   };
-  // Weights in the layout an implementation wants, reordered once per layout.
-  struct WeightsCache {
-    std::vector<memory> reordered;
-  };
-
   template <class T>
   static T* find_shape(std::vector<T>& cache, const memory::desc& src_md) {
     for (auto& e : cache)
       if (e.src_md == src_md) return &e;
     if (cache.size() >= kMaxShapes) cache.clear();
     return nullptr;
-  }
-
-  memory weights_for(std::size_t slot, const ConvOp& op, const memory::desc& want) {
-    auto& cached = weights_[slot].reordered;
-    for (auto& m : cached)
-      if (m.get_desc() == want) return m;
-    memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
-    auto user_w =
-        memory({w_dims, dt::f32, tag::oihw}, engine_, const_cast<float*>(op.weight.data()));
-    memory w(want, engine_);
-    dnnl::reorder(user_w, w).execute(stream_, user_w, w);
-    stream_.wait();
-    cached.push_back(w);
-    return w;
-  }
-
-  // Whether to ask oneDNN for Winograd (it may still have no implementation
-  // for the shape; direct convolution is then used).
-  bool use_winograd(const ConvOp& op, int out_height) const {
-    if (op.kernel_h != 3 || op.kernel_w != 3 || op.stride_h != 1 || op.stride_w != 1 ||
-        op.pad_h != 1 || op.pad_w != 1)
-      return false;
-    if (conv_algorithm_ != ConvAlgorithm::automatic)
-      return conv_algorithm_ == ConvAlgorithm::winograd;
-    // Measured with bench_layers (direct and Winograd side by side, b1 t1
-    // and b8 t2) on the teacher and compact models: Winograd ran 1.2-1.8x
-    // faster from 64 channels in and out at output heights of 4 and more,
-    // but slower at height 2 (half of each 4x4 output tile is wasted) and
-    // up to 3x slower with 8 or 16 input channels (the transforms dominate).
-    // At 32 channels the layer itself ran 10-20% faster, but the reorder
-    // into Winograd's input layout cost more than that end to end.
-    return out_height >= 4 && op.in_channels >= 64 && op.out_channels >= 64;
   }
 
   ConvPrim& conv_prim(std::size_t slot, const ConvOp& op, const Activations& in, int oh, int ow) {
@@ -462,7 +366,7 @@ class OnednnEngine final : public Engine {
       return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
     };
     std::optional<dnnl::convolution_forward::primitive_desc> chosen;
-    if (use_winograd(op, oh)) try {
+    if (tuning::winograd(op, oh, conv_algorithm_)) try {
         chosen = make_pd(dnnl::algorithm::convolution_winograd, tag::any);
       } catch (const dnnl::error&) {
         // No Winograd implementation for this shape on this CPU.
@@ -477,7 +381,10 @@ class OnednnEngine final : public Engine {
     setup_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
     e.src = memory(pd.src_desc(), engine_, nullptr);
     e.dst = memory(pd.dst_desc(), engine_, nullptr);
-    e.weights = weights_for(slot, op, pd.weights_desc());
+    // The model's shared copy, reordered into this layout once for all engines.
+    e.weights = memory(pd.weights_desc(), engine_,
+                       const_cast<float*>(prepared_->reordered_weights(slot, op, pd.weights_desc(),
+                                                                       engine_, stream_)));
     e.bias = memory(b_md, engine_, const_cast<float*>(op.bias.data()));
     e.reorder_input = pd.src_desc() != in.md;
     if (e.reorder_input) {
@@ -517,27 +424,6 @@ class OnednnEngine final : public Engine {
     std::swap(in, out);
   }
 
-  // The first layer on ocrcore's own kernel (kernels::ImageConv) when it is a
-  // 3x3, stride 1, pad 1 convolution of the one-channel input, with a
-  // following 2x2/2 max pool folded in.
-  void plan_image_conv() {
-    const auto* c = net_.ops.empty() ? nullptr : std::get_if<ConvOp>(&net_.ops[0]);
-    if (!c || c->in_channels != 1 || c->kernel_h != 3 || c->kernel_w != 3 || c->stride_h != 1 ||
-        c->stride_w != 1 || c->pad_h != 1 || c->pad_w != 1 || c->out_channels % 8 != 0)
-      return;
-    image_.active = true;
-    const int C = c->out_channels;
-    image_.weights.resize(9 * static_cast<std::size_t>(C));
-    for (int o = 0; o < C; ++o)
-      for (int k = 0; k < 9; ++k)
-        image_.weights[static_cast<std::size_t>(k) * C + o] = c->weight[o * 9 + k];
-    const auto* p = net_.ops.size() > 1 ? std::get_if<PoolOp>(&net_.ops[1]) : nullptr;
-    // Floor mode only: in ceil mode a line of odd width would pool a conv
-    // output computed past its end, where the unfused path sees -inf.
-    image_.pool = p && p->kernel_h == 2 && p->kernel_w == 2 && p->stride_h == 2 &&
-                  p->stride_w == 2 && p->pad_h == 0 && p->pad_w == 0 && !p->ceil_mode;
-  }
-
   // Output descriptor per input shape: the layout oneDNN's own first
   // convolution would produce (what the next layer was planned around), at
   // the pooled size when the pool is folded in. False when that layout has
@@ -558,8 +444,9 @@ class OnednnEngine final : public Engine {
       t = tag::nChw16c;
     else
       return nullptr;
-    const int oh = image_.pool ? in.height / 2 : in.height;
-    const int ow = image_.pool ? in.width / 2 : in.width;
+    const bool pool = prepared_->image_conv().pool;
+    const int oh = pool ? in.height / 2 : in.height;
+    const int ow = pool ? in.width / 2 : in.width;
     image_mds_.emplace_back(in.md, memory::desc({in.batch, op.out_channels, oh, ow}, dt::f32, t));
     return &image_mds_.back().second;
   }
@@ -567,11 +454,12 @@ class OnednnEngine final : public Engine {
   bool image_conv(const ConvOp& op, Activations*& in, Activations*& out) {
     const memory::desc* md = image_desc(op, *in);
     if (!md) {
-      image_.active = false;  // oneDNN's own path from now on
+      image_conv_active_ = false;  // oneDNN's own path from now on
       return false;
     }
+    const auto& plan = prepared_->image_conv();
     const int B = in->batch, H = in->height, W = in->width;
-    const int oh = image_.pool ? H / 2 : H, ow = image_.pool ? W / 2 : W;
+    const int oh = plan.pool ? H / 2 : H, ow = plan.pool ? W / 2 : W;
     // Each line with a one-pixel zero border (columns past its width are
     // already zero in the plain input).
     const std::size_t stride = static_cast<std::size_t>(W) + 2,
@@ -584,7 +472,7 @@ class OnednnEngine final : public Engine {
     out->reset(*md, B, op.out_channels, oh, ow);
     out->widths.resize(B);
     for (int b = 0; b < B; ++b)
-      out->widths[b] = image_.pool ? pool_out(in->widths[b], 2, 2, 0, false) : in->widths[b];
+      out->widths[b] = plan.pool ? pool_out(in->widths[b], 2, 2, 0, false) : in->widths[b];
     constexpr int kRows = 4;  // output rows per task
     const int chunks = (oh + kRows - 1) / kRows;
 #pragma omp parallel for collapse(2) num_threads(threads_) if (threads_ > 1) schedule(static)
@@ -597,10 +485,10 @@ class OnednnEngine final : public Engine {
         a.row_begin = r * kRows;
         a.row_end = std::min(oh, a.row_begin + kRows);
         a.channels = op.out_channels;
-        a.weights = image_.weights.data();
+        a.weights = plan.weights.data();
         a.bias = op.bias.data();
         a.relu = op.relu;
-        a.pool = image_.pool;
+        a.pool = plan.pool;
         a.output = out->values.data() + b * out->layout.sb;
         a.out_sy = out->layout.sy;
         a.out_sx = out->layout.sx;
@@ -690,11 +578,11 @@ class OnednnEngine final : public Engine {
     return n;
   }
 
-  void lstm(const LstmOp& op, const std::vector<PackedLayer>& packed) {
+  void lstm(const LstmOp& op, const std::vector<PreparedNetwork::LstmLayer>& packed) {
     const int N = op.hidden_size, dirs = op.directions(), G = 4 * N * dirs;
     const std::size_t rows = static_cast<std::size_t>(T_) * B_;
     for (int l = 0; l < op.num_layers; ++l) {
-      const PackedLayer& p = packed[l];
+      const PreparedNetwork::LstmLayer& p = packed[l];
       const int Din = op.layer_input(l);
       // Input projection of every frame of every line, both directions: one
       // GEMM (the step kernel adds the biases).
@@ -773,24 +661,19 @@ class OnednnEngine final : public Engine {
     std::vector<float> h, c, scratch;
   };
 
-  std::optional<CompiledNetwork> composed_;  // the network with some Tucker chains composed
+  std::shared_ptr<const PreparedNetwork> prepared_;  // the model's, shared by all engines
   const CompiledNetwork& net_;
   int threads_;
   const kernels::KernelTable& kernels_;
   ConvAlgorithm conv_algorithm_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  std::map<std::size_t, std::vector<PackedLayer>> lstm_;
   std::map<std::size_t, std::vector<ConvPrim>> conv_;
   std::map<std::size_t, std::vector<PoolPrim>> pool_;
-  std::map<std::size_t, WeightsCache> weights_;
   Activations a_, b_;
   std::vector<float> relayout_;
   std::vector<std::pair<std::array<int, 3>, memory::desc>> input_mds_;
-  struct ImagePlan {
-    bool active = false, pool = false;
-    std::vector<float> weights;  // [9][channels]
-  } image_;
+  bool image_conv_active_;  // cleared if oneDNN picks a layout the kernel cannot write
   std::vector<std::pair<memory::desc, memory::desc>> image_mds_;
   std::vector<float> padded_;
   std::vector<int> order_;
@@ -809,9 +692,19 @@ class OnednnEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> make_onednn_engine(const CompiledNetwork& network, int threads, Isa isa) {
+std::unique_ptr<Engine> make_onednn_engine(std::shared_ptr<const PreparedNetwork> prepared,
+                                           const RecognizerOptions& options) {
   try {
-    return std::make_unique<OnednnEngine>(network, threads, isa);
+    return std::make_unique<OnednnEngine>(std::move(prepared), options.threads,
+                                          options.conv_algorithm);
+  } catch (const dnnl::error& e) {
+    throw Error(std::string("oneDNN backend unavailable: ") + e.what());
+  }
+}
+
+std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options) {
+  try {
+    return make_onednn_engine(prepared_network(model, options.isa, options.tucker), options);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN backend unavailable: ") + e.what());
   }

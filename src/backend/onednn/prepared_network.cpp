@@ -1,0 +1,113 @@
+#include "backend/onednn/prepared_network.hpp"
+
+#include <new>
+
+#include "backend/onednn/tuning.hpp"
+
+namespace ocrcore::detail {
+
+namespace {
+
+template <class T>
+std::size_t vector_bytes(const std::vector<T>& v) {
+  return v.size() * sizeof(T);
+}
+
+}  // namespace
+
+PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa,
+                                 TuckerExecution tucker)
+    : network_(network), kernels_(kernels::kernel_table(resolved_isa)) {
+  const auto& ops = network_.ops;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (const auto* t = std::get_if<TuckerOp>(&ops[i])) {
+      if (tuning::compose_tucker(*t, i == 0, tucker)) composed_.emplace(i, compose_tucker(*t));
+    } else if (const auto* l = std::get_if<LstmOp>(&ops[i])) {
+      auto& layers = lstm_[i];
+      for (int layer = 0; layer < l->num_layers; ++layer) {
+        LstmLayer p;
+        for (int d = 0; d < l->directions(); ++d) {
+          const auto& w = l->layers[layer][d];
+          p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), w.bias.data(), l->hidden_size);
+          p.w_ih.insert(p.w_ih.end(), w.w_ih.begin(), w.w_ih.end());
+        }
+        layers.push_back(std::move(p));
+      }
+    }
+  }
+  // The first layer as it runs (a composed Tucker-1 layer included).
+  const ConvOp* first = ops.empty() ? nullptr : composed(0);
+  if (!first && !ops.empty()) first = std::get_if<ConvOp>(&ops[0]);
+  if (first && tuning::image_conv(*first)) {
+    image_.active = true;
+    const int channels = first->out_channels;
+    image_.weights.resize(9 * static_cast<std::size_t>(channels));
+    for (int o = 0; o < channels; ++o)
+      for (int k = 0; k < 9; ++k)
+        image_.weights[static_cast<std::size_t>(k) * channels + o] = first->weight[o * 9 + k];
+    const auto* pool = ops.size() > 1 ? std::get_if<PoolOp>(&ops[1]) : nullptr;
+    image_.pool = pool && tuning::image_conv_pool(*pool);
+  }
+}
+
+std::string PreparedNetwork::key(Isa resolved_isa, TuckerExecution tucker) {
+  return "onednn/" + std::string(isa_name(resolved_isa)) + "/tucker" +
+         std::to_string(static_cast<int>(tucker));
+}
+
+const ConvOp* PreparedNetwork::composed(std::size_t op) const {
+  const auto it = composed_.find(op);
+  return it == composed_.end() ? nullptr : &it->second;
+}
+
+const float* PreparedNetwork::reordered_weights(std::size_t slot, const ConvOp& op,
+                                                const dnnl::memory::desc& layout,
+                                                const dnnl::engine& engine,
+                                                dnnl::stream& stream) const {
+  using dnnl::memory;
+  std::lock_guard lock(mutex_);
+  auto& cached = reordered_[slot];
+  for (const auto& r : cached)
+    if (r->layout == layout) return r->values.get();
+  auto r = std::make_unique<Reordered>();
+  r->layout = layout;
+  r->bytes = layout.get_size();
+  r->values.reset(static_cast<float*>(std::aligned_alloc(64, (r->bytes + 63) / 64 * 64)));
+  if (!r->values) throw std::bad_alloc();
+  const memory::dims dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+  memory user(memory::desc(dims, memory::data_type::f32, memory::format_tag::oihw), engine,
+              const_cast<float*>(op.weight.data()));
+  memory target(layout, engine, r->values.get());
+  dnnl::reorder(user, target).execute(stream, user, target);
+  stream.wait();
+  cached.push_back(std::move(r));
+  return cached.back()->values.get();
+}
+
+std::size_t PreparedNetwork::bytes() const {
+  std::size_t total = vector_bytes(image_.weights);
+  for (const auto& [i, c] : composed_)
+    total += vector_bytes(c.weight) + vector_bytes(c.bias);
+  for (const auto& [i, layers] : lstm_)
+    for (const auto& l : layers) {
+      total += vector_bytes(l.w_ih);
+      for (const auto& r : l.recurrent)
+        total += vector_bytes(r.w) + vector_bytes(r.bias);
+    }
+  std::lock_guard lock(mutex_);
+  for (const auto& [slot, list] : reordered_)
+    for (const auto& r : list)
+      total += r->bytes;
+  return total;
+}
+
+std::shared_ptr<const PreparedNetwork> prepared_network(const Model& model, Isa isa,
+                                                        TuckerExecution tucker) {
+  const Isa resolved = resolve_isa(isa);
+  auto p = ModelAccess::prepared(model, PreparedNetwork::key(resolved, tucker), [&] {
+    return std::make_shared<const PreparedNetwork>(ModelAccess::network(model), resolved, tucker);
+  });
+  return std::static_pointer_cast<const PreparedNetwork>(p);
+}
+
+}  // namespace ocrcore::detail

@@ -1,0 +1,82 @@
+#pragma once
+
+// A network's weights in the form the oneDNN engine runs them, prepared once
+// per model, instruction set and Tucker setting and shared by every engine
+// (every Recognizer) on that model: LSTM recurrent matrices packed for the
+// step kernel, the first layer's weights transposed for its own kernel,
+// Tucker chains composed where the tuning rules say so, and convolution
+// weights reordered into the layouts oneDNN's primitives ask for.
+
+#include <array>
+#include <cstddef>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
+
+#include "core/model_access.hpp"
+#include "kernels/kernels.hpp"
+#include "nn/compiled_network.hpp"
+#include "ocrcore/recognizer.hpp"
+
+namespace ocrcore::detail {
+
+class PreparedNetwork final : public PreparedWeights {
+ public:
+  struct LstmLayer {
+    std::vector<float> w_ih;  // both directions stacked: [dirs * 4N][input]
+    std::array<kernels::PackedRecurrent, 2> recurrent;
+  };
+  struct ImageConvPlan {
+    bool active = false;         // op 0 runs on kernels::ImageConv
+    bool pool = false;           // op 1, a max pool, is folded into it
+    std::vector<float> weights;  // [9][channels]
+  };
+
+  // `network` must outlive this object (the model owns both).
+  PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa, TuckerExecution tucker);
+
+  // The key under which a Model keeps the prepared form for these settings.
+  static std::string key(Isa resolved_isa, TuckerExecution tucker);
+
+  const CompiledNetwork& network() const { return network_; }
+  const kernels::KernelTable& kernels() const { return kernels_; }
+  // The single convolution Tucker op `op` runs as, or null when it runs as
+  // its chain (or is not a Tucker op).
+  const ConvOp* composed(std::size_t op) const;
+  const std::vector<LstmLayer>& lstm(std::size_t op) const { return lstm_.at(op); }
+  const ImageConvPlan& image_conv() const { return image_; }
+
+  // The weights of convolution `slot` (an engine's numbering) in `layout`,
+  // reordered on the first request and kept: safe to call from any thread.
+  // `engine` and `stream` are the caller's, used for that one reorder.
+  const float* reordered_weights(std::size_t slot, const ConvOp& op,
+                                 const dnnl::memory::desc& layout, const dnnl::engine& engine,
+                                 dnnl::stream& stream) const;
+
+  std::size_t bytes() const override;
+
+ private:
+  struct Reordered {
+    dnnl::memory::desc layout;
+    // 64-byte aligned, as oneDNN allocates its own buffers.
+    std::unique_ptr<float, void (*)(void*)> values{nullptr, std::free};
+    std::size_t bytes = 0;
+  };
+  const CompiledNetwork& network_;
+  const kernels::KernelTable& kernels_;
+  std::map<std::size_t, ConvOp> composed_;
+  std::map<std::size_t, std::vector<LstmLayer>> lstm_;
+  ImageConvPlan image_;
+  mutable std::mutex mutex_;
+  mutable std::map<std::size_t, std::vector<std::unique_ptr<Reordered>>> reordered_;
+};
+
+// The prepared form of `model`'s network for these settings, made on first
+// use and kept with the model.
+std::shared_ptr<const PreparedNetwork> prepared_network(const Model& model, Isa isa,
+                                                        TuckerExecution tucker);
+
+}  // namespace ocrcore::detail
