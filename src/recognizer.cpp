@@ -119,6 +119,19 @@ LanguageModelOptions tuned_language_model_options(const Model& model) {
   return options;
 }
 
+namespace {
+
+// The last frames may reach past the image (its width rounded up to the
+// network's stride): boxes stay inside it.
+void clamp_boxes(LineResult& result, int image_width) {
+  for (CharResult& c : result.chars) {
+    c.x_end = std::min(c.x_end, image_width);
+    c.x_begin = std::min(c.x_begin, c.x_end - 1);
+  }
+}
+
+}  // namespace
+
 std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images) {
   std::vector<LineTensor> lines;
   lines.reserve(images.size());
@@ -134,12 +147,63 @@ std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images)
   out.reserve(lines.size());
   for (std::size_t i = 0; i < lines.size(); ++i) {
     out.push_back(decode(log_probs[i], lines[i].scale_x, lines[i].offset_x));
-    // The last frames may reach past the image (its width rounded up to the
-    // network's stride): boxes stay inside it.
-    for (CharResult& c : out.back().chars) {
-      c.x_end = std::min(c.x_end, images[i].width);
-      c.x_begin = std::min(c.x_begin, c.x_end - 1);
+    clamp_boxes(out.back(), images[i].width);
+  }
+  return out;
+}
+
+std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> images,
+                                                    int batch_size) {
+  if (batch_size < 1) throw Error("batch size must be >= 1");
+  std::vector<LineOutcome> out(images.size());
+  std::vector<LineTensor> lines(images.size());
+  std::vector<std::size_t> order;  // lines that normalised, widest first
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    try {
+      lines[i] = normalize_line(images[i], model_->preprocessing());
+      order.push_back(i);
+    } catch (const Error& e) {
+      out[i].error = e.what();
+    } catch (const std::bad_alloc&) {
+      out[i].error = "out of memory while normalising the line";
     }
+  }
+  // Widest first: a batch whose shape the engine has not built yet can then
+  // run at the wider shape of the batch before it.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return lines[a].width > lines[b].width; });
+  // Runs lines [b0, b1) of `order` as one batch; false if the batch failed.
+  auto run = [&](std::size_t b0, std::size_t b1) {
+    std::vector<LineTensor> batch;
+    for (std::size_t k = b0; k < b1; ++k)
+      batch.push_back(std::move(lines[order[k]]));
+    try {
+      const auto log_probs = forward(batch);
+      std::vector<LineResult> results;
+      for (std::size_t k = b0; k < b1; ++k) {
+        const LineTensor& l = batch[k - b0];
+        results.push_back(decode(log_probs[k - b0], l.scale_x, l.offset_x));
+        clamp_boxes(results.back(), images[order[k]].width);
+      }
+      for (std::size_t k = b0; k < b1; ++k)
+        out[order[k]].result = std::move(results[k - b0]);
+      return true;
+    } catch (const std::exception& e) {
+      for (std::size_t k = b0; k < b1; ++k) {
+        lines[order[k]] = std::move(batch[k - b0]);
+        out[order[k]].error = std::string("recognition failed: ") + e.what();
+      }
+      return false;
+    }
+  };
+  const auto step = static_cast<std::size_t>(batch_size);
+  for (std::size_t b0 = 0; b0 < order.size(); b0 += step) {
+    const std::size_t b1 = std::min(order.size(), b0 + step);
+    // A failed batch is run again line by line, so that only the lines that
+    // fail on their own are reported.
+    if (!run(b0, b1) && b1 - b0 > 1)
+      for (std::size_t k = b0; k < b1; ++k)
+        if (run(k, k + 1)) out[order[k]].error.clear();
   }
   return out;
 }

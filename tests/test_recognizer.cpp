@@ -137,6 +137,68 @@ TEST(Recognizer, NonFiniteNetworkOutputIsAnError) {
   }
 }
 
+TEST(Recognizer, EachLineOnItsOwnInInputOrder) {
+  auto model = random_model(small_crnn(16, 9), 6);
+  std::vector<Image> images;
+  for (unsigned i = 0; i < 7; ++i)
+    images.push_back(random_image(30 + 57 * int((i * 5) % 7), 16 + 4 * int(i % 3), 10 + i));
+  std::vector<ImageView> views(images.begin(), images.end());
+  views.insert(views.begin() + 3, ImageView());  // an unusable image among them
+  Recognizer oracle(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  for (int batch_size : {1, 3, 16}) {
+    SCOPED_TRACE("batch size " + std::to_string(batch_size));
+    const auto outcomes = fast.recognize_each(views, batch_size);
+    ASSERT_EQ(outcomes.size(), views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      if (i == 3) {
+        EXPECT_FALSE(outcomes[i].result);
+        EXPECT_NE(outcomes[i].error.find("empty"), std::string::npos) << outcomes[i].error;
+        continue;
+      }
+      ASSERT_TRUE(outcomes[i].result) << "line " << i << ": " << outcomes[i].error;
+      EXPECT_TRUE(outcomes[i].error.empty());
+      const LineResult want = oracle.recognize(views[i]);
+      EXPECT_EQ(outcomes[i].result->text, want.text) << "line " << i;
+      EXPECT_NEAR(outcomes[i].result->confidence, want.confidence, 1e-3) << "line " << i;
+      for (const CharResult& c : outcomes[i].result->chars)
+        EXPECT_LE(c.x_end, views[i].width);
+    }
+  }
+  EXPECT_THROW(fast.recognize_each(views, 0), Error);
+}
+
+// A line whose recognition fails is reported alone; the lines batched with
+// it are run again on their own. Here every weight is positive and every bias
+// zero, so a blank line stays zero throughout, while ink drives the LSTM's
+// outputs up and an output layer of huge weights to +inf in every class,
+// whose log-softmax is NaN.
+TEST(Recognizer, EachLineIsolatesALineWhoseRecognitionFails) {
+  auto base = random_model(small_crnn(16, 9), 7);
+  TensorMap tensors = base->tensors();
+  for (auto& [name, t] : tensors) {
+    const bool bias = name.find("bias") != std::string::npos || name.ends_with("running_mean");
+    for (float& v : t.data)
+      v = bias                                                      ? 0.0f
+          : name.starts_with("fc.")                                 ? 3e38f
+          : name.ends_with("running_var") || name.starts_with("bn") ? 1.0f
+                                                                    : std::abs(v) + 0.1f;
+  }
+  auto model =
+      Model::from_parts(base->architecture(), base->alphabet(), base->preprocessing(), tensors);
+  const Image blank(80, 16, 255);
+  const Image inked = random_image(80, 16, 3);
+  std::vector<ImageView> views{blank, inked, blank};
+  Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  EXPECT_THROW(rec.recognize(views), Error) << "the whole batch fails";
+  const auto outcomes = rec.recognize_each(views, 3);
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_TRUE(outcomes[0].result) << outcomes[0].error;
+  EXPECT_FALSE(outcomes[1].result);
+  EXPECT_NE(outcomes[1].error.find("recognition failed"), std::string::npos) << outcomes[1].error;
+  EXPECT_TRUE(outcomes[2].result) << outcomes[2].error;
+}
+
 TEST(Recognizer, BadOptionsAndImages) {
   auto model = random_model(small_crnn(16, 9), 5);
   EXPECT_THROW(Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 0}), Error);

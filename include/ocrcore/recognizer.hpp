@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -74,6 +75,12 @@ struct LineResult {
   std::vector<CharResult> chars;
 };
 
+// One line of Recognizer::recognize_each: its result, or why it has none.
+struct LineOutcome {
+  std::optional<LineResult> result;
+  std::string error;  // empty when recognised
+};
+
 // Per-frame log-posteriors of one line: frames x classes, row-major.
 struct LogProbs {
   int frames = 0;
@@ -93,7 +100,13 @@ class OCRCORE_API Recognizer {
   Recognizer& operator=(Recognizer&&) noexcept;
 
   LineResult recognize(const ImageView& image);
+  // One batch: throws Error (naming the image's index) if any line fails.
   std::vector<LineResult> recognize(std::span<const ImageView> images);
+  // Many lines, each on its own: normalised, sorted by width and run in
+  // batches of `batch_size` lines of similar width (less padding), results in
+  // input order. A line that cannot be read (an unusable image, recognition
+  // failing on it) gets its error, and every other line is still recognised.
+  std::vector<LineOutcome> recognize_each(std::span<const ImageView> images, int batch_size = 4);
 
   // Lower level: lines already normalised (normalize_line) to log-posteriors,
   // and decoding of log-posteriors.

@@ -9,7 +9,6 @@
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -171,18 +170,17 @@ int run(const Options& opt) {
     std::cerr << "ocr-infer: " << msg << "\n";
   };
 
-  // Lines are read a window of several batches at a time and batched by
-  // width within the window, so that a batch pads its lines to similar
-  // widths; results are still written in input order.
+  // Images are read a window of several batches at a time; the library
+  // batches them by width within the window and reports each line's own
+  // failure. Results are written in input order.
   const std::size_t window = std::size_t(opt.batch_size) * 8;
   for (std::size_t begin = 0; begin < sources.size(); begin += window) {
     const std::size_t end = std::min(sources.size(), begin + window);
-    std::vector<ocrcore::LineTensor> lines;
-    std::vector<std::size_t> index;  // source of each line in `lines`
+    std::vector<ocrcore::Image> images;
+    std::vector<std::size_t> index;  // source of each image in `images`
     for (std::size_t i = begin; i < end; ++i) {
       try {
-        auto image = ocrcore::load_image(sources[i].image, opt.max_image_pixels);
-        lines.push_back(ocrcore::normalize_line(image, model->preprocessing()));
+        images.push_back(ocrcore::load_image(sources[i].image, opt.max_image_pixels));
         index.push_back(i);
       } catch (const Error& e) {
         report(sources[i].image, e.what());
@@ -192,32 +190,16 @@ int run(const Options& opt) {
         ++failed;
       }
     }
-    std::vector<std::size_t> by_width(lines.size());
-    std::iota(by_width.begin(), by_width.end(), std::size_t{0});
-    // Widest first: a batch whose shape the engine has not built yet can then
-    // run at the wider shape of the batch before it.
-    std::stable_sort(by_width.begin(), by_width.end(),
-                     [&](std::size_t a, std::size_t b) { return lines[a].width > lines[b].width; });
-    std::vector<std::optional<ocrcore::LogProbs>> log_probs(lines.size());
-    for (std::size_t b0 = 0; b0 < by_width.size(); b0 += opt.batch_size) {
-      const std::size_t b1 = std::min(by_width.size(), b0 + opt.batch_size);
-      std::vector<ocrcore::LineTensor> batch;
-      for (std::size_t k = b0; k < b1; ++k)
-        batch.push_back(std::move(lines[by_width[k]]));  // keeps scale_x for decoding
-      try {
-        auto out_batch = recognizer.forward(batch);
-        for (std::size_t k = b0; k < b1; ++k)
-          log_probs[by_width[k]] = std::move(out_batch[k - b0]);
-      } catch (const Error& e) {
-        for (std::size_t k = b0; k < b1; ++k)
-          report(sources[index[by_width[k]]].image, std::string("recognition failed: ") + e.what());
-        failed += b1 - b0;
-      }
-    }
-    for (std::size_t k = 0; k < lines.size(); ++k) {
-      if (!log_probs[k]) continue;
+    const std::vector<ocrcore::ImageView> views(images.begin(), images.end());
+    const auto outcomes = recognizer.recognize_each(views, opt.batch_size);
+    for (std::size_t k = 0; k < outcomes.size(); ++k) {
       const auto& src = sources[index[k]];
-      auto result = recognizer.decode(*log_probs[k], lines[k].scale_x, lines[k].offset_x);
+      if (!outcomes[k].result) {
+        report(src.image, outcomes[k].error);
+        ++failed;
+        continue;
+      }
+      const ocrcore::LineResult& result = *outcomes[k].result;
       std::optional<ocrcore::ErrorCount> line_chars;
       if (!src.ground_truth_error.empty()) {
         report(src.image, src.ground_truth_error);
