@@ -10,8 +10,12 @@
 #      features are reused every later epoch (ocr-compress --no-augment);
 #   2. fine-tuning of the whole student (DBLSTM unfrozen) with CTC on the
 #      labelled lines: the frozen DBLSTM was trained on the teacher's
-#      features, and letting it adapt to the student's removes a good part of
+#      features, and letting it adapt to the student's can remove part of
 #      the remaining error.
+#
+# The bundled model is whichever of the two stages' models reads the
+# validation lines better (their recorded validation CER; uw3-dev, the
+# real-scan development set, is scored, never used to choose).
 #
 # Each stage fits in one sitting and resumes from its checkpoint when re-run
 # (a resumed stage fills the teacher's feature cache again as it goes). About
@@ -57,6 +61,12 @@ stage "$work/ft" --student-model "$work/ts/student-ts.ocrm" --train "$data/train
   --stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4 \
   --finetune-iterations "$ft_iterations" --validate-every 500
 
-cp "$work/ft/student-finetune.ocrm" "$root/models/compact-printed.ocrm.tmp"
+val_cer() { "$build/tools/ocr-infer" --info -m "$1" | awk '/^training.validation_cer:/ {print $2}'; }
+final=$work/ft/student-finetune.ocrm
+ts_cer=$(val_cer "$work/ts/student-ts.ocrm") ft_cer=$(val_cer "$final")
+echo "validation CER: ts $ts_cer, ft $ft_cer" >&2
+if awk -v a="$ts_cer" -v b="$ft_cer" 'BEGIN { exit !(a < b) }'; then final=$work/ts/student-ts.ocrm; fi
+cp "$final" "$root/models/compact-printed.ocrm.tmp"
 mv "$root/models/compact-printed.ocrm.tmp" "$root/models/compact-printed.ocrm"
+echo "bundled: $final" >&2
 cat "$work/ft/report.md"
