@@ -29,14 +29,9 @@ class Engine {
   virtual std::vector<OpProfile> profile() const { return {}; }
 };
 
-class PreparedNetwork;
-
 std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads);
 // On the model's shared prepared weights (made on first use).
 std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options);
-// On prepared weights of a network that is not a Model's (benchmarks of single layers).
-std::unique_ptr<Engine> make_onednn_engine(std::shared_ptr<const PreparedNetwork> prepared,
-                                           const RecognizerOptions& options);
 
 // Checks that each line has the network's input height; throws Error naming
 // the line otherwise.

@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -692,19 +691,10 @@ class OnednnEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> make_onednn_engine(std::shared_ptr<const PreparedNetwork> prepared,
-                                           const RecognizerOptions& options) {
-  try {
-    return std::make_unique<OnednnEngine>(std::move(prepared), options.threads,
-                                          options.conv_algorithm);
-  } catch (const dnnl::error& e) {
-    throw Error(std::string("oneDNN backend unavailable: ") + e.what());
-  }
-}
-
 std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options) {
   try {
-    return make_onednn_engine(prepared_network(model, options.isa, options.tucker), options);
+    return std::make_unique<OnednnEngine>(prepared_network(model, options.isa, options.tucker),
+                                          options.threads, options.conv_algorithm);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN backend unavailable: ") + e.what());
   }
