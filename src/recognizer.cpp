@@ -65,7 +65,9 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
     log_prob = ctc::sequence_log_prob(lp, labels);
   }
   LineResult r;
-  r.confidence = static_cast<float>(std::exp(log_prob));
+  // A probability: rounding in frames that each sum to one (within float) can
+  // add up to a hair above log 1 over a long line.
+  r.confidence = static_cast<float>(std::exp(std::min(0.0, log_prob)));
   const auto& alphabet = model_->alphabet();
   const double stride = model_->architecture().width_stride();
   for (const auto& span : ctc::align(lp, labels)) {

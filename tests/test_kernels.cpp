@@ -113,6 +113,26 @@ TEST_P(Kernels, LogSoftmaxMatchesDoublePrecision) {
   }
 }
 
+// Logits so large that m + log(sum) rounds log(sum) away: the outputs must
+// still be normalised (a fuzzed model with huge weights made line confidences
+// of 153 from probabilities summing to 2 in every frame).
+TEST_P(Kernels, LogSoftmaxStaysNormalisedForHugeLogits) {
+  for (float big : {1e10f, -1e10f, 3e37f}) {
+    for (int n : {2, 17, 96}) {
+      std::vector<float> x(n, big - std::abs(big) * 1e-3f), y(n);
+      x[0] = x[n - 1] = big;
+      table().log_softmax(x.data(), y.data(), n);
+      double total = 0;
+      for (float v : y) {
+        EXPECT_LE(v, 0.0f);
+        total += std::exp(double(v));
+      }
+      EXPECT_NEAR(total, 1.0, 1e-6) << "logits " << big << " n " << n;
+      EXPECT_NEAR(y[0], -std::log(2.0), 1e-6);
+    }
+  }
+}
+
 // One LSTM step in double precision, straight from the definition.
 void lstm_step_double(const std::vector<float>& w_hh, const std::vector<float>& bias, int N,
                       int lines, const float* gates, std::size_t gstride, std::vector<double>& h,

@@ -117,6 +117,14 @@ TEST(ReferenceLayers, LinearAndLogSoftmax) {
   EXPECT_NEAR(out.values[1], 4 - z, 1e-6);
 }
 
+TEST(ReferenceLayers, LogSoftmaxStaysNormalisedForHugeLogits) {
+  Sequence s(1, 3);
+  s.values = {1e10f, 1e10f, -1e10f};
+  log_softmax_reference(s);
+  EXPECT_NEAR(s.values[0], -std::log(2.0), 1e-6);
+  EXPECT_NEAR(s.values[1], -std::log(2.0), 1e-6);
+}
+
 TEST_F(TorchLayers, Conv2dMatchesPyTorch) {
   Tensor x = get("conv.input"), w = get("conv.weight"), b = get("conv.bias"),
          y = get("conv.output");

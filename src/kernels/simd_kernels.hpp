@@ -107,12 +107,13 @@ void log_softmax(const float* in, float* out, int n) {
   float sum = S::reduce_add(vsum);
   for (int j = k; j < n; ++j)
     sum += std::exp(in[j] - m);
-  const float lse = m + std::log(sum);
-  const V vlse = S::set1(lse);
+  // (x - m) - log(sum): see the generic kernel.
+  const float log_sum = std::log(sum);
+  const V vlog_sum = S::set1(log_sum);
   for (k = 0; k + W <= n; k += W)
-    S::store(out + k, S::sub(S::load(in + k), vlse));
+    S::store(out + k, S::sub(S::sub(S::load(in + k), vm), vlog_sum));
   for (int j = k; j < n; ++j)
-    out[j] = in[j] - lse;
+    out[j] = (in[j] - m) - log_sum;
 }
 
 // acc[l][:] = bias + W_hh h[l] for LB lines (h rows contiguous, N floats

@@ -146,9 +146,10 @@ void log_softmax_reference(Sequence& s) {
     double m = *std::max_element(r, r + s.features), sum = 0;
     for (int k = 0; k < s.features; ++k)
       sum += std::exp(double(r[k]) - m);
-    const double lse = m + std::log(sum);
+    // (x - m) - log(sum): m + log(sum) would round log(sum) away for huge logits.
+    const double log_sum = std::log(sum);
     for (int k = 0; k < s.features; ++k)
-      r[k] = static_cast<float>(r[k] - lse);
+      r[k] = static_cast<float>((r[k] - m) - log_sum);
   }
 }
 

@@ -391,9 +391,10 @@ class LogSoftmaxLayer final : public Layer {
       double sum = 0;
       for (int k = 0; k < K; ++k)
         sum += std::exp(static_cast<double>(x[k] - mx));
-      const auto log_z = static_cast<float>(mx + std::log(sum));
+      // (x - max) - log(sum): max + log(sum) rounds log(sum) away for huge logits.
+      const auto log_sum = static_cast<float>(std::log(sum));
       for (int k = 0; k < K; ++k)
-        y[k] = x[k] - log_z;
+        y[k] = (x[k] - mx) - log_sum;
     }
   }
   void backward(const Activations& /*in*/, const Activations& out, Activations& diff_out,

@@ -236,6 +236,17 @@ TEST(Gradients, LinearAndLogSoftmax) {
   gradient_check(*lsm, random_sequences(4, 2, 6, {4, 3}, rng), Mode::training, 1e-2f);
 }
 
+TEST(LogSoftmax, StaysNormalisedForHugeLogits) {
+  Activations logits;
+  logits.resize_sequences(1, 1, 3);
+  logits.values = {1e10f, 1e10f, -1e10f};
+  logits.lengths = {1};
+  Activations lp;
+  make_log_softmax()->forward(logits, lp, Mode::evaluation);
+  EXPECT_NEAR(lp.values[0], -std::log(2.0), 1e-6);
+  EXPECT_NEAR(lp.values[1], -std::log(2.0), 1e-6);
+}
+
 TEST(Gradients, CtcLoss) {
   std::mt19937 rng(10);
   Activations logits = random_sequences(12, 4, 5, {12, 9, 6, 12}, rng);

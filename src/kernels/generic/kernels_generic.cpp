@@ -47,9 +47,11 @@ void log_softmax(const float* in, float* out, int n) {
   float sum = 0;
   for (int k = 0; k < n; ++k)
     sum += std::exp(in[k] - m);
-  const float lse = m + std::log(sum);
+  // (x - m) - log(sum), not x - (m + log(sum)): with logits of 1e10 the
+  // latter rounds log(sum) away and the probabilities no longer sum to one.
+  const float log_sum = std::log(sum);
   for (int k = 0; k < n; ++k)
-    out[k] = in[k] - lse;
+    out[k] = (in[k] - m) - log_sum;
 }
 
 void image_conv(const ImageConv& a) {
