@@ -30,14 +30,15 @@ double directory_cer(const fs::path& dir, Backend backend, std::size_t max_lines
   // One thread: ctest already runs tests in parallel, and oversubscribed OpenMP
   // teams spin-wait.
   Recognizer rec(Model::load(kModel), {Decoder::greedy, 1, backend, 1});
-  ErrorCount errors;
+  std::vector<LabelledLine> lines;
   for (const auto& s : sources) {
     EXPECT_TRUE(s.ground_truth) << s.image;
-    errors +=
-        character_errors(rec.recognize(load_image(s.image)).text, s.ground_truth.value_or(""));
+    lines.push_back({s.image, s.ground_truth.value_or("")});
   }
-  EXPECT_GT(errors.reference_length, 50u);
-  return errors.rate();
+  const TextScore score = evaluate(rec, lines);
+  EXPECT_EQ(score.unreadable, 0u);
+  EXPECT_GT(score.chars.reference_length, 50u);
+  return score.cer();
 }
 
 }  // namespace

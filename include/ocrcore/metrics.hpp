@@ -36,6 +36,21 @@ struct ErrorCount {
 OCRCORE_API ErrorCount character_errors(std::string_view hypothesis, std::string_view reference);
 OCRCORE_API ErrorCount word_errors(std::string_view hypothesis, std::string_view reference);
 
+// Character and word errors of a set of lines, summed over the lines before
+// dividing (DESIGN.md 5): every CER and WER ocrcore reports is one of these.
+struct OCRCORE_API TextScore {
+  ErrorCount chars, words;
+  std::size_t lines = 0;
+  // Lines that could not be read, scored as read empty (evaluate()).
+  std::size_t unreadable = 0;
+
+  // Scores one line; returns its character errors.
+  ErrorCount add(std::string_view hypothesis, std::string_view reference);
+  TextScore& operator+=(const TextScore& o);
+  double cer() const { return chars.rate(); }
+  double wer() const { return words.rate(); }
+};
+
 // One step of a minimal character alignment: a reference character read as
 // another (substitution), read where there is none (insertion: reference
 // empty), or not read (deletion: hypothesis empty). Matches are left out.

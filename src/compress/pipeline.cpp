@@ -11,6 +11,7 @@
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
 #include "ocrcore/error.hpp"
+#include "ocrcore/evaluation.hpp"
 #include "ocrcore/metrics.hpp"
 #include "ocrcore/recognizer.hpp"
 #include "train/network.hpp"
@@ -180,21 +181,17 @@ std::vector<ModelSummary> summarize_models(
     const std::vector<std::pair<std::string, std::shared_ptr<const Model>>>& models,
     const std::vector<std::string>& eval_inputs, int latency_lines, int latency_repeats) {
   std::vector<ModelSummary> out;
-  // Evaluation sets, normalised once per preprocessing height.
   struct Set {
     std::string name;
-    std::vector<std::filesystem::path> images;
-    std::vector<std::string> texts;
+    std::vector<LabelledLine> lines;
   };
   std::vector<Set> sets;
   for (const std::string& in : eval_inputs) {
     Set set;
     set.name = set_name(in, eval_inputs);
     const data::Codec codec(models.at(0).second->alphabet());
-    for (const auto& l : data::read_dataset({in}, codec, data::UnknownCharacters::map, nullptr)) {
-      set.images.push_back(l.image);
-      set.texts.push_back(l.text);
-    }
+    for (const auto& l : data::read_dataset({in}, codec, data::UnknownCharacters::map, nullptr))
+      set.lines.push_back({l.image, l.text});
     sets.push_back(std::move(set));
   }
   for (const auto& [name, model] : models) {
@@ -206,19 +203,21 @@ std::vector<ModelSummary> summarize_models(
     RecognizerOptions o;
     o.threads = 1;
     Recognizer rec(model, o);
-    std::vector<LineTensor> timing;
     for (const Set& set : sets) {
-      ErrorCount chars, words;
-      for (std::size_t i = 0; i < set.images.size(); ++i) {
-        const LineTensor line = normalize_line(load_image(set.images[i]), model->preprocessing());
-        if (static_cast<int>(timing.size()) < latency_lines) timing.push_back(line);
-        const auto lp = rec.forward(std::span<const LineTensor>(&line, 1));
-        const std::string text = rec.decode(lp[0]).text;
-        chars += character_errors(text, set.texts[i]);
-        words += word_errors(text, set.texts[i]);
-      }
-      m.errors.push_back({set.name, {chars.rate(), words.rate()}});
+      const TextScore score = evaluate(rec, set.lines);
+      m.errors.push_back({set.name, {score.cer(), score.wer()}});
     }
+    // Latency: the first `latency_lines` lines of the sets, one at a time.
+    std::vector<LineTensor> timing;
+    for (const Set& set : sets)
+      for (const LabelledLine& l : set.lines) {
+        if (static_cast<int>(timing.size()) >= latency_lines) break;
+        try {
+          timing.push_back(normalize_line(load_image(l.image), model->preprocessing()));
+        } catch (const Error&) {
+          // unreadable: already scored as such
+        }
+      }
     if (!timing.empty()) {
       std::vector<double> per_line;
       rec.forward(std::span<const LineTensor>(timing.data(), 1));  // warm-up

@@ -133,6 +133,22 @@ ErrorCount word_errors(std::string_view hypothesis, std::string_view reference) 
   return {levenshtein(h, r), r.size()};
 }
 
+ErrorCount TextScore::add(std::string_view hypothesis, std::string_view reference) {
+  const ErrorCount line = character_errors(hypothesis, reference);
+  chars += line;
+  words += word_errors(hypothesis, reference);
+  ++lines;
+  return line;
+}
+
+TextScore& TextScore::operator+=(const TextScore& o) {
+  chars += o.chars;
+  words += o.words;
+  lines += o.lines;
+  unreadable += o.unreadable;
+  return *this;
+}
+
 std::vector<CharacterEdit> character_edits(std::string_view hypothesis,
                                            std::string_view reference) {
   const auto h = normalize_whitespace(utf8_decode(hypothesis, "hypothesis"));

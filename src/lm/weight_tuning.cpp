@@ -22,19 +22,18 @@ std::string labels_to_text(const std::vector<int>& labels,
 template <typename Decode>
 void score_lines(const std::vector<TuningLine>& lines, int threads, TuningPoint& point,
                  const Decode& decode) {
-  std::vector<ErrorCount> chars(lines.size()), words(lines.size());
+  std::vector<TextScore> scores(lines.size());
   const auto n = static_cast<std::ptrdiff_t>(lines.size());
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
   for (std::ptrdiff_t k = 0; k < n; ++k) {
     const auto i = static_cast<std::size_t>(k);
-    const auto text = decode(lines[i].log_probs);
-    chars[i] = character_errors(text, lines[i].truth);
-    words[i] = word_errors(text, lines[i].truth);
+    scores[i].add(decode(lines[i].log_probs), lines[i].truth);
   }
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    point.chars += chars[i];
-    point.words += words[i];
-  }
+  TextScore total;
+  for (const TextScore& s : scores)
+    total += s;
+  point.chars = total.chars;
+  point.words = total.words;
 }
 
 }  // namespace

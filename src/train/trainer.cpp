@@ -13,6 +13,7 @@
 #include "data/batch_loader.hpp"
 #include "data/dataset.hpp"
 #include "ocrcore/error.hpp"
+#include "ocrcore/evaluation.hpp"
 #include "ocrcore/metrics.hpp"
 #include "ocrcore/model.hpp"
 #include "ocrcore/recognizer.hpp"
@@ -102,19 +103,9 @@ Evaluation evaluate(const std::shared_ptr<const Model>& model, const ValidationS
   RecognizerOptions o;
   o.threads = threads;
   Recognizer rec(model, o);
-  ErrorCount chars, words;
-  const std::size_t batch = 16;
-  for (std::size_t i = 0; i < v.lines.size(); i += batch) {
-    const std::size_t n = std::min(batch, v.lines.size() - i);
-    auto lps = rec.forward(std::span<const LineTensor>(v.lines.data() + i, n));
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::string text = rec.decode(lps[j]).text;
-      chars += character_errors(text, v.texts[i + j]);
-      words += word_errors(text, v.texts[i + j]);
-    }
-  }
-  e.cer = chars.rate();
-  e.wer = words.rate();
+  const TextScore score = ocrcore::evaluate(rec, v.lines, v.texts);
+  e.cer = score.cer();
+  e.wer = score.wer();
   e.lines = v.lines.size();
   return e;
 }

@@ -33,14 +33,14 @@ constexpr const char* kTeacher = R"({"input_height": 16, "layers": [
 
 double cer_on(const std::shared_ptr<const Model>& model, const std::filesystem::path& dir) {
   const data::Codec codec(model->alphabet());
-  ErrorCount e;
+  std::vector<LabelledLine> lines;
+  for (const auto& l :
+       data::read_dataset({dir.string()}, codec, data::UnknownCharacters::skip_line, nullptr))
+    lines.push_back({l.image, l.text});
   RecognizerOptions o;
   o.threads = 1;
   Recognizer rec(model, o);
-  for (const auto& l :
-       data::read_dataset({dir.string()}, codec, data::UnknownCharacters::skip_line, nullptr))
-    e += character_errors(rec.recognize(load_image(l.image)).text, l.text);
-  return e.rate();
+  return evaluate(rec, lines).cer();
 }
 
 const std::filesystem::path kFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";

@@ -185,9 +185,11 @@ TEST(Training, TinyModelOverfitsTenLines) {
   ASSERT_EQ(lines.size(), 10u);
   std::vector<LineTensor> inputs;
   std::vector<std::vector<int>> targets;
+  std::vector<std::string> texts;
   for (const auto& l : lines) {
     inputs.push_back(data::prepare_line(l.image, Preprocessing{16}, nullptr, 0));
     targets.push_back(l.labels);
+    texts.push_back(l.text);
   }
   const Architecture arch = Architecture::from_json(R"({"input_height": 16, "layers": [
     {"type": "conv2d", "name": "c0", "in_channels": 1, "out_channels": 16, "kernel_size": 3, "padding": 1},
@@ -215,11 +217,7 @@ TEST(Training, TinyModelOverfitsTenLines) {
     if (it % 25 == 0) {
       auto model = Model::from_parts(arch, ss.alphabet, Preprocessing{16}, net.tensors());
       Recognizer rec(model);
-      auto lps = rec.forward(inputs);
-      ErrorCount errors;
-      for (std::size_t i = 0; i < lines.size(); ++i)
-        errors += character_errors(rec.decode(lps[i]).text, lines[i].text);
-      cer = errors.rate();
+      cer = evaluate(rec, inputs, texts).cer();
     }
   }
   const double seconds =

@@ -157,8 +157,8 @@ int run(const Options& opt) {
   std::ostream& out = opt.output.empty() ? std::cout : buffered;
   ocrcore::tools::Progress progress(sources.size(), "lines",
                                     !opt.quiet && sources.size() > std::size_t(opt.batch_size));
-  std::size_t failed = 0, recognised = 0, scored = 0;
-  ocrcore::ErrorCount chars, words;
+  std::size_t failed = 0, recognised = 0;
+  ocrcore::TextScore score;
   const bool analyse = opt.errors > 0 || !opt.errors_json.empty();
   ocrcore::tools::ErrorReport error_report;
   const auto start = std::chrono::steady_clock::now();
@@ -205,11 +205,8 @@ int run(const Options& opt) {
         report(src.image, src.ground_truth_error);
         ++failed;
       } else if (src.ground_truth) {
-        line_chars = ocrcore::character_errors(result.text, *src.ground_truth);
-        chars += *line_chars;
-        words += ocrcore::word_errors(result.text, *src.ground_truth);
+        line_chars = score.add(result.text, *src.ground_truth);
         if (analyse) error_report.add(src.image.string(), result.text, *src.ground_truth);
-        ++scored;
       }
       out << format_line(opt.format, src, result, line_chars);
       ++recognised;
@@ -238,13 +235,14 @@ int run(const Options& opt) {
                recognised ? 1000.0 * secs / double(recognised) : 0.0,
                secs > 0 ? double(recognised) / secs : 0.0, opt.threads, opt.batch_size,
                opt.backend.c_str());
-  if (scored)
+  if (score.lines)
     std::fprintf(stderr,
                  "ocr-infer: CER %.2f%% (%zu/%zu chars), WER %.2f%% (%zu/%zu words) on %zu "
                  "lines with ground truth\n",
-                 100.0 * chars.rate(), chars.errors, chars.reference_length, 100.0 * words.rate(),
-                 words.errors, words.reference_length, scored);
-  if (scored && opt.errors > 0) {
+                 100.0 * score.cer(), score.chars.errors, score.chars.reference_length,
+                 100.0 * score.wer(), score.words.errors, score.words.reference_length,
+                 score.lines);
+  if (score.lines && opt.errors > 0) {
     const auto n = static_cast<std::size_t>(opt.errors);
     std::fprintf(stderr, "ocr-infer: %s", error_report.text(n, n).c_str());
   }
