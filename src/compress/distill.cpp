@@ -16,9 +16,8 @@ std::vector<float> lstm_guided_metric(const Architecture& teacher, const TensorM
     if (!l) continue;
     std::vector<float> w;
     int rows = 0;
-    for (const char* dir : {"", "_reverse"}) {
-      if (*dir && !l->bidirectional) break;
-      const Tensor& t = tensors.at(l->name + ".weight_ih_l0" + dir);
+    for (int d = 0; d < l->directions(); ++d) {
+      const Tensor& t = tensors.at(l->tensor_names(0, d).weight_ih);
       w.insert(w.end(), t.data.begin(), t.data.end());
       rows += static_cast<int>(t.shape[0]);
     }

@@ -406,15 +406,14 @@ std::vector<TensorRequirement> Architecture::required_tensors() const {
             },
             [&](const LstmSpec& s) {
               const std::int64_t g = 4 * s.hidden_size;
-              const int dirs = s.bidirectional ? 2 : 1;
               for (int l = 0; l < s.num_layers; ++l) {
-                std::int64_t in = l == 0 ? s.input_size : s.hidden_size * dirs;
-                for (int d = 0; d < dirs; ++d) {
-                  std::string sfx = "_l" + std::to_string(l) + (d ? "_reverse" : "");
-                  out.push_back({s.name + ".weight_ih" + sfx, Shape{g, in}});
-                  out.push_back({s.name + ".weight_hh" + sfx, Shape{g, s.hidden_size}});
-                  out.push_back({s.name + ".bias_ih" + sfx, Shape{g}});
-                  out.push_back({s.name + ".bias_hh" + sfx, Shape{g}});
+                std::int64_t in = l == 0 ? s.input_size : s.hidden_size * s.directions();
+                for (int d = 0; d < s.directions(); ++d) {
+                  LstmTensorNames n = s.tensor_names(l, d);
+                  out.push_back({std::move(n.weight_ih), Shape{g, in}});
+                  out.push_back({std::move(n.weight_hh), Shape{g, s.hidden_size}});
+                  out.push_back({std::move(n.bias_ih), Shape{g}});
+                  out.push_back({std::move(n.bias_hh), Shape{g}});
                 }
               }
             },

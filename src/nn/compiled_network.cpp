@@ -111,12 +111,12 @@ CompiledNetwork compile_network(const Architecture& a, const TensorMap& t) {
               op.layers.resize(s.num_layers);
               for (int l = 0; l < s.num_layers; ++l) {
                 for (int d = 0; d < op.directions(); ++d) {
-                  const std::string sfx = "_l" + std::to_string(l) + (d ? "_reverse" : "");
+                  const LstmTensorNames names = s.tensor_names(l, d);
                   LstmDirection& dir = op.layers[l][d];
-                  dir.w_ih = get(s.name + ".weight_ih" + sfx).data;
-                  dir.w_hh = get(s.name + ".weight_hh" + sfx).data;
-                  dir.bias = get(s.name + ".bias_ih" + sfx).data;
-                  const auto& b_hh = get(s.name + ".bias_hh" + sfx).data;
+                  dir.w_ih = get(names.weight_ih).data;
+                  dir.w_hh = get(names.weight_hh).data;
+                  dir.bias = get(names.bias_ih).data;
+                  const auto& b_hh = get(names.bias_hh).data;
                   for (std::size_t i = 0; i < dir.bias.size(); ++i)
                     dir.bias[i] += b_hh[i];
                 }

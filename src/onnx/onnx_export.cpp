@@ -177,11 +177,11 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
         const int in = k == 0 ? l->input_size : H * dirs;
         std::vector<float> W, R, B;
         for (int dir = 0; dir < dirs; ++dir) {
-          const std::string suffix = "_l" + std::to_string(k) + (dir ? "_reverse" : "");
-          const Tensor& wih = get(tensors, l->name + ".weight_ih" + suffix);
-          const Tensor& whh = get(tensors, l->name + ".weight_hh" + suffix);
-          const Tensor& bih = get(tensors, l->name + ".bias_ih" + suffix);
-          const Tensor& bhh = get(tensors, l->name + ".bias_hh" + suffix);
+          const LstmTensorNames names = l->tensor_names(k, dir);
+          const Tensor& wih = get(tensors, names.weight_ih);
+          const Tensor& whh = get(tensors, names.weight_hh);
+          const Tensor& bih = get(tensors, names.bias_ih);
+          const Tensor& bhh = get(tensors, names.bias_hh);
           auto append = [&](std::vector<float>& dst, const std::vector<float>& src, int cols) {
             for (int gi = 0; gi < 4; ++gi) {
               const auto begin =

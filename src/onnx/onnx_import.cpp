@@ -639,17 +639,17 @@ class Importer {
       return dst;
     };
     for (int d = 0; d < dirs; ++d) {
-      const std::string suffix = "_l" + std::to_string(layer) + (d ? "_reverse" : "");
+      LstmTensorNames names = open->tensor_names(layer, d);
       Tensor wih({4 * H, features}), whh({4 * H, H}), bih({4 * H}), bhh({4 * H});
       wih.data =
           reorder(W.floats.data() + static_cast<std::size_t>(d) * 4 * H * features, features);
       whh.data = reorder(R.floats.data() + static_cast<std::size_t>(d) * 4 * H * H, H);
       bih.data = reorder(B.data() + static_cast<std::size_t>(d) * 8 * H, 1);
       bhh.data = reorder(B.data() + static_cast<std::size_t>(d) * 8 * H + 4 * H, 1);
-      out.tensors[name + ".weight_ih" + suffix] = std::move(wih);
-      out.tensors[name + ".weight_hh" + suffix] = std::move(whh);
-      out.tensors[name + ".bias_ih" + suffix] = std::move(bih);
-      out.tensors[name + ".bias_hh" + suffix] = std::move(bhh);
+      out.tensors[std::move(names.weight_ih)] = std::move(wih);
+      out.tensors[std::move(names.weight_hh)] = std::move(whh);
+      out.tensors[std::move(names.bias_ih)] = std::move(bih);
+      out.tensors[std::move(names.bias_hh)] = std::move(bhh);
     }
     return H * dirs;
   }

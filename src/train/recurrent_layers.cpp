@@ -29,12 +29,12 @@ class LstmLayer final : public Layer {
     for (int l = 0; l < s.num_layers; ++l) {
       const int in = l == 0 ? s.input_size : H * dirs_;
       for (int d = 0; d < dirs_; ++d) {
-        const std::string suffix = "_l" + std::to_string(l) + (d ? "_reverse" : "");
+        const LstmTensorNames names = s.tensor_names(l, d);
         Weights w;
-        w.w_ih = Parameter(s.name + ".weight_ih" + suffix, {4 * H, in});
-        w.w_hh = Parameter(s.name + ".weight_hh" + suffix, {4 * H, H});
-        w.b_ih = Parameter(s.name + ".bias_ih" + suffix, {4 * H});
-        w.b_hh = Parameter(s.name + ".bias_hh" + suffix, {4 * H});
+        w.w_ih = Parameter(names.weight_ih, {4 * H, in});
+        w.w_hh = Parameter(names.weight_hh, {4 * H, H});
+        w.b_ih = Parameter(names.bias_ih, {4 * H});
+        w.b_hh = Parameter(names.bias_hh, {4 * H});
         weights_.push_back(std::move(w));
       }
     }
