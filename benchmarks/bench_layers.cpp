@@ -95,7 +95,9 @@ void BM_FmaPeak(benchmark::State& state, Isa isa) {
 
 // ---- LSTM step kernel alone ----------------------------------------------
 // `alternate`: reverse the column order every other step, as the engine does.
-void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines, bool alternate) {
+// precision "fp32" (lstm_step) or "int8" (lstm_step_int8, same weights quantised).
+void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines, bool alternate,
+                 bool int8) {
   const auto& table = kernels::kernel_table(isa);
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> u(-0.1f, 0.1f);
@@ -103,13 +105,16 @@ void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines, bool a
   for (float& v : w_hh)
     v = u(rng);
   const auto packed = kernels::pack_recurrent(w_hh.data(), nullptr, hidden);
+  const auto packed_int8 = kernels::pack_recurrent_int8(w_hh.data(), nullptr, hidden);
   std::vector<float> gates(static_cast<std::size_t>(lines) * 4 * hidden, 0.1f),
       h(static_cast<std::size_t>(lines) * hidden, 0.0f), c(h.size(), 0.0f), y(h.size()),
       scratch(static_cast<std::size_t>(kernels::kStepLines) * packed.padded);
   kernels::LstmStep step{&packed,  lines,    gates.data(),        std::size_t(4 * hidden), h.data(),
                          c.data(), y.data(), std::size_t(hidden), scratch.data()};
+  step.weights_int8 = &packed_int8;
+  const auto run = int8 ? table.lstm_step_int8 : table.lstm_step;
   for (auto _ : state) {
-    table.lstm_step(step);
+    run(step);
     if (alternate) step.reverse_columns = !step.reverse_columns;
     benchmark::ClobberMemory();
   }
@@ -269,15 +274,19 @@ void register_benchmarks() {
                                    isa)
           ->MinTime(0.2);
   for (Isa isa : supported_isas())
-    for (int hidden : {64, 96, 128})
-      for (int lines : {1, 8})
-        for (bool alternate : {false, true})
-          benchmark::RegisterBenchmark(
-              ("BM_LstmStep/" + std::string(isa_name(isa)) + "/h" + std::to_string(hidden) + "/b" +
-               std::to_string(lines) + (alternate ? "/alternating" : "/one_order"))
-                  .c_str(),
-              BM_LstmStep, isa, hidden, lines, alternate)
-              ->MinTime(0.2);
+    for (bool int8 : {false, true}) {
+      if (int8 && !kernels::kernel_table(isa).lstm_step_int8) continue;
+      for (int hidden : {64, 96, 128})
+        for (int lines : {1, 8})
+          for (bool alternate : {false, true})
+            benchmark::RegisterBenchmark(
+                ("BM_LstmStep/" + std::string(isa_name(isa)) + (int8 ? "/int8" : "/fp32") + "/h" +
+                 std::to_string(hidden) + "/b" + std::to_string(lines) +
+                 (alternate ? "/alternating" : "/one_order"))
+                    .c_str(),
+                BM_LstmStep, isa, hidden, lines, alternate, int8)
+                ->MinTime(0.2);
+    }
   for (const auto& [name, model] : models()) {
     const auto& net = ModelAccess::network(*model);
     const auto flops = op_flops(net, net.input_height, kWidth);

@@ -115,6 +115,9 @@ int run(int argc, char** argv) {
   app.add_option("--threads", threads, "threads for throughput")->check(CLI::PositiveNumber);
   bool profile = false;
   app.add_flag("--profile", profile, "per-op time at batch 1, one thread, instead");
+  std::string lstm_precision = "fp32";
+  app.add_option("--lstm-precision", lstm_precision, "fp32 or int8 recurrent steps")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   int weight_memory = 0;
   app.add_option("--weight-memory", weight_memory,
                  "prepared-weight bytes with 1 and with this many Recognizers, instead")
@@ -155,7 +158,9 @@ int run(int argc, char** argv) {
   }
   if (profile) {
     if (backend != Backend::onednn) throw Error("--profile times the onednn engine only");
-    auto engine = detail::make_onednn_engine(*model, {});
+    RecognizerOptions options;
+    options.lstm_precision = parse_lstm_precision(lstm_precision);
+    auto engine = detail::make_onednn_engine(*model, options);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       engine->forward(std::span(&l, 1));
     engine->set_profiling(true);
@@ -178,6 +183,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   out["engine"] = backend_name == "reference" ? "ocrcore-reference" : "ocrcore";
+  out["lstm_precision"] = lstm_precision;
   out["lines"] = lines.size();
   out["mean_width"] = total_pixels_w / static_cast<double>(std::max<std::size_t>(1, lines.size()));
 
@@ -185,6 +191,7 @@ int run(int argc, char** argv) {
     RecognizerOptions options;
     options.backend = backend;
     options.threads = 1;
+    options.lstm_precision = parse_lstm_precision(lstm_precision);
     Recognizer rec(model, options);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       rec.forward(std::span(&l, 1));
@@ -205,6 +212,7 @@ int run(int argc, char** argv) {
     RecognizerOptions options;
     options.backend = backend;
     options.threads = threads;
+    options.lstm_precision = parse_lstm_precision(lstm_precision);
     Recognizer rec(model, options);
     nlohmann::json per_batch = nlohmann::json::object();
     double best = 0;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/model_access.hpp"
+#include "kernels/kernels.hpp"
 #include "nn/engine.hpp"
 #include "ocrcore/ctc.hpp"
 #include "ocrcore/error.hpp"
@@ -23,6 +24,8 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
   if (options_.beam_width < 1) throw Error("beam width must be >= 1");
   if (options_.language_model && options_.decoder != Decoder::beam)
     throw Error("a language model needs the beam decoder");
+  if (options_.lstm_precision != LstmPrecision::fp32 && options_.backend == Backend::reference)
+    throw Error("the reference backend runs fp32 only (int8 LSTM steps run on the onednn backend)");
   engine_ = std::make_unique<Engine>(
       options_.backend == Backend::reference
           ? detail::make_reference_engine(ModelAccess::network(*model_), options_.threads)
@@ -102,6 +105,16 @@ TuckerExecution parse_tucker_execution(std::string_view name) {
   if (name == "chain") return TuckerExecution::chain;
   if (name == "composed") return TuckerExecution::composed;
   throw Error("Tucker execution must be auto, chain or composed, not '" + std::string(name) + "'");
+}
+
+LstmPrecision parse_lstm_precision(std::string_view name) {
+  if (name == "fp32") return LstmPrecision::fp32;
+  if (name == "int8") return LstmPrecision::int8;
+  throw Error("LSTM precision must be fp32 or int8, not '" + std::string(name) + "'");
+}
+
+bool int8_lstm_supported(Isa isa) {
+  return detail::kernels::kernel_table(resolve_isa(isa)).lstm_step_int8 != nullptr;
 }
 
 LanguageModelOptions tuned_language_model_options(const Model& model) {

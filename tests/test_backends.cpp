@@ -253,6 +253,60 @@ TEST(Backends, PreparedWeightsDoNotGrowWithRecognizers) {
   }
 }
 
+// int8 recurrent steps: every path that has them computes the same integer
+// dot products, so they agree with each other as fp32 paths do; against fp32
+// they differ by the quantisation of W_hh and h, which leaves the best
+// class of a frame unchanged wherever fp32's margin is not tiny.
+TEST(Backends, Int8LstmStepsAgreeAcrossPathsAndStayCloseToFp32) {
+  for (const Architecture& arch : {wide_arch(20), small_crnn(16, 9)}) {
+    auto model = random_model(arch, 41);
+    auto lines = random_lines(arch.input_height, {3, 64, 130, 257, 9}, 42);
+    Recognizer fp32(model, {Decoder::greedy, 1, Backend::onednn, 1});
+    const auto want = fp32.forward(lines);
+    RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, 1, Isa::generic};
+    options.lstm_precision = LstmPrecision::int8;
+    ASSERT_TRUE(int8_lstm_supported(Isa::generic)) << "the generic path is the reference";
+    const auto generic = Recognizer(model, options).forward(lines);
+    float worst = 0;
+    int frames = 0, same_best = 0;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      ASSERT_EQ(generic[i].frames, want[i].frames);
+      worst = std::max(worst, max_abs_diff(generic[i].values, want[i].values));
+      for (int t = 0; t < want[i].frames; ++t) {
+        const float* a = want[i].frame(t);
+        const float* b = generic[i].frame(t);
+        const int C = want[i].classes;
+        same_best += std::max_element(a, a + C) - a == std::max_element(b, b + C) - b;
+        ++frames;
+      }
+    }
+    EXPECT_GT(worst, 0.0f) << "int8 steps ran";
+    // Measured: 0.004 and 97-100% (random models' outputs are near uniform,
+    // with tiny margins between classes).
+    EXPECT_LT(worst, 0.02f);
+    EXPECT_GE(same_best, frames * 95 / 100) << same_best << " of " << frames;
+    for (Isa isa : supported_isas()) {
+      options.isa = isa;
+      if (!int8_lstm_supported(isa)) {
+        EXPECT_THROW(Recognizer(model, options), Error) << isa_name(isa);
+        continue;
+      }
+      SCOPED_TRACE(isa_name(isa));
+      for (int threads : {1, 2}) {
+        options.threads = threads;
+        const auto got = Recognizer(model, options).forward(lines);
+        for (std::size_t i = 0; i < lines.size(); ++i)
+          EXPECT_LE(max_abs_diff(got[i].values, generic[i].values), 1e-4f) << "line " << i;
+      }
+    }
+  }
+  RecognizerOptions reference{Decoder::greedy, 1, Backend::reference, 1};
+  reference.lstm_precision = LstmPrecision::int8;
+  EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), reference), Error);
+  EXPECT_EQ(parse_lstm_precision("int8"), LstmPrecision::int8);
+  EXPECT_THROW(parse_lstm_precision("int4"), Error);
+}
+
 TEST(Tuning, WinogradForWide3x3LayersOfHeightFourAndMore) {
   detail::ConvOp c;
   c.in_channels = c.out_channels = 64;

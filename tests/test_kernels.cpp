@@ -152,35 +152,54 @@ void lstm_step_double(const std::vector<float>& w_hh, const std::vector<float>& 
   }
 }
 
+// Random recurrent weights, bias, gate inputs and state for `lines` lines.
+struct StepCase {
+  int N, lines;
+  std::vector<float> w_hh, bias, gates, h0, c0;
+  std::size_t gstride, ystride;
+  StepCase(int n, int l) : N(n), lines(l), gstride(4 * n + 3), ystride(n + 5) {
+    const float scale = 1.0f / std::sqrt(float(N));
+    w_hh = uniform(static_cast<std::size_t>(4) * N * N, -scale, scale, 1u + N);
+    bias = uniform(static_cast<std::size_t>(4) * N, -1.0f, 1.0f, 5u + N);
+    gates = uniform(lines * gstride, -2.0f, 2.0f, 2u + lines);
+    h0 = uniform(static_cast<std::size_t>(lines) * N, -1.0f, 1.0f, 3u);
+    c0 = uniform(static_cast<std::size_t>(lines) * N, -2.0f, 2.0f, 4u);
+  }
+  // h, c, y after one step of `step` on `s`'s weights (strided rows, as in
+  // the engine; y prefilled with -7 to show what is written).
+  auto run(void (*step)(const LstmStep&), LstmStep s, int padded,
+           bool reverse_columns = false) const {
+    std::vector<float> h = h0, c = c0, y(lines * ystride, -7.0f), scratch(kStepLines * padded);
+    s.reverse_columns = reverse_columns;
+    s.lines = lines;
+    s.gates_in = gates.data();
+    s.gates_stride = gstride;
+    s.h = h.data();
+    s.c = c.data();
+    s.y = y.data();
+    s.y_stride = ystride;
+    s.scratch = scratch.data();
+    step(s);
+    return std::tuple{h, c, y};
+  }
+  auto run_int8(void (*step_int8)(const LstmStep&), const PackedRecurrentInt8& packed,
+                bool reverse_columns = false) const {
+    LstmStep s;
+    s.weights_int8 = &packed;
+    return run(step_int8, s, packed.padded, reverse_columns);
+  }
+};
+
 TEST_P(Kernels, LstmStepMatchesDoublePrecisionAndGeneric) {
   for (int N : {1, 7, 16, 24, 64, 100}) {
     for (int lines : {1, 3, 4, 9}) {
       SCOPED_TRACE("hidden " + std::to_string(N) + ", lines " + std::to_string(lines));
-      const float scale = 1.0f / std::sqrt(float(N));
-      auto w_hh = uniform(static_cast<std::size_t>(4) * N * N, -scale, scale, 1u + N);
-      auto bias = uniform(static_cast<std::size_t>(4) * N, -1.0f, 1.0f, 5u + N);
-      const PackedRecurrent packed = pack_recurrent(w_hh.data(), bias.data(), N);
-      const std::size_t gstride = 4 * N + 3, ystride = N + 5;  // strided rows, as in the engine
-      auto gates = uniform(lines * gstride, -2.0f, 2.0f, 2u + lines);
-      auto h0 = uniform(static_cast<std::size_t>(lines) * N, -1.0f, 1.0f, 3u);
-      auto c0 = uniform(static_cast<std::size_t>(lines) * N, -2.0f, 2.0f, 4u);
-
-      auto run = [&](const KernelTable& t, bool reverse_columns = false) {
-        std::vector<float> h = h0, c = c0, y(lines * ystride, -7.0f),
-                           scratch(kStepLines * packed.padded);
+      const StepCase t(N, lines);
+      const PackedRecurrent packed = pack_recurrent(t.w_hh.data(), t.bias.data(), N);
+      auto run = [&](const KernelTable& table, bool reverse_columns = false) {
         LstmStep s;
-        s.reverse_columns = reverse_columns;
         s.weights = &packed;
-        s.lines = lines;
-        s.gates_in = gates.data();
-        s.gates_stride = gstride;
-        s.h = h.data();
-        s.c = c.data();
-        s.y = y.data();
-        s.y_stride = ystride;
-        s.scratch = scratch.data();
-        t.lstm_step(s);
-        return std::tuple{h, c, y};
+        return t.run(table.lstm_step, s, packed.padded, reverse_columns);
       };
       auto [h, c, y] = run(table());
       auto [hg, cg, yg] = run(generic_kernels());
@@ -190,8 +209,8 @@ TEST_P(Kernels, LstmStepMatchesDoublePrecisionAndGeneric) {
       EXPECT_EQ(cr, c);
       EXPECT_EQ(yr, y);
 
-      std::vector<double> hd(h0.begin(), h0.end()), cd(c0.begin(), c0.end());
-      lstm_step_double(w_hh, bias, N, lines, gates.data(), gstride, hd, cd);
+      std::vector<double> hd(t.h0.begin(), t.h0.end()), cd(t.c0.begin(), t.c0.end());
+      lstm_step_double(t.w_hh, t.bias, N, lines, t.gates.data(), t.gstride, hd, cd);
       for (int b = 0; b < lines; ++b)
         for (int j = 0; j < N; ++j) {
           const std::size_t i = static_cast<std::size_t>(b) * N + j;
@@ -201,13 +220,75 @@ TEST_P(Kernels, LstmStepMatchesDoublePrecisionAndGeneric) {
           EXPECT_NEAR(c[i], cd[i], 1e-5 + 1e-6 * std::abs(cd[i]));
           EXPECT_NEAR(h[i], hg[i], 2e-6);
           EXPECT_NEAR(c[i], cg[i], 2e-6);
-          EXPECT_EQ(y[b * ystride + j], h[i]);
+          EXPECT_EQ(y[b * t.ystride + j], h[i]);
         }
       for (int b = 0; b < lines; ++b)  // nothing written past a line's N outputs
-        for (std::size_t j = N; j < ystride; ++j)
-          EXPECT_EQ(y[b * ystride + j], -7.0f);
+        for (std::size_t j = N; j < t.ystride; ++j)
+          EXPECT_EQ(y[b * t.ystride + j], -7.0f);
     }
   }
+}
+
+// The vector int8 step against the generic one, which does the same integer
+// arithmetic plainly: the dot products are exact in both, so only the float
+// epilogue and the gate functions differ.
+TEST_P(Kernels, Int8LstmStepMatchesTheGenericReference) {
+  if (!table().lstm_step_int8)
+    GTEST_SKIP() << isa_name(GetParam()) << " has no int8 step on this CPU (needs VNNI)";
+  for (int N : {1, 7, 16, 24, 64, 100}) {
+    for (int lines : {1, 2, 3, 4, 9}) {
+      SCOPED_TRACE("hidden " + std::to_string(N) + ", lines " + std::to_string(lines));
+      const StepCase t(N, lines);
+      const auto packed = pack_recurrent_int8(t.w_hh.data(), t.bias.data(), N);
+      auto [h, c, y] = t.run_int8(table().lstm_step_int8, packed);
+      auto [hg, cg, yg] = t.run_int8(generic_kernels().lstm_step_int8, packed);
+      auto [hr, cr, yr] = t.run_int8(table().lstm_step_int8, packed, true);
+      EXPECT_EQ(hr, h);
+      EXPECT_EQ(cr, c);
+      for (int b = 0; b < lines; ++b) {
+        for (int j = 0; j < N; ++j) {
+          const std::size_t i = static_cast<std::size_t>(b) * N + j;
+          EXPECT_NEAR(h[i], hg[i], 2e-6 + 1e-6 * std::abs(hg[i]));
+          EXPECT_NEAR(c[i], cg[i], 2e-6 + 1e-6 * std::abs(cg[i]));
+          EXPECT_EQ(y[b * t.ystride + j], h[i]);
+        }
+        for (std::size_t j = N; j < t.ystride; ++j)
+          EXPECT_EQ(y[b * t.ystride + j], -7.0f);
+      }
+    }
+  }
+}
+
+// The int8 step against the float step in double precision: within the
+// worst case that quantisation allows. A pre-activation's error is at most
+// sum_k |w - w~| |h| + |w| |h - h~| <= N * max|w| / 127 (each error at most
+// half a step: max|w| / 254 and 1 / 254), and the gates pass at most that on
+// to c and h.
+TEST(Int8LstmStep, WithinTheQuantisationBoundOfFloat) {
+  for (int N : {7, 64, 100}) {
+    const int lines = 3;
+    const StepCase t(N, lines);
+    const auto packed = pack_recurrent_int8(t.w_hh.data(), t.bias.data(), N);
+    auto [h, c, y] = t.run_int8(generic_kernels().lstm_step_int8, packed);
+    std::vector<double> hd(t.h0.begin(), t.h0.end()), cd(t.c0.begin(), t.c0.end());
+    lstm_step_double(t.w_hh, t.bias, N, lines, t.gates.data(), t.gstride, hd, cd);
+    float max_w = 0;
+    for (float v : t.w_hh)
+      max_w = std::max(max_w, std::abs(v));
+    const double bound = N * max_w / 127.0;
+    double worst = 0, sum_sq = 0;
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      EXPECT_NEAR(h[i], hd[i], bound) << "hidden " << N << " at " << i;
+      EXPECT_NEAR(c[i], cd[i], bound) << "hidden " << N << " at " << i;
+      worst = std::max(worst, std::abs(h[i] - hd[i]));
+      sum_sq += (h[i] - hd[i]) * (h[i] - hd[i]);
+    }
+    // Errors of random sign mostly cancel: typical ones are far below the bound.
+    EXPECT_LT(std::sqrt(sum_sq / h.size()), bound / 10) << "hidden " << N;
+    EXPECT_GT(worst, 0.0) << "quantisation changes something";
+  }
+  const float unread = 0;  // the size is refused before any weight is read
+  EXPECT_THROW(pack_recurrent_int8(&unread, nullptr, kMaxInt8Hidden + 1), Error);
 }
 
 // The gate non-linearities alone, on identical pre-activations: the vector

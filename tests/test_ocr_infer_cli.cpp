@@ -238,6 +238,28 @@ TEST_F(OcrInfer, KernelPathOption) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
+TEST_F(OcrInfer, LstmPrecisionOption) {
+  const std::string lines = (dir_ / "lines").string();
+  // The generic path has the int8 step on every CPU.
+  auto int8 = run(model_arg() + " --format tsv --isa generic --lstm-precision int8 " + lines, dir_);
+  EXPECT_EQ(int8.exit_code, 0) << int8.err;
+  EXPECT_FALSE(int8.out.empty());
+  auto env = run(model_arg() + " --format tsv --isa generic " + lines, dir_, "",
+                 "OCRCORE_LSTM_PRECISION=int8");
+  EXPECT_EQ(env.exit_code, 0) << env.err;
+  EXPECT_EQ(env.out, int8.out);
+  auto r = run(model_arg() + " --lstm-precision int4 " + lines, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("fp32 or int8"), std::string::npos) << r.err;
+  const auto isas = supported_isas();
+  if (std::find(isas.begin(), isas.end(), Isa::avx2) != isas.end() &&
+      !int8_lstm_supported(Isa::avx2)) {
+    r = run(model_arg() + " --isa avx2 --lstm-precision int8 " + lines, dir_);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("VNNI"), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(OcrInfer, ModelInfo) {
   auto r = run(model_arg() + " --info", dir_);
   EXPECT_EQ(r.exit_code, 0) << r.err;

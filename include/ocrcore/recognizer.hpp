@@ -30,6 +30,12 @@ enum class ConvAlgorithm { automatic, direct, winograd };
 // convolutions, or composed back into the one convolution they approximate
 // (more multiply-adds, sometimes faster). automatic chooses per layer.
 enum class TuckerExecution { automatic, chain, composed };
+// Arithmetic of the LSTM's recurrent step (onednn backend). int8: the
+// recurrent matrix quantised per gate row and the hidden state per step,
+// integer dot products (AVX-512 VNNI, or the generic path); the input
+// projection and the cell stay fp32. About 2x faster per step at batch 1;
+// what it costs in accuracy is measured in README.md (Runtime).
+enum class LstmPrecision { fp32, int8 };
 
 struct RecognizerOptions {
   Decoder decoder = Decoder::greedy;
@@ -43,12 +49,18 @@ struct RecognizerOptions {
   LanguageModelOptions language_model_options;
   ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;
   TuckerExecution tucker = TuckerExecution::automatic;
+  LstmPrecision lstm_precision = LstmPrecision::fp32;
 };
 
 // "auto", "direct", "winograd"; throws Error naming the accepted values.
 OCRCORE_API ConvAlgorithm parse_conv_algorithm(std::string_view name);
 // "auto", "chain", "composed"; throws Error naming the accepted values.
 OCRCORE_API TuckerExecution parse_tucker_execution(std::string_view name);
+// "fp32", "int8"; throws Error naming the accepted values.
+OCRCORE_API LstmPrecision parse_lstm_precision(std::string_view name);
+// Whether this CPU runs the int8 LSTM step on the instruction set `isa`
+// resolves to (AVX-512 VNNI, or the generic path).
+OCRCORE_API bool int8_lstm_supported(Isa isa = Isa::automatic);
 
 // Model metadata keys under which `ocr-lm tune` records the language-model
 // weight and bonus it found best for that model on validation lines.

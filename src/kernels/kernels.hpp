@@ -5,7 +5,10 @@
 // Every kernel's generic version is plain C++ with libm functions; tests
 // compare the vector versions against it and against double precision.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "ocrcore/cpu.hpp"
@@ -32,6 +35,40 @@ struct PackedRecurrent {
 // Lines the step kernel processes at once; scratch is kStepLines * padded floats.
 inline constexpr int kStepLines = 4;
 
+// The same recurrent weights quantised for the int8 step: each gate row r
+// symmetric int8 with its own scale (w[r][k] ~ q[r][k] * row_scale[r],
+// row_scale = max_k |w[r][k]| / 127), and h quantised every step to uint8
+// as round(h * 127) + 128 (h = o * tanh(c) lies in [-1, 1]). Then
+//   sum_k w[r][k] h[k] ~ (sum_k q[r][k] hq[k] - 128 * sum_k q[r][k]) * scale[r]
+// with scale = row_scale / 127: one integer dot product per row, which AVX-512
+// VNNI does 64 multiply-adds per instruction, from a matrix a quarter the
+// size (16 KB at hidden size 64: it stays in L1).
+// Layout: column block j (kGatePadding gate columns), then groups of four k,
+// then the block's columns, then the four k of the group: the operand order
+// of vpdpbusd. Columns past 4N and k past N are zero.
+struct PackedRecurrentInt8 {
+  int hidden = 0;
+  int padded = 0;                       // as PackedRecurrent
+  int k_groups = 0;                     // ceil(hidden / 4)
+  std::vector<std::int8_t> w;           // [padded / kGatePadding][k_groups][kGatePadding][4]
+  std::vector<float> scale;             // [padded]
+  std::vector<std::int32_t> zero_term;  // 128 * sum_k q[r][k], [padded]
+  std::vector<float> bias;              // b_ih + b_hh, [padded]
+  const std::int8_t* block(int j) const {
+    return w.data() + static_cast<std::size_t>(j) * k_groups * kGatePadding * 4;
+  }
+};
+// Largest hidden size of the int8 step (its quantised h lives on the stack).
+inline constexpr int kMaxInt8Hidden = 1024;
+
+// As pack_recurrent; throws Error if hidden > kMaxInt8Hidden.
+PackedRecurrentInt8 pack_recurrent_int8(const float* w_hh, const float* bias, int hidden);
+// h quantised as the int8 step does it.
+inline std::uint8_t quantize_hidden(float h) {
+  const float q = std::nearbyint(std::clamp(h, -1.0f, 1.0f) * 127.0f);
+  return static_cast<std::uint8_t>(static_cast<int>(q) + 128);
+}
+
 // w_hh: [4N][N] as in the model file (gates i, f, g, o); bias: [4N] (b_ih +
 // b_hh) or null for none.
 PackedRecurrent pack_recurrent(const float* w_hh, const float* bias, int hidden);
@@ -56,6 +93,8 @@ struct LstmStep {
   // line just before its next use); read back and forth, the blocks the
   // previous step read last are still in L1. Results are the same either way.
   bool reverse_columns = false;
+  // For lstm_step_int8 instead of `weights` (scratch: kStepLines * padded floats).
+  const PackedRecurrentInt8* weights_int8 = nullptr;
 };
 
 // 3x3 convolution of a one-channel image (stride 1, one pixel of zero
@@ -85,6 +124,9 @@ struct ImageConv {
 struct KernelTable {
   Isa isa = Isa::generic;
   void (*lstm_step)(const LstmStep& step) = nullptr;
+  // The step on PackedRecurrentInt8 weights; null where the instruction set
+  // has no fast integer dot product (the generic one is the reference).
+  void (*lstm_step_int8)(const LstmStep& step) = nullptr;
   // out = in - log(sum(exp(in))) over n values (in == out allowed).
   void (*log_softmax)(const float* in, float* out, int n) = nullptr;
   void (*image_conv)(const ImageConv& conv) = nullptr;

@@ -289,8 +289,8 @@ template <class S, int VB>
 KernelTable make_table(Isa isa) {
   static_assert(kGatePadding % (VB * S::width) == 0, "gate padding must hold whole blocks");
   static_assert(kStepLines == 4, "lstm_step dispatches blocks of up to 4 lines");
-  return KernelTable{isa,      lstm_step<S, VB>, log_softmax<S>, image_conv<S>,
-                     exp_n<S>, sigmoid_n<S>,     tanh_n<S>};
+  return KernelTable{isa,           lstm_step<S, VB>, nullptr,      log_softmax<S>,
+                     image_conv<S>, exp_n<S>,         sigmoid_n<S>, tanh_n<S>};
 }
 
 }  // namespace ocrcore::detail::kernels::simd

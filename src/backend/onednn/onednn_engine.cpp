@@ -594,22 +594,27 @@ class OnednnEngine final : public Engine {
         DirectionState& st = state_[d];
         st.h.assign(static_cast<std::size_t>(B_) * N, 0.0f);
         st.c.assign(static_cast<std::size_t>(B_) * N, 0.0f);
-        st.scratch.resize(static_cast<std::size_t>(kernels::kStepLines) * p.recurrent[d].padded);
+        const int padded = prepared_->lstm_precision() == LstmPrecision::int8
+                               ? p.recurrent_int8[d].padded
+                               : p.recurrent[d].padded;
+        st.scratch.resize(static_cast<std::size_t>(kernels::kStepLines) * padded);
       }
       // The two directions are independent: one thread each.
 #pragma omp parallel for num_threads(dirs) if (threads_ > 1 && dirs > 1) schedule(static, 1)
       for (int d = 0; d < dirs; ++d)
-        run_direction(p.recurrent[d], d, dirs, G);
+        run_direction(p, d, dirs, N, G);
       seq_.swap(out_);
       D_ = N * dirs;
     }
   }
 
-  void run_direction(const kernels::PackedRecurrent& w, int d, int dirs, int G) {
-    const int N = w.hidden;
+  void run_direction(const PreparedNetwork::LstmLayer& p, int d, int dirs, int N, int G) {
     DirectionState& s = state_[d];  // zeroed and sized by lstm()
+    const bool int8 = prepared_->lstm_precision() == LstmPrecision::int8;
+    const auto run_step = int8 ? kernels_.lstm_step_int8 : kernels_.lstm_step;
     kernels::LstmStep step;
-    step.weights = &w;
+    step.weights = &p.recurrent[d];
+    step.weights_int8 = &p.recurrent_int8[d];
     step.gates_stride = G;
     step.h = s.h.data();
     step.c = s.c.data();
@@ -622,7 +627,7 @@ class OnednnEngine final : public Engine {
       step.reverse_columns = i % 2 == 1;  // see LstmStep: keeps part of W_hh in L1
       step.gates_in = gates_.data() + static_cast<std::size_t>(t) * B_ * G + d * 4 * N;
       step.y = out_.data() + static_cast<std::size_t>(t) * B_ * N * dirs + d * N;
-      kernels_.lstm_step(step);
+      run_step(step);
     }
   }
 
@@ -693,8 +698,9 @@ class OnednnEngine final : public Engine {
 
 std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options) {
   try {
-    return std::make_unique<OnednnEngine>(prepared_network(model, options.isa, options.tucker),
-                                          options.threads, options.conv_algorithm);
+    return std::make_unique<OnednnEngine>(
+        prepared_network(model, options.isa, options.tucker, options.lstm_precision),
+        options.threads, options.conv_algorithm);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN backend unavailable: ") + e.what());
   }

@@ -3,6 +3,7 @@
 #include <new>
 
 #include "backend/onednn/tuning.hpp"
+#include "ocrcore/error.hpp"
 
 namespace ocrcore::detail {
 
@@ -16,8 +17,14 @@ std::size_t vector_bytes(const std::vector<T>& v) {
 }  // namespace
 
 PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa,
-                                 TuckerExecution tucker)
-    : network_(network), kernels_(kernels::kernel_table(resolved_isa)) {
+                                 TuckerExecution tucker, LstmPrecision lstm_precision)
+    : network_(network),
+      kernels_(kernels::kernel_table(resolved_isa)),
+      lstm_precision_(lstm_precision) {
+  const bool int8 = lstm_precision == LstmPrecision::int8;
+  if (int8 && !kernels_.lstm_step_int8)
+    throw Error("the int8 LSTM step needs AVX-512 VNNI, which this CPU lacks (kernel path " +
+                std::string(isa_name(resolved_isa)) + "); use fp32");
   const auto& ops = network_.ops;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (const auto* t = std::get_if<TuckerOp>(&ops[i])) {
@@ -28,7 +35,11 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
         LstmLayer p;
         for (int d = 0; d < l->directions(); ++d) {
           const auto& w = l->layers[layer][d];
-          p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), w.bias.data(), l->hidden_size);
+          if (int8)
+            p.recurrent_int8[d] =
+                kernels::pack_recurrent_int8(w.w_hh.data(), w.bias.data(), l->hidden_size);
+          else
+            p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), w.bias.data(), l->hidden_size);
           p.w_ih.insert(p.w_ih.end(), w.w_ih.begin(), w.w_ih.end());
         }
         layers.push_back(std::move(p));
@@ -50,9 +61,11 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
   }
 }
 
-std::string PreparedNetwork::key(Isa resolved_isa, TuckerExecution tucker) {
+std::string PreparedNetwork::key(Isa resolved_isa, TuckerExecution tucker,
+                                 LstmPrecision lstm_precision) {
   return "onednn/" + std::string(isa_name(resolved_isa)) + "/tucker" +
-         std::to_string(static_cast<int>(tucker));
+         std::to_string(static_cast<int>(tucker)) +
+         (lstm_precision == LstmPrecision::int8 ? "/lstm-int8" : "/lstm-fp32");
 }
 
 const ConvOp* PreparedNetwork::composed(std::size_t op) const {
@@ -93,6 +106,9 @@ std::size_t PreparedNetwork::bytes() const {
       total += vector_bytes(l.w_ih);
       for (const auto& r : l.recurrent)
         total += vector_bytes(r.w) + vector_bytes(r.bias);
+      for (const auto& r : l.recurrent_int8)
+        total += vector_bytes(r.w) + vector_bytes(r.scale) + vector_bytes(r.zero_term) +
+                 vector_bytes(r.bias);
     }
   std::lock_guard lock(mutex_);
   for (const auto& [slot, list] : reordered_)
@@ -102,11 +118,14 @@ std::size_t PreparedNetwork::bytes() const {
 }
 
 std::shared_ptr<const PreparedNetwork> prepared_network(const Model& model, Isa isa,
-                                                        TuckerExecution tucker) {
+                                                        TuckerExecution tucker,
+                                                        LstmPrecision lstm_precision) {
   const Isa resolved = resolve_isa(isa);
-  auto p = ModelAccess::prepared(model, PreparedNetwork::key(resolved, tucker), [&] {
-    return std::make_shared<const PreparedNetwork>(ModelAccess::network(model), resolved, tucker);
-  });
+  auto p =
+      ModelAccess::prepared(model, PreparedNetwork::key(resolved, tucker, lstm_precision), [&] {
+        return std::make_shared<const PreparedNetwork>(ModelAccess::network(model), resolved,
+                                                       tucker, lstm_precision);
+      });
   return std::static_pointer_cast<const PreparedNetwork>(p);
 }
 

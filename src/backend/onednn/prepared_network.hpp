@@ -1,11 +1,11 @@
 #pragma once
 
 // A network's weights in the form the oneDNN engine runs them, prepared once
-// per model, instruction set and Tucker setting and shared by every engine
+// per model, instruction set, Tucker setting and LSTM precision and shared by every engine
 // (every Recognizer) on that model: LSTM recurrent matrices packed for the
-// step kernel, the first layer's weights transposed for its own kernel,
-// Tucker chains composed where the tuning rules say so, and convolution
-// weights reordered into the layouts oneDNN's primitives ask for.
+// step kernel (or quantised for the int8 step), the first layer's weights transposed for its own
+// kernel, Tucker chains composed where the tuning rules say so, and convolution weights reordered
+// into the layouts oneDNN's primitives ask for.
 
 #include <array>
 #include <cstddef>
@@ -27,7 +27,8 @@ class PreparedNetwork final : public PreparedWeights {
  public:
   struct LstmLayer {
     std::vector<float> w_ih;  // both directions stacked: [dirs * 4N][input]
-    std::array<kernels::PackedRecurrent, 2> recurrent;
+    std::array<kernels::PackedRecurrent, 2> recurrent;           // fp32 steps
+    std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
   };
   struct ImageConvPlan {
     bool active = false;         // op 0 runs on kernels::ImageConv
@@ -36,13 +37,17 @@ class PreparedNetwork final : public PreparedWeights {
   };
 
   // `network` must outlive this object (the model owns both).
-  PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa, TuckerExecution tucker);
+  // Throws Error if `lstm_precision` is int8 and the instruction set has no
+  // int8 step.
+  PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa, TuckerExecution tucker,
+                  LstmPrecision lstm_precision);
 
   // The key under which a Model keeps the prepared form for these settings.
-  static std::string key(Isa resolved_isa, TuckerExecution tucker);
+  static std::string key(Isa resolved_isa, TuckerExecution tucker, LstmPrecision lstm_precision);
 
   const CompiledNetwork& network() const { return network_; }
   const kernels::KernelTable& kernels() const { return kernels_; }
+  LstmPrecision lstm_precision() const { return lstm_precision_; }
   // The single convolution Tucker op `op` runs as, or null when it runs as
   // its chain (or is not a Tucker op).
   const ConvOp* composed(std::size_t op) const;
@@ -67,6 +72,7 @@ class PreparedNetwork final : public PreparedWeights {
   };
   const CompiledNetwork& network_;
   const kernels::KernelTable& kernels_;
+  LstmPrecision lstm_precision_;
   std::map<std::size_t, ConvOp> composed_;
   std::map<std::size_t, std::vector<LstmLayer>> lstm_;
   ImageConvPlan image_;
@@ -77,6 +83,7 @@ class PreparedNetwork final : public PreparedWeights {
 // The prepared form of `model`'s network for these settings, made on first
 // use and kept with the model.
 std::shared_ptr<const PreparedNetwork> prepared_network(const Model& model, Isa isa,
-                                                        TuckerExecution tucker);
+                                                        TuckerExecution tucker,
+                                                        LstmPrecision lstm_precision);
 
 }  // namespace ocrcore::detail

@@ -3,6 +3,8 @@
 
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "kernels/simd_kernels.hpp"
 
 namespace ocrcore::detail::kernels {
@@ -53,6 +55,120 @@ void image_conv(const ImageConv& a) {
     avx2_kernels().image_conv(a);
 }
 
+// One group of four k for LB lines: a[l][v] += q[cols of v][k..k+3] . hq[l][k..k+3].
+template <int LB, int VB>
+__attribute__((target("avx512vnni"), always_inline)) inline void dot_group(__m512i (&a)[LB][VB],
+                                                                           const std::int8_t* row,
+                                                                           const std::uint8_t* hq,
+                                                                           std::size_t hq_stride) {
+  __m512i wv[VB];
+  for (int v = 0; v < VB; ++v)
+    wv[v] = _mm512_loadu_si512(row + v * 64);
+  for (int l = 0; l < LB; ++l) {
+    std::int32_t four;
+    std::memcpy(&four, hq + l * hq_stride, 4);
+    const __m512i hb = _mm512_set1_epi32(four);
+    for (int v = 0; v < VB; ++v)
+      a[l][v] = _mm512_dpbusd_epi32(a[l][v], hb, wv[v]);
+  }
+}
+
+// The int8 step (PackedRecurrentInt8) with VNNI: for LB lines, each 64-column
+// block's four accumulator vectors per line gather q[r][k..k+3] * hq[k..k+3]
+// per vpdpbusd, KS independent sets of them keeping enough chains in flight
+// at batch 1 (as recurrent_product).
+template <int LB, int KS>
+__attribute__((target("avx512vnni"))) void recurrent_product_int8(const PackedRecurrentInt8& w,
+                                                                  const std::uint8_t* hq,
+                                                                  float* acc, bool reverse) {
+  constexpr int VB = kGatePadding / 16;
+  const int blocks = w.padded / kGatePadding;
+  const std::size_t hq_stride = static_cast<std::size_t>(w.k_groups) * 4;
+  for (int q = 0; q < blocks; ++q) {
+    const int j = reverse ? blocks - 1 - q : q;
+    const std::int8_t* block = w.block(j);
+    __m512i a[KS][LB][VB];
+    for (int ks = 0; ks < KS; ++ks)
+      for (int l = 0; l < LB; ++l)
+        for (int v = 0; v < VB; ++v)
+          a[ks][l][v] = _mm512_setzero_si512();
+    auto row = [&](int g) { return block + static_cast<std::size_t>(g) * kGatePadding * 4; };
+    int g = 0;
+    for (; g + KS <= w.k_groups; g += KS)
+#pragma GCC unroll 4
+      for (int ks = 0; ks < KS; ++ks)
+        dot_group<LB, VB>(a[ks], row(g + ks), hq + 4 * (g + ks), hq_stride);
+    for (; g < w.k_groups; ++g)
+      dot_group<LB, VB>(a[0], row(g), hq + 4 * g, hq_stride);
+    const int c0 = j * kGatePadding;
+    for (int l = 0; l < LB; ++l)
+      for (int v = 0; v < VB; ++v) {
+        __m512i sum = a[0][l][v];
+        for (int ks = 1; ks < KS; ++ks)
+          sum = _mm512_add_epi32(sum, a[ks][l][v]);
+        const int col = c0 + v * 16;
+        sum = _mm512_sub_epi32(sum, _mm512_loadu_si512(w.zero_term.data() + col));
+        const __m512 value =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(w.scale.data() + col),
+                            _mm512_loadu_ps(w.bias.data() + col));
+        _mm512_storeu_ps(acc + static_cast<std::size_t>(l) * w.padded + col, value);
+      }
+  }
+}
+
+// h of `lines` lines to uint8 (quantize_hidden), k_groups * 4 bytes per line.
+void quantize_lines(const float* h, int N, int lines, std::uint8_t* hq, std::size_t stride) {
+  const __m512 scale = _mm512_set1_ps(127.0f), one = _mm512_set1_ps(1.0f),
+               minus_one = _mm512_set1_ps(-1.0f);
+  const __m512i offset = _mm512_set1_epi32(128);
+  for (int l = 0; l < lines; ++l) {
+    std::uint8_t* out = hq + l * stride;
+    const float* in = h + static_cast<std::size_t>(l) * N;
+    int k = 0;
+    for (; k + 16 <= N; k += 16) {
+      const __m512 x = _mm512_min_ps(_mm512_max_ps(_mm512_loadu_ps(in + k), minus_one), one);
+      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x, scale)),
+                                         offset);  // round to nearest even
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(q));
+    }
+    for (; k < N; ++k)
+      out[k] = quantize_hidden(in[k]);
+    for (; k < static_cast<int>(stride); ++k)
+      out[k] = 128;
+  }
+}
+
+__attribute__((target("avx512vnni"))) void lstm_step_int8(const LstmStep& s) {
+  const PackedRecurrentInt8& w = *s.weights_int8;
+  const int N = w.hidden;
+  const std::size_t stride = static_cast<std::size_t>(w.k_groups) * 4;
+  alignas(64) std::uint8_t hq[kStepLines * kMaxInt8Hidden];
+  int b = 0;
+  while (b < s.lines) {
+    const int lines = std::min(kStepLines, s.lines - b);
+    quantize_lines(s.h + static_cast<std::size_t>(b) * N, N, lines, hq, stride);
+    switch (lines) {
+      case 4:
+        recurrent_product_int8<4, 1>(w, hq, s.scratch, s.reverse_columns);
+        break;
+      case 3:
+        recurrent_product_int8<3, 1>(w, hq, s.scratch, s.reverse_columns);
+        break;
+      case 2:
+        recurrent_product_int8<2, 2>(w, hq, s.scratch, s.reverse_columns);
+        break;
+      default:
+        recurrent_product_int8<1, 4>(w, hq, s.scratch, s.reverse_columns);
+        break;
+    }
+    for (int l = 0; l < lines; ++l, ++b)
+      simd::lstm_cell<Avx512>(s.gates_in + b * s.gates_stride,
+                              s.scratch + static_cast<std::size_t>(l) * w.padded, N,
+                              s.c + static_cast<std::size_t>(b) * N,
+                              s.h + static_cast<std::size_t>(b) * N, s.y + b * s.y_stride);
+  }
+}
+
 }  // namespace
 
 const KernelTable& avx512_kernels() {
@@ -60,6 +176,7 @@ const KernelTable& avx512_kernels() {
   static const KernelTable table = [] {
     KernelTable t = simd::make_table<Avx512, 4>(Isa::avx512);
     t.image_conv = image_conv;
+    if (__builtin_cpu_supports("avx512vnni")) t.lstm_step_int8 = lstm_step_int8;
     return t;
   }();
   return table;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "kernels/kernels.hpp"
 
@@ -12,6 +13,17 @@ namespace {
 
 float sigmoid1(float x) {
   return 1.0f / (1.0f + std::exp(-x));
+}
+
+// c and h of one line from its gate pre-activations a (i, f, g, o).
+void cell_update(const float* a, int N, float* c, float* h, float* y) {
+  for (int j = 0; j < N; ++j) {
+    const float i_g = sigmoid1(a[j]), f_g = sigmoid1(a[N + j]);
+    const float g_g = std::tanh(a[2 * N + j]), o_g = sigmoid1(a[3 * N + j]);
+    c[j] = f_g * c[j] + i_g * g_g;
+    h[j] = o_g * std::tanh(c[j]);
+    y[j] = h[j];
+  }
 }
 
 void lstm_step(const LstmStep& s) {
@@ -31,14 +43,7 @@ void lstm_step(const LstmStep& s) {
         for (int j = 0; j < columns; ++j)
           a[j0 + j] += h[k] * block[static_cast<std::size_t>(k) * kGatePadding + j];
     }
-    float* y = s.y + b * s.y_stride;
-    for (int j = 0; j < N; ++j) {
-      const float i_g = sigmoid1(a[j]), f_g = sigmoid1(a[N + j]);
-      const float g_g = std::tanh(a[2 * N + j]), o_g = sigmoid1(a[3 * N + j]);
-      c[j] = f_g * c[j] + i_g * g_g;
-      h[j] = o_g * std::tanh(c[j]);
-      y[j] = h[j];
-    }
+    cell_update(a, N, c, h, s.y + b * s.y_stride);
   }
 }
 
@@ -78,6 +83,32 @@ void image_conv(const ImageConv& a) {
     }
 }
 
+// The int8 step's arithmetic, plainly: exact integer dot products, then the
+// same float formula as the vector kernels (see PackedRecurrentInt8).
+void lstm_step_int8(const LstmStep& s) {
+  const PackedRecurrentInt8& w = *s.weights_int8;
+  const int N = w.hidden;
+  std::vector<std::uint8_t> hq(static_cast<std::size_t>(w.k_groups) * 4, 128);
+  for (int b = 0; b < s.lines; ++b) {
+    float* a = s.scratch;
+    const float* g = s.gates_in + b * s.gates_stride;
+    float* h = s.h + static_cast<std::size_t>(b) * N;
+    float* c = s.c + static_cast<std::size_t>(b) * N;
+    for (int k = 0; k < N; ++k)
+      hq[k] = quantize_hidden(h[k]);
+    for (int r = 0; r < 4 * N; ++r) {
+      const std::int8_t* block = w.block(r / kGatePadding);
+      std::int32_t dot = 0;
+      for (int k = 0; k < N; ++k)
+        dot +=
+            static_cast<std::int32_t>(hq[k]) *
+            block[(static_cast<std::size_t>(k / 4) * kGatePadding + r % kGatePadding) * 4 + k % 4];
+      a[r] = g[r] + (static_cast<float>(dot - w.zero_term[r]) * w.scale[r] + w.bias[r]);
+    }
+    cell_update(a, N, c, h, s.y + b * s.y_stride);
+  }
+}
+
 void exp_n(const float* in, float* out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     out[i] = std::exp(in[i]);
@@ -94,8 +125,8 @@ void tanh_n(const float* in, float* out, std::size_t n) {
 }  // namespace
 
 const KernelTable& generic_kernels() {
-  static const KernelTable table{Isa::generic, lstm_step, log_softmax, image_conv,
-                                 exp_n,        sigmoid_n, tanh_n};
+  static const KernelTable table{Isa::generic, lstm_step, lstm_step_int8, log_softmax,
+                                 image_conv,   exp_n,     sigmoid_n,      tanh_n};
   return table;
 }
 
