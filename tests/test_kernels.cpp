@@ -291,6 +291,82 @@ TEST(Int8LstmStep, WithinTheQuantisationBoundOfFloat) {
   EXPECT_THROW(pack_recurrent_int8(&unread, nullptr, kMaxInt8Hidden + 1), Error);
 }
 
+// The int8 input projection: x [rows][k] (strided) times W^T, W [m][k].
+struct ProjectionCase {
+  int rows, k, m;
+  std::size_t x_stride, out_stride;
+  std::vector<float> x, w;
+  ProjectionCase(int r, int k_, int m_)
+      : rows(r), k(k_), m(m_), x_stride(k_ + 3), out_stride(m_ + 5) {
+    x = uniform(rows * x_stride, -2.0f, 3.0f, 7u + k);
+    w = uniform(static_cast<std::size_t>(m) * k, -0.3f, 0.3f, 8u + m);
+  }
+  std::vector<float> run(void (*projection)(const Int8Projection&),
+                         const PackedInt8Rows& packed) const {
+    std::vector<float> out(rows * out_stride, -7.0f);
+    Int8Projection p;
+    p.weights = &packed;
+    p.x = x.data();
+    p.x_stride = x_stride;
+    p.rows = rows;
+    p.out = out.data();
+    p.out_stride = out_stride;
+    projection(p);
+    return out;
+  }
+};
+
+TEST_P(Kernels, Int8ProjectionMatchesTheGenericReference) {
+  if (!table().int8_projection)
+    GTEST_SKIP() << isa_name(GetParam()) << " has no int8 projection on this CPU (needs VNNI)";
+  for (int rows : {1, 3, 4, 9})
+    for (int k : {5, 64, 128})
+      for (int m : {20, 64, 100, 256}) {
+        SCOPED_TRACE(std::to_string(rows) + " rows, k " + std::to_string(k) + ", m " +
+                     std::to_string(m));
+        const ProjectionCase t(rows, k, m);
+        const auto packed = pack_int8_rows(t.w.data(), m, k);
+        const auto got = t.run(table().int8_projection, packed);
+        const auto want = t.run(generic_kernels().int8_projection, packed);
+        for (int r = 0; r < rows; ++r) {
+          for (int c = 0; c < m; ++c)  // the integer sums are exact; one float rounding apart
+            EXPECT_NEAR(got[r * t.out_stride + c], want[r * t.out_stride + c],
+                        1e-6 * (1 + std::abs(want[r * t.out_stride + c])));
+          for (std::size_t c = m; c < t.out_stride; ++c)
+            EXPECT_EQ(got[r * t.out_stride + c], -7.0f) << "written past the row";
+        }
+      }
+}
+
+// Against float: each product's error is at most |W - W~| |x| + |W| |x - x~|,
+// so a row's at most k * max|W_c| * max|x_r| / 127.
+TEST(Int8Projection, WithinTheQuantisationBoundOfFloat) {
+  const ProjectionCase t(6, 100, 70);
+  const auto packed = pack_int8_rows(t.w.data(), t.m, t.k);
+  const auto got = t.run(generic_kernels().int8_projection, packed);
+  double sum_sq = 0, sum_ref = 0;
+  for (int r = 0; r < t.rows; ++r) {
+    const float* x = t.x.data() + r * t.x_stride;
+    const float max_x =
+        *std::max_element(x, x + t.k, [](float a, float b) { return std::abs(a) < std::abs(b); });
+    for (int c = 0; c < t.m; ++c) {
+      const float* w = t.w.data() + static_cast<std::size_t>(c) * t.k;
+      double ref = 0;
+      float max_w = 0;
+      for (int i = 0; i < t.k; ++i) {
+        ref += double(x[i]) * w[i];
+        max_w = std::max(max_w, std::abs(w[i]));
+      }
+      const double err = got[r * t.out_stride + c] - ref;
+      EXPECT_LE(std::abs(err), t.k * max_w * std::abs(max_x) / 127.0) << r << ", " << c;
+      sum_sq += err * err;
+      sum_ref += ref * ref;
+    }
+  }
+  EXPECT_GT(sum_sq, 0.0) << "quantisation changes something";
+  EXPECT_LT(std::sqrt(sum_sq / sum_ref), 0.02) << "relative RMS error";
+}
+
 // The gate non-linearities alone, on identical pre-activations: the vector
 // paths agree with libm to 1e-6 relative. c = f c0 + i g can cancel, so its
 // tolerance is relative to the size of its terms (and h's to o times that).

@@ -30,11 +30,11 @@ enum class ConvAlgorithm { automatic, direct, winograd };
 // convolutions, or composed back into the one convolution they approximate
 // (more multiply-adds, sometimes faster). automatic chooses per layer.
 enum class TuckerExecution { automatic, chain, composed };
-// Arithmetic of the LSTM's recurrent step (onednn backend). int8: the
-// recurrent matrix quantised per gate row and the hidden state per step,
-// integer dot products (AVX-512 VNNI, or the generic path); the input
-// projection and the cell stay fp32. About 2x faster per step at batch 1;
-// what it costs in accuracy is measured in README.md (Runtime).
+// Arithmetic of the LSTMs (onednn backend). int8: the input and recurrent
+// matrices quantised per gate row when the model is prepared, each frame's
+// input and the hidden state per step, integer dot products (AVX-512 VNNI,
+// or the generic path); the cell stays fp32. About 2x faster DBLSTM; what it
+// costs in accuracy is measured in README.md (Benchmarks).
 enum class LstmPrecision { fp32, int8 };
 
 struct RecognizerOptions {

@@ -35,28 +35,38 @@ struct PackedRecurrent {
 // Lines the step kernel processes at once; scratch is kStepLines * padded floats.
 inline constexpr int kStepLines = 4;
 
-// The same recurrent weights quantised for the int8 step: each gate row r
-// symmetric int8 with its own scale (w[r][k] ~ q[r][k] * row_scale[r],
-// row_scale = max_k |w[r][k]| / 127), and h quantised every step to uint8
-// as round(h * 127) + 128 (h = o * tanh(c) lies in [-1, 1]). Then
-//   sum_k w[r][k] h[k] ~ (sum_k q[r][k] hq[k] - 128 * sum_k q[r][k]) * scale[r]
-// with scale = row_scale / 127: one integer dot product per row, which AVX-512
-// VNNI does 64 multiply-adds per instruction, from a matrix a quarter the
-// size (16 KB at hidden size 64: it stays in L1).
-// Layout: column block j (kGatePadding gate columns), then groups of four k,
-// then the block's columns, then the four k of the group: the operand order
-// of vpdpbusd. Columns past 4N and k past N are zero.
-struct PackedRecurrentInt8 {
-  int hidden = 0;
-  int padded = 0;                       // as PackedRecurrent
-  int k_groups = 0;                     // ceil(hidden / 4)
+// A matrix W [rows][k] quantised for integer products with uint8 vectors:
+// each row r symmetric int8 with its own scale (W[r][k] ~ q[r][k] * s_r,
+// s_r = max_k |W[r][k]| / 127), and a vector x quantised as round(x / s_x) +
+// 128. Then
+//   sum_k W[r][k] x[k] ~ (sum_k q[r][k] xq[k] - 128 * sum_k q[r][k]) * s_r * s_x,
+// one integer dot product per row, which AVX-512 VNNI does 64 multiply-adds
+// per instruction from a matrix a quarter the size of fp32's.
+// Layout: blocks of kGatePadding rows, then groups of four k, then the
+// block's rows, then the four k of the group: vpdpbusd's operand order. Rows
+// past `rows` and k past `k` are zero.
+struct PackedInt8Rows {
+  int rows = 0;
+  int k = 0;
+  int padded = 0;                       // round_up(rows, kGatePadding)
+  int k_groups = 0;                     // ceil(k / 4)
   std::vector<std::int8_t> w;           // [padded / kGatePadding][k_groups][kGatePadding][4]
-  std::vector<float> scale;             // [padded]
+  std::vector<float> scale;             // s_r (times a fixed s_x where the user has one), [padded]
   std::vector<std::int32_t> zero_term;  // 128 * sum_k q[r][k], [padded]
-  std::vector<float> bias;              // b_ih + b_hh, [padded]
   const std::int8_t* block(int j) const {
     return w.data() + static_cast<std::size_t>(j) * k_groups * kGatePadding * 4;
   }
+};
+// `x_scale` multiplies every row's scale (a fixed input scale).
+PackedInt8Rows pack_int8_rows(const float* w, int rows, int k, float x_scale = 1.0f);
+
+// The recurrent weights quantised for the int8 step: W_hh's 4N rows as above,
+// with h quantised every step at the fixed scale 1/127 (h = o * tanh(c) lies
+// in [-1, 1]), so `scale` holds s_r / 127. 16 KB at hidden size 64: it stays
+// in L1.
+struct PackedRecurrentInt8 : PackedInt8Rows {
+  int hidden = 0;
+  std::vector<float> bias;  // b_ih + b_hh, [padded]
 };
 // Largest hidden size of the int8 step (its quantised h lives on the stack).
 inline constexpr int kMaxInt8Hidden = 1024;
@@ -64,8 +74,10 @@ inline constexpr int kMaxInt8Hidden = 1024;
 // As pack_recurrent; throws Error if hidden > kMaxInt8Hidden.
 PackedRecurrentInt8 pack_recurrent_int8(const float* w_hh, const float* bias, int hidden);
 // h quantised as the int8 step does it.
+// (fmin/fmax, not clamp: a NaN from a broken model maps to an end of the
+// range instead of an undefined conversion, as the vector kernels' min/max do.)
 inline std::uint8_t quantize_hidden(float h) {
-  const float q = std::nearbyint(std::clamp(h, -1.0f, 1.0f) * 127.0f);
+  const float q = std::nearbyint(std::fmin(std::fmax(h, -1.0f), 1.0f) * 127.0f);
   return static_cast<std::uint8_t>(static_cast<int>(q) + 128);
 }
 
@@ -121,6 +133,28 @@ struct ImageConv {
   int out_block = 1;
 };
 
+// The LSTM's input projection with int8 weights (PackedInt8Rows, no bias):
+// out[r][c] = sum_k x[r][k] W[c][k] for r < rows, c < weights->rows.
+struct Int8Projection {
+  const PackedInt8Rows* weights = nullptr;
+  const float* x = nullptr;
+  std::size_t x_stride = 0;
+  int rows = 0;
+  float* out = nullptr;
+  std::size_t out_stride = 0;
+};
+// The per-row input scale and quantised row of the projection.
+inline float projection_scale(const float* x, int k) {
+  float max_abs = 0;
+  for (int i = 0; i < k; ++i)
+    max_abs = std::max(max_abs, std::abs(x[i]));
+  return max_abs > 0 ? max_abs / 127.0f : 1.0f;
+}
+inline std::uint8_t quantize_input(float x, float inverse_scale) {
+  const float q = std::nearbyint(std::fmin(std::fmax(x * inverse_scale, -127.0f), 127.0f));
+  return static_cast<std::uint8_t>(static_cast<int>(q) + 128);
+}
+
 struct KernelTable {
   Isa isa = Isa::generic;
   void (*lstm_step)(const LstmStep& step) = nullptr;
@@ -130,6 +164,9 @@ struct KernelTable {
   // out = in - log(sum(exp(in))) over n values (in == out allowed).
   void (*log_softmax)(const float* in, float* out, int n) = nullptr;
   void (*image_conv)(const ImageConv& conv) = nullptr;
+  // out = x W^T for `rows` rows of x with the weights in int8, each row of x
+  // quantised on its own (s_x = max |x| / 127); null as lstm_step_int8.
+  void (*int8_projection)(const Int8Projection& p) = nullptr;
   // Element-wise over n values (in == out allowed); exposed for the accuracy tests.
   void (*exp)(const float* in, float* out, std::size_t n) = nullptr;
   void (*sigmoid)(const float* in, float* out, std::size_t n) = nullptr;

@@ -289,8 +289,15 @@ template <class S, int VB>
 KernelTable make_table(Isa isa) {
   static_assert(kGatePadding % (VB * S::width) == 0, "gate padding must hold whole blocks");
   static_assert(kStepLines == 4, "lstm_step dispatches blocks of up to 4 lines");
-  return KernelTable{isa,           lstm_step<S, VB>, nullptr,      log_softmax<S>,
-                     image_conv<S>, exp_n<S>,         sigmoid_n<S>, tanh_n<S>};
+  KernelTable t;  // the int8 kernels are the instruction set's own (null here)
+  t.isa = isa;
+  t.lstm_step = lstm_step<S, VB>;
+  t.log_softmax = log_softmax<S>;
+  t.image_conv = image_conv<S>;
+  t.exp = exp_n<S>;
+  t.sigmoid = sigmoid_n<S>;
+  t.tanh = tanh_n<S>;
+  return t;
 }
 
 }  // namespace ocrcore::detail::kernels::simd

@@ -328,8 +328,8 @@ int main(int argc, char** argv) {
                  "convolutions) or composed (one); default $OCRCORE_TUCKER, else auto")
       ->capture_default_str();
   app.add_option("--lstm-precision", opt.lstm_precision,
-                 "Arithmetic of the LSTM's recurrent step (onednn backend): fp32, or int8 "
-                 "(quantised weights and state, AVX-512 VNNI; about 2x faster steps); default "
+                 "Arithmetic of the LSTMs (onednn backend): fp32, or int8 (quantised weights, "
+                 "inputs and state, AVX-512 VNNI; about 2x faster); default "
                  "$OCRCORE_LSTM_PRECISION, else fp32")
       ->capture_default_str();
   app.add_option("--format", opt.format, "Output format")

@@ -586,8 +586,19 @@ class OnednnEngine final : public Engine {
       // Input projection of every frame of every line, both directions: one
       // GEMM (the step kernel adds the biases).
       gates_.resize(rows * G);
-      sgemm('N', 'T', static_cast<int>(rows), G, Din, seq_.data(), Din, p.w_ih.data(), Din, 0.0f,
-            gates_.data(), G);
+      if (prepared_->lstm_precision() == LstmPrecision::int8) {
+        kernels::Int8Projection proj;
+        proj.weights = &p.w_ih_int8;
+        proj.x = seq_.data();
+        proj.x_stride = Din;
+        proj.rows = static_cast<int>(rows);
+        proj.out = gates_.data();
+        proj.out_stride = G;
+        kernels_.int8_projection(proj);
+      } else {
+        sgemm('N', 'T', static_cast<int>(rows), G, Din, seq_.data(), Din, p.w_ih.data(), Din, 0.0f,
+              gates_.data(), G);
+      }
 
       out_.assign(rows * N * dirs, 0.0f);
       for (int d = 0; d < dirs; ++d) {

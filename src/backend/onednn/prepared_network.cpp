@@ -22,7 +22,7 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
       kernels_(kernels::kernel_table(resolved_isa)),
       lstm_precision_(lstm_precision) {
   const bool int8 = lstm_precision == LstmPrecision::int8;
-  if (int8 && !kernels_.lstm_step_int8)
+  if (int8 && (!kernels_.lstm_step_int8 || !kernels_.int8_projection))
     throw Error("the int8 LSTM step needs AVX-512 VNNI, which this CPU lacks (kernel path " +
                 std::string(isa_name(resolved_isa)) + "); use fp32");
   const auto& ops = network_.ops;
@@ -41,6 +41,11 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
           else
             p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), w.bias.data(), l->hidden_size);
           p.w_ih.insert(p.w_ih.end(), w.w_ih.begin(), w.w_ih.end());
+        }
+        if (int8) {
+          p.w_ih_int8 = kernels::pack_int8_rows(p.w_ih.data(), 4 * l->hidden_size * l->directions(),
+                                                l->layer_input(layer));
+          p.w_ih = {};  // only the int8 form runs
         }
         layers.push_back(std::move(p));
       }
@@ -103,7 +108,8 @@ std::size_t PreparedNetwork::bytes() const {
     total += vector_bytes(c.weight) + vector_bytes(c.bias);
   for (const auto& [i, layers] : lstm_)
     for (const auto& l : layers) {
-      total += vector_bytes(l.w_ih);
+      total += vector_bytes(l.w_ih) + vector_bytes(l.w_ih_int8.w) +
+               vector_bytes(l.w_ih_int8.scale) + vector_bytes(l.w_ih_int8.zero_term);
       for (const auto& r : l.recurrent)
         total += vector_bytes(r.w) + vector_bytes(r.bias);
       for (const auto& r : l.recurrent_int8)

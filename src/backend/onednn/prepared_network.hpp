@@ -26,7 +26,8 @@ namespace ocrcore::detail {
 class PreparedNetwork final : public PreparedWeights {
  public:
   struct LstmLayer {
-    std::vector<float> w_ih;  // both directions stacked: [dirs * 4N][input]
+    std::vector<float> w_ih;            // both directions stacked: [dirs * 4N][input]
+    kernels::PackedInt8Rows w_ih_int8;  // the same for the int8 projection
     std::array<kernels::PackedRecurrent, 2> recurrent;           // fp32 steps
     std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
   };

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/simd_kernels.hpp"
 
@@ -73,17 +74,19 @@ __attribute__((target("avx512vnni"), always_inline)) inline void dot_group(__m51
   }
 }
 
-// The int8 step (PackedRecurrentInt8) with VNNI: for LB lines, each 64-column
-// block's four accumulator vectors per line gather q[r][k..k+3] * hq[k..k+3]
-// per vpdpbusd, KS independent sets of them keeping enough chains in flight
-// at batch 1 (as recurrent_product).
-template <int LB, int KS>
-__attribute__((target("avx512vnni"))) void recurrent_product_int8(const PackedRecurrentInt8& w,
-                                                                  const std::uint8_t* hq,
-                                                                  float* acc, bool reverse) {
+// Integer products of LB quantised vectors (hq, hq_stride bytes apart) with
+// every row of `w`: each block of kGatePadding rows gets four accumulator
+// vectors per vector, gathering q[r][k..k+3] * hq[k..k+3] per vpdpbusd, KS
+// independent sets of them keeping enough chains in flight for one vector
+// (as recurrent_product). store(l, first row, sums - zero terms) takes each
+// 16 rows' results.
+template <int LB, int KS, class Store>
+__attribute__((target("avx512vnni"))) void int8_product(const PackedInt8Rows& w,
+                                                        const std::uint8_t* hq,
+                                                        std::size_t hq_stride, bool reverse,
+                                                        Store store) {
   constexpr int VB = kGatePadding / 16;
   const int blocks = w.padded / kGatePadding;
-  const std::size_t hq_stride = static_cast<std::size_t>(w.k_groups) * 4;
   for (int q = 0; q < blocks; ++q) {
     const int j = reverse ? blocks - 1 - q : q;
     const std::int8_t* block = w.block(j);
@@ -107,13 +110,22 @@ __attribute__((target("avx512vnni"))) void recurrent_product_int8(const PackedRe
         for (int ks = 1; ks < KS; ++ks)
           sum = _mm512_add_epi32(sum, a[ks][l][v]);
         const int col = c0 + v * 16;
-        sum = _mm512_sub_epi32(sum, _mm512_loadu_si512(w.zero_term.data() + col));
+        store(l, col, _mm512_sub_epi32(sum, _mm512_loadu_si512(w.zero_term.data() + col)));
+      }
+  }
+}
+
+// The int8 step's recurrent product: acc[l][r] = sums * scale[r] + bias[r].
+template <int LB, int KS>
+void recurrent_product_int8(const PackedRecurrentInt8& w, const std::uint8_t* hq, float* acc,
+                            bool reverse) {
+  int8_product<LB, KS>(
+      w, hq, static_cast<std::size_t>(w.k_groups) * 4, reverse, [&](int l, int col, __m512i sum) {
         const __m512 value =
             _mm512_fmadd_ps(_mm512_cvtepi32_ps(sum), _mm512_loadu_ps(w.scale.data() + col),
                             _mm512_loadu_ps(w.bias.data() + col));
         _mm512_storeu_ps(acc + static_cast<std::size_t>(l) * w.padded + col, value);
-      }
-  }
+      });
 }
 
 // h of `lines` lines to uint8 (quantize_hidden), k_groups * 4 bytes per line.
@@ -169,6 +181,55 @@ __attribute__((target("avx512vnni"))) void lstm_step_int8(const LstmStep& s) {
   }
 }
 
+// LB rows of the projection: out[l][c] = sums * (scale[c] * sx[l]), only the
+// weights' rows written.
+template <int LB>
+void project_rows(const Int8Projection& p, const std::uint8_t* xq, std::size_t xq_stride,
+                  const float* sx, float* out) {
+  const PackedInt8Rows& w = *p.weights;
+  int8_product<LB, 1>(w, xq, xq_stride, false, [&](int l, int col, __m512i sum) {
+    const __m512 value =
+        _mm512_mul_ps(_mm512_cvtepi32_ps(sum),
+                      _mm512_mul_ps(_mm512_loadu_ps(w.scale.data() + col), _mm512_set1_ps(sx[l])));
+    const int left = w.rows - col;  // rows of this vector that exist
+    if (left <= 0) return;
+    const __mmask16 mask = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+    _mm512_mask_storeu_ps(out + l * p.out_stride + col, mask, value);
+  });
+}
+
+void int8_projection(const Int8Projection& p) {
+  const PackedInt8Rows& w = *p.weights;
+  const std::size_t stride = static_cast<std::size_t>(w.k_groups) * 4;
+  std::vector<std::uint8_t> xq(stride * 4, 128);
+  float sx[4];
+  for (int r0 = 0; r0 < p.rows; r0 += 4) {
+    const int n = std::min(4, p.rows - r0);
+    for (int l = 0; l < n; ++l) {
+      const float* x = p.x + (r0 + l) * p.x_stride;
+      sx[l] = projection_scale(x, w.k);
+      const float inverse = 1.0f / sx[l];
+      for (int i = 0; i < w.k; ++i)
+        xq[l * stride + i] = quantize_input(x[i], inverse);
+    }
+    float* out = p.out + r0 * p.out_stride;
+    switch (n) {
+      case 4:
+        project_rows<4>(p, xq.data(), stride, sx, out);
+        break;
+      case 3:
+        project_rows<3>(p, xq.data(), stride, sx, out);
+        break;
+      case 2:
+        project_rows<2>(p, xq.data(), stride, sx, out);
+        break;
+      default:
+        project_rows<1>(p, xq.data(), stride, sx, out);
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 const KernelTable& avx512_kernels() {
@@ -176,7 +237,10 @@ const KernelTable& avx512_kernels() {
   static const KernelTable table = [] {
     KernelTable t = simd::make_table<Avx512, 4>(Isa::avx512);
     t.image_conv = image_conv;
-    if (__builtin_cpu_supports("avx512vnni")) t.lstm_step_int8 = lstm_step_int8;
+    if (__builtin_cpu_supports("avx512vnni")) {
+      t.lstm_step_int8 = lstm_step_int8;
+      t.int8_projection = int8_projection;
+    }
     return t;
   }();
   return table;

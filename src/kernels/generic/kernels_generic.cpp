@@ -109,6 +109,28 @@ void lstm_step_int8(const LstmStep& s) {
   }
 }
 
+// The int8 projection's arithmetic, plainly (see PackedInt8Rows).
+void int8_projection(const Int8Projection& p) {
+  const PackedInt8Rows& w = *p.weights;
+  std::vector<std::uint8_t> xq(static_cast<std::size_t>(w.k_groups) * 4, 128);
+  for (int r = 0; r < p.rows; ++r) {
+    const float* x = p.x + r * p.x_stride;
+    const float sx = projection_scale(x, w.k);
+    for (int i = 0; i < w.k; ++i)
+      xq[i] = quantize_input(x[i], 1.0f / sx);
+    float* out = p.out + r * p.out_stride;
+    for (int c = 0; c < w.rows; ++c) {
+      const std::int8_t* block = w.block(c / kGatePadding);
+      std::int32_t dot = 0;
+      for (int i = 0; i < w.k; ++i)
+        dot +=
+            static_cast<std::int32_t>(xq[i]) *
+            block[(static_cast<std::size_t>(i / 4) * kGatePadding + c % kGatePadding) * 4 + i % 4];
+      out[c] = static_cast<float>(dot - w.zero_term[c]) * (w.scale[c] * sx);
+    }
+  }
+}
+
 void exp_n(const float* in, float* out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     out[i] = std::exp(in[i]);
@@ -125,8 +147,19 @@ void tanh_n(const float* in, float* out, std::size_t n) {
 }  // namespace
 
 const KernelTable& generic_kernels() {
-  static const KernelTable table{Isa::generic, lstm_step, lstm_step_int8, log_softmax,
-                                 image_conv,   exp_n,     sigmoid_n,      tanh_n};
+  static const KernelTable table = [] {
+    KernelTable t;
+    t.isa = Isa::generic;
+    t.lstm_step = lstm_step;
+    t.lstm_step_int8 = lstm_step_int8;
+    t.log_softmax = log_softmax;
+    t.image_conv = image_conv;
+    t.int8_projection = int8_projection;
+    t.exp = exp_n;
+    t.sigmoid = sigmoid_n;
+    t.tanh = tanh_n;
+    return t;
+  }();
   return table;
 }
 
