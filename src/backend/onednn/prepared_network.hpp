@@ -27,7 +27,7 @@ class PreparedNetwork final : public PreparedWeights {
  public:
   struct LstmLayer {
     std::vector<float> w_ih;            // both directions stacked: [dirs * 4N][input]
-    kernels::PackedInt8Rows w_ih_int8;  // the same for the int8 projection
+    kernels::PackedInt8Rows w_ih_int8;  // int8 LSTMs: the same quantised (w_ih then empty)
     std::array<kernels::PackedRecurrent, 2> recurrent;           // fp32 steps
     std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
   };
