@@ -116,13 +116,14 @@ int run(int argc, char** argv) {
   bool profile = false;
   app.add_flag("--profile", profile, "per-op time at batch 1, one thread, instead");
   std::string lstm_precision = "fp32";
-  app.add_option("--lstm-precision", lstm_precision, "fp32 or int8 recurrent steps")
+  app.add_option("--lstm-precision", lstm_precision, "fp32 or int8 LSTMs")
       ->check(CLI::IsMember({"fp32", "int8"}));
   int weight_memory = 0;
   app.add_option("--weight-memory", weight_memory,
                  "prepared-weight bytes with 1 and with this many Recognizers, instead")
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  const LstmPrecision precision = parse_lstm_precision(lstm_precision);
 
   auto model = Model::load(model_path);
   if (!export_path.empty()) {
@@ -159,7 +160,7 @@ int run(int argc, char** argv) {
   if (profile) {
     if (backend != Backend::onednn) throw Error("--profile times the onednn engine only");
     RecognizerOptions options;
-    options.lstm_precision = parse_lstm_precision(lstm_precision);
+    options.lstm_precision = precision;
     auto engine = detail::make_onednn_engine(*model, options);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       engine->forward(std::span(&l, 1));
@@ -191,7 +192,7 @@ int run(int argc, char** argv) {
     RecognizerOptions options;
     options.backend = backend;
     options.threads = 1;
-    options.lstm_precision = parse_lstm_precision(lstm_precision);
+    options.lstm_precision = precision;
     Recognizer rec(model, options);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       rec.forward(std::span(&l, 1));
@@ -212,7 +213,7 @@ int run(int argc, char** argv) {
     RecognizerOptions options;
     options.backend = backend;
     options.threads = threads;
-    options.lstm_precision = parse_lstm_precision(lstm_precision);
+    options.lstm_precision = precision;
     Recognizer rec(model, options);
     nlohmann::json per_batch = nlohmann::json::object();
     double best = 0;

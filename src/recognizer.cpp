@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <new>
 
 #include "core/model_access.hpp"
 #include "kernels/kernels.hpp"
@@ -221,6 +222,35 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
         if (run(k, k + 1)) out[order[k]].error.clear();
   }
   return out;
+}
+
+void Recognizer::recognize_files(std::span<const std::filesystem::path> paths,
+                                 const std::function<void(std::size_t, LineOutcome&&)>& each,
+                                 int batch_size, std::int64_t max_pixels) {
+  if (batch_size < 1) throw Error("batch size must be >= 1");
+  const std::size_t window = static_cast<std::size_t>(batch_size) * 8;
+  for (std::size_t begin = 0; begin < paths.size(); begin += window) {
+    const std::size_t end = std::min(paths.size(), begin + window);
+    std::vector<LineOutcome> outcomes(end - begin);
+    std::vector<Image> images;
+    std::vector<std::size_t> loaded;  // index in `outcomes` of each image
+    for (std::size_t i = begin; i < end; ++i) {
+      try {
+        images.push_back(load_image(paths[i], max_pixels));
+        loaded.push_back(i - begin);
+      } catch (const Error& e) {
+        outcomes[i - begin].error = e.what();
+      } catch (const std::bad_alloc&) {
+        outcomes[i - begin].error = paths[i].string() + ": out of memory while loading the image";
+      }
+    }
+    const std::vector<ImageView> views(images.begin(), images.end());
+    auto recognised = recognize_each(views, batch_size);
+    for (std::size_t k = 0; k < recognised.size(); ++k)
+      outcomes[loaded[k]] = std::move(recognised[k]);
+    for (std::size_t i = begin; i < end; ++i)
+      each(i, std::move(outcomes[i - begin]));
+  }
 }
 
 LineResult Recognizer::recognize(const ImageView& image) {

@@ -199,6 +199,50 @@ TEST(Recognizer, EachLineIsolatesALineWhoseRecognitionFails) {
   EXPECT_TRUE(outcomes[2].result) << outcomes[2].error;
 }
 
+// Files read a window (8 batches) at a time: results in input order across
+// windows, unreadable files reported with their names, the rest recognised.
+TEST(Recognizer, FilesInInputOrderWithTheirOwnErrors) {
+  auto model = random_model(small_crnn(16, 9), 8);
+  TempDir dir;
+  std::vector<std::filesystem::path> paths;
+  std::vector<Image> images;
+  for (int i = 0; i < 11; ++i) {
+    paths.push_back(dir / ("line" + std::to_string(i) + ".png"));
+    if (i == 4) {
+      write_bytes(paths.back(), "not a png");
+      images.emplace_back();
+      continue;
+    }
+    images.push_back(random_image(40 + 13 * (i * 3 % 5), 18, 50u + i));
+    save_png(paths.back(), images.back());
+  }
+  paths.push_back(dir / "missing.png");
+  Recognizer oracle(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  for (int batch_size : {1, 4}) {
+    std::vector<std::size_t> order;
+    rec.recognize_files(
+        paths,
+        [&](std::size_t i, LineOutcome&& o) {
+          order.push_back(i);
+          if (i == 4 || i == 11) {
+            EXPECT_FALSE(o.result);
+            EXPECT_NE(o.error.find(paths[i].string()), std::string::npos) << o.error;
+            return;
+          }
+          ASSERT_TRUE(o.result) << o.error;
+          EXPECT_EQ(o.result->text, oracle.recognize(images[i]).text) << "file " << i;
+        },
+        batch_size);
+    ASSERT_EQ(order.size(), paths.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      EXPECT_EQ(order[i], i);
+  }
+  EXPECT_THROW(rec.recognize_files(
+                   paths, [](std::size_t, LineOutcome&&) {}, 0),
+               Error);
+}
+
 TEST(Recognizer, BadOptionsAndImages) {
   auto model = random_model(small_crnn(16, 9), 5);
   EXPECT_THROW(Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 0}), Error);

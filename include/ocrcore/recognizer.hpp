@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -119,6 +122,13 @@ class OCRCORE_API Recognizer {
   // input order. A line that cannot be read (an unusable image, recognition
   // failing on it) gets its error, and every other line is still recognised.
   std::vector<LineOutcome> recognize_each(std::span<const ImageView> images, int batch_size = 4);
+  // Line images read from disk a window of batches at a time (memory stays
+  // bounded for any number of files), each recognised as by recognize_each;
+  // `each(index, outcome)` receives them in input order. A file that cannot
+  // be read (load_image's limits and errors) gets its error, naming the file.
+  void recognize_files(std::span<const std::filesystem::path> paths,
+                       const std::function<void(std::size_t, LineOutcome&&)>& each,
+                       int batch_size = 4, std::int64_t max_pixels = kDefaultMaxImagePixels);
 
   // Lower level: lines already normalised (normalize_line) to log-posteriors,
   // and decoding of log-posteriors.

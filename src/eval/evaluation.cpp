@@ -1,7 +1,6 @@
 #include "ocrcore/evaluation.hpp"
 
 #include <algorithm>
-#include <new>
 #include <numeric>
 #include <vector>
 
@@ -36,33 +35,18 @@ TextScore evaluate(Recognizer& recognizer, std::span<const LineTensor> lines,
 }
 
 TextScore evaluate(Recognizer& recognizer, std::span<const LabelledLine> lines, int batch_size) {
-  if (batch_size < 1) throw Error("batch size must be >= 1");
+  std::vector<std::filesystem::path> paths;
+  paths.reserve(lines.size());
+  for (const LabelledLine& l : lines)
+    paths.push_back(l.image);
   TextScore score;
-  const std::size_t window = static_cast<std::size_t>(batch_size) * 8;
-  for (std::size_t begin = 0; begin < lines.size(); begin += window) {
-    const std::size_t end = std::min(lines.size(), begin + window);
-    std::vector<Image> images;
-    std::vector<std::size_t> loaded;  // index in `lines` of each image
-    for (std::size_t i = begin; i < end; ++i) {
-      try {
-        images.push_back(load_image(lines[i].image));
-        loaded.push_back(i);
-      } catch (const Error&) {
-        score.add("", lines[i].text);
-        ++score.unreadable;
-      } catch (const std::bad_alloc&) {
-        score.add("", lines[i].text);
-        ++score.unreadable;
-      }
-    }
-    const std::vector<ImageView> views(images.begin(), images.end());
-    const auto outcomes = recognizer.recognize_each(views, batch_size);
-    for (std::size_t k = 0; k < outcomes.size(); ++k) {
-      score.add(outcomes[k].result ? outcomes[k].result->text : std::string(),
-                lines[loaded[k]].text);
-      if (!outcomes[k].result) ++score.unreadable;
-    }
-  }
+  recognizer.recognize_files(
+      paths,
+      [&](std::size_t i, LineOutcome&& outcome) {
+        score.add(outcome.result ? outcome.result->text : std::string(), lines[i].text);
+        if (!outcome.result) ++score.unreadable;
+      },
+      batch_size);
   return score;
 }
 

@@ -73,13 +73,6 @@ inline constexpr int kMaxInt8Hidden = 1024;
 
 // As pack_recurrent; throws Error if hidden > kMaxInt8Hidden.
 PackedRecurrentInt8 pack_recurrent_int8(const float* w_hh, const float* bias, int hidden);
-// h quantised as the int8 step does it.
-// (fmin/fmax, not clamp: a NaN from a broken model maps to an end of the
-// range instead of an undefined conversion, as the vector kernels' min/max do.)
-inline std::uint8_t quantize_hidden(float h) {
-  const float q = std::nearbyint(std::fmin(std::fmax(h, -1.0f), 1.0f) * 127.0f);
-  return static_cast<std::uint8_t>(static_cast<int>(q) + 128);
-}
 
 // w_hh: [4N][N] as in the model file (gates i, f, g, o); bias: [4N] (b_ih +
 // b_hh) or null for none.
@@ -150,6 +143,9 @@ inline float projection_scale(const float* x, int k) {
     max_abs = std::max(max_abs, std::abs(x[i]));
   return max_abs > 0 ? max_abs / 127.0f : 1.0f;
 }
+// (fmin/fmax, not clamp: a NaN from a broken model maps to an end of the
+// range instead of an undefined conversion, as the vector kernels' min/max do.)
+// The int8 step quantises h as quantize_input(h, 127).
 inline std::uint8_t quantize_input(float x, float inverse_scale) {
   const float q = std::nearbyint(std::fmin(std::fmax(x * inverse_scale, -127.0f), 127.0f));
   return static_cast<std::uint8_t>(static_cast<int>(q) + 128);

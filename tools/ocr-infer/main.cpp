@@ -149,10 +149,6 @@ int run(const Options& opt) {
     ropt.conv_algorithm = ocrcore::parse_conv_algorithm(opt.conv);
     ropt.tucker = ocrcore::parse_tucker_execution(opt.tucker);
     ropt.lstm_precision = ocrcore::parse_lstm_precision(opt.lstm_precision);
-    if (ropt.lstm_precision == ocrcore::LstmPrecision::int8 &&
-        ropt.backend == ocrcore::Backend::onednn && !ocrcore::int8_lstm_supported(ropt.isa))
-      throw Error("--lstm-precision int8 needs AVX-512 VNNI, which this CPU lacks (kernel path " +
-                  std::string(ocrcore::isa_name(ocrcore::resolve_isa(ropt.isa))) + ")");
   } catch (const Error& e) {
     std::cerr << "ocr-infer: " << e.what() << "\n";
     return kExitUsage;
@@ -176,50 +172,36 @@ int run(const Options& opt) {
     std::cerr << "ocr-infer: " << msg << "\n";
   };
 
-  // Images are read a window of several batches at a time; the library
-  // batches them by width within the window and reports each line's own
-  // failure. Results are written in input order.
-  const std::size_t window = std::size_t(opt.batch_size) * 8;
-  for (std::size_t begin = 0; begin < sources.size(); begin += window) {
-    const std::size_t end = std::min(sources.size(), begin + window);
-    std::vector<ocrcore::Image> images;
-    std::vector<std::size_t> index;  // source of each image in `images`
-    for (std::size_t i = begin; i < end; ++i) {
-      try {
-        images.push_back(ocrcore::load_image(sources[i].image, opt.max_image_pixels));
-        index.push_back(i);
-      } catch (const Error& e) {
-        report(sources[i].image, e.what());
-        ++failed;
-      } catch (const std::bad_alloc&) {
-        report(sources[i].image, "out of memory while loading the image");
-        ++failed;
-      }
-    }
-    const std::vector<ocrcore::ImageView> views(images.begin(), images.end());
-    const auto outcomes = recognizer.recognize_each(views, opt.batch_size);
-    for (std::size_t k = 0; k < outcomes.size(); ++k) {
-      const auto& src = sources[index[k]];
-      if (!outcomes[k].result) {
-        report(src.image, outcomes[k].error);
-        ++failed;
-        continue;
-      }
-      const ocrcore::LineResult& result = *outcomes[k].result;
-      std::optional<ocrcore::ErrorCount> line_chars;
-      if (!src.ground_truth_error.empty()) {
-        report(src.image, src.ground_truth_error);
-        ++failed;
-      } else if (src.ground_truth) {
-        line_chars = score.add(result.text, *src.ground_truth);
-        if (analyse) error_report.add(src.image.string(), result.text, *src.ground_truth);
-      }
-      out << format_line(opt.format, src, result, line_chars);
-      ++recognised;
-    }
-    if (opt.output.empty()) out.flush();
-    progress.update(end);
-  }
+  // The library reads the images a window of batches at a time, batches them
+  // by width and reports each line's own failure, in input order.
+  std::vector<fs::path> paths;
+  paths.reserve(sources.size());
+  for (const auto& src : sources)
+    paths.push_back(src.image);
+  recognizer.recognize_files(
+      paths,
+      [&](std::size_t i, ocrcore::LineOutcome&& outcome) {
+        const auto& src = sources[i];
+        progress.update(i + 1);
+        if (!outcome.result) {
+          report(src.image, outcome.error);
+          ++failed;
+          return;
+        }
+        const ocrcore::LineResult& result = *outcome.result;
+        std::optional<ocrcore::ErrorCount> line_chars;
+        if (!src.ground_truth_error.empty()) {
+          report(src.image, src.ground_truth_error);
+          ++failed;
+        } else if (src.ground_truth) {
+          line_chars = score.add(result.text, *src.ground_truth);
+          if (analyse) error_report.add(src.image.string(), result.text, *src.ground_truth);
+        }
+        out << format_line(opt.format, src, result, line_chars);
+        if (opt.output.empty()) out.flush();
+        ++recognised;
+      },
+      opt.batch_size, opt.max_image_pixels);
   progress.finish();
 
   if (!opt.output.empty()) {

@@ -128,7 +128,7 @@ void recurrent_product_int8(const PackedRecurrentInt8& w, const std::uint8_t* hq
       });
 }
 
-// h of `lines` lines to uint8 (quantize_hidden), k_groups * 4 bytes per line.
+// h of `lines` lines to uint8 (quantize_input(h, 127)), k_groups * 4 bytes per line.
 void quantize_lines(const float* h, int N, int lines, std::uint8_t* hq, std::size_t stride) {
   const __m512 scale = _mm512_set1_ps(127.0f), one = _mm512_set1_ps(1.0f),
                minus_one = _mm512_set1_ps(-1.0f);
@@ -144,7 +144,7 @@ void quantize_lines(const float* h, int N, int lines, std::uint8_t* hq, std::siz
       _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(q));
     }
     for (; k < N; ++k)
-      out[k] = quantize_hidden(in[k]);
+      out[k] = quantize_input(in[k], 127.0f);
     for (; k < static_cast<int>(stride); ++k)
       out[k] = 128;
   }

@@ -95,7 +95,7 @@ void lstm_step_int8(const LstmStep& s) {
     float* h = s.h + static_cast<std::size_t>(b) * N;
     float* c = s.c + static_cast<std::size_t>(b) * N;
     for (int k = 0; k < N; ++k)
-      hq[k] = quantize_hidden(h[k]);
+      hq[k] = quantize_input(h[k], 127.0f);
     for (int r = 0; r < 4 * N; ++r) {
       const std::int8_t* block = w.block(r / kGatePadding);
       std::int32_t dot = 0;
