@@ -18,6 +18,11 @@
 //     bytes of prepared weights (packed, reordered, composed) the model holds
 //     after 1 and after 8 Recognizers ran the lines: threads add scratch
 //     memory, not weights.
+//   bench_runtime --model M.ocrm --input-cost IMAGES...
+//     milliseconds per line spent reading and decoding the image files, in
+//     line normalisation and in the network (batch 1, one thread), each the
+//     median of --runs passes over the images, side by side: what a whole
+//     program pays per line besides the network.
 //
 // Prints one JSON object.
 
@@ -122,10 +127,53 @@ int run(int argc, char** argv) {
   app.add_option("--weight-memory", weight_memory,
                  "prepared-weight bytes with 1 and with this many Recognizers, instead")
       ->check(CLI::PositiveNumber);
+  bool input_cost = false;
+  app.add_flag("--input-cost", input_cost,
+               "time decoding and normalising IMAGES against the network, instead");
   CLI11_PARSE(app, argc, argv);
   const LstmPrecision precision = parse_lstm_precision(lstm_precision);
 
   auto model = Model::load(model_path);
+  if (input_cost) {
+    const auto paths = expand_inputs(images, std::cin);
+    if (paths.empty()) throw Error("--input-cost needs IMAGES");
+    RecognizerOptions options;
+    options.threads = 1;
+    options.lstm_precision = precision;
+    Recognizer rec(model, options);
+    std::vector<Image> decoded(paths.size());
+    std::vector<LineTensor> lines(paths.size());
+    std::vector<double> decode, normalise, network;
+    for (int r = 0; r <= runs; ++r) {  // pass 0 warms caches and primitives
+      auto t0 = std::chrono::steady_clock::now();
+      for (std::size_t i = 0; i < paths.size(); ++i)
+        decoded[i] = load_image(paths[i]);
+      const double t_decode = seconds_since(t0);
+      t0 = std::chrono::steady_clock::now();
+      for (std::size_t i = 0; i < paths.size(); ++i)
+        lines[i] = normalize_line(decoded[i], model->preprocessing());
+      const double t_normalise = seconds_since(t0);
+      t0 = std::chrono::steady_clock::now();
+      for (const auto& l : lines)
+        rec.forward(std::span(&l, 1));
+      const double t_network = seconds_since(t0);
+      if (r == 0) continue;
+      const double n = static_cast<double>(paths.size());
+      decode.push_back(t_decode / n * 1e3);
+      normalise.push_back(t_normalise / n * 1e3);
+      network.push_back(t_network / n * 1e3);
+    }
+    const nlohmann::json cost = {
+        {"engine", "ocrcore-input-cost"},
+        {"lines", paths.size()},
+        {"runs", runs},
+        {"decode_ms", median(decode)},
+        {"normalise_ms", median(normalise)},
+        {"network_ms", median(network)},
+        {"input_to_network", (median(decode) + median(normalise)) / median(network)}};
+    std::printf("%s\n", cost.dump().c_str());
+    return 0;
+  }
   if (!export_path.empty()) {
     std::vector<LineTensor> lines;
     for (const auto& p : expand_inputs(images, std::cin))

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
+#include "image/text_geometry.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;
@@ -211,4 +213,66 @@ TEST(CenterNormalization, BodyHasAFixedHeight) {
   // descenders and brackets.
   EXPECT_GE(*lo, 32 / 4);
   EXPECT_LE(*hi, 32 / 2);
+}
+
+// The fast passes (normalize.cpp) against the plain reference ones
+// (text_geometry_reference.cpp): the geometry exactly (its sums are exact),
+// the resampled pixels within float rounding.
+TEST(CenterNormalization, FastPassesMatchTheReference) {
+  std::mt19937 rng(17);
+  std::array<float, 256> lut{};
+  for (int v = 0; v < 256; ++v)
+    lut[v] = std::clamp((230.0f - static_cast<float>(v)) / 200.0f, 0.0f, 1.0f);
+  std::vector<Image> images;
+  for (auto [slope, bend, xh] : {std::tuple{0.0, 0.0, 14.0},
+                                 {0.03, 0.0, 9.0},
+                                 {-0.05, 4.0, 22.0},
+                                 {0.0, 8.0, 5.0},
+                                 {0.02, -6.0, 40.0}}) {
+    LineSpec spec;
+    spec.letters = 60;
+    spec.slope = slope;
+    spec.bend = bend;
+    spec.x_height = xh;
+    images.push_back(draw_line(spec));
+  }
+  // Noise of every density, and degenerate shapes: a row, a column, a speck.
+  for (const auto& [w, h] : {std::pair{300, 40}, {700, 25}, {90, 120}, {1, 50}, {400, 1}, {3, 3}}) {
+    for (double density : {0.02, 0.3, 0.9}) {
+      Image img(w, h, 250);
+      std::bernoulli_distribution ink(density);
+      std::uniform_int_distribution<int> level(0, 255);
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+          img.at(x, y) = ink(rng) ? static_cast<std::uint8_t>(level(rng) / 4) : 250;
+      images.push_back(std::move(img));
+    }
+  }
+  int measured = 0;
+  for (std::size_t n = 0; n < images.size(); ++n) {
+    const auto fast = detail::measure_text(images[n], lut);
+    const auto ref = detail::measure_text_reference(images[n], lut);
+    ASSERT_EQ(fast.has_value(), ref.has_value()) << "image " << n;
+    if (!fast) continue;
+    ++measured;
+    for (int k = 0; k < 3; ++k)
+      EXPECT_EQ(fast->coef[k], ref->coef[k]) << "image " << n;
+    EXPECT_EQ(fast->u_center, ref->u_center);
+    EXPECT_EQ(fast->u_scale, ref->u_scale);
+    EXPECT_EQ(fast->radius, ref->radius) << "image " << n;
+    EXPECT_EQ(fast->ink_begin, ref->ink_begin);
+    EXPECT_EQ(fast->ink_end, ref->ink_end);
+    for (int H : {16, 32, 48, 96}) {  // shrinking and enlarging
+      const LineTensor a = detail::resample_centered(images[n], lut, *ref, H);
+      const LineTensor b = detail::resample_centered_reference(images[n], lut, *ref, H);
+      ASSERT_EQ(a.width, b.width);
+      ASSERT_EQ(a.height, b.height);
+      EXPECT_EQ(a.offset_x, b.offset_x);
+      float worst = 0;
+      for (std::size_t i = 0; i < a.pixels.size(); ++i)
+        worst = std::max(worst, std::abs(a.pixels[i] - b.pixels[i]));
+      EXPECT_LE(worst, 1e-6f) << "image " << n << " height " << H;
+    }
+  }
+  EXPECT_GE(measured, 15);  // the comparison covered real geometry
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "image/text_geometry.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/image.hpp"
 
@@ -63,118 +64,172 @@ std::vector<std::vector<Tap>> resample_taps(int in, int out) {
 // the body always has the same height in rows whatever the crop; columns span
 // the ink plus kMarginRadii * r on each side.
 
-// Half the output height in body radii. Ascenders and descenders reach about
-// 2.8 r in roman type; 3.5 keeps all of them and brackets with room to spare.
-constexpr double kBandRadii = 3.5;
-// Margin kept left and right of the ink, in body radii (about one x-height).
-constexpr double kMarginRadii = 2.0;
 // Ink needed to measure a line at all.
 constexpr int kMinInkPixels = 4;
 
-struct TextGeometry {
-  double coef[3] = {0, 0, 0};  // c(x) = coef . (1, u, u^2), u = (x - u_center) / u_scale
-  double u_center = 0, u_scale = 1;
-  double radius = 1;     // r, source pixels
-  double ink_begin = 0;  // first and one past the last column with ink
-  double ink_end = 0;
-  double center(double x) const {
-    const double u = (x - u_center) / u_scale;
-    return coef[0] + u * (coef[1] + u * coef[2]);
-  }
-};
-
-// Weighted least squares of y on (1, u, u^2) up to `degree`; false if singular.
+// Weighted least squares of y on (1, u, u^2) up to degree N - 1; false if
+// singular. (N a template argument: the loops unrolled, the same arithmetic.)
+template <int N>
 bool fit_polynomial(const std::vector<double>& u, const std::vector<double>& y,
-                    const std::vector<double>& w, int degree, double coef[3]) {
-  const int n = degree + 1;
+                    const std::vector<double>& w, double coef[3]) {
   double a[3][4] = {};
   for (std::size_t i = 0; i < u.size(); ++i) {
     const double p[3] = {1.0, u[i], u[i] * u[i]};
-    for (int r = 0; r < n; ++r) {
-      for (int c = 0; c < n; ++c)
+    for (int r = 0; r < N; ++r) {
+      for (int c = 0; c < N; ++c)
         a[r][c] += w[i] * p[r] * p[c];
-      a[r][n] += w[i] * p[r] * y[i];
+      a[r][N] += w[i] * p[r] * y[i];
     }
   }
-  // Gaussian elimination with partial pivoting on the n x n system.
-  for (int c = 0; c < n; ++c) {
+  // Gaussian elimination with partial pivoting on the N x N system.
+  for (int c = 0; c < N; ++c) {
     int pivot = c;
-    for (int r = c + 1; r < n; ++r)
+    for (int r = c + 1; r < N; ++r)
       if (std::abs(a[r][c]) > std::abs(a[pivot][c])) pivot = r;
     if (std::abs(a[pivot][c]) < 1e-12) return false;
     std::swap(a[c], a[pivot]);
-    for (int r = 0; r < n; ++r) {
+    for (int r = 0; r < N; ++r) {
       if (r == c) continue;
       const double f = a[r][c] / a[c][c];
-      for (int k = c; k <= n; ++k)
+      for (int k = c; k <= N; ++k)
         a[r][k] -= f * a[c][k];
     }
   }
   for (int k = 0; k < 3; ++k)
-    coef[k] = k < n ? a[k][n] / a[k][k] : 0.0;
+    coef[k] = k < N ? a[k][N] / a[k][k] : 0.0;
   return true;
 }
 
-std::optional<TextGeometry> measure_text(const ImageView& image,
-                                         const std::array<float, 256>& lut) {
-  const int w = image.width, h = image.height;
+bool fit_polynomial(const std::vector<double>& u, const std::vector<double>& y,
+                    const std::vector<double>& w, int degree, double coef[3]) {
+  switch (degree) {
+    case 0:
+      return fit_polynomial<1>(u, y, w, coef);
+    case 1:
+      return fit_polynomial<2>(u, y, w, coef);
+    default:
+      return fit_polynomial<3>(u, y, w, coef);
+  }
+}
+
+// Calls fn(i, weight) for the source samples i that make output sample o of
+// an axis where output o covers the source interval [start + o * step,
+// start + (o + 1) * step): area averaging when step > 1, linear interpolation
+// otherwise; samples outside [0, in) are background (0) and are skipped. The
+// reference's interval_taps, one output at a time and without storage.
+template <class Fn>
+inline void for_each_tap(double start, double step, int o, int in, Fn&& fn) {
+  if (step > 1.0) {
+    const double lo = start + o * step, hi = lo + step;
+    for (int i = std::max(0, static_cast<int>(std::floor(lo)));
+         i < std::min(in, static_cast<int>(std::ceil(hi))); ++i) {
+      const double wgt = std::min<double>(hi, i + 1) - std::max<double>(lo, i);
+      if (wgt > 0) fn(i, static_cast<float>(wgt / step));
+    }
+  } else {
+    const double src = start + (o + 0.5) * step - 0.5;
+    const int i0 = static_cast<int>(std::floor(src));
+    const float frac = static_cast<float>(src - i0);
+    if (i0 >= 0 && i0 < in) fn(i0, 1.0f - frac);
+    if (i0 + 1 >= 0 && i0 + 1 < in && frac > 0) fn(i0 + 1, frac);
+  }
+}
+
+}  // namespace
+
+namespace detail {
+
+std::array<bool, 256> ink_levels(const std::array<float, 256>& lut) {
   std::array<bool, 256> is_ink{};
   for (int v = 0; v < 256; ++v)
     is_ink[v] = lut[v] >= 0.5f;
+  return is_ink;
+}
 
+long long CenteredFrame::width() const {
+  return std::max(1LL, std::llround((x1 - x0) * scale));
+}
+
+CenteredFrame centered_frame(const TextGeometry& g, int H) {
+  const double margin = kMarginRadii * g.radius;
+  return {(H / 2.0) / (kBandRadii * g.radius), g.ink_begin - margin, g.ink_end + margin};
+}
+
+InkColumns::InkColumns(const ImageView& image, const std::array<bool, 256>& is_ink)
+    : width_(image.width), height_(image.height), begin_(image.width + 1, 0) {
+  if (height_ > kMaxHeight)
+    throw Error("InkColumns: image taller than 65535 rows (internal error)");
+  // Two passes by rows: count each column's ink, then place its rows.
+  for (int y = 0; y < height_; ++y)
+    for (int x = 0; x < width_; ++x)
+      begin_[x + 1] += is_ink[image.at(x, y)];
+  for (int x = 0; x < width_; ++x)
+    begin_[x + 1] += begin_[x];
+  rows_.resize(begin_[width_]);
+  std::vector<std::size_t> next(begin_.begin(), begin_.end() - 1);
+  for (int y = 0; y < height_; ++y)
+    for (int x = 0; x < width_; ++x)
+      if (is_ink[image.at(x, y)]) rows_[next[x]++] = static_cast<std::uint16_t>(y);
+}
+
+double InkColumns::profile(const TextGeometry& g, double band, InkProfile& out) const {
+  out.mass.assign(width_, 0.0);
+  out.sum_y.assign(width_, 0.0);
+  out.sum_yy.assign(width_, 0.0);
+  double total = 0;
+  for (int x = 0; x < width_; ++x) {
+    const double c = g.center(x + 0.5);
+    double m = 0, sy = 0, syy = 0;
+    for (std::size_t i = begin_[x]; i < begin_[x + 1]; ++i) {
+      const double yc = rows_[i] + 0.5;
+      if (std::abs(yc - c) > band) continue;
+      m += 1;
+      sy += yc;
+      syy += yc * yc;
+    }
+    out.mass[x] = m;
+    out.sum_y[x] = sy;
+    out.sum_yy[x] = syy;
+    total += m;
+  }
+  return total;
+}
+
+double InkColumns::body_radius(const TextGeometry& g, double band) const {
+  double n = 0, d = 0;
+  for (int x = 0; x < width_; ++x) {
+    const double c = g.center(x + 0.5);
+    for (std::size_t i = begin_[x]; i < begin_[x + 1]; ++i) {
+      const double dy = std::abs(rows_[i] + 0.5 - c);
+      if (dy > band) continue;
+      n += 1;
+      d += dy;
+    }
+  }
+  return n > 0 ? d / n : 0.0;
+}
+
+template <class Columns>
+std::optional<TextGeometry> fit_text_geometry(const Columns& columns) {
+  const int w = columns.width(), h = columns.height();
   TextGeometry g;
-  // Column profiles of the ink within `band` of the current centre line: its
-  // mass, and the sums of its heights and squared heights.
-  std::vector<double> mass(w), sum_y(w), sum_yy(w);
-  auto profile = [&](double band) {
-    double total = 0;
-    for (int x = 0; x < w; ++x) {
-      const double c = g.center(x + 0.5);
-      double m = 0, sy = 0, syy = 0;
-      for (int y = 0; y < h; ++y) {
-        const double yc = y + 0.5;
-        if (!is_ink[image.at(x, y)] || std::abs(yc - c) > band) continue;
-        m += 1;
-        sy += yc;
-        syy += yc * yc;
-      }
-      mass[x] = m;
-      sum_y[x] = sy;
-      sum_yy[x] = syy;
-      total += m;
-    }
-    return total;
-  };
-  // Mean distance of the ink within `band` from the centre line.
-  auto body_radius = [&](double band) {
-    double n = 0, d = 0;
-    for (int x = 0; x < w; ++x) {
-      const double c = g.center(x + 0.5);
-      for (int y = 0; y < h; ++y) {
-        const double dy = std::abs(y + 0.5 - c);
-        if (!is_ink[image.at(x, y)] || dy > band) continue;
-        n += 1;
-        d += dy;
-      }
-    }
-    return n > 0 ? d / n : 0.0;
-  };
+  InkProfile ink;
 
   // Round 0: a flat centre line through the middle, all ink.
   g.coef[0] = h / 2.0;
   const double all = std::numeric_limits<double>::infinity();
-  if (profile(all) < kMinInkPixels) return std::nullopt;
+  if (columns.profile(g, all, ink) < kMinInkPixels) return std::nullopt;
   double band = all;
   for (int round = 0; round < 2; ++round) {
     std::vector<double> u, y, wt;
     double first = -1, last = -1, n = 0, mean = 0, mean_square = 0;
     for (int x = 0; x < w; ++x)
-      if (mass[x] > 0) {
+      if (ink.mass[x] > 0) {
         if (first < 0) first = x;
         last = x + 1;
-        n += mass[x];
-        mean += sum_y[x];
-        mean_square += sum_yy[x];
+        n += ink.mass[x];
+        mean += ink.sum_y[x];
+        mean_square += ink.sum_yy[x];
       }
     if (n < kMinInkPixels) break;  // keep the previous round's line
     mean /= n;
@@ -188,10 +243,10 @@ std::optional<TextGeometry> measure_text(const ImageView& image,
     next.u_center = (first + last) / 2;
     next.u_scale = std::max(1.0, length / 2);
     for (int x = 0; x < w; ++x)
-      if (mass[x] > 0) {
+      if (ink.mass[x] > 0) {
         u.push_back((x + 0.5 - next.u_center) / next.u_scale);
-        y.push_back(sum_y[x] / mass[x]);
-        wt.push_back(mass[x]);
+        y.push_back(ink.sum_y[x] / ink.mass[x]);
+        wt.push_back(ink.mass[x]);
       }
     // Columns far from the line (a lone descender, a speck) lose weight.
     std::vector<double> weight = wt;
@@ -210,54 +265,26 @@ std::optional<TextGeometry> measure_text(const ImageView& image,
     next.ink_begin = first;
     next.ink_end = last;
     g = next;
-    g.radius = std::max(0.5, body_radius(band));
+    g.radius = std::max(0.5, columns.body_radius(g, band));
     // Round 1 ignores ink outside the band the output keeps (parts of the
     // neighbouring lines that tight crops of scans include).
     band = kBandRadii * g.radius;
-    if (round == 0 && profile(band) < kMinInkPixels) break;
+    if (round == 0 && columns.profile(g, band, ink) < kMinInkPixels) break;
   }
   return g;
 }
 
-// Where output samples come from along one axis: output sample o covers the
-// source interval [start + o * step, start + (o + 1) * step). Area averaging
-// when step > 1, linear interpolation otherwise; source samples outside
-// [0, in) are background (0) and contribute nothing.
-void interval_taps(double start, double step, int out, int in,
-                   std::vector<std::vector<Tap>>& taps) {
-  taps.resize(out);  // called once per output column: keep the inner vectors' memory
-  for (int o = 0; o < out; ++o) {
-    auto& t = taps[o];
-    t.clear();
-    if (step > 1.0) {
-      const double lo = start + o * step, hi = lo + step;
-      for (int i = std::max(0, static_cast<int>(std::floor(lo)));
-           i < std::min(in, static_cast<int>(std::ceil(hi))); ++i) {
-        const double wgt = std::min<double>(hi, i + 1) - std::max<double>(lo, i);
-        if (wgt > 0) t.push_back({i, static_cast<float>(wgt / step)});
-      }
-    } else {
-      const double src = start + (o + 0.5) * step - 0.5;
-      const int i0 = static_cast<int>(std::floor(src));
-      const float frac = static_cast<float>(src - i0);
-      if (i0 >= 0 && i0 < in) t.push_back({i0, 1.0f - frac});
-      if (i0 + 1 >= 0 && i0 + 1 < in && frac > 0) t.push_back({i0 + 1, frac});
-    }
-  }
+template std::optional<TextGeometry> fit_text_geometry(const InkColumns&);
+template std::optional<TextGeometry> fit_text_geometry(const InkColumnsReference&);
+
+std::optional<TextGeometry> measure_text(const ImageView& image,
+                                         const std::array<float, 256>& lut) {
+  const std::array<bool, 256> is_ink = ink_levels(lut);
+  if (image.height > InkColumns::kMaxHeight)
+    return fit_text_geometry(InkColumnsReference(image, is_ink));
+  return fit_text_geometry(InkColumns(image, is_ink));
 }
 
-// The source columns [x0, x1) the output spans and its scale (output pixels
-// per source pixel) for a model height H.
-struct CenteredFrame {
-  double scale, x0, x1;
-  long long width() const { return std::max(1LL, std::llround((x1 - x0) * scale)); }
-};
-CenteredFrame centered_frame(const TextGeometry& g, int H) {
-  const double margin = kMarginRadii * g.radius;
-  return {(H / 2.0) / (kBandRadii * g.radius), g.ink_begin - margin, g.ink_end + margin};
-}
-
-// Resamples the frame (whose width the caller has checked).
 LineTensor resample_centered(const ImageView& image, const std::array<float, 256>& lut,
                              const TextGeometry& g, int H) {
   const CenteredFrame frame = centered_frame(g, H);
@@ -270,33 +297,70 @@ LineTensor resample_centered(const ImageView& image, const std::array<float, 256
   out.offset_x = static_cast<float>(x0);
   out.pixels.assign(static_cast<std::size_t>(H) * W, 0.0f);
 
-  // Horizontal pass over every source row, then per output column a vertical
-  // pass along that column's centre line.
-  std::vector<std::vector<Tap>> htaps, vtaps;
-  interval_taps(x0, out.scale_x, W, image.width, htaps);
-  std::vector<float> cols(static_cast<std::size_t>(image.height) * W, 0.0f);
-  for (int y = 0; y < image.height; ++y) {
-    float* dst = cols.data() + static_cast<std::size_t>(y) * W;
+  // Horizontal pass over every source row with the columns' taps listed once,
+  // then per output column a vertical pass along that column's centre line.
+  struct Tap {
+    int index;
+    float weight;
+  };
+  std::vector<Tap> htaps;
+  std::vector<std::size_t> hbegin(W + 1, 0);
+  for (int ox = 0; ox < W; ++ox) {
+    for_each_tap(x0, out.scale_x, ox, image.width, [&](int i, float wgt) {
+      htaps.push_back({i, wgt});
+    });
+    hbegin[ox + 1] = htaps.size();
+  }
+  // Column-major, so that each output column's vertical pass reads one run.
+  const int h = image.height;
+  std::vector<float> cols(static_cast<std::size_t>(h) * W, 0.0f);
+  std::vector<float> row(image.width);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < image.width; ++x)
+      row[x] = lut[image.at(x, y)];
     for (int ox = 0; ox < W; ++ox) {
       float acc = 0;
-      for (const Tap& tap : htaps[ox])
-        acc += tap.weight * lut[image.at(tap.index, y)];
-      dst[ox] = acc;
+      for (std::size_t t = hbegin[ox]; t < hbegin[ox + 1]; ++t)
+        acc += htaps[t].weight * row[htaps[t].index];
+      cols[static_cast<std::size_t>(ox) * h + y] = acc;
     }
   }
-  const double step = 1.0 / scale;
+  const double step = 1.0 / scale, inverse_step = scale;
+  const int taps = step > 1.0 ? static_cast<int>(std::floor(step)) + 2 : 0;
   for (int ox = 0; ox < W; ++ox) {
-    const double c = g.center(x0 + (ox + 0.5) * out.scale_x);
-    interval_taps(c - (H / 2.0) * step, step, H, image.height, vtaps);
+    const double start = g.center(x0 + (ox + 0.5) * out.scale_x) - (H / 2.0) * step;
+    const float* column = cols.data() + static_cast<std::size_t>(ox) * h;
     for (int oy = 0; oy < H; ++oy) {
       float acc = 0;
-      for (const Tap& tap : vtaps[oy])
-        acc += tap.weight * cols[static_cast<std::size_t>(tap.index) * W + ox];
+      if (step > 1.0) {
+        // for_each_tap's area weights, computed so that the loop has the
+        // same trip count for every output (an interval of length step
+        // meets at most floor(step) + 2 pixels; the others get weight 0) and
+        // with the division by step as a multiplication (a weight may differ
+        // in its last bit): mispredicted loop exits and the division's
+        // latency were most of this pass.
+        const double lo = start + oy * step, hi = lo + step;
+        const int first = static_cast<int>(std::floor(lo));
+        for (int k = 0; k < taps; ++k) {
+          const int i = first + k;
+          const bool inside = static_cast<unsigned>(i) < static_cast<unsigned>(h);
+          const double wgt = std::max(0.0, std::min<double>(hi, i + 1) - std::max<double>(lo, i));
+          acc += static_cast<float>(inside ? wgt * inverse_step : 0.0) * column[inside ? i : 0];
+        }
+      } else {
+        for_each_tap(start, step, oy, h, [&](int i, float wgt) { acc += wgt * column[i]; });
+      }
       out.pixels[static_cast<std::size_t>(oy) * W + ox] = acc;
     }
   }
   return out;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::centered_frame;
 
 std::string too_wide(long long width, const ImageView& image, const Preprocessing& settings) {
   return "line is " + std::to_string(width) + " px wide once normalised to height " +
@@ -350,10 +414,10 @@ LineTensor normalize_line(const ImageView& image, const Preprocessing& settings)
   }
 
   if (settings.normalization == Preprocessing::Normalization::center_text) {
-    if (auto text = measure_text(image, lut)) {
+    if (auto text = detail::measure_text(image, lut)) {
       const long long width = centered_frame(*text, H).width();
       if (width > settings.max_width) throw Error(too_wide(width, image, settings));
-      return resample_centered(image, lut, *text, H);
+      return detail::resample_centered(image, lut, *text, H);
     }
     // No ink to measure (a blank line): scaled as a whole, which gives no frames
     // of ink either way.

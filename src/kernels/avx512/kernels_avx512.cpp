@@ -128,25 +128,42 @@ void recurrent_product_int8(const PackedRecurrentInt8& w, const std::uint8_t* hq
       });
 }
 
+// out[i] = quantize_input(in[i], inverse) for i < n, the same operations in
+// the same order (round to nearest even), 16 at a time.
+void quantize_row(const float* in, int n, float inverse, std::uint8_t* out) {
+  const __m512 scale = _mm512_set1_ps(inverse), lo = _mm512_set1_ps(-127.0f),
+               hi = _mm512_set1_ps(127.0f);
+  const __m512i offset = _mm512_set1_epi32(128);
+  int k = 0;
+  for (; k + 16 <= n; k += 16) {
+    // max_ps returns its second operand for a NaN, as fmax does here.
+    const __m512 x =
+        _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(in + k), scale), lo), hi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), offset);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(q));
+  }
+  for (; k < n; ++k)
+    out[k] = quantize_input(in[k], inverse);
+}
+
+// Largest |x[i]|, i < k, as projection_scale computes it.
+float projection_scale_avx512(const float* x, int k) {
+  __m512 m = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= k; i += 16)
+    m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), m);
+  float max_abs = _mm512_reduce_max_ps(m);
+  for (; i < k; ++i)
+    max_abs = std::max(max_abs, std::abs(x[i]));
+  return max_abs > 0 ? max_abs / 127.0f : 1.0f;
+}
+
 // h of `lines` lines to uint8 (quantize_input(h, 127)), k_groups * 4 bytes per line.
 void quantize_lines(const float* h, int N, int lines, std::uint8_t* hq, std::size_t stride) {
-  const __m512 scale = _mm512_set1_ps(127.0f), one = _mm512_set1_ps(1.0f),
-               minus_one = _mm512_set1_ps(-1.0f);
-  const __m512i offset = _mm512_set1_epi32(128);
   for (int l = 0; l < lines; ++l) {
     std::uint8_t* out = hq + l * stride;
-    const float* in = h + static_cast<std::size_t>(l) * N;
-    int k = 0;
-    for (; k + 16 <= N; k += 16) {
-      const __m512 x = _mm512_min_ps(_mm512_max_ps(_mm512_loadu_ps(in + k), minus_one), one);
-      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(x, scale)),
-                                         offset);  // round to nearest even
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(q));
-    }
-    for (; k < N; ++k)
-      out[k] = quantize_input(in[k], 127.0f);
-    for (; k < static_cast<int>(stride); ++k)
-      out[k] = 128;
+    quantize_row(h + static_cast<std::size_t>(l) * N, N, 127.0f, out);
+    std::fill(out + N, out + stride, std::uint8_t{128});
   }
 }
 
@@ -207,10 +224,8 @@ void int8_projection(const Int8Projection& p) {
     const int n = std::min(4, p.rows - r0);
     for (int l = 0; l < n; ++l) {
       const float* x = p.x + (r0 + l) * p.x_stride;
-      sx[l] = projection_scale(x, w.k);
-      const float inverse = 1.0f / sx[l];
-      for (int i = 0; i < w.k; ++i)
-        xq[l * stride + i] = quantize_input(x[i], inverse);
+      sx[l] = projection_scale_avx512(x, w.k);
+      quantize_row(x, w.k, 1.0f / sx[l], xq.data() + l * stride);
     }
     float* out = p.out + r0 * p.out_stride;
     switch (n) {
