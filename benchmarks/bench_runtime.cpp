@@ -123,6 +123,9 @@ int run(int argc, char** argv) {
   std::string lstm_precision = "fp32";
   app.add_option("--lstm-precision", lstm_precision, "fp32 or int8 LSTMs")
       ->check(CLI::IsMember({"fp32", "int8"}));
+  std::string conv_precision = "fp32";
+  app.add_option("--conv-precision", conv_precision, "fp32 or int8 convolutions")
+      ->check(CLI::IsMember({"fp32", "int8"}));
   int weight_memory = 0;
   app.add_option("--weight-memory", weight_memory,
                  "prepared-weight bytes with 1 and with this many Recognizers, instead")
@@ -131,7 +134,8 @@ int run(int argc, char** argv) {
   app.add_flag("--input-cost", input_cost,
                "time decoding and normalising IMAGES against the network, instead");
   CLI11_PARSE(app, argc, argv);
-  const LstmPrecision precision = parse_lstm_precision(lstm_precision);
+  const Precision precision = parse_precision(lstm_precision);
+  const Precision conv = parse_precision(conv_precision);
 
   auto model = Model::load(model_path);
   if (input_cost) {
@@ -140,6 +144,7 @@ int run(int argc, char** argv) {
     RecognizerOptions options;
     options.threads = 1;
     options.lstm_precision = precision;
+    options.conv_precision = conv;
     Recognizer rec(model, options);
     std::vector<Image> decoded(paths.size());
     std::vector<LineTensor> lines(paths.size());
@@ -209,6 +214,7 @@ int run(int argc, char** argv) {
     if (backend != Backend::onednn) throw Error("--profile times the onednn engine only");
     RecognizerOptions options;
     options.lstm_precision = precision;
+    options.conv_precision = conv;
     auto engine = detail::make_onednn_engine(*model, options);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       engine->forward(std::span(&l, 1));
@@ -233,6 +239,7 @@ int run(int argc, char** argv) {
   }
   out["engine"] = backend_name == "reference" ? "ocrcore-reference" : "ocrcore";
   out["lstm_precision"] = lstm_precision;
+  out["conv_precision"] = conv_precision;
   out["lines"] = lines.size();
   out["mean_width"] = total_pixels_w / static_cast<double>(std::max<std::size_t>(1, lines.size()));
 
@@ -241,6 +248,7 @@ int run(int argc, char** argv) {
     options.backend = backend;
     options.threads = 1;
     options.lstm_precision = precision;
+    options.conv_precision = conv;
     Recognizer rec(model, options);
     for (const auto& l : lines)  // warm-up: primitives for every line width
       rec.forward(std::span(&l, 1));
@@ -262,6 +270,7 @@ int run(int argc, char** argv) {
     options.backend = backend;
     options.threads = threads;
     options.lstm_precision = precision;
+    options.conv_precision = conv;
     Recognizer rec(model, options);
     nlohmann::json per_batch = nlohmann::json::object();
     double best = 0;

@@ -84,15 +84,17 @@ inline void check_model_reads_a_line(const std::shared_ptr<const Model>& model) 
       line.at(x, y) = line.at(x + 1, y) = 0;
   const std::set<std::string> alphabet(model->alphabet().begin() + 1, model->alphabet().end());
   // Greedy and beam decoding in fp32, and greedy with int8 LSTMs (the VNNI
-  // kernels where this CPU has them, else the generic ones).
+  // kernels where this CPU has them, else the generic ones) and int8
+  // convolutions where the CPU has VNNI.
   for (int run = 0; run < 3; ++run) {
     RecognizerOptions options;
     options.threads = 1;
     options.decoder = run == 1 ? Decoder::beam : Decoder::greedy;
     options.beam_width = 3;
     if (run == 2) {
-      options.lstm_precision = LstmPrecision::int8;
+      options.lstm_precision = Precision::int8;
       if (!int8_lstm_supported()) options.isa = Isa::generic;
+      if (int8_conv_supported()) options.conv_precision = Precision::int8;
     }
     try {
       Recognizer recognizer(model, options);

@@ -25,11 +25,13 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
   if (options_.beam_width < 1) throw Error("beam width must be >= 1");
   if (options_.language_model && options_.decoder != Decoder::beam)
     throw Error("a language model needs the beam decoder");
-  if (options_.lstm_precision != LstmPrecision::fp32 && options_.backend == Backend::reference)
-    throw Error("the reference backend runs fp32 only (int8 LSTM steps run on the onednn backend)");
+  if (options_.lstm_precision != Precision::fp32 && options_.backend == Backend::reference)
+    throw Error(
+        "the reference backend runs fp32 LSTMs only (int8 LSTM steps run on the onednn backend)");
   engine_ = std::make_unique<Engine>(
       options_.backend == Backend::reference
-          ? detail::make_reference_engine(ModelAccess::network(*model_), options_.threads)
+          ? detail::make_reference_engine(ModelAccess::network(*model_), options_.threads,
+                                          options_.conv_precision)
           : detail::make_onednn_engine(*model_, options_));
 }
 
@@ -108,10 +110,20 @@ TuckerExecution parse_tucker_execution(std::string_view name) {
   throw Error("Tucker execution must be auto, chain or composed, not '" + std::string(name) + "'");
 }
 
-LstmPrecision parse_lstm_precision(std::string_view name) {
-  if (name == "fp32") return LstmPrecision::fp32;
-  if (name == "int8") return LstmPrecision::int8;
-  throw Error("LSTM precision must be fp32 or int8, not '" + std::string(name) + "'");
+Precision parse_precision(std::string_view name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "int8") return Precision::int8;
+  throw Error("precision must be fp32 or int8, not '" + std::string(name) + "'");
+}
+
+bool int8_conv_supported() {
+  return detail::kernels::cpu_has_avx512_vnni();
+}
+
+Precision fastest_precision(Backend backend, Isa isa) {
+  return backend == Backend::onednn && resolve_isa(isa) == Isa::avx512 && int8_conv_supported()
+             ? Precision::int8
+             : Precision::fp32;
 }
 
 bool int8_lstm_supported(Isa isa) {

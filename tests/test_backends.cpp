@@ -7,6 +7,7 @@
 #include "backend/onednn/tuning.hpp"
 #include "core/model_access.hpp"
 #include "nn/engine.hpp"
+#include "nn/quantization.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;
@@ -29,6 +30,17 @@ Architecture plain_arch() {
     {"type": "relu"},
     {"type": "linear", "name": "fc", "in_features": 6, "out_features": 5}
   ]})");
+}
+
+// Frames of `b` whose best class is `a`'s (`frames` counts them all).
+int same_best_class(const LogProbs& a, const LogProbs& b, int& frames) {
+  int same = 0;
+  for (int t = 0; t < a.frames; ++t, ++frames) {
+    const float* x = a.frame(t);
+    const float* y = b.frame(t);
+    same += std::max_element(x, x + a.classes) - x == std::max_element(y, y + a.classes) - y;
+  }
+  return same;
 }
 
 std::vector<LineTensor> random_lines(int height, const std::vector<int>& widths, unsigned seed) {
@@ -264,7 +276,7 @@ TEST(Backends, Int8LstmStepsAgreeAcrossPathsAndStayCloseToFp32) {
     Recognizer fp32(model, {Decoder::greedy, 1, Backend::onednn, 1});
     const auto want = fp32.forward(lines);
     RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, 1, Isa::generic};
-    options.lstm_precision = LstmPrecision::int8;
+    options.lstm_precision = Precision::int8;
     ASSERT_TRUE(int8_lstm_supported(Isa::generic)) << "the generic path is the reference";
     const auto generic = Recognizer(model, options).forward(lines);
     float worst = 0;
@@ -272,13 +284,7 @@ TEST(Backends, Int8LstmStepsAgreeAcrossPathsAndStayCloseToFp32) {
     for (std::size_t i = 0; i < lines.size(); ++i) {
       ASSERT_EQ(generic[i].frames, want[i].frames);
       worst = std::max(worst, max_abs_diff(generic[i].values, want[i].values));
-      for (int t = 0; t < want[i].frames; ++t) {
-        const float* a = want[i].frame(t);
-        const float* b = generic[i].frame(t);
-        const int C = want[i].classes;
-        same_best += std::max_element(a, a + C) - a == std::max_element(b, b + C) - b;
-        ++frames;
-      }
+      same_best += same_best_class(want[i], generic[i], frames);
     }
     EXPECT_GT(worst, 0.0f) << "int8 steps ran";
     // Measured: 0.004 and 97-100% (random models' outputs are near uniform,
@@ -301,10 +307,59 @@ TEST(Backends, Int8LstmStepsAgreeAcrossPathsAndStayCloseToFp32) {
     }
   }
   RecognizerOptions reference{Decoder::greedy, 1, Backend::reference, 1};
-  reference.lstm_precision = LstmPrecision::int8;
+  reference.lstm_precision = Precision::int8;
   EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), reference), Error);
-  EXPECT_EQ(parse_lstm_precision("int8"), LstmPrecision::int8);
-  EXPECT_THROW(parse_lstm_precision("int4"), Error);
+  EXPECT_EQ(parse_precision("int8"), Precision::int8);
+  EXPECT_THROW(parse_precision("int4"), Error);
+}
+
+// int8 convolutions: the onednn engine's (oneDNN's VNNI kernels, scales
+// applied as ConvPrim describes) against the reference engine's plain integer
+// arithmetic; batch invariant (each line is quantised with its own scale);
+// against fp32 within what quantisation costs.
+TEST(Backends, Int8ConvolutionsMatchThePlainIntegerArithmetic) {
+  RecognizerOptions int8{Decoder::greedy, 1, Backend::onednn, 1};
+  int8.conv_precision = Precision::int8;
+  if (!int8_conv_supported()) {
+    EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), int8), Error);
+    GTEST_SKIP() << "no AVX-512 VNNI: int8 convolutions are refused (checked)";
+  }
+  RecognizerOptions reference{Decoder::greedy, 1, Backend::reference, 1};
+  reference.conv_precision = Precision::int8;
+  for (const Architecture& arch : {wide_arch(20), small_crnn(16, 9)}) {
+    auto model = random_model(arch, 43);
+    const auto flags = detail::int8_convolutions(ModelAccess::network(*model));
+    ASSERT_GE(std::count(flags.begin(), flags.end(), true), 1) << "the test runs int8 layers";
+    auto lines = random_lines(arch.input_height, {3, 64, 130, 257, 9}, 44);
+    Recognizer fast(model, int8), plain(model, reference);
+    const auto want = Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(lines);
+    float worst_plain = 0, worst_fp32 = 0;
+    int frames = 0, same_best = 0;
+    std::vector<LogProbs> single;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      single.push_back(fast.forward(std::span(&lines[i], 1))[0]);
+      const auto b = plain.forward(std::span(&lines[i], 1));
+      ASSERT_EQ(single[i].frames, b[0].frames);
+      worst_plain = std::max(worst_plain, max_abs_diff(single[i].values, b[0].values));
+      worst_fp32 = std::max(worst_fp32, max_abs_diff(single[i].values, want[i].values));
+    }
+    // Measured: 5e-7 (float rounding of the same integer sums).
+    EXPECT_LT(worst_plain, 1e-4f);
+    EXPECT_GT(worst_fp32, 0.0f) << "int8 convolutions ran";
+    for (int threads : {1, 2}) {
+      int8.threads = threads;
+      const auto batched = Recognizer(model, int8).forward(lines);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        EXPECT_LE(max_abs_diff(batched[i].values, single[i].values), 1e-5f) << "line " << i;
+        worst_fp32 = std::max(worst_fp32, max_abs_diff(batched[i].values, want[i].values));
+        same_best += same_best_class(want[i], batched[i], frames);
+      }
+    }
+    int8.threads = 1;
+    // Measured: 0.0014 and every frame (random models).
+    EXPECT_LT(worst_fp32, 0.05f);
+    EXPECT_GE(same_best, frames * 95 / 100) << same_best << " of " << frames;
+  }
 }
 
 TEST(Tuning, WinogradForWide3x3LayersOfHeightFourAndMore) {

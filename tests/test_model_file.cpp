@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "core/file_io.hpp"
 #include "core/safetensors.hpp"
@@ -278,4 +279,70 @@ TEST_F(ModelFile, UnusedTensorIsRejectedButBatchNormCounterIsNot) {
 TEST_F(ModelFile, NotAFile) {
   expect_load_error(dir_ / "absent.ocrm", "cannot open");
   expect_load_error(dir_.path(), "not a regular file");
+}
+
+// Precision::int8 files: the weights ocrcore runs in int8 stored as I8 with a
+// scale per row; loading dequantises them; recognition with int8 precisions
+// computes exactly what it computes from the fp32 file.
+TEST_F(ModelFile, Int8WeightsAreStoredAsI8WithRowScales) {
+  const auto int8_path = dir_ / "int8.ocrm";
+  save_model(int8_path, arch_, test_alphabet(6), pre_, tensors_, {{"note", "test"}},
+             Precision::int8);
+  EXPECT_LT(std::filesystem::file_size(int8_path), std::filesystem::file_size(path_));
+  RawFile f = read_raw(int8_path);
+  std::vector<std::string> int8_names = {"c3.weight"};
+  for (const char* kind : {"ih", "hh"})
+    for (const char* layer : {"l0", "l1", "l0_reverse", "l1_reverse"})
+      int8_names.push_back(std::string("rnn.weight_") + kind + "_" + layer);
+  for (const auto& name : int8_names) {
+    EXPECT_EQ(f.header[name]["dtype"], "I8") << name;
+    EXPECT_EQ(f.header[name + "_scale"]["dtype"], "F32") << name;
+    EXPECT_EQ(f.header[name + "_scale"]["shape"][0], f.header[name]["shape"][0]) << name;
+  }
+  // The first layer, Tucker factors, biases and the output layer run in fp32.
+  for (const char* name : {"c0.weight", "t1.core.weight", "c3.bias", "fc.weight"})
+    EXPECT_EQ(f.header[name]["dtype"], "F32") << name;
+  EXPECT_EQ(meta(f)["ocrcore.weights"], "int8");
+
+  const auto original = Model::load(path_);
+  const auto quantized = Model::load(int8_path);
+  EXPECT_EQ(quantized->metadata().at("note"), "test");
+  for (const auto& [name, t] : original->tensors()) {
+    const auto& q = quantized->tensors().at(name).data;
+    ASSERT_EQ(q.size(), t.data.size()) << name;
+    if (std::find(int8_names.begin(), int8_names.end(), name) == int8_names.end()) {
+      EXPECT_EQ(q, t.data) << name;
+      continue;
+    }
+    float largest = 0, worst = 0;
+    for (std::size_t i = 0; i < q.size(); ++i) {
+      largest = std::max(largest, std::abs(t.data[i]));
+      worst = std::max(worst, std::abs(q[i] - t.data[i]));
+    }
+    EXPECT_GT(worst, 0.0f) << name << " was quantised";
+    EXPECT_LE(worst, largest / 254 * 1.001f) << name << ": within half a step of the largest row";
+  }
+
+  RecognizerOptions options;
+  options.threads = 1;
+  options.lstm_precision = Precision::int8;
+  if (!int8_lstm_supported()) options.isa = Isa::generic;
+  if (int8_conv_supported()) options.conv_precision = Precision::int8;
+  std::mt19937 rng(3);
+  const std::vector<LineTensor> lines = {random_line(16, 40, rng), random_line(16, 77, rng),
+                                         random_line(16, 5, rng)};
+  const auto want = Recognizer(original, options).forward(lines);
+  const auto got = Recognizer(quantized, options).forward(lines);
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    EXPECT_EQ(got[i].values, want[i].values) << "line " << i;
+
+  // Broken I8 entries name the tensor.
+  RawFile missing = f;
+  missing.header.erase("c3.weight_scale");
+  write_raw(dir_ / "bad.ocrm", missing);
+  expect_load_error(dir_ / "bad.ocrm", "'c3.weight_scale' (its scale per row) is missing");
+  RawFile reshaped = f;
+  reshaped.header["c3.weight_scale"]["shape"] = {2, 4};  // the same 8 values
+  write_raw(dir_ / "bad.ocrm", reshaped);
+  expect_load_error(dir_ / "bad.ocrm", "expected [8] (one scale per row of 'c3.weight')");
 }

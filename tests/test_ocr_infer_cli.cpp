@@ -225,10 +225,12 @@ TEST_F(OcrInfer, BatchesByWidthButWritesInInputOrder) {
 }
 
 TEST_F(OcrInfer, KernelPathOption) {
+  // (fp32 pinned: the default precision, auto, is int8 on avx512 with VNNI.)
+  const std::string fp32 = " --lstm-precision fp32 --conv-precision fp32 ";
   auto generic =
-      run(model_arg() + " --format tsv --isa generic " + (dir_ / "lines").string(), dir_);
+      run(model_arg() + fp32 + "--format tsv --isa generic " + (dir_ / "lines").string(), dir_);
   EXPECT_EQ(generic.exit_code, 0) << generic.err;
-  auto automatic = run(model_arg() + " --format tsv " + (dir_ / "lines").string(), dir_);
+  auto automatic = run(model_arg() + fp32 + "--format tsv " + (dir_ / "lines").string(), dir_);
   EXPECT_EQ(generic.out, automatic.out);
 
   auto r = run(model_arg() + " " + (dir_ / "lines").string(), dir_, "", "OCRCORE_ISA=bogus");
@@ -238,7 +240,7 @@ TEST_F(OcrInfer, KernelPathOption) {
   EXPECT_EQ(r.exit_code, 2);
 }
 
-TEST_F(OcrInfer, LstmPrecisionOption) {
+TEST_F(OcrInfer, PrecisionOption) {
   const std::string lines = (dir_ / "lines").string();
   // The generic path has the int8 step on every CPU.
   auto int8 = run(model_arg() + " --format tsv --isa generic --lstm-precision int8 " + lines, dir_);
@@ -257,6 +259,30 @@ TEST_F(OcrInfer, LstmPrecisionOption) {
     r = run(model_arg() + " --isa avx2 --lstm-precision int8 " + lines, dir_);
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("VNNI"), std::string::npos) << r.err;
+  }
+  // int8 convolutions: VNNI or a clear refusal.
+  auto conv = run(model_arg() + " --format tsv --conv-precision int8 " + lines, dir_);
+  if (int8_conv_supported()) {
+    EXPECT_EQ(conv.exit_code, 0) << conv.err;
+    EXPECT_FALSE(conv.out.empty());
+    env = run(model_arg() + " --format tsv " + lines, dir_, "", "OCRCORE_CONV_PRECISION=int8");
+    EXPECT_EQ(env.out, conv.out);
+  } else {
+    EXPECT_EQ(conv.exit_code, 2);
+    EXPECT_NE(conv.err.find("VNNI"), std::string::npos) << conv.err;
+  }
+  r = run(model_arg() + " --conv-precision bf16 " + lines, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("fp32 or int8"), std::string::npos) << r.err;
+  // The default, auto: int8 only where it runs on VNNI; fp32 on the reference
+  // backend and the other kernel paths, which therefore still run by default.
+  EXPECT_EQ(fastest_precision(Backend::reference), Precision::fp32);
+  EXPECT_EQ(fastest_precision(Backend::onednn, Isa::generic), Precision::fp32);
+  EXPECT_EQ(fastest_precision(Backend::onednn) == Precision::int8,
+            int8_conv_supported() && resolve_isa(Isa::automatic) == Isa::avx512);
+  for (const char* options : {" --backend reference ", " --isa generic "}) {
+    r = run(model_arg() + options + lines, dir_);
+    EXPECT_EQ(r.exit_code, 0) << options << r.err;
   }
 }
 

@@ -57,11 +57,20 @@ class OCRCORE_API Model {
   std::unique_ptr<Impl> impl_;
 };
 
+// Arithmetic of a part of the network, or how a model file stores weights.
+enum class Precision { fp32, int8 };
+
 // Writes a model file atomically (temporary file, flush, rename). Validates
-// first, so a file written here always loads.
+// first, so a file written here always loads. With `weights` int8, the
+// weights the engines run in int8 (convolutions after the first, outside
+// Tucker chains, and the LSTM matrices) are stored as I8 with per-row scales
+// (docs/model-format.md): about a quarter of the size, and a Recognizer with
+// int8 precisions computes exactly what it computes from the fp32 file; other
+// tensors stay F32. Loading gives the dequantised weights.
 OCRCORE_API void save_model(const std::filesystem::path& path, const Architecture& architecture,
                             const std::vector<std::string>& alphabet,
                             const Preprocessing& preprocessing, const TensorMap& tensors,
-                            const std::map<std::string, std::string>& metadata = {});
+                            const std::map<std::string, std::string>& metadata = {},
+                            Precision weights = Precision::fp32);
 
 }  // namespace ocrcore

@@ -33,12 +33,18 @@ enum class ConvAlgorithm { automatic, direct, winograd };
 // convolutions, or composed back into the one convolution they approximate
 // (more multiply-adds, sometimes faster). automatic chooses per layer.
 enum class TuckerExecution { automatic, chain, composed };
-// Arithmetic of the LSTMs (onednn backend). int8: the input and recurrent
-// matrices quantised per gate row when the model is prepared, each frame's
-// input and the hidden state per step, integer dot products (AVX-512 VNNI,
-// or the generic path); the cell stays fp32. About 2x faster DBLSTM; what it
-// costs in accuracy is measured in README.md (Benchmarks).
-enum class LstmPrecision { fp32, int8 };
+// Arithmetic of a part of the network (onednn backend).
+//   LSTMs, int8: the input and recurrent matrices quantised per gate row when
+//   the model is prepared, each frame's input and the hidden state per step,
+//   integer dot products (AVX-512 VNNI, or the generic path); the cell stays
+//   fp32. About 2x faster DBLSTM.
+//   Convolutions, int8: weights quantised per output channel when the model is
+//   prepared; each convolution's input (a ReLU's output, so >= 0) quantised to
+//   uint8 with a scale from its largest value in the batch; oneDNN's int8
+//   convolutions (AVX-512 VNNI only). The image layer and convolutions whose
+//   input can be negative (inside Tucker chains) stay fp32.
+// What each costs in accuracy is measured in README.md (Benchmarks).
+// (enum class Precision: ocrcore/model.hpp.)
 
 struct RecognizerOptions {
   Decoder decoder = Decoder::greedy;
@@ -52,7 +58,8 @@ struct RecognizerOptions {
   LanguageModelOptions language_model_options;
   ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;
   TuckerExecution tucker = TuckerExecution::automatic;
-  LstmPrecision lstm_precision = LstmPrecision::fp32;
+  Precision lstm_precision = Precision::fp32;
+  Precision conv_precision = Precision::fp32;
 };
 
 // "auto", "direct", "winograd"; throws Error naming the accepted values.
@@ -60,10 +67,19 @@ OCRCORE_API ConvAlgorithm parse_conv_algorithm(std::string_view name);
 // "auto", "chain", "composed"; throws Error naming the accepted values.
 OCRCORE_API TuckerExecution parse_tucker_execution(std::string_view name);
 // "fp32", "int8"; throws Error naming the accepted values.
-OCRCORE_API LstmPrecision parse_lstm_precision(std::string_view name);
+OCRCORE_API Precision parse_precision(std::string_view name);
 // Whether this CPU runs the int8 LSTM step on the instruction set `isa`
 // resolves to (AVX-512 VNNI, or the generic path).
 OCRCORE_API bool int8_lstm_supported(Isa isa = Isa::automatic);
+// Whether this CPU runs int8 convolutions (AVX-512 VNNI: without it oneDNN's
+// int8 kernels can saturate intermediate sums).
+OCRCORE_API bool int8_conv_supported();
+// The faster precision for these settings: int8 where it runs on VNNI (the
+// onednn backend, an instruction set resolving to AVX-512, a CPU with VNNI),
+// else fp32. What ocr-infer uses unless told otherwise; int8 costs at most a
+// few hundredths of a CER point (README.md, Benchmarks).
+OCRCORE_API Precision fastest_precision(Backend backend = Backend::onednn,
+                                        Isa isa = Isa::automatic);
 
 // Model metadata keys under which `ocr-lm tune` records the language-model
 // weight and bonus it found best for that model on validation lines.

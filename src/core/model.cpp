@@ -10,6 +10,7 @@
 #include "core/preprocessing_json.hpp"
 #include "core/safetensors.hpp"
 #include "nn/compiled_network.hpp"
+#include "nn/quantization.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/metrics.hpp"
 
@@ -61,6 +62,30 @@ void check_alphabet(const std::vector<std::string>& alphabet, int classes) {
 bool ignorable_tensor(const std::string& name) {
   // PyTorch's BatchNorm bookkeeping; meaningless at inference.
   return name.ends_with(".num_batches_tracked");
+}
+
+// An I8 tensor N comes with its F32 scale per row, N + this.
+const char* kInt8ScaleSuffix = "_scale";
+// "int8" in files written with Precision::int8 (informative).
+const char* kKeyWeights = "ocrcore.weights";
+
+// The tensors the engines run in int8, so stored as I8 in an int8 file: the
+// weights of the int8 convolutions and the LSTMs' matrices.
+std::vector<std::string> int8_weight_names(const Model& model) {
+  std::vector<std::string> names;
+  const detail::CompiledNetwork& network = ModelAccess::network(model);
+  const std::vector<bool> int8 = detail::int8_convolutions(network);
+  for (std::size_t i = 0; i < int8.size(); ++i)
+    if (int8[i]) names.push_back(std::get<detail::ConvOp>(network.ops[i]).weight_name);
+  for (const auto& layer : model.architecture().layers)
+    if (const auto* lstm = std::get_if<LstmSpec>(&layer))
+      for (int l = 0; l < lstm->num_layers; ++l)
+        for (int d = 0; d < lstm->directions(); ++d) {
+          const LstmTensorNames n = lstm->tensor_names(l, d);
+          names.push_back(n.weight_ih);
+          names.push_back(n.weight_hh);
+        }
+  return names;
 }
 
 }  // namespace
@@ -140,7 +165,28 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
     std::set<std::string> needed;
     for (const auto& r : architecture.required_tensors()) {
       needed.insert(r.name);
-      if (view.entries.count(r.name)) tensors[r.name] = detail::read_f32_tensor(view, r.name);
+      const auto it = view.entries.find(r.name);
+      if (it == view.entries.end()) continue;
+      if (it->second.dtype != "I8") {
+        tensors[r.name] = detail::read_f32_tensor(view, r.name);
+        continue;
+      }
+      // I8 with per-row scales (save_model with Precision::int8).
+      const std::string scale_name = r.name + kInt8ScaleSuffix;
+      const auto& shape = it->second.shape;
+      if (!view.entries.count(scale_name))
+        throw Error("tensor '" + r.name + "' is I8 but '" + scale_name +
+                    "' (its scale per row) is missing");
+      Tensor scale = detail::read_f32_tensor(view, scale_name);
+      if (shape.empty() || scale.shape != std::vector<std::int64_t>{shape[0]})
+        throw Error("tensor '" + scale_name + "' has shape " + shape_text(scale.shape) +
+                    ", expected [" + (shape.empty() ? "?" : std::to_string(shape[0])) +
+                    "] (one scale per row of '" + r.name + "')");
+      needed.insert(scale_name);
+      detail::Int8Rows q{detail::read_i8_values(view, r.name), std::move(scale.data)};
+      Tensor& t = tensors[r.name];
+      t.shape = shape;
+      t.data = detail::dequantize_rows(q);
     }
     for (const auto& [name, e] : view.entries)
       if (!needed.count(name) && !ignorable_tensor(name))
@@ -219,9 +265,11 @@ std::size_t ModelAccess::prepared_bytes(const Model& model) {
 
 void save_model(const std::filesystem::path& path, const Architecture& architecture,
                 const std::vector<std::string>& alphabet, const Preprocessing& preprocessing,
-                const TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
+                const TensorMap& tensors, const std::map<std::string, std::string>& metadata,
+                Precision weights) {
   // Validate through the same path as loading, so a saved file always loads.
-  Model::from_parts(architecture, alphabet, preprocessing, tensors, path.string());
+  const auto model =
+      Model::from_parts(architecture, alphabet, preprocessing, tensors, path.string());
   std::map<std::string, std::string> meta = metadata;
   meta[kKeyVersion] = std::to_string(kModelFormatVersion);
   meta[kKeyArchitecture] = architecture.to_json();
@@ -230,7 +278,20 @@ void save_model(const std::filesystem::path& path, const Architecture& architect
   TensorMap needed;
   for (const auto& r : architecture.required_tensors())
     needed[r.name] = tensors.at(r.name);
-  detail::write_safetensors(path, meta, needed);
+  std::map<std::string, detail::Int8Tensor> int8;
+  if (weights == Precision::int8) {
+    for (const std::string& name : int8_weight_names(*model)) {
+      Tensor& t = needed.at(name);
+      detail::Int8Rows q = detail::quantize_rows(t.data, static_cast<std::size_t>(t.shape.at(0)));
+      int8[name] = {t.shape, std::move(q.values)};
+      Tensor& scale = needed[name + kInt8ScaleSuffix];
+      scale.shape = {t.shape[0]};
+      scale.data = std::move(q.scale);
+      needed.erase(name);
+    }
+    meta[kKeyWeights] = "int8";
+  }
+  detail::write_safetensors(path, meta, needed, int8);
 }
 
 }  // namespace ocrcore

@@ -130,21 +130,38 @@ Tensor read_f32_tensor(const SafetensorsView& file, const std::string& name) {
   return t;
 }
 
+std::vector<std::int8_t> read_i8_values(const SafetensorsView& file, const std::string& name) {
+  const auto& e = file.entries.at(name);
+  if (e.dtype != "I8") throw Error("tensor '" + name + "' has dtype " + e.dtype + ", expected I8");
+  std::vector<std::int8_t> values(e.end - e.begin);
+  if (!values.empty()) std::memcpy(values.data(), file.data + e.begin, e.end - e.begin);
+  return values;
+}
+
 void write_safetensors(const std::filesystem::path& path,
-                       const std::map<std::string, std::string>& metadata,
-                       const TensorMap& tensors) {
+                       const std::map<std::string, std::string>& metadata, const TensorMap& tensors,
+                       const std::map<std::string, Int8Tensor>& int8_tensors) {
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::size_t offset = 0;
-  for (const auto& [name, t] : tensors) {
-    if (static_cast<std::size_t>(t.numel()) != t.data.size())
-      throw Error(path.string() + ": tensor '" + name + "' has " + std::to_string(t.data.size()) +
-                  " values but its shape needs " + std::to_string(t.numel()));
-    std::size_t bytes = t.data.size() * sizeof(float);
+  auto add = [&](const std::string& name, const char* dtype, const std::vector<std::int64_t>& shape,
+                 std::size_t count, std::size_t size) {
+    std::int64_t numel = 1;
+    for (auto d : shape)
+      numel *= d;
+    if (static_cast<std::size_t>(numel) != count)
+      throw Error(path.string() + ": tensor '" + name + "' has " + std::to_string(count) +
+                  " values but its shape needs " + std::to_string(numel));
+    if (header.contains(name)) throw Error(path.string() + ": tensor '" + name + "' given twice");
     header[name] = {
-        {"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
-  }
+        {"dtype", dtype}, {"shape", shape}, {"data_offsets", {offset, offset + count * size}}};
+    offset += count * size;
+  };
+  for (const auto& [name, t] : tensors)
+    add(name, "F32", t.shape, t.data.size(), sizeof(float));
+  // I8 data last: the F32 data before it stays 4-byte aligned.
+  for (const auto& [name, t] : int8_tensors)
+    add(name, "I8", t.shape, t.values.size(), 1);
   std::string text = header.dump();
   // Pad with spaces so the data section starts 8-byte aligned, as the
   // reference implementation does.
@@ -157,6 +174,9 @@ void write_safetensors(const std::filesystem::path& path,
     for (const auto& [name, t] : tensors)
       out.write(reinterpret_cast<const char*>(t.data.data()),
                 static_cast<std::streamsize>(t.data.size() * sizeof(float)));
+    for (const auto& [name, t] : int8_tensors)
+      out.write(reinterpret_cast<const char*>(t.values.data()),
+                static_cast<std::streamsize>(t.values.size()));
   });
 }
 

@@ -40,10 +40,19 @@ SafetensorsView parse_safetensors(const std::uint8_t* bytes, std::size_t size,
 // another dtype.
 Tensor read_f32_tensor(const SafetensorsView& file, const std::string& name);
 
-// Serialises tensors (all F32) and string metadata to a safetensors file,
-// atomically.
+// The values of an I8 entry; throws Error naming the tensor for another dtype.
+std::vector<std::int8_t> read_i8_values(const SafetensorsView& file, const std::string& name);
+
+// An I8 tensor to write.
+struct Int8Tensor {
+  std::vector<std::int64_t> shape;
+  std::vector<std::int8_t> values;
+};
+
+// Serialises F32 `tensors`, I8 `int8_tensors` and string metadata to a
+// safetensors file, atomically.
 void write_safetensors(const std::filesystem::path& path,
-                       const std::map<std::string, std::string>& metadata,
-                       const TensorMap& tensors);
+                       const std::map<std::string, std::string>& metadata, const TensorMap& tensors,
+                       const std::map<std::string, Int8Tensor>& int8_tensors = {});
 
 }  // namespace ocrcore::detail

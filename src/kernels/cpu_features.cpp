@@ -1,5 +1,6 @@
 #include <cstdlib>
 
+#include "kernels/kernels.hpp"
 #include "ocrcore/cpu.hpp"
 #include "ocrcore/error.hpp"
 
@@ -24,6 +25,10 @@ bool cpu_has(Isa isa) {
 }
 
 }  // namespace
+
+bool detail::kernels::cpu_has_avx512_vnni() {
+  return cpu_has(Isa::avx512) && __builtin_cpu_supports("avx512vnni");
+}
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> out;

@@ -172,6 +172,9 @@ struct KernelTable {
 // `isa` must be resolved (not automatic) and supported by this CPU.
 const KernelTable& kernel_table(Isa isa);
 
+// AVX-512 with VNNI's int8 dot products (vpdpbusd), usable by this process.
+bool cpu_has_avx512_vnni();
+
 // Defined in the per-instruction-set sources.
 const KernelTable& generic_kernels();
 const KernelTable& avx2_kernels();

@@ -56,9 +56,11 @@ CompiledNetwork compile_network(const Architecture& a, const TensorMap& t) {
     std::visit(
         Overloaded{
             [&](const Conv2dSpec& s) {
-              net.ops.push_back(make_conv(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w,
-                                          s.stride_h, s.stride_w, s.pad_h, s.pad_w,
-                                          get(s.name + ".weight"), bias(s.bias, s.name + ".bias")));
+              ConvOp op = make_conv(s.in_channels, s.out_channels, s.kernel_h, s.kernel_w,
+                                    s.stride_h, s.stride_w, s.pad_h, s.pad_w,
+                                    get(s.name + ".weight"), bias(s.bias, s.name + ".bias"));
+              op.weight_name = s.name + ".weight";
+              net.ops.push_back(std::move(op));
             },
             [&](const TuckerConvSpec& s) {
               TuckerOp op;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct ConvOp {
   bool relu = false;
   std::vector<float> weight;  // [out][in][kh][kw]
   std::vector<float> bias;    // [out]
+  std::string weight_name;    // the model's tensor, for a conv2d layer (not a Tucker factor)
 };
 
 // Tucker-2 chain: optional 1x1 input factor, k x k core, 1x1 output factor

@@ -29,7 +29,10 @@ class Engine {
   virtual std::vector<OpProfile> profile() const { return {}; }
 };
 
-std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads);
+// conv_precision int8: the int8 convolutions in plain integer arithmetic
+// (conv2d_int8_reference), the oracle of the onednn engine's.
+std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads,
+                                              Precision conv_precision = Precision::fp32);
 // On the model's shared prepared weights (made on first use).
 std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options);
 

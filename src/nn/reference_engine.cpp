@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
 
 #include "nn/engine.hpp"
+#include "nn/quantization.hpp"
 #include "nn/reference_layers.hpp"
 #include "ocrcore/error.hpp"
 
@@ -15,8 +17,14 @@ namespace {
 // invariance holds by construction and the result is the oracle.
 class ReferenceEngine final : public Engine {
  public:
-  ReferenceEngine(const CompiledNetwork& network, int threads)
-      : net_(network), threads_(std::max(1, threads)) {}
+  ReferenceEngine(const CompiledNetwork& network, int threads, Precision conv_precision)
+      : net_(network), threads_(std::max(1, threads)) {
+    if (conv_precision == Precision::int8) {
+      const std::vector<bool> int8 = int8_convolutions(net_);
+      for (std::size_t i = 0; i < int8.size(); ++i)
+        if (int8[i]) int8_.emplace(i, quantize_conv_weights(std::get<ConvOp>(net_.ops[i])));
+    }
+  }
 
   std::vector<LogProbs> forward(std::span<const LineTensor> lines) override {
     check_line_heights(net_, lines);
@@ -43,9 +51,12 @@ class ReferenceEngine final : public Engine {
                   map.values.begin() + static_cast<std::ptrdiff_t>(y) * map.width);
     Sequence seq;
     bool collapsed = false;
-    for (const Op& op : net_.ops) {
+    for (std::size_t i = 0; i < net_.ops.size(); ++i) {
+      const Op& op = net_.ops[i];
       if (auto* c = std::get_if<ConvOp>(&op)) {
-        map = conv2d_reference(map, *c);
+        const auto q = int8_.find(i);
+        map = q == int8_.end() ? conv2d_reference(map, *c)
+                               : conv2d_int8_reference(map, *c, q->second);
       } else if (auto* t = std::get_if<TuckerOp>(&op)) {
         if (t->has_in) map = conv2d_reference(map, t->in);
         map = conv2d_reference(map, t->core);
@@ -69,12 +80,14 @@ class ReferenceEngine final : public Engine {
 
   const CompiledNetwork& net_;
   int threads_;
+  std::map<std::size_t, Int8Rows> int8_;  // by op: the int8 convolutions
 };
 
 }  // namespace
 
-std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads) {
-  return std::make_unique<ReferenceEngine>(network, threads);
+std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads,
+                                              Precision conv_precision) {
+  return std::make_unique<ReferenceEngine>(network, threads, conv_precision);
 }
 
 }  // namespace ocrcore::detail

@@ -40,6 +40,31 @@ FeatureMap conv2d_reference(const FeatureMap& in, const ConvOp& op) {
   return out;
 }
 
+FeatureMap conv2d_int8_reference(const FeatureMap& in, const ConvOp& op, const Int8Rows& weights) {
+  float largest = 0;
+  for (float v : in.values)
+    largest = std::max(largest, v);
+  const float scale = int8_input_scale(largest);
+  // The integer convolution: integers in, the plain convolution's double sums
+  // exact, rounded to float once at the end as int32 sums are converted.
+  FeatureMap q = in;
+  for (float& v : q.values)
+    v = std::clamp(std::nearbyint(v * scale), 0.0f, 255.0f);
+  ConvOp integer = op;
+  integer.weight.assign(weights.values.begin(), weights.values.end());
+  integer.bias.assign(op.bias.size(), 0.0f);
+  integer.relu = false;
+  FeatureMap out = conv2d_reference(q, integer);
+  const std::size_t plane = static_cast<std::size_t>(out.height) * out.width;
+  for (int o = 0; o < out.channels; ++o)
+    for (std::size_t i = 0; i < plane; ++i) {
+      float& v = out.values[o * plane + i];
+      v = static_cast<float>(double(v) / scale * weights.scale[o] + op.bias[o]);
+      if (op.relu) v = std::max(v, 0.0f);
+    }
+  return out;
+}
+
 FeatureMap maxpool_reference(const FeatureMap& in, const PoolOp& op) {
   const int oh = pool_out(in.height, op.kernel_h, op.stride_h, op.pad_h, op.ceil_mode);
   const int ow = pool_out(in.width, op.kernel_w, op.stride_w, op.pad_w, op.ceil_mode);

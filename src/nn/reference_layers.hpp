@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "nn/compiled_network.hpp"
+#include "nn/quantization.hpp"
 
 namespace ocrcore::detail {
 
@@ -37,6 +38,11 @@ struct Sequence {
 
 // Cross-correlation with zero padding, bias, optional ReLU (PyTorch Conv2d).
 FeatureMap conv2d_reference(const FeatureMap& in, const ConvOp& op);
+// conv2d_reference in int8 arithmetic (RecognizerOptions::conv_precision):
+// the input (>= 0) quantised to uint8 with int8_input_scale of its largest
+// value, the weights as given, integer sums, then
+// relu(sum / input_scale * weights.scale[oc] + bias).
+FeatureMap conv2d_int8_reference(const FeatureMap& in, const ConvOp& op, const Int8Rows& weights);
 // Max over each window; padding and the ceil-mode overhang never win.
 FeatureMap maxpool_reference(const FeatureMap& in, const PoolOp& op);
 void relu_reference(std::vector<float>& values);

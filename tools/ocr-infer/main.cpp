@@ -50,7 +50,8 @@ struct Options {
   // measurements without changing command lines.
   std::string conv = env_or("OCRCORE_CONV", "auto");
   std::string tucker = env_or("OCRCORE_TUCKER", "auto");
-  std::string lstm_precision = env_or("OCRCORE_LSTM_PRECISION", "fp32");
+  std::string lstm_precision = env_or("OCRCORE_LSTM_PRECISION", "auto");
+  std::string conv_precision = env_or("OCRCORE_CONV_PRECISION", "auto");
   std::string format = "text";
   std::string output;
   bool quiet = false;
@@ -148,7 +149,13 @@ int run(const Options& opt) {
     ocrcore::resolve_isa(ropt.isa);  // a path this CPU lacks is a usage error
     ropt.conv_algorithm = ocrcore::parse_conv_algorithm(opt.conv);
     ropt.tucker = ocrcore::parse_tucker_execution(opt.tucker);
-    ropt.lstm_precision = ocrcore::parse_lstm_precision(opt.lstm_precision);
+    // auto: int8 where it runs on VNNI, else fp32.
+    auto precision = [&](const std::string& name) {
+      return name == "auto" ? ocrcore::fastest_precision(ropt.backend, ropt.isa)
+                            : ocrcore::parse_precision(name);
+    };
+    ropt.lstm_precision = precision(opt.lstm_precision);
+    ropt.conv_precision = precision(opt.conv_precision);
   } catch (const Error& e) {
     std::cerr << "ocr-infer: " << e.what() << "\n";
     return kExitUsage;
@@ -310,9 +317,16 @@ int main(int argc, char** argv) {
                  "convolutions) or composed (one); default $OCRCORE_TUCKER, else auto")
       ->capture_default_str();
   app.add_option("--lstm-precision", opt.lstm_precision,
-                 "Arithmetic of the LSTMs (onednn backend): fp32, or int8 (quantised weights, "
-                 "inputs and state, AVX-512 VNNI; about 2x faster); default "
-                 "$OCRCORE_LSTM_PRECISION, else fp32")
+                 "Arithmetic of the LSTMs (onednn backend): fp32, int8 (quantised weights, "
+                 "inputs and state, AVX-512 VNNI; about 2x faster), or auto (int8 where the CPU "
+                 "has VNNI and the kernel path is avx512, else fp32); default "
+                 "$OCRCORE_LSTM_PRECISION, else auto")
+      ->capture_default_str();
+  app.add_option("--conv-precision", opt.conv_precision,
+                 "Arithmetic of the convolutions after the first (onednn backend): fp32, int8 "
+                 "(weights per channel, each line's input per layer, AVX-512 VNNI; about 2x "
+                 "faster), or auto (as for --lstm-precision); default $OCRCORE_CONV_PRECISION, "
+                 "else auto")
       ->capture_default_str();
   app.add_option("--format", opt.format, "Output format")
       ->capture_default_str()

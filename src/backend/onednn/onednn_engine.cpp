@@ -326,6 +326,21 @@ class OnednnEngine final : public Engine {
     dnnl::reorder to_src;
     memory user_src;
     ExecArgs args, reorder_args;
+    // int8 (PreparedNetwork::int8_conv): each line's input is quantised to
+    // uint8 with its own scale (int8_input_scale of its largest value, so a
+    // line's result never depends on its batch) by a one-line reorder run per
+    // line; the primitive computes z = w_scale[oc] * (sum of q * w_q), its
+    // weight scales fixed when it is created; finish_int8 then makes
+    // relu(z / input_scale + bias) per line. (oneDNN 2.6 has no run-time
+    // output scales for convolutions: the line's scale and what depends on
+    // it, the bias and the ReLU, are applied after.)
+    const PreparedNetwork::Int8Conv* int8 = nullptr;
+    dnnl::reorder quantize_line;
+    memory line_from, line_to;
+    std::vector<float> input_scale;  // one value (a heap buffer survives the move into the cache)
+    memory input_scale_mem;
+    ExecArgs quantize_args;
+    std::size_t src_line_bytes = 0;  // one line of the uint8 input
   };
   struct PoolPrim {
     memory::desc src_md;
@@ -347,25 +362,33 @@ class OnednnEngine final : public Engine {
     const auto start = Clock::now();
     ConvPrim e;
     e.src_md = in.md;
+    e.int8 = prepared_->int8_conv(slot);
     memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
     memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
     memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
     auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
     dnnl::primitive_attr attr;
-    if (op.relu) {
+    if (op.relu && !e.int8) {
       dnnl::post_ops po;
       po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
       attr.set_post_ops(po);
     }
+    if (e.int8) attr.set_output_scales(1 << 1, e.int8->scale);  // per output channel
     auto make_pd = [&](dnnl::algorithm alg, tag layout) {
-      dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, alg, memory::desc(src_dims, dt::f32, layout),
-          memory::desc(w_dims, dt::f32, tag::any), b_md, memory::desc(dst_dims, dt::f32, layout),
-          {op.stride_h, op.stride_w}, {op.pad_h, op.pad_w}, {op.pad_h, op.pad_w});
+      const memory::desc src(src_dims, e.int8 ? dt::u8 : dt::f32, layout);
+      const memory::desc weights(w_dims, e.int8 ? dt::s8 : dt::f32, tag::any);
+      const memory::desc dst(dst_dims, dt::f32, layout);
+      const memory::dims strides{op.stride_h, op.stride_w}, pad{op.pad_h, op.pad_w};
+      // int8: the bias is added by finish_int8.
+      auto desc = e.int8
+                      ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
+                                                        src, weights, dst, strides, pad, pad)
+                      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
+                                                        src, weights, b_md, dst, strides, pad, pad);
       return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
     };
     std::optional<dnnl::convolution_forward::primitive_desc> chosen;
-    if (tuning::winograd(op, oh, conv_algorithm_)) try {
+    if (!e.int8 && tuning::winograd(op, oh, conv_algorithm_)) try {
         chosen = make_pd(dnnl::algorithm::convolution_winograd, tag::any);
       } catch (const dnnl::error&) {
         // No Winograd implementation for this shape on this CPU.
@@ -382,10 +405,10 @@ class OnednnEngine final : public Engine {
     e.dst = memory(pd.dst_desc(), engine_, nullptr);
     // The model's shared copy, reordered into this layout once for all engines.
     e.weights = memory(pd.weights_desc(), engine_,
-                       const_cast<float*>(prepared_->reordered_weights(slot, op, pd.weights_desc(),
-                                                                       engine_, stream_)));
+                       const_cast<void*>(prepared_->reordered_weights(slot, op, pd.weights_desc(),
+                                                                      engine_, stream_)));
     e.bias = memory(b_md, engine_, const_cast<float*>(op.bias.data()));
-    e.reorder_input = pd.src_desc() != in.md;
+    e.reorder_input = !e.int8 && pd.src_desc() != in.md;
     if (e.reorder_input) {
       e.user_src = memory(in.md, engine_, nullptr);
       e.to_src = dnnl::reorder(e.user_src, e.src);
@@ -395,8 +418,75 @@ class OnednnEngine final : public Engine {
               {DNNL_ARG_WEIGHTS, e.weights.get()},
               {DNNL_ARG_BIAS, e.bias.get()},
               {DNNL_ARG_DST, e.dst.get()}};
+    if (e.int8) {
+      e.args.erase(e.args.begin() + 2);  // no bias
+      // One line of each layout (the batch is the outermost dimension of both).
+      const memory::dims line_dims{1, in.channels, in.height, in.width}, origin{0, 0, 0, 0};
+      const memory::desc from = in.md.submemory_desc(line_dims, origin);
+      const memory::desc to = pd.src_desc().submemory_desc(line_dims, origin);
+      e.src_line_bytes =
+          static_cast<std::size_t>(pd.src_desc().data.format_desc.blocking.strides[0]);
+      if (in.batch > 1 &&
+          (from.get_size() != in.layout.sb * sizeof(float) || to.get_size() != e.src_line_bytes))
+        throw Error("oneDNN chose an int8 layout whose lines are not contiguous (internal error)");
+      dnnl::primitive_attr quantize;
+      quantize.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+      e.line_from = memory(from, engine_, nullptr);
+      e.line_to = memory(to, engine_, nullptr);
+      e.quantize_line =
+          dnnl::reorder(dnnl::reorder::primitive_desc(engine_, from, engine_, to, quantize));
+      e.input_scale.assign(1, 1.0f);
+      e.input_scale_mem = memory({{1}, dt::f32, tag::x}, engine_, e.input_scale.data());
+      e.quantize_args = {{DNNL_ARG_FROM, e.line_from.get()},
+                         {DNNL_ARG_TO, e.line_to.get()},
+                         {DNNL_ARG_ATTR_OUTPUT_SCALES, e.input_scale_mem.get()}};
+    }
     cache.push_back(std::move(e));
     return cache.back();
+  }
+
+  // Quantises each line of `in` into uint8 in `quantized`, with its own
+  // scale (ConvPrim); returns the scales.
+  const std::vector<float>& quantize_lines(ConvPrim& e, const Activations& in,
+                                           std::uint8_t* quantized) {
+    line_scales_.resize(in.batch);
+    for (int b = 0; b < in.batch; ++b) {
+      const float* line = in.values.data() + b * in.layout.sb;
+      float largest = 0;
+      for (std::size_t i = 0; i < in.layout.sb; ++i)
+        largest = line[i] > largest ? line[i] : largest;
+      e.input_scale[0] = line_scales_[b] = int8_input_scale(largest);
+      e.line_from.set_data_handle(const_cast<float*>(line));
+      e.line_to.set_data_handle(quantized + b * e.src_line_bytes);
+      execute(e.quantize_line, e.quantize_args);
+    }
+    return line_scales_;
+  }
+
+  // out = relu(out / scale[b] + bias) on each line b's channel lanes.
+  void finish_int8(Activations& out, const ConvOp& op, const std::vector<float>& scales) const {
+    const Layout& l = out.layout;
+    auto finish = [&](float* p, int c0, int n, float step) {
+      for (int k = 0; k < n; ++k) {
+        const float v = p[k] * step + op.bias[c0 + k];
+        p[k] = op.relu ? std::max(v, 0.0f) : v;
+      }
+    };
+#pragma omp parallel for num_threads(threads_) if (threads_ > 1) schedule(static)
+    for (int b = 0; b < out.batch; ++b) {
+      const float step = 1.0f / scales[b];
+      if (l.block == 1 && l.sc == 1) {  // nhwc: a pixel's channels in one run
+        for (int y = 0; y < out.height; ++y)
+          for (int x = 0; x < out.width; ++x)
+            finish(out.values.data() + l.at(b, 0, y, x), 0, out.channels, step);
+        continue;
+      }
+      for (int c0 = 0; c0 < out.channels; c0 += l.block)
+        for (int y = 0; y < out.height; ++y)
+          for (int x = 0; x < out.width; ++x)
+            finish(out.values.data() + l.at(b, c0, y, x), c0, std::min(l.block, out.channels - c0),
+                   step);
+    }
   }
 
   void convolve(std::size_t slot, const ConvOp& op, Activations*& in, Activations*& out) {
@@ -404,8 +494,13 @@ class OnednnEngine final : public Engine {
     const int oh = conv_out(in->height, op.kernel_h, op.stride_h, op.pad_h);
     const int ow = conv_out(in->width, op.kernel_w, op.stride_w, op.pad_w);
     ConvPrim& e = conv_prim(slot, op, *in, oh, ow);
-    const float* src = in->values.data();
-    if (e.reorder_input) {  // normally only where the plain input enters the first layer
+    const void* src = in->values.data();
+    const std::vector<float>* scales = nullptr;
+    if (e.int8) {
+      relayout_.resize((e.src.get_desc().get_size() + sizeof(float) - 1) / sizeof(float));
+      scales = &quantize_lines(e, *in, reinterpret_cast<std::uint8_t*>(relayout_.data()));
+      src = relayout_.data();
+    } else if (e.reorder_input) {  // normally only where the plain input enters the first layer
       relayout_.resize(e.src.get_desc().get_size() / sizeof(float));
       e.user_src.set_data_handle(in->values.data());
       e.src.set_data_handle(relayout_.data());
@@ -416,10 +511,11 @@ class OnednnEngine final : public Engine {
     out->widths.resize(in->batch);
     for (int b = 0; b < in->batch; ++b)
       out->widths[b] = conv_out(in->widths[b], op.kernel_w, op.stride_w, op.pad_w);
-    e.src.set_data_handle(const_cast<float*>(src));
+    e.src.set_data_handle(const_cast<void*>(src));
     e.dst.set_data_handle(out->values.data());
     execute(e.prim, e.args);
     stream_.wait();
+    if (scales) finish_int8(*out, op, *scales);
     std::swap(in, out);
   }
 
@@ -586,7 +682,7 @@ class OnednnEngine final : public Engine {
       // Input projection of every frame of every line, both directions: one
       // GEMM (the step kernel adds the biases).
       gates_.resize(rows * G);
-      if (prepared_->lstm_precision() == LstmPrecision::int8) {
+      if (prepared_->lstm_precision() == Precision::int8) {
         kernels::Int8Projection proj;
         proj.weights = &p.w_ih_int8;
         proj.x = seq_.data();
@@ -605,7 +701,7 @@ class OnednnEngine final : public Engine {
         DirectionState& st = state_[d];
         st.h.assign(static_cast<std::size_t>(B_) * N, 0.0f);
         st.c.assign(static_cast<std::size_t>(B_) * N, 0.0f);
-        const int padded = prepared_->lstm_precision() == LstmPrecision::int8
+        const int padded = prepared_->lstm_precision() == Precision::int8
                                ? p.recurrent_int8[d].padded
                                : p.recurrent[d].padded;
         st.scratch.resize(static_cast<std::size_t>(kernels::kStepLines) * padded);
@@ -621,7 +717,7 @@ class OnednnEngine final : public Engine {
 
   void run_direction(const PreparedNetwork::LstmLayer& p, int d, int dirs, int N, int G) {
     DirectionState& s = state_[d];  // zeroed and sized by lstm()
-    const bool int8 = prepared_->lstm_precision() == LstmPrecision::int8;
+    const bool int8 = prepared_->lstm_precision() == Precision::int8;
     const auto run_step = int8 ? kernels_.lstm_step_int8 : kernels_.lstm_step;
     kernels::LstmStep step;
     step.weights = &p.recurrent[d];
@@ -687,6 +783,7 @@ class OnednnEngine final : public Engine {
   std::map<std::size_t, std::vector<PoolPrim>> pool_;
   Activations a_, b_;
   std::vector<float> relayout_;
+  std::vector<float> line_scales_;
   std::vector<std::pair<std::array<int, 3>, memory::desc>> input_mds_;
   bool image_conv_active_;  // cleared if oneDNN picks a layout the kernel cannot write
   std::vector<std::pair<memory::desc, memory::desc>> image_mds_;
@@ -710,7 +807,8 @@ class OnednnEngine final : public Engine {
 std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options) {
   try {
     return std::make_unique<OnednnEngine>(
-        prepared_network(model, options.isa, options.tucker, options.lstm_precision),
+        prepared_network(model, options.isa, options.tucker, options.lstm_precision,
+                         options.conv_precision),
         options.threads, options.conv_algorithm);
   } catch (const dnnl::error& e) {
     throw Error(std::string("oneDNN backend unavailable: ") + e.what());

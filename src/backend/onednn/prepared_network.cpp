@@ -1,8 +1,11 @@
 #include "backend/onednn/prepared_network.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <new>
 
 #include "backend/onednn/tuning.hpp"
+#include "nn/quantization.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::detail {
@@ -17,11 +20,12 @@ std::size_t vector_bytes(const std::vector<T>& v) {
 }  // namespace
 
 PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa,
-                                 TuckerExecution tucker, LstmPrecision lstm_precision)
+                                 TuckerExecution tucker, Precision lstm_precision,
+                                 Precision conv_precision)
     : network_(network),
       kernels_(kernels::kernel_table(resolved_isa)),
       lstm_precision_(lstm_precision) {
-  const bool int8 = lstm_precision == LstmPrecision::int8;
+  const bool int8 = lstm_precision == Precision::int8;
   if (int8 && (!kernels_.lstm_step_int8 || !kernels_.int8_projection))
     throw Error("the int8 LSTM step needs AVX-512 VNNI, which this CPU lacks (kernel path " +
                 std::string(isa_name(resolved_isa)) + "); use fp32");
@@ -64,13 +68,26 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
     const auto* pool = ops.size() > 1 ? std::get_if<PoolOp>(&ops[1]) : nullptr;
     image_.pool = pool && tuning::image_conv_pool(*pool);
   }
+  if (conv_precision == Precision::int8) {
+    if (!kernels::cpu_has_avx512_vnni())
+      throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
+    const std::vector<bool> int8 = int8_convolutions(network_);
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      if (int8[i]) int8_convs_.emplace(i * 3, quantize_conv_weights(std::get<ConvOp>(ops[i])));
+  }
 }
 
-std::string PreparedNetwork::key(Isa resolved_isa, TuckerExecution tucker,
-                                 LstmPrecision lstm_precision) {
+std::string PreparedNetwork::key(Isa resolved_isa, TuckerExecution tucker, Precision lstm_precision,
+                                 Precision conv_precision) {
   return "onednn/" + std::string(isa_name(resolved_isa)) + "/tucker" +
          std::to_string(static_cast<int>(tucker)) +
-         (lstm_precision == LstmPrecision::int8 ? "/lstm-int8" : "/lstm-fp32");
+         (lstm_precision == Precision::int8 ? "/lstm-int8" : "/lstm-fp32") +
+         (conv_precision == Precision::int8 ? "/conv-int8" : "/conv-fp32");
+}
+
+const PreparedNetwork::Int8Conv* PreparedNetwork::int8_conv(std::size_t slot) const {
+  const auto it = int8_convs_.find(slot);
+  return it == int8_convs_.end() ? nullptr : &it->second;
 }
 
 const ConvOp* PreparedNetwork::composed(std::size_t op) const {
@@ -78,10 +95,10 @@ const ConvOp* PreparedNetwork::composed(std::size_t op) const {
   return it == composed_.end() ? nullptr : &it->second;
 }
 
-const float* PreparedNetwork::reordered_weights(std::size_t slot, const ConvOp& op,
-                                                const dnnl::memory::desc& layout,
-                                                const dnnl::engine& engine,
-                                                dnnl::stream& stream) const {
+const void* PreparedNetwork::reordered_weights(std::size_t slot, const ConvOp& op,
+                                               const dnnl::memory::desc& layout,
+                                               const dnnl::engine& engine,
+                                               dnnl::stream& stream) const {
   using dnnl::memory;
   std::lock_guard lock(mutex_);
   auto& cached = reordered_[slot];
@@ -90,11 +107,16 @@ const float* PreparedNetwork::reordered_weights(std::size_t slot, const ConvOp& 
   auto r = std::make_unique<Reordered>();
   r->layout = layout;
   r->bytes = layout.get_size();
-  r->values.reset(static_cast<float*>(std::aligned_alloc(64, (r->bytes + 63) / 64 * 64)));
+  r->values.reset(std::aligned_alloc(64, (r->bytes + 63) / 64 * 64));
   if (!r->values) throw std::bad_alloc();
   const memory::dims dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
-  memory user(memory::desc(dims, memory::data_type::f32, memory::format_tag::oihw), engine,
-              const_cast<float*>(op.weight.data()));
+  const bool int8 = layout.data_type() == memory::data_type::s8;
+  memory user(memory::desc(dims, int8 ? memory::data_type::s8 : memory::data_type::f32,
+                           memory::format_tag::oihw),
+              engine,
+              int8
+                  ? static_cast<void*>(const_cast<std::int8_t*>(int8_convs_.at(slot).values.data()))
+                  : static_cast<void*>(const_cast<float*>(op.weight.data())));
   memory target(layout, engine, r->values.get());
   dnnl::reorder(user, target).execute(stream, user, target);
   stream.wait();
@@ -106,6 +128,8 @@ std::size_t PreparedNetwork::bytes() const {
   std::size_t total = vector_bytes(image_.weights);
   for (const auto& [i, c] : composed_)
     total += vector_bytes(c.weight) + vector_bytes(c.bias);
+  for (const auto& [slot, q] : int8_convs_)
+    total += vector_bytes(q.values) + vector_bytes(q.scale);
   for (const auto& [i, layers] : lstm_)
     for (const auto& l : layers) {
       total += vector_bytes(l.w_ih) + vector_bytes(l.w_ih_int8.w) +
@@ -125,12 +149,13 @@ std::size_t PreparedNetwork::bytes() const {
 
 std::shared_ptr<const PreparedNetwork> prepared_network(const Model& model, Isa isa,
                                                         TuckerExecution tucker,
-                                                        LstmPrecision lstm_precision) {
+                                                        Precision lstm_precision,
+                                                        Precision conv_precision) {
   const Isa resolved = resolve_isa(isa);
-  auto p =
-      ModelAccess::prepared(model, PreparedNetwork::key(resolved, tucker, lstm_precision), [&] {
+  auto p = ModelAccess::prepared(
+      model, PreparedNetwork::key(resolved, tucker, lstm_precision, conv_precision), [&] {
         return std::make_shared<const PreparedNetwork>(ModelAccess::network(model), resolved,
-                                                       tucker, lstm_precision);
+                                                       tucker, lstm_precision, conv_precision);
       });
   return std::static_pointer_cast<const PreparedNetwork>(p);
 }

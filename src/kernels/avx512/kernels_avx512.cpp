@@ -252,7 +252,7 @@ const KernelTable& avx512_kernels() {
   static const KernelTable table = [] {
     KernelTable t = simd::make_table<Avx512, 4>(Isa::avx512);
     t.image_conv = image_conv;
-    if (__builtin_cpu_supports("avx512vnni")) {
+    if (cpu_has_avx512_vnni()) {
       t.lstm_step_int8 = lstm_step_int8;
       t.int8_projection = int8_projection;
     }

@@ -1,0 +1,55 @@
+#include "nn/quantization.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <variant>
+
+namespace ocrcore::detail {
+
+Int8Rows quantize_rows(const std::vector<float>& matrix, std::size_t rows) {
+  Int8Rows q;
+  const std::size_t per_row = rows ? matrix.size() / rows : 0;
+  q.values.resize(matrix.size());
+  q.scale.resize(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* w = matrix.data() + r * per_row;
+    float max_abs = 0;
+    for (std::size_t k = 0; k < per_row; ++k)
+      max_abs = std::max(max_abs, std::abs(w[k]));
+    const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+    q.scale[r] = scale;
+    for (std::size_t k = 0; k < per_row; ++k)
+      q.values[r * per_row + k] =
+          static_cast<std::int8_t>(std::nearbyint(std::clamp(w[k] / scale, -127.0f, 127.0f)));
+  }
+  return q;
+}
+
+std::vector<float> dequantize_rows(const Int8Rows& q) {
+  std::vector<float> out(q.values.size());
+  const std::size_t per_row = q.scale.empty() ? 0 : q.values.size() / q.scale.size();
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = static_cast<float>(q.values[i]) * q.scale[i / per_row];
+  return out;
+}
+
+std::vector<bool> int8_convolutions(const CompiledNetwork& network) {
+  const auto& ops = network.ops;
+  std::vector<bool> int8(ops.size(), false);
+  bool nonnegative = false;  // the image may be anything a model was trained on
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (const auto* conv = std::get_if<ConvOp>(&ops[i])) {
+      int8[i] = nonnegative;
+      nonnegative = conv->relu;
+    } else if (const auto* t = std::get_if<TuckerOp>(&ops[i])) {
+      nonnegative = t->out.relu;
+    } else if (std::holds_alternative<ReluOp>(ops[i])) {
+      nonnegative = true;
+    } else if (!std::holds_alternative<PoolOp>(ops[i])) {
+      break;  // the collapse: no convolutions after it
+    }
+  }
+  return int8;
+}
+
+}  // namespace ocrcore::detail
