@@ -113,6 +113,26 @@ TEST_P(Kernels, LogSoftmaxMatchesDoublePrecision) {
   }
 }
 
+TEST_P(Kernels, LargestIgnoresNaNsAndIsAtLeastZero) {
+  for (std::size_t n : {0, 1, 7, 16, 17, 100, 333}) {
+    auto x = uniform(static_cast<int>(n), -5.0f, 3.0f, 7u + static_cast<unsigned>(n));
+    float want = 0;
+    for (float v : x)
+      want = std::max(want, v);
+    EXPECT_EQ(table().largest(x.data(), n), want) << "n " << n;
+    if (n == 0) continue;
+    x[n / 2] = NAN;
+    x[n - 1] = NAN;
+    want = 0;
+    for (float v : x)
+      if (!std::isnan(v)) want = std::max(want, v);
+    EXPECT_EQ(table().largest(x.data(), n), want) << "n " << n << " with NaNs";
+    for (float& v : x)
+      v = -std::abs(v);
+    EXPECT_EQ(table().largest(x.data(), n), 0.0f);
+  }
+}
+
 // Logits so large that m + log(sum) rounds log(sum) away: the outputs must
 // still be normalised (a fuzzed model with huge weights made line confidences
 // of 153 from probabilities summing to 2 in every frame).

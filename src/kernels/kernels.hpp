@@ -159,6 +159,8 @@ struct KernelTable {
   void (*lstm_step_int8)(const LstmStep& step) = nullptr;
   // out = in - log(sum(exp(in))) over n values (in == out allowed).
   void (*log_softmax)(const float* in, float* out, int n) = nullptr;
+  // The largest of 0 and x[0..n), NaNs ignored: an int8 convolution's input scale.
+  float (*largest)(const float* x, std::size_t n) = nullptr;
   void (*image_conv)(const ImageConv& conv) = nullptr;
   // out = x W^T for `rows` rows of x with the weights in int8, each row of x
   // quantised on its own (s_x = max |x| / 127); null as lstm_step_int8.

@@ -116,6 +116,20 @@ void log_softmax(const float* in, float* out, int n) {
     out[j] = (in[j] - m) - log_sum;
 }
 
+template <class S>
+float largest(const float* x, std::size_t n) {
+  constexpr int W = S::width;
+  typename S::V m = S::zero();
+  std::size_t i = 0;
+  // max(x, m): the second operand is kept where x is NaN.
+  for (; i + W <= n; i += W)
+    m = S::max(S::load(x + i), m);
+  float result = S::reduce_max(m);
+  for (; i < n; ++i)
+    result = x[i] > result ? x[i] : result;
+  return result;
+}
+
 // acc[l][:] = bias + W_hh h[l] for LB lines (h rows contiguous, N floats
 // each), VB vectors of gate columns at a time held in registers. Each FMA
 // chain waits for the previous FMA's result, so with few lines the k loop is
@@ -293,6 +307,7 @@ KernelTable make_table(Isa isa) {
   t.isa = isa;
   t.lstm_step = lstm_step<S, VB>;
   t.log_softmax = log_softmax<S>;
+  t.largest = largest<S>;
   t.image_conv = image_conv<S>;
   t.exp = exp_n<S>;
   t.sigmoid = sigmoid_n<S>;

@@ -18,9 +18,11 @@ Int8Rows quantize_rows(const std::vector<float>& matrix, std::size_t rows) {
       max_abs = std::max(max_abs, std::abs(w[k]));
     const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
     q.scale[r] = scale;
+    // fmin/fmax, not clamp: batch-norm folding can overflow a weight to
+    // infinity, and inf / inf, a NaN, must still give a defined integer.
     for (std::size_t k = 0; k < per_row; ++k)
-      q.values[r * per_row + k] =
-          static_cast<std::int8_t>(std::nearbyint(std::clamp(w[k] / scale, -127.0f, 127.0f)));
+      q.values[r * per_row + k] = static_cast<std::int8_t>(
+          std::nearbyint(std::fmin(std::fmax(w[k] / scale, -127.0f), 127.0f)));
   }
   return q;
 }

@@ -452,10 +452,7 @@ class OnednnEngine final : public Engine {
     line_scales_.resize(in.batch);
     for (int b = 0; b < in.batch; ++b) {
       const float* line = in.values.data() + b * in.layout.sb;
-      float largest = 0;
-      for (std::size_t i = 0; i < in.layout.sb; ++i)
-        largest = line[i] > largest ? line[i] : largest;
-      e.input_scale[0] = line_scales_[b] = int8_input_scale(largest);
+      e.input_scale[0] = line_scales_[b] = int8_input_scale(kernels_.largest(line, in.layout.sb));
       e.line_from.set_data_handle(const_cast<float*>(line));
       e.line_to.set_data_handle(quantized + b * e.src_line_bytes);
       execute(e.quantize_line, e.quantize_args);

@@ -47,6 +47,13 @@ void lstm_step(const LstmStep& s) {
   }
 }
 
+float largest(const float* x, std::size_t n) {
+  float result = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    result = x[i] > result ? x[i] : result;
+  return result;
+}
+
 void log_softmax(const float* in, float* out, int n) {
   const float m = *std::max_element(in, in + n);
   float sum = 0;
@@ -153,6 +160,7 @@ const KernelTable& generic_kernels() {
     t.lstm_step = lstm_step;
     t.lstm_step_int8 = lstm_step_int8;
     t.log_softmax = log_softmax;
+    t.largest = largest;
     t.image_conv = image_conv;
     t.int8_projection = int8_projection;
     t.exp = exp_n;
