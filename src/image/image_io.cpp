@@ -62,6 +62,9 @@ Image rgba_to_grey_on_white(PIX* pix) {
   Image out(w, h);
   for (int y = 0; y < h; ++y) {
     const l_uint32* line = data + static_cast<std::ptrdiff_t>(y) * wpl;
+    // A local row pointer: stores through Image::at (uint8, which may alias
+    // anything) made the compiler reload the image's data pointer per pixel.
+    std::uint8_t* row = out.data() + static_cast<std::size_t>(y) * w;
     for (int x = 0; x < w; ++x) {
       const l_uint32 p = line[x];
       const float lum = L_RED_WEIGHT * static_cast<float>((p >> L_RED_SHIFT) & 0xff) +
@@ -69,7 +72,7 @@ Image rgba_to_grey_on_white(PIX* pix) {
                         L_BLUE_WEIGHT * static_cast<float>((p >> L_BLUE_SHIFT) & 0xff);
       const float alpha = static_cast<float>((p >> L_ALPHA_SHIFT) & 0xff) / 255.0f;
       const float grey = alpha * lum + (1.0f - alpha) * 255.0f;
-      out.at(x, y) = static_cast<std::uint8_t>(std::min(255.0f, grey + 0.5f));
+      row[x] = static_cast<std::uint8_t>(std::min(255.0f, grey + 0.5f));
     }
   }
   return out;
@@ -122,8 +125,9 @@ Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
   const l_int32 wpl = pixGetWpl(grey.get());
   for (int y = 0; y < h; ++y) {
     const l_uint32* line = data + static_cast<std::ptrdiff_t>(y) * wpl;
+    std::uint8_t* row = out.data() + static_cast<std::size_t>(y) * w;  // as above
     for (int x = 0; x < w; ++x)
-      out.at(x, y) = static_cast<std::uint8_t>(GET_DATA_BYTE(line, x));
+      row[x] = static_cast<std::uint8_t>(GET_DATA_BYTE(line, x));
   }
   return out;
 }
