@@ -133,6 +133,35 @@ TEST_P(Kernels, LargestIgnoresNaNsAndIsAtLeastZero) {
   }
 }
 
+// The int8 convolution's input and output passes against the generic ones
+// (the plain loops).
+TEST_P(Kernels, Int8ConvolutionPassesMatchTheGenericOnes) {
+  const KernelTable& plain = kernel_table(Isa::generic);
+  for (std::size_t n : {1, 15, 16, 33, 1000}) {
+    auto x = uniform(static_cast<int>(n), -1.0f, 9.0f, 11u + static_cast<unsigned>(n));
+    x[n - 1] = 1e30f;
+    x[0] = NAN;
+    std::vector<std::uint8_t> want(n), got(n);
+    plain.quantize_u8(x.data(), n, 28.3f, want.data());
+    table().quantize_u8(x.data(), n, 28.3f, got.data());
+    EXPECT_EQ(got, want) << "n " << n;
+    EXPECT_EQ(want[0], 0);
+    if (n > 1) EXPECT_EQ(want[n - 1], 255);
+  }
+  for (int channels : {1, 8, 16, 20, 96}) {
+    const std::size_t pixels = 13;
+    auto bias = uniform(channels, -1.0f, 1.0f, 3u);
+    for (bool relu : {false, true}) {
+      auto want = uniform(static_cast<int>(pixels) * channels, -50.0f, 50.0f, 5u);
+      auto got = want;
+      plain.scale_bias_relu(want.data(), pixels, channels, 0.037f, bias.data(), relu);
+      table().scale_bias_relu(got.data(), pixels, channels, 0.037f, bias.data(), relu);
+      for (std::size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR(got[i], want[i], 1e-6f * (1 + std::abs(want[i]))) << "channels " << channels;
+    }
+  }
+}
+
 // Logits so large that m + log(sum) rounds log(sum) away: the outputs must
 // still be normalised (a fuzzed model with huge weights made line confidences
 // of 153 from probabilities summing to 2 in every frame).

@@ -161,6 +161,13 @@ struct KernelTable {
   void (*log_softmax)(const float* in, float* out, int n) = nullptr;
   // The largest of 0 and x[0..n), NaNs ignored: an int8 convolution's input scale.
   float (*largest)(const float* x, std::size_t n) = nullptr;
+  // An int8 convolution's input: q[i] = round(x[i] * scale) (to nearest even)
+  // in [0, 255], NaN to 0.
+  void (*quantize_u8)(const float* x, std::size_t n, float scale, std::uint8_t* q) = nullptr;
+  // An int8 convolution's output, channels innermost: for each of `pixels`
+  // runs of `channels` values, x = x * step + bias[c], then max(x, 0) if relu.
+  void (*scale_bias_relu)(float* x, std::size_t pixels, int channels, float step, const float* bias,
+                          bool relu) = nullptr;
   void (*image_conv)(const ImageConv& conv) = nullptr;
   // out = x W^T for `rows` rows of x with the weights in int8, each row of x
   // quantised on its own (s_x = max |x| / 127); null as lstm_step_int8.

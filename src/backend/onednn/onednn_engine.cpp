@@ -341,6 +341,9 @@ class OnednnEngine final : public Engine {
     memory input_scale_mem;
     ExecArgs quantize_args;
     std::size_t src_line_bytes = 0;  // one line of the uint8 input
+    // Both inputs channels-innermost (nhwc), as oneDNN's int8 kernels choose:
+    // quantised by KernelTable::quantize_u8 instead of the reorder.
+    bool quantize_in_place = false;
   };
   struct PoolPrim {
     memory::desc src_md;
@@ -440,6 +443,10 @@ class OnednnEngine final : public Engine {
       e.quantize_args = {{DNNL_ARG_FROM, e.line_from.get()},
                          {DNNL_ARG_TO, e.line_to.get()},
                          {DNNL_ARG_ATTR_OUTPUT_SCALES, e.input_scale_mem.get()}};
+      const memory::dims dims{in.batch, in.channels, in.height, in.width};
+      e.quantize_in_place = kernels_.quantize_u8 &&
+                            in.md == memory::desc(dims, dt::f32, tag::nhwc) &&
+                            pd.src_desc() == memory::desc(dims, dt::u8, tag::nhwc);
     }
     cache.push_back(std::move(e));
     return cache.back();
@@ -453,6 +460,11 @@ class OnednnEngine final : public Engine {
     for (int b = 0; b < in.batch; ++b) {
       const float* line = in.values.data() + b * in.layout.sb;
       e.input_scale[0] = line_scales_[b] = int8_input_scale(kernels_.largest(line, in.layout.sb));
+      if (e.quantize_in_place) {
+        kernels_.quantize_u8(line, in.layout.sb, e.input_scale[0],
+                             quantized + b * e.src_line_bytes);
+        continue;
+      }
       e.line_from.set_data_handle(const_cast<float*>(line));
       e.line_to.set_data_handle(quantized + b * e.src_line_bytes);
       execute(e.quantize_line, e.quantize_args);
@@ -463,26 +475,22 @@ class OnednnEngine final : public Engine {
   // out = relu(out / scale[b] + bias) on each line b's channel lanes.
   void finish_int8(Activations& out, const ConvOp& op, const std::vector<float>& scales) const {
     const Layout& l = out.layout;
-    auto finish = [&](float* p, int c0, int n, float step) {
-      for (int k = 0; k < n; ++k) {
-        const float v = p[k] * step + op.bias[c0 + k];
-        p[k] = op.relu ? std::max(v, 0.0f) : v;
-      }
-    };
 #pragma omp parallel for num_threads(threads_) if (threads_ > 1) schedule(static)
     for (int b = 0; b < out.batch; ++b) {
       const float step = 1.0f / scales[b];
-      if (l.block == 1 && l.sc == 1) {  // nhwc: a pixel's channels in one run
-        for (int y = 0; y < out.height; ++y)
-          for (int x = 0; x < out.width; ++x)
-            finish(out.values.data() + l.at(b, 0, y, x), 0, out.channels, step);
+      if (l.block == 1 && l.sc == 1 && l.sx == static_cast<std::size_t>(out.channels) &&
+          l.sy == l.sx * out.width) {  // nhwc: the line's pixels one after another
+        kernels_.scale_bias_relu(out.values.data() + l.at(b, 0, 0, 0),
+                                 static_cast<std::size_t>(out.height) * out.width, out.channels,
+                                 step, op.bias.data(), op.relu);
         continue;
       }
       for (int c0 = 0; c0 < out.channels; c0 += l.block)
         for (int y = 0; y < out.height; ++y)
           for (int x = 0; x < out.width; ++x)
-            finish(out.values.data() + l.at(b, c0, y, x), c0, std::min(l.block, out.channels - c0),
-                   step);
+            kernels_.scale_bias_relu(out.values.data() + l.at(b, c0, y, x), 1,
+                                     std::min(l.block, out.channels - c0), step,
+                                     op.bias.data() + c0, op.relu);
     }
   }
 

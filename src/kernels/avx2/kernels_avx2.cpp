@@ -57,7 +57,15 @@ struct Avx2 {
 const KernelTable& avx2_kernels() {
   // 4 lines x 2 vectors of accumulators + 2 weight vectors + 1 broadcast fit
   // the 16 ymm registers.
-  static const KernelTable table = simd::make_table<Avx2, 2>(Isa::avx2);
+  static const KernelTable table = [] {
+    KernelTable t = simd::make_table<Avx2, 2>(Isa::avx2);
+    // int8 convolutions need VNNI, which AVX2 machines lack; these passes
+    // run only when a caller forces the AVX2 path on a VNNI machine.
+    const KernelTable& plain = kernel_table(Isa::generic);
+    t.quantize_u8 = plain.quantize_u8;
+    t.scale_bias_relu = plain.scale_bias_relu;
+    return t;
+  }();
   return table;
 }
 

@@ -247,11 +247,43 @@ void int8_projection(const Int8Projection& p) {
 
 }  // namespace
 
+void quantize_u8(const float* x, std::size_t n, float scale, std::uint8_t* q) {
+  const __m512 s = _mm512_set1_ps(scale), zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    // max_ps keeps its second operand (0) where the product is NaN, as fmax does.
+    const __m512 v =
+        _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), s), zero), top);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i),
+                     _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+  }
+  for (; i < n; ++i)
+    q[i] =
+        static_cast<std::uint8_t>(std::nearbyint(std::fmin(std::fmax(x[i] * scale, 0.0f), 255.0f)));
+}
+
+void scale_bias_relu(float* x, std::size_t pixels, int channels, float step, const float* bias,
+                     bool relu) {
+  const __m512 s = _mm512_set1_ps(step), zero = _mm512_setzero_ps();
+  for (std::size_t p = 0; p < pixels; ++p, x += channels)
+    for (int c = 0; c < channels; c += 16) {
+      const int left = channels - c;
+      const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+      // The same rounding as x * step + bias in the generic kernel (no fused multiply-add).
+      __m512 v = _mm512_add_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + c), s),
+                               _mm512_maskz_loadu_ps(m, bias + c));
+      if (relu) v = _mm512_max_ps(v, zero);
+      _mm512_mask_storeu_ps(x + c, m, v);
+    }
+}
+
 const KernelTable& avx512_kernels() {
   // 4 lines x 4 vectors of accumulators + 4 weight vectors: 20 of 32 zmm.
   static const KernelTable table = [] {
     KernelTable t = simd::make_table<Avx512, 4>(Isa::avx512);
     t.image_conv = image_conv;
+    t.quantize_u8 = quantize_u8;
+    t.scale_bias_relu = scale_bias_relu;
     if (cpu_has_avx512_vnni()) {
       t.lstm_step_int8 = lstm_step_int8;
       t.int8_projection = int8_projection;

@@ -54,6 +54,21 @@ float largest(const float* x, std::size_t n) {
   return result;
 }
 
+void quantize_u8(const float* x, std::size_t n, float scale, std::uint8_t* q) {
+  for (std::size_t i = 0; i < n; ++i)
+    q[i] =
+        static_cast<std::uint8_t>(std::nearbyint(std::fmin(std::fmax(x[i] * scale, 0.0f), 255.0f)));
+}
+
+void scale_bias_relu(float* x, std::size_t pixels, int channels, float step, const float* bias,
+                     bool relu) {
+  for (std::size_t p = 0; p < pixels; ++p, x += channels)
+    for (int c = 0; c < channels; ++c) {
+      const float v = x[c] * step + bias[c];
+      x[c] = relu ? std::max(v, 0.0f) : v;
+    }
+}
+
 void log_softmax(const float* in, float* out, int n) {
   const float m = *std::max_element(in, in + n);
   float sum = 0;
@@ -161,6 +176,8 @@ const KernelTable& generic_kernels() {
     t.lstm_step_int8 = lstm_step_int8;
     t.log_softmax = log_softmax;
     t.largest = largest;
+    t.quantize_u8 = quantize_u8;
+    t.scale_bias_relu = scale_bias_relu;
     t.image_conv = image_conv;
     t.int8_projection = int8_projection;
     t.exp = exp_n;
