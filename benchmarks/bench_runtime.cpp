@@ -237,7 +237,9 @@ int run(int argc, char** argv) {
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
-  out["engine"] = backend_name == "reference" ? "ocrcore-reference" : "ocrcore";
+  out["engine"] = backend_name == "reference"                                ? "ocrcore-reference"
+                  : precision == Precision::int8 && conv == Precision::int8 ? "ocrcore-int8"
+                                                                             : "ocrcore";
   out["lstm_precision"] = lstm_precision;
   out["conv_precision"] = conv_precision;
   out["lines"] = lines.size();

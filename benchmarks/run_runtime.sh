@@ -39,6 +39,7 @@ fi
 sets+=("rendered=$rendered")
 
 have_torch=0; /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
+have_vnni=0; grep -qw avx512_vnni /proc/cpuinfo && have_vnni=1
 have_ort=0
 if command -v node >/dev/null && [[ -d $root/tests/onnx/node_modules/onnxruntime-node ]]; then
   have_ort=1
@@ -64,6 +65,10 @@ for m in $models; do
     "$build/benchmarks/bench_runtime" --model "$path" --export-lines "$lines" "$dir" >/dev/null
     echo "== $name on $set_name" >&2
     record "$name" "$set_name" "$("$build/benchmarks/bench_runtime" --model "$path" --lines "$lines" --runs "$runs")"
+    if ((have_vnni)); then  # int8 convolutions and LSTMs (ocr-infer's default there)
+      record "$name" "$set_name" "$("$build/benchmarks/bench_runtime" --model "$path" --lines "$lines" \
+        --runs "$runs" --lstm-precision int8 --conv-precision int8)"
+    fi
     head5=$work/$name-$set_name-5.bin
     /usr/bin/python3 - "$lines" "$head5" <<'PY'
 import struct, sys
@@ -100,7 +105,11 @@ done
 # every model taking turns in each round on the same image list
 # (benchmarks/peers/ocr_level.py).
 ocr_models=()
-for m in $models; do [[ -f ${m#*=} ]] && ocr_models+=(--model "$m"); done
+for m in $models; do
+  [[ -f ${m#*=} ]] || continue
+  # ocr-infer's default (int8 where the CPU has VNNI) and fp32.
+  ocr_models+=(--model "$m" --model "${m%%=*}-fp32=${m#*=} --lstm-precision fp32 --conv-precision fp32")
+done
 tess_flag=(); ((have_tess)) && tess_flag=(--tesseract)
 for s in "${sets[@]}"; do
   echo "== OCR level on ${s%%=*}" >&2

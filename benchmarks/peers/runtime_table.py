@@ -38,7 +38,9 @@ def main():
     print("Latency: ms per line, batch 1, one thread, median of the runs. Throughput: lines/s")
     print("with all threads at the best batch size (lines sorted by width; peers pad a batch to")
     print("its widest line, ocrcore masks per line). Ratios are ocrcore's advantage (x faster).")
-    print("The reference backend is timed on the first 5 lines, once (it is the oracle).\n")
+    print("The reference backend is timed on the first 5 lines, once (it is the oracle).")
+    print("ocrcore-int8: int8 convolutions and LSTMs (`--conv-precision int8 --lstm-precision int8`,")
+    print("ocr-infer's default on CPUs with AVX-512 VNNI); ocrcore: fp32.\n")
     by = defaultdict(dict)
     for r in rows:
         by[(r["model"], r["set"])][r["engine"]] = r
@@ -49,18 +51,25 @@ def main():
         if not core:
             continue
         print(f"## {model} on {set_name} ({core['lines']} lines, mean width {core['mean_width']:.0f} px)\n")
-        print("| engine | latency ms | ocrcore speedup | throughput lines/s | best batch | ocrcore speedup | peak RSS MB |")
-        print("|---|---|---|---|---|---|---|")
-        for name in ["ocrcore", "ocrcore-reference", "pytorch", "onnxruntime"]:
+        # int8 (both precisions, where the CPU has VNNI): its own speedup columns.
+        q = engines.get("ocrcore-int8")
+        print("| engine | latency ms | ocrcore speedup | throughput lines/s | best batch | ocrcore speedup | "
+              + ("ocrcore int8 speedup (latency, throughput) | " if q else "") + "peak RSS MB |")
+        print("|---|---|---|---|---|---|" + ("---|" if q else "") + "---|")
+        for name in ["ocrcore", "ocrcore-int8", "ocrcore-reference", "pytorch", "onnxruntime"]:
             e = engines.get(name)
             if not e:
                 continue
             lat = e["latency_ms"]
             thr = e.get("throughput_lines_per_s") if name != "ocrcore-reference" else None
+            int8 = ""
+            if q:
+                int8 = f"{lat / q['latency_ms']:.2f}x, " + (
+                    f"{q['throughput_lines_per_s'] / thr:.2f}x | " if thr else "- | ")
             print(f"| {name} | {lat:.2f} | {lat / core['latency_ms']:.2f}x | "
                   + (f"{thr:.1f} | {e['best_batch']} | {core['throughput_lines_per_s'] / thr:.2f}x | "
                      if thr else "- | - | - | ")
-                  + f"{e.get('peak_rss_mb', 0):.0f} |")
+                  + int8 + f"{e.get('peak_rss_mb', 0):.0f} |")
         print()
         prof, parts = engines.get("ocrcore-profile"), engines.get("onnxruntime-parts")
         if prof and parts:
