@@ -162,6 +162,26 @@ TEST_P(Kernels, Int8ConvolutionPassesMatchTheGenericOnes) {
   }
 }
 
+// center_text's vertical pass against the generic kernel (float sums there,
+// double here: within float rounding).
+TEST_P(Kernels, AreaColumnMatchesTheGenericOne) {
+  const KernelTable& plain = kernel_table(Isa::generic);
+  for (int h : {1, 7, 45, 200}) {
+    const auto column = uniform(h, 0.0f, 1.0f, 40u + static_cast<unsigned>(h));
+    for (double step : {1.0001, 1.37, 2.5, 7.9})
+      for (double start : {-13.4, -0.5, 0.0, 3.25, h * 0.8}) {
+        for (int H : {1, 8, 13, 32}) {
+          std::vector<float> want(2 * H, -1.0f), got(2 * H, -1.0f);
+          plain.area_column(column.data(), h, start, step, H, want.data(), 2);
+          table().area_column(column.data(), h, start, step, H, got.data(), 2);
+          for (int i = 0; i < 2 * H; ++i)
+            EXPECT_NEAR(got[i], want[i], 2e-6f)
+                << "h " << h << " step " << step << " start " << start << " H " << H << " i " << i;
+        }
+      }
+  }
+}
+
 // Logits so large that m + log(sum) rounds log(sum) away: the outputs must
 // still be normalised (a fuzzed model with huge weights made line confidences
 // of 153 from probabilities summing to 2 in every frame).

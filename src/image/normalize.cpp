@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "image/text_geometry.hpp"
+#include "kernels/kernels.hpp"
+#include "ocrcore/cpu.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/image.hpp"
 
@@ -325,31 +327,19 @@ LineTensor resample_centered(const ImageView& image, const std::array<float, 256
       cols[static_cast<std::size_t>(ox) * h + y] = acc;
     }
   }
-  const double step = 1.0 / scale, inverse_step = scale;
-  const int taps = step > 1.0 ? static_cast<int>(std::floor(step)) + 2 : 0;
+  const double step = 1.0 / scale;
+  const auto& kernels = kernels::kernel_table(resolve_isa(Isa::automatic));
   for (int ox = 0; ox < W; ++ox) {
     const double start = g.center(x0 + (ox + 0.5) * out.scale_x) - (H / 2.0) * step;
     const float* column = cols.data() + static_cast<std::size_t>(ox) * h;
+    if (step > 1.0) {  // shrinking, the usual case: the per-ISA kernel
+      kernels.area_column(column, h, start, step, H, out.pixels.data() + ox,
+                          static_cast<std::size_t>(W));
+      continue;
+    }
     for (int oy = 0; oy < H; ++oy) {
       float acc = 0;
-      if (step > 1.0) {
-        // for_each_tap's area weights, computed so that the loop has the
-        // same trip count for every output (an interval of length step
-        // meets at most floor(step) + 2 pixels; the others get weight 0) and
-        // with the division by step as a multiplication (a weight may differ
-        // in its last bit): mispredicted loop exits and the division's
-        // latency were most of this pass.
-        const double lo = start + oy * step, hi = lo + step;
-        const int first = static_cast<int>(std::floor(lo));
-        for (int k = 0; k < taps; ++k) {
-          const int i = first + k;
-          const bool inside = static_cast<unsigned>(i) < static_cast<unsigned>(h);
-          const double wgt = std::max(0.0, std::min<double>(hi, i + 1) - std::max<double>(lo, i));
-          acc += static_cast<float>(inside ? wgt * inverse_step : 0.0) * column[inside ? i : 0];
-        }
-      } else {
-        for_each_tap(start, step, oy, h, [&](int i, float wgt) { acc += wgt * column[i]; });
-      }
+      for_each_tap(start, step, oy, h, [&](int i, float wgt) { acc += wgt * column[i]; });
       out.pixels[static_cast<std::size_t>(oy) * W + ox] = acc;
     }
   }

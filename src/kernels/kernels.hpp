@@ -164,6 +164,12 @@ struct KernelTable {
   // An int8 convolution's input: q[i] = round(x[i] * scale) (to nearest even)
   // in [0, 255], NaN to 0.
   void (*quantize_u8)(const float* x, std::size_t n, float scale, std::uint8_t* q) = nullptr;
+  // center_text's vertical resampling of one output column when shrinking
+  // (step > 1): out[oy * out_stride], oy < H, is the mean of `column` (h
+  // source rows) over [start + oy * step, start + (oy + 1) * step), rows
+  // outside [0, h) counting as 0.
+  void (*area_column)(const float* column, int h, double start, double step, int H, float* out,
+                      std::size_t out_stride) = nullptr;
   // An int8 convolution's output, channels innermost: for each of `pixels`
   // runs of `channels` values, x = x * step + bias[c], then max(x, 0) if relu.
   void (*scale_bias_relu)(float* x, std::size_t pixels, int channels, float step, const float* bias,

@@ -59,11 +59,13 @@ const KernelTable& avx2_kernels() {
   // the 16 ymm registers.
   static const KernelTable table = [] {
     KernelTable t = simd::make_table<Avx2, 2>(Isa::avx2);
-    // int8 convolutions need VNNI, which AVX2 machines lack; these passes
-    // run only when a caller forces the AVX2 path on a VNNI machine.
+    // The plain loops for the int8 convolutions' passes (int8 convolutions
+    // need VNNI, which AVX2 machines lack: these run only when a caller forces
+    // the AVX2 path on a VNNI machine) and for the resampling pass.
     const KernelTable& plain = kernel_table(Isa::generic);
     t.quantize_u8 = plain.quantize_u8;
     t.scale_bias_relu = plain.scale_bias_relu;
+    t.area_column = plain.area_column;
     return t;
   }();
   return table;

@@ -277,6 +277,39 @@ void scale_bias_relu(float* x, std::size_t pixels, int channels, float step, con
     }
 }
 
+// area_column, eight outputs at a time: positions and weights in double as
+// in the generic kernel, the rows gathered, sums in double (so within float
+// rounding of the generic kernel's float sums).
+void area_column(const float* column, int h, double start, double step, int H, float* out,
+                 std::size_t out_stride) {
+  const int taps = static_cast<int>(std::floor(step)) + 2;
+  const __m512d vstep = _mm512_set1_pd(step), vinverse = _mm512_set1_pd(1.0 / step),
+                vstart = _mm512_set1_pd(start), zero = _mm512_setzero_pd(),
+                one = _mm512_set1_pd(1.0), rows = _mm512_set1_pd(h),
+                lane = _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0);
+  for (int oy0 = 0; oy0 < H; oy0 += 8) {
+    const int n = std::min(8, H - oy0);
+    const __m512d lo = _mm512_fmadd_pd(_mm512_add_pd(_mm512_set1_pd(oy0), lane), vstep, vstart);
+    const __m512d hi = _mm512_add_pd(lo, vstep);
+    __m512d row = _mm512_roundscale_pd(lo, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m512d acc = zero;
+    for (int k = 0; k < taps; ++k, row = _mm512_add_pd(row, one)) {
+      const __m512d w = _mm512_max_pd(
+          zero, _mm512_sub_pd(_mm512_min_pd(hi, _mm512_add_pd(row, one)), _mm512_max_pd(lo, row)));
+      const __mmask8 inside =
+          _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(row, zero, _CMP_GE_OQ), row, rows, _CMP_LT_OQ);
+      const __m256i index = _mm512_cvttpd_epi32(_mm512_maskz_mov_pd(inside, row));
+      // Rows outside the column gather 0 and add nothing.
+      const __m256 v = _mm256_mmask_i32gather_ps(_mm256_setzero_ps(), inside, index, column, 4);
+      acc = _mm512_fmadd_pd(_mm512_mul_pd(w, vinverse), _mm512_cvtps_pd(v), acc);
+    }
+    alignas(32) float result[8];
+    _mm256_store_ps(result, _mm512_cvtpd_ps(acc));
+    for (int l = 0; l < n; ++l)
+      out[static_cast<std::size_t>(oy0 + l) * out_stride] = result[l];
+  }
+}
+
 const KernelTable& avx512_kernels() {
   // 4 lines x 4 vectors of accumulators + 4 weight vectors: 20 of 32 zmm.
   static const KernelTable table = [] {
@@ -284,6 +317,7 @@ const KernelTable& avx512_kernels() {
     t.image_conv = image_conv;
     t.quantize_u8 = quantize_u8;
     t.scale_bias_relu = scale_bias_relu;
+    t.area_column = area_column;
     if (cpu_has_avx512_vnni()) {
       t.lstm_step_int8 = lstm_step_int8;
       t.int8_projection = int8_projection;

@@ -69,6 +69,28 @@ void scale_bias_relu(float* x, std::size_t pixels, int channels, float step, con
     }
 }
 
+void area_column(const float* column, int h, double start, double step, int H, float* out,
+                 std::size_t out_stride) {
+  // The same trip count for every output (an interval of length step meets
+  // at most floor(step) + 2 rows; the others get weight 0), and the division
+  // by step as a multiplication: mispredicted loop exits and the division's
+  // latency were most of this pass.
+  const int taps = static_cast<int>(std::floor(step)) + 2;
+  const double inverse_step = 1.0 / step;
+  for (int oy = 0; oy < H; ++oy) {
+    const double lo = start + oy * step, hi = lo + step;
+    const int first = static_cast<int>(std::floor(lo));
+    float acc = 0;
+    for (int k = 0; k < taps; ++k) {
+      const int i = first + k;
+      const bool inside = static_cast<unsigned>(i) < static_cast<unsigned>(h);
+      const double wgt = std::max(0.0, std::min<double>(hi, i + 1) - std::max<double>(lo, i));
+      acc += static_cast<float>(inside ? wgt * inverse_step : 0.0) * column[inside ? i : 0];
+    }
+    out[static_cast<std::size_t>(oy) * out_stride] = acc;
+  }
+}
+
 void log_softmax(const float* in, float* out, int n) {
   const float m = *std::max_element(in, in + n);
   float sum = 0;
@@ -177,6 +199,7 @@ const KernelTable& generic_kernels() {
     t.log_softmax = log_softmax;
     t.largest = largest;
     t.quantize_u8 = quantize_u8;
+    t.area_column = area_column;
     t.scale_bias_relu = scale_bias_relu;
     t.image_conv = image_conv;
     t.int8_projection = int8_projection;
