@@ -356,6 +356,16 @@ TEST(Backends, Int8ConvolutionsMatchThePlainIntegerArithmetic) {
       }
     }
     int8.threads = 1;
+    // Every kernel path: AVX-512 quantises with KernelTable::quantize_u8, the
+    // others with oneDNN's reorder.
+    for (Isa isa : supported_isas()) {
+      RecognizerOptions path = int8;
+      path.isa = isa;
+      const auto got = Recognizer(model, path).forward(lines);
+      for (std::size_t i = 0; i < lines.size(); ++i)
+        EXPECT_LE(max_abs_diff(got[i].values, single[i].values), 1e-4f)
+            << isa_name(isa) << " line " << i;
+    }
     // Measured: 0.0014 and every frame (random models).
     EXPECT_LT(worst_fp32, 0.05f);
     EXPECT_GE(same_best, frames * 95 / 100) << same_best << " of " << frames;

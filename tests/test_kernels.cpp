@@ -138,6 +138,7 @@ TEST_P(Kernels, LargestIgnoresNaNsAndIsAtLeastZero) {
 TEST_P(Kernels, Int8ConvolutionPassesMatchTheGenericOnes) {
   const KernelTable& plain = kernel_table(Isa::generic);
   for (std::size_t n : {1, 15, 16, 33, 1000}) {
+    if (!table().quantize_u8) break;  // AVX2: the engine uses oneDNN's reorder
     auto x = uniform(static_cast<int>(n), -1.0f, 9.0f, 11u + static_cast<unsigned>(n));
     x[n - 1] = 1e30f;
     x[0] = NAN;

@@ -152,6 +152,16 @@ long long CenteredFrame::width() const {
   return std::max(1LL, std::llround((x1 - x0) * scale));
 }
 
+LineTensor CenteredFrame::blank_output(int H) const {
+  LineTensor out;
+  out.height = H;
+  out.width = static_cast<int>(width());
+  out.scale_x = static_cast<float>((x1 - x0) / out.width);
+  out.offset_x = static_cast<float>(x0);
+  out.pixels.assign(static_cast<std::size_t>(H) * out.width, 0.0f);
+  return out;
+}
+
 CenteredFrame centered_frame(const TextGeometry& g, int H) {
   const double margin = kMarginRadii * g.radius;
   return {(H / 2.0) / (kBandRadii * g.radius), g.ink_begin - margin, g.ink_end + margin};
@@ -290,14 +300,9 @@ std::optional<TextGeometry> measure_text(const ImageView& image,
 LineTensor resample_centered(const ImageView& image, const std::array<float, 256>& lut,
                              const TextGeometry& g, int H) {
   const CenteredFrame frame = centered_frame(g, H);
-  const double scale = frame.scale, x0 = frame.x0, x1 = frame.x1;
-  const int W = static_cast<int>(frame.width());
-  LineTensor out;
-  out.height = H;
-  out.width = W;
-  out.scale_x = static_cast<float>((x1 - x0) / W);
-  out.offset_x = static_cast<float>(x0);
-  out.pixels.assign(static_cast<std::size_t>(H) * W, 0.0f);
+  const double scale = frame.scale, x0 = frame.x0;
+  LineTensor out = frame.blank_output(H);
+  const int W = out.width;
 
   // Horizontal pass over every source row with the columns' taps listed once,
   // then per output column a vertical pass along that column's centre line.

@@ -92,6 +92,8 @@ constexpr double kMarginRadii = 2.0;
 struct CenteredFrame {
   double scale, x0, x1;
   long long width() const;
+  // The output, H rows of width() zeros, with the column mapping recorded.
+  LineTensor blank_output(int H) const;
 };
 CenteredFrame centered_frame(const TextGeometry& g, int H);
 

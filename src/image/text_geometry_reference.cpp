@@ -91,14 +91,9 @@ std::optional<TextGeometry> measure_text_reference(const ImageView& image,
 LineTensor resample_centered_reference(const ImageView& image, const std::array<float, 256>& lut,
                                        const TextGeometry& g, int H) {
   const CenteredFrame frame = centered_frame(g, H);
-  const double scale = frame.scale, x0 = frame.x0, x1 = frame.x1;
-  const int W = static_cast<int>(frame.width());
-  LineTensor out;
-  out.height = H;
-  out.width = W;
-  out.scale_x = static_cast<float>((x1 - x0) / W);
-  out.offset_x = static_cast<float>(x0);
-  out.pixels.assign(static_cast<std::size_t>(H) * W, 0.0f);
+  const double scale = frame.scale, x0 = frame.x0;
+  LineTensor out = frame.blank_output(H);
+  const int W = out.width;
 
   // Horizontal pass over every source row, then per output column a vertical
   // pass along that column's centre line.

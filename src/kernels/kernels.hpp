@@ -143,12 +143,17 @@ inline float projection_scale(const float* x, int k) {
     max_abs = std::max(max_abs, std::abs(x[i]));
   return max_abs > 0 ? max_abs / 127.0f : 1.0f;
 }
-// (fmin/fmax, not clamp: a NaN from a broken model maps to an end of the
-// range instead of an undefined conversion, as the vector kernels' min/max do.)
-// The int8 step quantises h as quantize_input(h, 127).
+// round(x * scale) clamped to [lo, hi], plus offset, as a byte. (fmin/fmax,
+// not clamp: a NaN from a broken model maps to lo instead of an undefined
+// conversion, as the vector kernels' min/max do.)
+inline std::uint8_t quantize_to_byte(float x, float scale, float lo, float hi, int offset) {
+  const float q = std::nearbyint(std::fmin(std::fmax(x * scale, lo), hi));
+  return static_cast<std::uint8_t>(static_cast<int>(q) + offset);
+}
+// An int8 LSTM input: [-127, 127] stored with offset 128. The int8 step
+// quantises h as quantize_input(h, 127).
 inline std::uint8_t quantize_input(float x, float inverse_scale) {
-  const float q = std::nearbyint(std::fmin(std::fmax(x * inverse_scale, -127.0f), 127.0f));
-  return static_cast<std::uint8_t>(static_cast<int>(q) + 128);
+  return quantize_to_byte(x, inverse_scale, -127.0f, 127.0f, 128);
 }
 
 struct KernelTable {
@@ -162,7 +167,8 @@ struct KernelTable {
   // The largest of 0 and x[0..n), NaNs ignored: an int8 convolution's input scale.
   float (*largest)(const float* x, std::size_t n) = nullptr;
   // An int8 convolution's input: q[i] = round(x[i] * scale) (to nearest even)
-  // in [0, 255], NaN to 0.
+  // in [0, 255], NaN to 0. AVX-512 and the generic reference only (the
+  // engine uses oneDNN's reorder on other paths).
   void (*quantize_u8)(const float* x, std::size_t n, float scale, std::uint8_t* q) = nullptr;
   // center_text's vertical resampling of one output column when shrinking
   // (step > 1): out[oy * out_stride], oy < H, is the mean of `column` (h

@@ -341,8 +341,9 @@ class OnednnEngine final : public Engine {
     memory input_scale_mem;
     ExecArgs quantize_args;
     std::size_t src_line_bytes = 0;  // one line of the uint8 input
-    // Both inputs channels-innermost (nhwc), as oneDNN's int8 kernels choose:
-    // quantised by KernelTable::quantize_u8 instead of the reorder.
+    // On the AVX-512 path with both layouts channels-innermost (nhwc), as
+    // oneDNN's int8 kernels choose: quantised by KernelTable::quantize_u8
+    // instead of the reorder.
     bool quantize_in_place = false;
   };
   struct PoolPrim {
@@ -410,7 +411,6 @@ class OnednnEngine final : public Engine {
     e.weights = memory(pd.weights_desc(), engine_,
                        const_cast<void*>(prepared_->reordered_weights(slot, op, pd.weights_desc(),
                                                                       engine_, stream_)));
-    e.bias = memory(b_md, engine_, const_cast<float*>(op.bias.data()));
     e.reorder_input = !e.int8 && pd.src_desc() != in.md;
     if (e.reorder_input) {
       e.user_src = memory(in.md, engine_, nullptr);
@@ -419,10 +419,11 @@ class OnednnEngine final : public Engine {
     }
     e.args = {{DNNL_ARG_SRC, e.src.get()},
               {DNNL_ARG_WEIGHTS, e.weights.get()},
-              {DNNL_ARG_BIAS, e.bias.get()},
               {DNNL_ARG_DST, e.dst.get()}};
-    if (e.int8) {
-      e.args.erase(e.args.begin() + 2);  // no bias
+    if (!e.int8) {  // (int8: finish_int8 adds it)
+      e.bias = memory(b_md, engine_, const_cast<float*>(op.bias.data()));
+      e.args.push_back({DNNL_ARG_BIAS, e.bias.get()});
+    } else {
       // One line of each layout (the batch is the outermost dimension of both).
       const memory::dims line_dims{1, in.channels, in.height, in.width}, origin{0, 0, 0, 0};
       const memory::desc from = in.md.submemory_desc(line_dims, origin);
@@ -444,7 +445,10 @@ class OnednnEngine final : public Engine {
                          {DNNL_ARG_TO, e.line_to.get()},
                          {DNNL_ARG_ATTR_OUTPUT_SCALES, e.input_scale_mem.get()}};
       const memory::dims dims{in.batch, in.channels, in.height, in.width};
-      e.quantize_in_place = kernels_.quantize_u8 &&
+      // The AVX-512 kernel where both are channels-innermost; elsewhere
+      // oneDNN's generated reorder beats the plain loop (which is the
+      // kernel's reference).
+      e.quantize_in_place = kernels_.isa == Isa::avx512 &&
                             in.md == memory::desc(dims, dt::f32, tag::nhwc) &&
                             pd.src_desc() == memory::desc(dims, dt::u8, tag::nhwc);
     }

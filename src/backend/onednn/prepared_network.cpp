@@ -71,9 +71,9 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
   if (conv_precision == Precision::int8) {
     if (!kernels::cpu_has_avx512_vnni())
       throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
-    const std::vector<bool> int8 = int8_convolutions(network_);
+    const std::vector<bool> int8_ops = int8_convolutions(network_);
     for (std::size_t i = 0; i < ops.size(); ++i)
-      if (int8[i]) int8_convs_.emplace(i * 3, quantize_conv_weights(std::get<ConvOp>(ops[i])));
+      if (int8_ops[i]) int8_convs_.emplace(i * 3, quantize_conv_weights(std::get<ConvOp>(ops[i])));
   }
 }
 

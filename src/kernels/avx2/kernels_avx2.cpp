@@ -59,11 +59,10 @@ const KernelTable& avx2_kernels() {
   // the 16 ymm registers.
   static const KernelTable table = [] {
     KernelTable t = simd::make_table<Avx2, 2>(Isa::avx2);
-    // The plain loops for the int8 convolutions' passes (int8 convolutions
-    // need VNNI, which AVX2 machines lack: these run only when a caller forces
-    // the AVX2 path on a VNNI machine) and for the resampling pass.
+    // The plain loops for the int8 convolutions' output pass (int8
+    // convolutions need VNNI, which AVX2 machines lack: it runs only when a
+    // caller forces the AVX2 path on a VNNI machine) and for the resampling.
     const KernelTable& plain = kernel_table(Isa::generic);
-    t.quantize_u8 = plain.quantize_u8;
     t.scale_bias_relu = plain.scale_bias_relu;
     t.area_column = plain.area_column;
     return t;

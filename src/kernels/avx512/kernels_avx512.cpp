@@ -128,22 +128,27 @@ void recurrent_product_int8(const PackedRecurrentInt8& w, const std::uint8_t* hq
       });
 }
 
-// out[i] = quantize_input(in[i], inverse) for i < n, the same operations in
-// the same order (round to nearest even), 16 at a time.
-void quantize_row(const float* in, int n, float inverse, std::uint8_t* out) {
-  const __m512 scale = _mm512_set1_ps(inverse), lo = _mm512_set1_ps(-127.0f),
-               hi = _mm512_set1_ps(127.0f);
-  const __m512i offset = _mm512_set1_epi32(128);
-  int k = 0;
+// out[i] = quantize_to_byte(in[i], scale, lo, hi, offset) for i < n, the
+// same operations in the same order (round to nearest even), 16 at a time.
+void quantize_bytes(const float* in, std::size_t n, float scale, float lo, float hi, int offset,
+                    std::uint8_t* out) {
+  const __m512 s = _mm512_set1_ps(scale), vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+  const __m512i voffset = _mm512_set1_epi32(offset);
+  std::size_t k = 0;
   for (; k + 16 <= n; k += 16) {
     // max_ps returns its second operand for a NaN, as fmax does here.
     const __m512 x =
-        _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(in + k), scale), lo), hi);
-    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), offset);
+        _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(in + k), s), vlo), vhi);
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), voffset);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(q));
   }
   for (; k < n; ++k)
-    out[k] = quantize_input(in[k], inverse);
+    out[k] = quantize_to_byte(in[k], scale, lo, hi, offset);
+}
+
+// out[i] = quantize_input(in[i], inverse) for i < n.
+void quantize_row(const float* in, int n, float inverse, std::uint8_t* out) {
+  quantize_bytes(in, static_cast<std::size_t>(n), inverse, -127.0f, 127.0f, 128, out);
 }
 
 // Largest |x[i]|, i < k, as projection_scale computes it.
@@ -248,18 +253,7 @@ void int8_projection(const Int8Projection& p) {
 }  // namespace
 
 void quantize_u8(const float* x, std::size_t n, float scale, std::uint8_t* q) {
-  const __m512 s = _mm512_set1_ps(scale), zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f);
-  std::size_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    // max_ps keeps its second operand (0) where the product is NaN, as fmax does.
-    const __m512 v =
-        _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), s), zero), top);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i),
-                     _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
-  }
-  for (; i < n; ++i)
-    q[i] =
-        static_cast<std::uint8_t>(std::nearbyint(std::fmin(std::fmax(x[i] * scale, 0.0f), 255.0f)));
+  quantize_bytes(x, n, scale, 0.0f, 255.0f, 0, q);
 }
 
 void scale_bias_relu(float* x, std::size_t pixels, int channels, float step, const float* bias,

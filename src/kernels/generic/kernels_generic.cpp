@@ -56,8 +56,7 @@ float largest(const float* x, std::size_t n) {
 
 void quantize_u8(const float* x, std::size_t n, float scale, std::uint8_t* q) {
   for (std::size_t i = 0; i < n; ++i)
-    q[i] =
-        static_cast<std::uint8_t>(std::nearbyint(std::fmin(std::fmax(x[i] * scale, 0.0f), 255.0f)));
+    q[i] = quantize_to_byte(x[i], scale, 0.0f, 255.0f, 0);
 }
 
 void scale_bias_relu(float* x, std::size_t pixels, int channels, float step, const float* bias,
