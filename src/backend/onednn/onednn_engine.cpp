@@ -360,6 +360,50 @@ class OnednnEngine final : public Engine {
     return nullptr;
   }
 
+  // The convolution oneDNN would run for `op` on `in` (int8 where
+  // PreparedNetwork says so): the descriptor only, which generates no code.
+  dnnl::convolution_forward::primitive_desc conv_pd(std::size_t slot, const ConvOp& op,
+                                                    const Activations& in, int oh, int ow) {
+    const bool int8 = prepared_->int8_conv(slot) != nullptr;
+    memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
+    memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
+    memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+    const auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
+    dnnl::primitive_attr attr;
+    if (op.relu && !int8) {
+      dnnl::post_ops po;
+      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      attr.set_post_ops(po);
+    }
+    if (int8) attr.set_output_scales(1 << 1, prepared_->int8_conv(slot)->scale);  // per channel
+    auto make_pd = [&](dnnl::algorithm alg, tag layout) {
+      const memory::desc src(src_dims, int8 ? dt::u8 : dt::f32, layout);
+      const memory::desc weights(w_dims, int8 ? dt::s8 : dt::f32, tag::any);
+      const memory::desc dst(dst_dims, dt::f32, layout);
+      const memory::dims strides{op.stride_h, op.stride_w}, pad{op.pad_h, op.pad_w};
+      // int8: the bias is added by finish_int8.
+      auto desc = int8
+                      ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
+                                                        src, weights, dst, strides, pad, pad)
+                      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
+                                                        src, weights, b_md, dst, strides, pad, pad);
+      return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+    };
+    if (!int8 && tuning::winograd(op, oh, conv_algorithm_)) try {
+        auto pd = make_pd(dnnl::algorithm::convolution_winograd, tag::any);
+        Layout probe;
+        if (Layout::from(pd.dst_desc(), probe)) return pd;
+      } catch (const dnnl::error&) {
+        // No Winograd implementation for this shape on this CPU.
+      }
+    auto pd = make_pd(dnnl::algorithm::convolution_direct, tag::any);
+    Layout probe;
+    // A layout we could not mask: ask for plain nhwc instead.
+    if (!Layout::from(pd.dst_desc(), probe))
+      pd = make_pd(dnnl::algorithm::convolution_direct, tag::nhwc);
+    return pd;
+  }
+
   ConvPrim& conv_prim(std::size_t slot, const ConvOp& op, const Activations& in, int oh, int ow) {
     auto& cache = conv_[slot];
     if (ConvPrim* hit = find_shape(cache, in.md)) return *hit;
@@ -367,42 +411,8 @@ class OnednnEngine final : public Engine {
     ConvPrim e;
     e.src_md = in.md;
     e.int8 = prepared_->int8_conv(slot);
-    memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
-    memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
-    memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
-    auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
-    dnnl::primitive_attr attr;
-    if (op.relu && !e.int8) {
-      dnnl::post_ops po;
-      po.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-      attr.set_post_ops(po);
-    }
-    if (e.int8) attr.set_output_scales(1 << 1, e.int8->scale);  // per output channel
-    auto make_pd = [&](dnnl::algorithm alg, tag layout) {
-      const memory::desc src(src_dims, e.int8 ? dt::u8 : dt::f32, layout);
-      const memory::desc weights(w_dims, e.int8 ? dt::s8 : dt::f32, tag::any);
-      const memory::desc dst(dst_dims, dt::f32, layout);
-      const memory::dims strides{op.stride_h, op.stride_w}, pad{op.pad_h, op.pad_w};
-      // int8: the bias is added by finish_int8.
-      auto desc = e.int8
-                      ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
-                                                        src, weights, dst, strides, pad, pad)
-                      : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
-                                                        src, weights, b_md, dst, strides, pad, pad);
-      return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
-    };
-    std::optional<dnnl::convolution_forward::primitive_desc> chosen;
-    if (!e.int8 && tuning::winograd(op, oh, conv_algorithm_)) try {
-        chosen = make_pd(dnnl::algorithm::convolution_winograd, tag::any);
-      } catch (const dnnl::error&) {
-        // No Winograd implementation for this shape on this CPU.
-      }
-    if (!chosen) chosen = make_pd(dnnl::algorithm::convolution_direct, tag::any);
-    Layout probe;
-    // A layout we could not mask: ask for plain nhwc instead.
-    if (!Layout::from(chosen->dst_desc(), probe))
-      chosen = make_pd(dnnl::algorithm::convolution_direct, tag::nhwc);
-    const auto& pd = *chosen;
+    const auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
+    const auto pd = conv_pd(slot, op, in, oh, ow);
     e.prim = dnnl::convolution_forward(pd);
     setup_seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
     e.src = memory(pd.src_desc(), engine_, nullptr);
@@ -433,17 +443,6 @@ class OnednnEngine final : public Engine {
       if (in.batch > 1 &&
           (from.get_size() != in.layout.sb * sizeof(float) || to.get_size() != e.src_line_bytes))
         throw Error("oneDNN chose an int8 layout whose lines are not contiguous (internal error)");
-      dnnl::primitive_attr quantize;
-      quantize.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
-      e.line_from = memory(from, engine_, nullptr);
-      e.line_to = memory(to, engine_, nullptr);
-      e.quantize_line =
-          dnnl::reorder(dnnl::reorder::primitive_desc(engine_, from, engine_, to, quantize));
-      e.input_scale.assign(1, 1.0f);
-      e.input_scale_mem = memory({{1}, dt::f32, tag::x}, engine_, e.input_scale.data());
-      e.quantize_args = {{DNNL_ARG_FROM, e.line_from.get()},
-                         {DNNL_ARG_TO, e.line_to.get()},
-                         {DNNL_ARG_ATTR_OUTPUT_SCALES, e.input_scale_mem.get()}};
       const memory::dims dims{in.batch, in.channels, in.height, in.width};
       // The AVX-512 kernel where both are channels-innermost; elsewhere
       // oneDNN's generated reorder beats the plain loop (which is the
@@ -451,6 +450,19 @@ class OnednnEngine final : public Engine {
       e.quantize_in_place = kernels_.isa == Isa::avx512 &&
                             in.md == memory::desc(dims, dt::f32, tag::nhwc) &&
                             pd.src_desc() == memory::desc(dims, dt::u8, tag::nhwc);
+      e.input_scale.assign(1, 1.0f);
+      if (!e.quantize_in_place) {  // (generating a reorder costs as much as a few lines)
+        dnnl::primitive_attr quantize;
+        quantize.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
+        e.line_from = memory(from, engine_, nullptr);
+        e.line_to = memory(to, engine_, nullptr);
+        e.quantize_line =
+            dnnl::reorder(dnnl::reorder::primitive_desc(engine_, from, engine_, to, quantize));
+        e.input_scale_mem = memory({{1}, dt::f32, tag::x}, engine_, e.input_scale.data());
+        e.quantize_args = {{DNNL_ARG_FROM, e.line_from.get()},
+                           {DNNL_ARG_TO, e.line_to.get()},
+                           {DNNL_ARG_ATTR_OUTPUT_SCALES, e.input_scale_mem.get()}};
+      }
     }
     cache.push_back(std::move(e));
     return cache.back();
@@ -536,9 +548,10 @@ class OnednnEngine final : public Engine {
     for (const auto& [src, dst] : image_mds_)
       if (src == in.md) return &dst;
     if (image_mds_.size() >= kMaxShapes) image_mds_.clear();
-    const ConvPrim& e = conv_prim(0, op, in, in.height, in.width);
+    // Only the descriptor: the kernel runs this layer, so oneDNN's code for
+    // it would never run (generating it cost 2-3 ms per shape).
     Layout l;
-    if (!Layout::from(e.dst.get_desc(), l)) return nullptr;
+    if (!Layout::from(conv_pd(0, op, in, in.height, in.width).dst_desc(), l)) return nullptr;
     tag t;
     if (l.block == 1 && l.sc == 1)
       t = tag::nhwc;
