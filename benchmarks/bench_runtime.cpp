@@ -22,7 +22,8 @@
 //     milliseconds per line spent reading and decoding the image files, in
 //     line normalisation and in the network (batch 1, one thread), each the
 //     median of --runs passes over the images, side by side: what a whole
-//     program pays per line besides the network.
+//     program pays per line besides the network; and in the CTC decoders
+//     (greedy, beam, and with --lm FILE beam with that language model).
 //
 // Prints one JSON object.
 
@@ -36,6 +37,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include "core/file_io.hpp"
@@ -133,6 +135,10 @@ int run(int argc, char** argv) {
   bool input_cost = false;
   app.add_flag("--input-cost", input_cost,
                "time decoding and normalising IMAGES against the network, instead");
+  std::string lm_path;
+  app.add_option("--lm", lm_path,
+                 "with --input-cost: also time the beam decoder with this language model")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
   const Precision precision = parse_precision(lstm_precision);
   const Precision conv = parse_precision(conv_precision);
@@ -146,9 +152,27 @@ int run(int argc, char** argv) {
     options.lstm_precision = precision;
     options.conv_precision = conv;
     Recognizer rec(model, options);
+    // The CTC decoders as ocr-infer runs them (text, confidence, character
+    // boxes): greedy, beam, and beam with the language model.
+    RecognizerOptions beam_options = options;
+    beam_options.decoder = Decoder::beam;
+    Recognizer beam(model, beam_options);
+    std::optional<Recognizer> beam_lm;
+    if (!lm_path.empty()) {
+      beam_options.language_model = LanguageModel::load(lm_path);
+      beam_options.language_model_options = tuned_language_model_options(*model);
+      beam_lm.emplace(model, beam_options);
+    }
     std::vector<Image> decoded(paths.size());
     std::vector<LineTensor> lines(paths.size());
-    std::vector<double> decode, normalise, network;
+    std::vector<LogProbs> log_probs(paths.size());
+    std::vector<double> decode, normalise, network, greedy, beam_only, beam_with_lm;
+    auto time_decoder = [&](const Recognizer& r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const auto& lp : log_probs)
+        r.decode(lp);
+      return seconds_since(t0) / static_cast<double>(log_probs.size()) * 1e3;
+    };
     for (int r = 0; r <= runs; ++r) {  // pass 0 warms caches and primitives
       auto t0 = std::chrono::steady_clock::now();
       for (std::size_t i = 0; i < paths.size(); ++i)
@@ -159,23 +183,35 @@ int run(int argc, char** argv) {
         lines[i] = normalize_line(decoded[i], model->preprocessing());
       const double t_normalise = seconds_since(t0);
       t0 = std::chrono::steady_clock::now();
-      for (const auto& l : lines)
-        rec.forward(std::span(&l, 1));
+      for (std::size_t i = 0; i < lines.size(); ++i)
+        log_probs[i] = std::move(rec.forward(std::span(&lines[i], 1)).front());
       const double t_network = seconds_since(t0);
+      const double t_greedy = time_decoder(rec), t_beam = time_decoder(beam);
+      const double t_beam_lm = beam_lm ? time_decoder(*beam_lm) : 0.0;
       if (r == 0) continue;
+      greedy.push_back(t_greedy);
+      beam_only.push_back(t_beam);
+      beam_with_lm.push_back(t_beam_lm);
       const double n = static_cast<double>(paths.size());
       decode.push_back(t_decode / n * 1e3);
       normalise.push_back(t_normalise / n * 1e3);
       network.push_back(t_network / n * 1e3);
     }
-    const nlohmann::json cost = {
+    nlohmann::json cost = {
         {"engine", "ocrcore-input-cost"},
         {"lines", paths.size()},
         {"runs", runs},
         {"decode_ms", median(decode)},
         {"normalise_ms", median(normalise)},
         {"network_ms", median(network)},
-        {"input_to_network", (median(decode) + median(normalise)) / median(network)}};
+        {"input_to_network", (median(decode) + median(normalise)) / median(network)},
+        {"ctc_greedy_ms", median(greedy)},
+        {"ctc_beam_ms", median(beam_only)},
+        {"beam_to_network", median(beam_only) / median(network)}};
+    if (beam_lm) {
+      cost["ctc_beam_lm_ms"] = median(beam_with_lm);
+      cost["beam_lm_to_network"] = median(beam_with_lm) / median(network);
+    }
     std::printf("%s\n", cost.dump().c_str());
     return 0;
   }
@@ -237,9 +273,9 @@ int run(int argc, char** argv) {
     std::printf("%s\n", out.dump().c_str());
     return 0;
   }
-  out["engine"] = backend_name == "reference"                                ? "ocrcore-reference"
+  out["engine"] = backend_name == "reference"                               ? "ocrcore-reference"
                   : precision == Precision::int8 && conv == Precision::int8 ? "ocrcore-int8"
-                                                                             : "ocrcore";
+                                                                            : "ocrcore";
   out["lstm_precision"] = lstm_precision;
   out["conv_precision"] = conv_precision;
   out["lines"] = lines.size();

@@ -1,4 +1,4 @@
-// ARPA character language models (ocr-lm writes them; users may bring their
+// Character language models, ARPA or binary (ocr-lm writes them; users may bring their
 // own): loaded, or refused with an ocrcore::Error that names the file; what
 // loads scores every token from every reachable context with a finite score.
 #include "fuzz_util.hpp"

@@ -58,16 +58,21 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
                   std::to_string(i / static_cast<std::size_t>(lp.classes)) +
                   " (weights so large that the computation overflows?)");
   std::vector<int> labels;
+  std::vector<ctc::LabelSpan> spans;
   double log_prob = 0;
   if (options_.decoder == Decoder::beam) {
     auto hyps = options_.language_model
                     ? ctc::prefix_beam_search(lp, options_.beam_width, *options_.language_model,
                                               model_->alphabet(), options_.language_model_options)
-                    : ctc::prefix_beam_search(lp, options_.beam_width);
+                    : ctc::prefix_beam_search(lp, options_.beam_width,
+                                              options_.language_model_options.prune_log_prob);
     labels = hyps.front().labels;
     log_prob = hyps.front().log_prob;
+    spans = ctc::align(lp, labels);
   } else {
-    labels = ctc::best_path(lp);
+    spans = ctc::best_path_spans(lp);
+    for (const auto& span : spans)
+      labels.push_back(span.label);
     log_prob = ctc::sequence_log_prob(lp, labels);
   }
   LineResult r;
@@ -76,7 +81,7 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
   r.confidence = static_cast<float>(std::exp(std::min(0.0, log_prob)));
   const auto& alphabet = model_->alphabet();
   const double stride = model_->architecture().width_stride();
-  for (const auto& span : ctc::align(lp, labels)) {
+  for (const auto& span : spans) {
     CharResult c;
     c.text = alphabet[span.label];
     float peak = -INFINITY;

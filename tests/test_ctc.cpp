@@ -151,6 +151,23 @@ TEST(Ctc, AlignmentIsTheViterbiPath) {
   }
 }
 
+TEST(Ctc, BestPathSpansAreTheViterbiAlignmentOfTheBestPath) {
+  std::mt19937 rng(5);
+  for (int trial = 0; trial < 200; ++trial) {
+    // Long, sharp frames: runs of labels, repeats and blanks as a network gives.
+    auto lp = random_log_probs(1 + trial % 60, 3 + trial % 7, rng, 4.0f);
+    const auto spans = ctc::best_path_spans(lp);
+    const auto viterbi = ctc::align(lp, ctc::best_path(lp));
+    ASSERT_EQ(spans.size(), viterbi.size()) << "trial " << trial;
+    for (std::size_t i = 0; i < spans.size(); ++i) {
+      EXPECT_EQ(spans[i].label, viterbi[i].label);
+      EXPECT_EQ(spans[i].frame_begin, viterbi[i].frame_begin) << "trial " << trial << " " << i;
+      EXPECT_EQ(spans[i].frame_end, viterbi[i].frame_end) << "trial " << trial << " " << i;
+    }
+  }
+  EXPECT_TRUE(ctc::best_path_spans(LogProbs{0, 3, {}}).empty());
+}
+
 TEST(Ctc, ImpossibleLabelling) {
   std::mt19937 rng(4);
   auto lp = random_log_probs(2, 3, rng);

@@ -96,7 +96,7 @@ TEST_F(OcrInfer, ErrorAnalysis) {
 
 TEST_F(OcrInfer, LanguageModelOptions) {
   const std::string lm =
-      (std::filesystem::path(OCRCORE_SOURCE_DIR) / "models/printed-english.arpa").string();
+      (std::filesystem::path(OCRCORE_SOURCE_DIR) / "models/printed-english.ocrlm").string();
   auto r = run(model_arg() + " --lm " + lm + " --format tsv " + (dir_ / "lines").string(), dir_);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("2 lines, 2 recognised"), std::string::npos) << r.err;

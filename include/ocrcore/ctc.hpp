@@ -1,5 +1,6 @@
 #pragma once
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -20,8 +21,13 @@ struct Hypothesis {
 OCRCORE_API std::vector<int> best_path(const LogProbs& log_probs);
 
 // CTC prefix beam search; returns up to `beam_width` hypotheses, best first,
-// each with its exact prefix probability log P(labels | frames).
-OCRCORE_API std::vector<Hypothesis> prefix_beam_search(const LogProbs& log_probs, int beam_width);
+// each with its exact prefix probability log P(labels | frames). Labels whose
+// log-posterior in a frame is below `prune_log_prob` are not tried there
+// (-inf: all are, as the exactness tests need; a network's frames give most
+// labels far less than e^-7, so pruning there changes nothing but the time).
+OCRCORE_API std::vector<Hypothesis> prefix_beam_search(
+    const LogProbs& log_probs, int beam_width,
+    float prune_log_prob = -std::numeric_limits<float>::infinity());
 
 // Prefix beam search with a character language model (shallow fusion, see
 // LanguageModelOptions). `alphabet` is the model's (index 0 the blank);
@@ -42,5 +48,10 @@ struct LabelSpan {
   int frame_end;
 };
 OCRCORE_API std::vector<LabelSpan> align(const LogProbs& log_probs, const std::vector<int>& labels);
+
+// best_path's labels with their frames: the argmax path is the most likely
+// path of all, so (ties apart) this is align(log_probs, best_path(log_probs))
+// without the Viterbi pass.
+OCRCORE_API std::vector<LabelSpan> best_path_spans(const LogProbs& log_probs);
 
 }  // namespace ocrcore::ctc

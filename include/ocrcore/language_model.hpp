@@ -15,10 +15,19 @@ namespace ocrcore {
 // one UTF-8 character each, `<space>` for the space, `<s>` and `</s>` for the
 // line's start and end, `<unk>` for characters it never saw. Loaded once and
 // then read-only: share it between threads.
+//
+// The same model in binary form (write_binary, `ocr-lm compile`;
+// docs/language-model-format.md) loads in about a millisecond instead of
+// parsing text at every start: its n-gram tables are mapped from the file as
+// they are.
 class OCRCORE_API LanguageModel {
  public:
-  // Throws Error naming the file and line of anything malformed.
-  static std::shared_ptr<const LanguageModel> load(const std::filesystem::path& arpa);
+  // ARPA or binary, told apart by the binary form's magic bytes. Throws
+  // Error naming the file (and, for ARPA, the line) of anything malformed.
+  static std::shared_ptr<const LanguageModel> load(const std::filesystem::path& path);
+
+  // Writes the binary form (atomically). Throws Error naming the file.
+  void write_binary(const std::filesystem::path& path) const;
 
   ~LanguageModel();
   LanguageModel(const LanguageModel&) = delete;
@@ -41,8 +50,9 @@ class OCRCORE_API LanguageModel {
   // log10 P(token | state) by ARPA back-off; `next` receives the new context.
   float score(State state, int token, State* next) const;
 
+  struct Impl;  // the n-gram tables (opaque)
+
  private:
-  struct Impl;  // the n-gram tables
   explicit LanguageModel(std::unique_ptr<const Impl> impl);
   std::unique_ptr<const Impl> impl_;
 };

@@ -54,6 +54,8 @@ struct RecognizerOptions {
   // Path of ocrcore's own kernels (onednn backend); automatic honours OCRCORE_ISA.
   Isa isa = Isa::automatic;
   // A character language model for the beam decoder (needs Decoder::beam).
+  // language_model_options.prune_log_prob prunes the beam decoder's
+  // extensions with or without a model.
   std::shared_ptr<const LanguageModel> language_model;
   LanguageModelOptions language_model_options;
   ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;

@@ -2,7 +2,6 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <unordered_map>
 
 #include "ctc/ctc_math.hpp"
 #include "ocrcore/ctc.hpp"
@@ -10,15 +9,23 @@
 
 namespace ocrcore::ctc {
 
-std::vector<int> best_path(const LogProbs& lp) {
-  std::vector<int> labels;
+std::vector<LabelSpan> best_path_spans(const LogProbs& lp) {
+  std::vector<LabelSpan> spans;
   int prev = 0;
   for (int t = 0; t < lp.frames; ++t) {
     const float* f = lp.frame(t);
     const int k = static_cast<int>(std::max_element(f, f + lp.classes) - f);
-    if (k != 0 && k != prev) labels.push_back(k);
+    if (k != 0 && k != prev) spans.push_back({k, t, t + 1});
+    if (k != 0) spans.back().frame_end = t + 1;
     prev = k;
   }
+  return spans;
+}
+
+std::vector<int> best_path(const LogProbs& lp) {
+  std::vector<int> labels;
+  for (const auto& span : best_path_spans(lp))
+    labels.push_back(span.label);
   return labels;
 }
 
@@ -44,19 +51,46 @@ std::vector<Hypothesis> beam_search(const LogProbs& lp, int beam_width, const Lm
     double lm;
   };
   std::vector<Node> nodes{{-1, 0, terms.lm ? terms.lm->begin_state() : 0, 0.0}};
-  std::unordered_map<std::uint64_t, int> children;
+  // (node, label) -> child in an open-addressing table kept at most half
+  // full: one multiply and, mostly, one probe per extension.
+  std::vector<std::uint64_t> child_keys(1024, 0);
+  std::vector<int> child_ids(1024);
+  int child_shift = 64 - 10;
+  auto slot_of = [&](std::uint64_t key) {
+    std::size_t i = (key * 0x9E3779B97F4A7C15ull) >> child_shift;
+    while (child_keys[i] != 0 && child_keys[i] != key)
+      i = (i + 1) & (child_keys.size() - 1);
+    return i;
+  };
   auto child = [&](int node, int label) {
-    const std::uint64_t key = (std::uint64_t(node) << 32) | std::uint32_t(label);
-    auto [it, added] = children.try_emplace(key, static_cast<int>(nodes.size()));
-    if (added) {
-      Node n{node, label, 0, nodes[node].lm};
-      if (terms.lm)
-        n.lm += terms.weight * ln10 *
-                    terms.lm->score(nodes[node].state, terms.tokens[label], &n.state) +
-                terms.bonus;
-      nodes.push_back(n);
+    // +1: key 0 marks an empty slot.
+    const std::uint64_t key = ((std::uint64_t(node) << 32) | std::uint32_t(label)) + 1;
+    std::size_t i = slot_of(key);
+    if (child_keys[i] == key) return child_ids[i];
+    const int c = static_cast<int>(nodes.size());
+    Node n{node, label, 0, nodes[node].lm};
+    if (terms.lm)
+      n.lm +=
+          terms.weight * ln10 * terms.lm->score(nodes[node].state, terms.tokens[label], &n.state) +
+          terms.bonus;
+    nodes.push_back(n);
+    if (2 * nodes.size() > child_keys.size()) {
+      std::vector<std::uint64_t> keys(2 * child_keys.size(), 0);
+      std::vector<int> ids(keys.size());
+      keys.swap(child_keys);
+      ids.swap(child_ids);
+      --child_shift;
+      for (std::size_t j = 0; j < keys.size(); ++j)
+        if (keys[j] != 0) {
+          const std::size_t k = slot_of(keys[j]);
+          child_keys[k] = keys[j];
+          child_ids[k] = ids[j];
+        }
+      i = slot_of(key);
     }
-    return it->second;
+    child_keys[i] = key;
+    child_ids[i] = c;
+    return c;
   };
   // A beam entry: a node with the probabilities of its prefix ending in blank
   // (pb) and in its last label (pnb).
@@ -84,16 +118,31 @@ std::vector<Hypothesis> beam_search(const LogProbs& lp, int beam_width, const Lm
                  tb = b.second.total() + nodes[b.first].lm;
     return ta != tb ? ta > tb : a.first < b.first;  // ties: deterministic
   };
+  std::vector<int> candidates;  // this frame's labels above the pruning threshold
   for (int t = 0; t < lp.frames; ++t) {
     const float* f = lp.frame(t);
+    candidates.clear();
+    for (int k = 1; k < lp.classes; ++k)
+      if (f[k] >= terms.prune) candidates.push_back(k);
+    if (candidates.empty()) {
+      // No prefix grows (most frames of a line, between characters): each
+      // entry stays itself, so no two can merge.
+      for (auto& [node, s] : beam) {
+        const int last = nodes[node].label;
+        const double pb = s.total() + f[0];
+        s.pnb = last != 0 ? s.pnb + f[last] : kNegInf;
+        s.pb = pb;
+      }
+      std::sort(beam.begin(), beam.end(), better);
+      continue;
+    }
     for (const auto& [node, s] : beam) {
       const double total = s.total();
       Score& same = at(node);
       same.pb = log_add(same.pb, total + f[0]);
       const int last = nodes[node].label;  // 0 for the empty prefix
       if (last != 0) same.pnb = log_add(same.pnb, s.pnb + f[last]);
-      for (int k = 1; k < lp.classes; ++k) {
-        if (f[k] < terms.prune) continue;
+      for (int k : candidates) {
         // A repeated label only extends the prefix when a blank separates them.
         const double from = k == last ? s.pb : total;
         if (from == kNegInf) continue;
@@ -136,8 +185,11 @@ std::vector<Hypothesis> beam_search(const LogProbs& lp, int beam_width, const Lm
 
 }  // namespace
 
-std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width) {
-  return beam_search(lp, beam_width, LmTerms{});
+std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width,
+                                           float prune_log_prob) {
+  LmTerms terms;
+  terms.prune = prune_log_prob;
+  return beam_search(lp, beam_width, terms);
 }
 
 std::vector<Hypothesis> prefix_beam_search(const LogProbs& lp, int beam_width,

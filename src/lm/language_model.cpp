@@ -3,11 +3,12 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <iterator>
+#include <cstring>
+#include <sstream>
 #include <string_view>
 #include <unordered_map>
 
+#include "core/file_io.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/metrics.hpp"
 
@@ -33,35 +34,62 @@ struct Entry {
   float backoff = 0;   // log10
 };
 
+// One n-gram and its numbers side by side: a lookup touches one cache line.
+// This is also the binary file's record (write_binary).
+struct Slot {
+  std::uint64_t key = 0;  // 0: empty
+  Entry entry;
+};
+static_assert(sizeof(Slot) == 16);
+
 // N-grams of one order by key (their token ids + 1, one byte each, last token
 // lowest; never 0): open addressing, one probe sequence per lookup, as the
-// decoder looks up several n-grams for every prefix it extends.
+// decoder looks up several n-grams for every prefix it extends. The slots are
+// its own (built from ARPA) or a view into a mapped binary file.
 class Table {
  public:
   void reserve(std::size_t n);
   Entry& insert(std::uint64_t key);
+  // Slots that outlive the table; `capacity` a power of two with at least
+  // one empty slot (load_binary checks).
+  void view(const Slot* slots, std::size_t capacity, std::size_t size);
   const Entry* find(std::uint64_t key) const;
   std::size_t size() const { return size_; }
+  std::size_t capacity() const { return capacity_; }
+  const Slot* slots() const { return slots_; }
 
  private:
   std::size_t slot(std::uint64_t key) const;
-  std::vector<std::uint64_t> keys_;
-  std::vector<Entry> entries_;
-  std::size_t size_ = 0;
+  std::vector<Slot> owned_;
+  const Slot* slots_ = nullptr;
+  std::size_t capacity_ = 0, size_ = 0;
   int shift_ = 64;
 };
 
+int log2_of(std::size_t power_of_two) {
+  int bits = 0;
+  while ((std::size_t{1} << bits) < power_of_two)
+    ++bits;
+  return bits;
+}
+
 void Table::reserve(std::size_t n) {
   std::size_t capacity = 16;
-  int bits = 4;
-  while (capacity < 2 * n + 2) {
+  while (capacity < 2 * n + 2)
     capacity *= 2;
-    ++bits;
-  }
-  keys_.assign(capacity, 0);
-  entries_.assign(capacity, Entry{});
-  shift_ = 64 - bits;
+  owned_.assign(capacity, Slot{});
+  slots_ = owned_.data();
+  capacity_ = capacity;
+  shift_ = 64 - log2_of(capacity);
   size_ = 0;
+}
+
+void Table::view(const Slot* slots, std::size_t capacity, std::size_t size) {
+  owned_.clear();
+  slots_ = slots;
+  capacity_ = capacity;
+  size_ = size;
+  shift_ = 64 - log2_of(capacity);
 }
 
 std::size_t Table::slot(std::uint64_t key) const {
@@ -69,31 +97,67 @@ std::size_t Table::slot(std::uint64_t key) const {
 }
 
 Entry& Table::insert(std::uint64_t key) {
-  if (2 * (size_ + 1) > keys_.size()) {  // keep it at most half full
-    std::vector<std::uint64_t> keys = std::move(keys_);
-    std::vector<Entry> entries = std::move(entries_);
-    reserve(std::max<std::size_t>(size_ + 1, keys.size()));
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      if (keys[i]) insert(keys[i]) = entries[i];
+  if (2 * (size_ + 1) > capacity_) {  // keep it at most half full
+    std::vector<Slot> old = std::move(owned_);
+    reserve(std::max<std::size_t>(size_ + 1, old.size()));
+    for (const Slot& s : old)
+      if (s.key) insert(s.key) = s.entry;
   }
-  const std::size_t mask = keys_.size() - 1;
+  const std::size_t mask = capacity_ - 1;
   for (std::size_t i = slot(key);; i = (i + 1) & mask) {
-    if (keys_[i] == key) return entries_[i];
-    if (keys_[i] == 0) {
-      keys_[i] = key;
+    Slot& s = owned_[i];
+    if (s.key == key) return s.entry;
+    if (s.key == 0) {
+      s.key = key;
       ++size_;
-      return entries_[i];
+      return s.entry;
     }
   }
 }
 
 const Entry* Table::find(std::uint64_t key) const {
-  if (keys_.empty()) return nullptr;
-  const std::size_t mask = keys_.size() - 1;
+  if (capacity_ == 0) return nullptr;
+  const std::size_t mask = capacity_ - 1;
   for (std::size_t i = slot(key);; i = (i + 1) & mask) {
-    if (keys_[i] == key) return &entries_[i];
-    if (keys_[i] == 0) return nullptr;
+    if (slots_[i].key == key) return &slots_[i].entry;
+    if (slots_[i].key == 0) return nullptr;
   }
+}
+
+// The binary form (docs/language-model-format.md): little-endian, every part
+// at a multiple of 8 bytes.
+constexpr char kMagic[8] = {'O', 'C', 'R', 'C', 'L', 'M', '\0', '\1'};
+constexpr std::uint32_t kBinaryVersion = 1;
+struct BinaryHeader {
+  char magic[8];
+  std::uint32_t version;
+  std::uint32_t order;
+  std::uint32_t characters;  // tokens after <s>, </s>, <unk>
+  float unknown_log_prob;
+  std::uint64_t names_bytes;  // the characters' UTF-8, each after its length byte, padded to 8
+};
+static_assert(sizeof(BinaryHeader) == 32);
+// Then per order: std::uint64_t capacity, size; then the names; then each
+// order's capacity slots.
+
+bool is_binary(const std::uint8_t* data, std::size_t size) {
+  return size >= sizeof kMagic && std::memcmp(data, kMagic, sizeof kMagic) == 0;
+}
+
+// Entry values every loader accepts (the bounds keep every back-off sum finite).
+std::string check_entry(const Entry& e) {
+  auto text = [](float v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  if (!std::isfinite(e.log_prob) || !std::isfinite(e.backoff)) return "a number is not finite";
+  // A probability above 1 is not one.
+  if (e.log_prob > 0 || e.log_prob < -1000)
+    return "log10 probability " + text(e.log_prob) + " is outside [-1000, 0]";
+  if (std::abs(e.backoff) > 1000)
+    return "log10 back-off weight " + text(e.backoff) + " is outside [-1000, 1000]";
+  return {};
 }
 
 }  // namespace
@@ -104,7 +168,22 @@ struct LanguageModel::Impl {
   std::vector<std::string> characters;
   int order = 0;
   float unknown_log_prob = -10.0f;
+  std::unique_ptr<detail::MappedFile> file;  // a binary model's slots live here
 };
+
+namespace {
+
+void add_character(LanguageModel::Impl& lm, const std::string& name) {
+  lm.ids.emplace(name, static_cast<int>(lm.ids.size()));
+  lm.characters.push_back(name);
+}
+
+std::unique_ptr<LanguageModel::Impl> load_arpa(const std::filesystem::path& path,
+                                               std::string_view text);
+std::unique_ptr<LanguageModel::Impl> load_binary(const std::filesystem::path& path,
+                                                 std::unique_ptr<detail::MappedFile> file);
+
+}  // namespace
 
 LanguageModel::LanguageModel(std::unique_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 LanguageModel::~LanguageModel() = default;
@@ -116,11 +195,26 @@ const std::vector<std::string>& LanguageModel::characters() const {
 }
 
 std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open the language model");
-  // The whole file at once, then lines as views into it: a shipped model has
-  // hundreds of thousands of n-gram lines and is loaded at every start.
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto file = std::make_unique<detail::MappedFile>(path);
+  std::unique_ptr<const Impl> impl;
+  if (is_binary(file->data(), file->size())) {
+    impl = load_binary(path, std::move(file));
+  } else {
+    // Lines as views into the mapped text: a shipped model has hundreds of
+    // thousands of n-gram lines.
+    impl = load_arpa(path,
+                     std::string_view(reinterpret_cast<const char*>(file->data()), file->size()));
+  }
+  return std::shared_ptr<const LanguageModel>(new LanguageModel(std::move(impl)));
+}
+
+namespace {
+
+std::unique_ptr<LanguageModel::Impl> load_arpa(const std::filesystem::path& path,
+                                               std::string_view text) {
+  using Impl = LanguageModel::Impl;
+  constexpr int kBegin = LanguageModel::kBegin, kEnd = LanguageModel::kEnd,
+                kUnknown = LanguageModel::kUnknown;
   auto lm = std::make_unique<Impl>();
   lm->ids = {{"<s>", kBegin}, {"</s>", kEnd}, {"<unk>", kUnknown}};
   std::array<int, 256> byte_id;  // ids of one-byte tokens (ASCII characters), -1 if none yet
@@ -130,7 +224,7 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
   auto next_line = [&] {
     if (pos >= text.size()) return false;
     const std::size_t end = std::min(text.find('\n', pos), text.size());
-    line = std::string_view(text).substr(pos, end - pos);
+    line = text.substr(pos, end - pos);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     pos = end + 1;
     ++line_no;
@@ -188,8 +282,8 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
         fail("token '" + name + "' is not one character");
       if (lm->ids.size() >= kMaxTokens)
         fail("more than " + std::to_string(kMaxTokens - 3) + " characters");
-      it = lm->ids.emplace(name, static_cast<int>(lm->ids.size())).first;
-      lm->characters.push_back(name);
+      add_character(*lm, name);
+      it = lm->ids.find(name);
     }
     if (name.size() == 1 && it->second >= 3)
       byte_id[static_cast<unsigned char>(name[0])] = it->second;
@@ -231,11 +325,7 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
       key = push(key, token_id(fields[1 + k], n));
     if (count == static_cast<std::size_t>(n) + 2 && !parse_float(fields[n + 1], e.backoff))
       fail("expected a log10 back-off weight");
-    if (!std::isfinite(e.log_prob) || !std::isfinite(e.backoff)) fail("a number is not finite");
-    // A probability above 1 is not one; the bounds keep every back-off sum finite.
-    if (e.log_prob > 0 || e.log_prob < -1000)
-      fail("log10 probability " + std::string(fields[0]) + " is outside [-1000, 0]");
-    if (std::abs(e.backoff) > 1000) fail("log10 back-off weight outside [-1000, 1000]");
+    if (const std::string bad = check_entry(e); !bad.empty()) fail(bad);
     lm->ngrams[n - 1].insert(key) = e;
   } while (next_line());
   if (!ended) throw Error(path.string() + ": truncated (no \\end\\ line)");
@@ -246,7 +336,129 @@ std::shared_ptr<const LanguageModel> LanguageModel::load(const std::filesystem::
                   std::to_string(lm->ngrams[k].size()));
   if (const Entry* unk = lm->ngrams[0].find(push(0, kUnknown)))
     lm->unknown_log_prob = unk->log_prob;
-  return std::shared_ptr<const LanguageModel>(new LanguageModel(std::move(lm)));
+  return lm;
+}
+
+// Reads a value of type T at `offset`, which must lie inside the file.
+template <class T>
+T read_at(const detail::MappedFile& file, std::size_t offset) {
+  T value;
+  std::memcpy(&value, file.data() + offset, sizeof value);
+  return value;
+}
+
+std::unique_ptr<LanguageModel::Impl> load_binary(const std::filesystem::path& path,
+                                                 std::unique_ptr<detail::MappedFile> file) {
+  auto fail = [&](const std::string& what) -> void {
+    throw Error(path.string() + ": binary language model: " + what);
+  };
+  const std::size_t size = file->size();
+  if (size < sizeof(BinaryHeader)) fail("truncated header");
+  const auto header = read_at<BinaryHeader>(*file, 0);
+  if (header.version != kBinaryVersion)
+    fail("version " + std::to_string(header.version) + " (this build reads version " +
+         std::to_string(kBinaryVersion) + ")");
+  if (header.order < 1 || header.order > kMaxOrder)
+    fail("order " + std::to_string(header.order) + " is not supported (1 to " +
+         std::to_string(kMaxOrder) + ")");
+  if (header.characters > kMaxTokens - 3)
+    fail("more than " + std::to_string(kMaxTokens - 3) + " characters");
+  if (const std::string bad = check_entry({header.unknown_log_prob, 0}); !bad.empty())
+    fail("<unk>: " + bad);
+  auto lm = std::make_unique<LanguageModel::Impl>();
+  lm->order = static_cast<int>(header.order);
+  lm->unknown_log_prob = header.unknown_log_prob;
+  lm->ids = {{"<s>", LanguageModel::kBegin},
+             {"</s>", LanguageModel::kEnd},
+             {"<unk>", LanguageModel::kUnknown}};
+
+  std::size_t offset = sizeof(BinaryHeader);
+  const std::size_t tables_at = offset, names_at = offset + 16 * header.order;
+  if (names_at > size || header.names_bytes > size - names_at || header.names_bytes % 8)
+    fail("truncated character names");
+  // Characters: a length byte, then that many bytes of one UTF-8 character.
+  offset = names_at;
+  const std::size_t names_end = names_at + header.names_bytes;
+  for (std::uint32_t c = 0; c < header.characters; ++c) {
+    if (offset >= names_end) fail("truncated character names");
+    const std::size_t length = file->data()[offset++];
+    if (length == 0 || length > names_end - offset) fail("a character name is cut off");
+    const std::string name(reinterpret_cast<const char*>(file->data()) + offset, length);
+    offset += length;
+    bool one_character = false;
+    try {
+      one_character = utf8_decode(name, path.string()).size() == 1;
+    } catch (const Error&) {
+    }
+    if (!one_character) fail("character " + std::to_string(c) + " is not one UTF-8 character");
+    if (lm->ids.count(name)) fail("character '" + name + "' appears twice");
+    add_character(*lm, name);
+  }
+  // Each order's table: a power-of-two capacity with an empty slot left
+  // (lookups stop at one), keys of exactly n known tokens, numbers in range.
+  offset = names_end;
+  lm->ngrams.resize(header.order);
+  const std::uint64_t tokens = 3 + header.characters;
+  for (std::uint32_t k = 0; k < header.order; ++k) {
+    const auto capacity = read_at<std::uint64_t>(*file, tables_at + 16 * k);
+    const auto count = read_at<std::uint64_t>(*file, tables_at + 16 * k + 8);
+    const std::string order_name = std::to_string(k + 1) + "-grams: ";
+    if (capacity < 2 || (capacity & (capacity - 1)) || count >= capacity)
+      fail(order_name + "capacity " + std::to_string(capacity) + " for " + std::to_string(count) +
+           " n-grams");
+    if (capacity > (size - offset) / sizeof(Slot)) fail(order_name + "truncated");
+    const auto* slots = reinterpret_cast<const Slot*>(file->data() + offset);
+    std::uint64_t filled = 0;
+    for (std::uint64_t i = 0; i < capacity; ++i) {
+      const Slot& s = slots[i];
+      if (s.key == 0) continue;
+      ++filled;
+      std::uint64_t key = s.key;
+      for (std::uint32_t t = 0; t <= k; ++t, key >>= 8)
+        if ((key & 0xff) == 0 || (key & 0xff) > tokens)
+          fail(order_name + "slot " + std::to_string(i) + " holds an unknown token");
+      if (key != 0) fail(order_name + "slot " + std::to_string(i) + " holds too many tokens");
+      if (const std::string bad = check_entry(s.entry); !bad.empty())
+        fail(order_name + "slot " + std::to_string(i) + ": " + bad);
+    }
+    if (filled != count)
+      fail(order_name + "the header says " + std::to_string(count) + ", the table holds " +
+           std::to_string(filled));
+    lm->ngrams[k].view(slots, capacity, count);
+    offset += capacity * sizeof(Slot);
+  }
+  if (offset != size) fail(std::to_string(size - offset) + " bytes after the last table");
+  lm->file = std::move(file);
+  return lm;
+}
+
+}  // namespace
+
+void LanguageModel::write_binary(const std::filesystem::path& path) const {
+  BinaryHeader header{};
+  std::memcpy(header.magic, kMagic, sizeof kMagic);
+  header.version = kBinaryVersion;
+  header.order = static_cast<std::uint32_t>(impl_->order);
+  header.characters = static_cast<std::uint32_t>(impl_->characters.size());
+  header.unknown_log_prob = impl_->unknown_log_prob;
+  std::string names;
+  for (const std::string& c : impl_->characters) {
+    names.push_back(static_cast<char>(c.size()));
+    names += c;
+  }
+  names.resize((names.size() + 7) / 8 * 8, '\0');
+  header.names_bytes = names.size();
+  write_file_atomic(path, [&](std::ostream& out) {
+    out.write(reinterpret_cast<const char*>(&header), sizeof header);
+    for (const Table& t : impl_->ngrams) {
+      const std::uint64_t numbers[2] = {t.capacity(), t.size()};
+      out.write(reinterpret_cast<const char*>(numbers), sizeof numbers);
+    }
+    out.write(names.data(), static_cast<std::streamsize>(names.size()));
+    for (const Table& t : impl_->ngrams)
+      out.write(reinterpret_cast<const char*>(t.slots()),
+                static_cast<std::streamsize>(t.capacity() * sizeof(Slot)));
+  });
 }
 
 std::size_t LanguageModel::ngram_count() const {

@@ -96,7 +96,7 @@ TEST(ThreadSafety, BundledModelGreedyAndBeamWithLanguageModel) {
   RecognizerOptions beam = greedy;
   beam.decoder = Decoder::beam;
   beam.beam_width = 5;
-  beam.language_model = LanguageModel::load(models / "printed-english.arpa");
+  beam.language_model = LanguageModel::load(models / "printed-english.ocrlm");
   eight_threads_match_one(model, images, beam, "beam + LM");
 }
 

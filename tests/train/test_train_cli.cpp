@@ -49,6 +49,14 @@ class TrainCli : public ::testing::Test {
            " -b 4 --validate-every 4 --checkpoint-every 2 --log-every 1" +
            " -t 1 --loader-threads 1 --seed 3";
   }
+  // An order-3 model of the test corpus; ocr-lm's exit code.
+  int build_lm(const std::filesystem::path& arpa) const {
+    return run(kLm,
+               std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt -o " + arpa.string() +
+                   " --order 3 --min-count 1",
+               dir_)
+        .exit_code;
+  }
   TempDir dir_;
 };
 
@@ -102,15 +110,36 @@ TEST_F(TrainCli, LmBuildsAModelTheDecoderReads) {
   EXPECT_NE(r.exit_code, 0);
 }
 
+TEST_F(TrainCli, LmCompileWritesABinaryThatScoresAsTheArpa) {
+  const auto arpa = dir_ / "lm.arpa", binary = dir_ / "lm.ocrlm";
+  ASSERT_EQ(build_lm(arpa), 0);
+  auto r = run(kLm, "compile " + arpa.string() + " -o " + binary.string(), dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("order 3"), std::string::npos) << r.err;
+  const auto text = LanguageModel::load(arpa), compiled = LanguageModel::load(binary);
+  ASSERT_EQ(compiled->ngram_count(), text->ngram_count());
+  ASSERT_EQ(compiled->characters(), text->characters());
+  auto a = text->begin_state(), b = compiled->begin_state();
+  for (const char* character : {"t", "h", "e", " ", "c", "a", "t", "q"}) {
+    const int token = text->token(character);
+    ASSERT_EQ(compiled->token(character), token);
+    EXPECT_EQ(text->score(a, token, &a), compiled->score(b, token, &b)) << character;
+    EXPECT_EQ(a, b);
+  }
+  EXPECT_EQ(text->score(a, LanguageModel::kEnd, &a), compiled->score(b, LanguageModel::kEnd, &b));
+  // A file that is not a language model: named error, nothing written.
+  write_bytes(dir_ / "junk.arpa", "not a model\n");
+  r = run(kLm, "compile " + (dir_ / "junk.arpa").string() + " -o " + (dir_ / "j.ocrlm").string(),
+          dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("junk.arpa"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "j.ocrlm"));
+}
+
 TEST_F(TrainCli, LmTuneRecordsTheBestPointInACopyOfTheModel) {
   ASSERT_EQ(run(kTrain, train_args("run", 4), dir_).exit_code, 0);
   const auto arpa = dir_ / "lm.arpa";
-  ASSERT_EQ(run(kLm,
-                std::string(OCRCORE_FIXTURES_DIR) + "/corpus.txt -o " + arpa.string() +
-                    " --order 3 --min-count 1",
-                dir_)
-                .exit_code,
-            0);
+  ASSERT_EQ(build_lm(arpa), 0);
   const std::string tune = "tune -q -t 2 --model " + (dir_ / "run/best.ocrm").string() + " --lm " +
                            arpa.string() + " " + (dir_ / "data").string() +
                            " --weights 0 0.5 --bonuses 0 1";

@@ -139,8 +139,8 @@ int run(const Options& opt) {
         ropt.language_model_options = ocrcore::tuned_language_model_options(*model);
       if (opt.lm_weight_given) ropt.language_model_options.weight = opt.lm_weight;
       if (opt.lm_bonus_given) ropt.language_model_options.bonus = opt.lm_bonus;
-      ropt.language_model_options.prune_log_prob = opt.lm_prune;
     }
+    ropt.language_model_options.prune_log_prob = opt.lm_prune;
     ropt.beam_width = opt.beam_width;
     ropt.backend =
         opt.backend == "reference" ? ocrcore::Backend::reference : ocrcore::Backend::onednn;
@@ -278,9 +278,11 @@ int main(int argc, char** argv) {
   app.add_option("--decoder", opt.decoder, "CTC decoder")
       ->capture_default_str()
       ->check(CLI::IsMember({"greedy", "beam"}));
-  app.add_option("--lm", opt.lm,
-                 "Character n-gram language model (ARPA, e.g. from ocr-lm) for the beam decoder "
-                 "(selects it)");
+  app.add_option(
+      "--lm", opt.lm,
+      "Character n-gram language model (ARPA, or binary from ocr-lm compile) for the beam "
+      "decoder "
+      "(selects it)");
   app.add_option("--lm-weight", opt.lm_weight,
                  "Weight of the language model's log-probability against the network's "
                  "(default: the model's lm_weight from ocr-lm tune, else this)")
@@ -292,7 +294,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(-20.0, 20.0));
   app.add_option("--lm-prune", opt.lm_prune,
-                 "With --lm: characters whose log-posterior in a frame is below this are not "
+                 "Beam decoder: characters whose log-posterior in a frame is below this are not "
                  "tried there (lower: slower, closer to the exact search)")
       ->capture_default_str()
       ->check(CLI::Range(-100.0, 0.0));
