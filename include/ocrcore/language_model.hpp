@@ -17,9 +17,8 @@ namespace ocrcore {
 // then read-only: share it between threads.
 //
 // The same model in binary form (write_binary, `ocr-lm compile`;
-// docs/language-model-format.md) loads in about a millisecond instead of
-// parsing text at every start: its n-gram tables are mapped from the file as
-// they are.
+// docs/language-model-format.md) loads about 8x faster than ARPA text: its
+// n-gram tables are mapped from the file as they are and only checked.
 class OCRCORE_API LanguageModel {
  public:
   // ARPA or binary, told apart by the binary form's magic bytes. Throws

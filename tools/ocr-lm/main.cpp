@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   auto* compile_cmd = app.add_subcommand(
       "compile",
       "Write a language model (ARPA) in ocrcore's binary form, which loads in about a "
-      "millisecond instead of being parsed at every start (docs/language-model-format.md); "
+      "tenth of the time, mapped and checked instead of parsed (docs/language-model-format.md); "
       "ocr-infer --lm and the library read either form.");
   compile_cmd->add_option("input", compile_input, "ARPA (or binary) language model")
       ->required()
