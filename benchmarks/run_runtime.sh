@@ -13,7 +13,9 @@
 # Peers: ocrcore's reference backend (latency only, first 5 lines, one run: it
 # is the slow oracle), PyTorch CPU (Debian python3-torch, benchmarks/peers/
 # torch_runtime.py), ONNX Runtime (onnxruntime-node from tests/onnx, on the
-# model exported by ocr-convert) and Tesseract 5 (eng, --psm 7, one thread).
+# model exported by ocr-convert, fp32 and int8 QDQ with static scales
+# calibrated on 100 rendered lines of their own) and Tesseract 5 (eng, --psm
+# 7, one thread).
 # Missing peers are skipped with a message. Then every model's layers are timed
 # by bench_layers against the FMA peak measured in the same run.
 set -euo pipefail
@@ -37,6 +39,14 @@ if [[ ! -f $rendered/.complete ]]; then
   touch "$rendered/.complete"
 fi
 sets+=("rendered=$rendered")
+# Lines whose activation ranges set the static int8 scales of ONNX Runtime's
+# int8 model (rendered apart from every measured set).
+calibration=$work/calibration
+if [[ ! -f $calibration/.complete ]]; then
+  "$build/tools/ocr-synth" --corpus /usr/share/common-licenses -o "$calibration" --count 100 \
+    --seed 9101 --height 48 --degrade 0.3 -q
+  touch "$calibration/.complete"
+fi
 
 have_torch=0; /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
 have_vnni=0; grep -qw avx512_vnni /proc/cpuinfo && have_vnni=1
@@ -58,7 +68,10 @@ record() {  # model set json
 for m in $models; do
   name=${m%%=*}; path=${m#*=}
   [[ -f $path ]] || { echo "run_runtime: $path missing, skipped" >&2; continue; }
-  "$build/tools/ocr-convert" "$path" "$work/$name.onnx" >/dev/null
+  "$build/tools/ocr-convert" "$path" "$work/$name.onnx" 2>/dev/null
+  # The same int8 weights for ONNX Runtime: QDQ convolutions, DynamicQuantizeLSTM.
+  "$build/tools/ocr-convert" "$path" "$work/$name-int8.onnx" --quantize int8 \
+    --calibrate "$calibration" 2>/dev/null
   for s in "${sets[@]}"; do
     set_name=${s%%=*}; dir=${s#*=}
     lines=$work/$name-$set_name.bin
@@ -90,6 +103,8 @@ PY
     if ((have_ort)); then
       record "$name" "$set_name" "$(node "$root/benchmarks/peers/ort_runtime.js" "$work/$name.onnx" \
         "$lines" 1,2,4,8,16,32 "$runs")"
+      record "$name" "$set_name" "$(node "$root/benchmarks/peers/ort_runtime.js" \
+        "$work/$name-int8.onnx" "$lines" 1,2,4,8,16,32 "$runs" "$(nproc)" onnxruntime-int8)"
       # Where the time goes: ocrcore's per-op profile and ONNX Runtime on the
       # model cut into its convolutional and sequence parts.
       record "$name" "$set_name" "$("$build/benchmarks/bench_runtime" --model "$path" --lines "$lines" \

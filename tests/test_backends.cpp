@@ -372,6 +372,40 @@ TEST(Backends, Int8ConvolutionsMatchThePlainIntegerArithmetic) {
   }
 }
 
+// Static calibration for int8 ONNX export: the largest value entering each
+// op, the same whether lines are taken together (in parallel) or one by one,
+// and the image's own largest pixel for the first op.
+TEST(Quantization, CalibrationRangesAreTheLargestValueEachOpReceives) {
+  auto model = random_model(small_crnn(16, 9), 5);
+  const auto& net = ModelAccess::network(*model);
+  auto lines = random_lines(16, {40, 97, 12}, 6);
+  const auto all = detail::largest_op_inputs(net, lines, 2);
+  ASSERT_EQ(all.size(), net.ops.size());
+  std::vector<float> each(net.ops.size(), 0.0f);
+  float pixel = 0;
+  for (const auto& line : lines) {
+    const auto one = detail::largest_op_inputs(net, std::span(&line, 1), 1);
+    for (std::size_t op = 0; op < one.size(); ++op)
+      each[op] = std::max(each[op], one[op]);
+    for (float v : line.pixels)
+      pixel = std::max(pixel, v);
+  }
+  EXPECT_EQ(all, each);
+  EXPECT_EQ(all[0], pixel);
+  const auto int8 = detail::int8_convolutions(net);
+  for (std::size_t op = 0; op < int8.size(); ++op)
+    if (int8[op]) EXPECT_GT(all[op], 0.0f) << "op " << op << ": an int8 convolution's input range";
+  // The observer sees what the reference engine computes with: its result
+  // is the reference backend's.
+  const auto direct = detail::reference_forward(net, lines[1]);
+  const auto engine = Recognizer(model, {Decoder::greedy, 1, Backend::reference, 1})
+                          .forward(std::span(&lines[1], 1));
+  EXPECT_EQ(direct.values, engine[0].values);
+  LineTensor wrong = lines[0];
+  wrong.height = 15;
+  EXPECT_THROW(detail::largest_op_inputs(net, std::span(&wrong, 1), 1), Error);
+}
+
 TEST(Tuning, WinogradForWide3x3LayersOfHeightFourAndMore) {
   detail::ConvOp c;
   c.in_channels = c.out_channels = 64;

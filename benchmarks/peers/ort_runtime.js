@@ -3,7 +3,9 @@
 // (latency: batch 1, one intra-op thread, each line at its own width;
 // throughput: all threads, width-sorted batches padded to their widest line).
 // Prints one JSON object.
-//   node ort_runtime.js MODEL.onnx LINES.bin [batches=1,2,4,8,16,32] [runs=5] [threads]
+//   node ort_runtime.js MODEL.onnx LINES.bin [batches=1,2,4,8,16,32] [runs=5] [threads] [name]
+// name: the engine's name in the output (default onnxruntime; the int8 QDQ
+// model that ocr-convert --quantize int8 writes is reported as onnxruntime-int8).
 // onnxruntime-node is installed by `npm ci` in tests/onnx (NODE_PATH points there).
 const os = require('os');
 const ort = require('onnxruntime-node');
@@ -18,12 +20,12 @@ async function timeRuns(session, feeds, runs) {
 }
 
 (async () => {
-  const [model, linesPath, batchesText, runsText, threadsText] = process.argv.slice(2);
+  const [model, linesPath, batchesText, runsText, threadsText, name] = process.argv.slice(2);
   const batches = (batchesText || '1,2,4,8,16,32').split(',').map(Number);
   const runs = Number(runsText || 5);
   const threads = Number(threadsText || os.cpus().length);
   const lines = readLines(linesPath);
-  const out = { engine: 'onnxruntime', version: require('onnxruntime-node/package.json').version,
+  const out = { engine: name || 'onnxruntime', version: require('onnxruntime-node/package.json').version,
                 lines: lines.length };
 
   const single = await ort.InferenceSession.create(model,

@@ -40,7 +40,10 @@ def main():
     print("its widest line, ocrcore masks per line). Ratios are ocrcore's advantage (x faster).")
     print("The reference backend is timed on the first 5 lines, once (it is the oracle).")
     print("ocrcore-int8: int8 convolutions and LSTMs (`--conv-precision int8 --lstm-precision int8`,")
-    print("ocr-infer's default on CPUs with AVX-512 VNNI); ocrcore: fp32.\n")
+    print("ocr-infer's default on CPUs with AVX-512 VNNI); ocrcore: fp32. onnxruntime-int8: the")
+    print("same int8 weights as ONNX Runtime runs them (`ocr-convert --quantize int8 --calibrate`:")
+    print("QDQ convolutions fused into QLinearConv, static activation scales from 100 rendered")
+    print("lines of their own; LSTMs as DynamicQuantizeLSTM).\n")
     by = defaultdict(dict)
     for r in rows:
         by[(r["model"], r["set"])][r["engine"]] = r
@@ -56,7 +59,8 @@ def main():
         print("| engine | latency ms | ocrcore speedup | throughput lines/s | best batch | ocrcore speedup | "
               + ("ocrcore int8 speedup (latency, throughput) | " if q else "") + "peak RSS MB |")
         print("|---|---|---|---|---|---|" + ("---|" if q else "") + "---|")
-        for name in ["ocrcore", "ocrcore-int8", "ocrcore-reference", "pytorch", "onnxruntime"]:
+        for name in ["ocrcore", "ocrcore-int8", "ocrcore-reference", "pytorch", "onnxruntime",
+                     "onnxruntime-int8"]:
             e = engines.get(name)
             if not e:
                 continue

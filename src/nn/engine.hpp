@@ -1,11 +1,14 @@
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "nn/compiled_network.hpp"
+#include "nn/quantization.hpp"
 #include "ocrcore/cpu.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/recognizer.hpp"
@@ -28,6 +31,14 @@ class Engine {
   virtual void set_profiling(bool) {}
   virtual std::vector<OpProfile> profile() const { return {}; }
 };
+
+// One line through the plain reference layers (the convolutions of `int8`,
+// by op index, in int8 arithmetic). `observe`, if set, sees the values
+// entering each op (op index, then the feature map or frame sequence).
+using ReferenceObserver = std::function<void(std::size_t op, const std::vector<float>& input)>;
+LogProbs reference_forward(const CompiledNetwork& network, const LineTensor& line,
+                           const std::map<std::size_t, Int8Rows>& int8 = {},
+                           const ReferenceObserver& observe = {});
 
 // conv_precision int8: the int8 convolutions in plain integer arithmetic
 // (conv2d_int8_reference), the oracle of the onednn engine's.

@@ -1,8 +1,13 @@
 #include "nn/quantization.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <variant>
+
+#include "nn/engine.hpp"
 
 namespace ocrcore::detail {
 
@@ -52,6 +57,34 @@ std::vector<bool> int8_convolutions(const CompiledNetwork& network) {
     }
   }
   return int8;
+}
+
+std::vector<float> largest_op_inputs(const CompiledNetwork& network,
+                                     std::span<const LineTensor> lines, int threads) {
+  check_line_heights(network, lines);
+  std::vector<float> largest(network.ops.size(), 0.0f);
+  std::exception_ptr error;
+#pragma omp parallel num_threads(std::max(1, threads))
+  {
+    std::vector<float> mine(network.ops.size(), 0.0f);
+#pragma omp for schedule(dynamic, 1)
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      try {
+        reference_forward(network, lines[i], {}, [&](std::size_t op, const std::vector<float>& in) {
+          for (float v : in)
+            mine[op] = std::max(mine[op], v);  // a NaN never wins
+        });
+      } catch (...) {
+#pragma omp critical
+        error = std::current_exception();
+      }
+    }
+#pragma omp critical
+    for (std::size_t op = 0; op < largest.size(); ++op)
+      largest[op] = std::max(largest[op], mine[op]);
+  }
+  if (error) std::rethrow_exception(error);
+  return largest;
 }
 
 }  // namespace ocrcore::detail

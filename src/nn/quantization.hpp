@@ -7,9 +7,11 @@
 // and the model file.
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "nn/compiled_network.hpp"
+#include "ocrcore/image.hpp"
 
 namespace ocrcore::detail {
 
@@ -38,5 +40,11 @@ std::vector<bool> int8_convolutions(const CompiledNetwork& network);
 inline float int8_input_scale(float largest) {
   return largest > 0 ? 255.0f / largest : 1.0f;
 }
+
+// Static calibration (int8 ONNX export): the largest value entering each op
+// of `network` over `lines`, in fp32 reference arithmetic (0 where nothing
+// positive enters). Lines run in parallel on `threads`.
+std::vector<float> largest_op_inputs(const CompiledNetwork& network,
+                                     std::span<const LineTensor> lines, int threads);
 
 }  // namespace ocrcore::detail

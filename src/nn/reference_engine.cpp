@@ -11,6 +11,42 @@
 
 namespace ocrcore::detail {
 
+LogProbs reference_forward(const CompiledNetwork& net, const LineTensor& line,
+                           const std::map<std::size_t, Int8Rows>& int8,
+                           const ReferenceObserver& observe) {
+  FeatureMap map(1, line.height, std::max(line.width, net.min_width));
+  for (int y = 0; y < line.height; ++y)
+    std::copy_n(line.pixels.begin() + static_cast<std::ptrdiff_t>(y) * line.width, line.width,
+                map.values.begin() + static_cast<std::ptrdiff_t>(y) * map.width);
+  Sequence seq;
+  bool collapsed = false;
+  for (std::size_t i = 0; i < net.ops.size(); ++i) {
+    if (observe) observe(i, collapsed ? seq.values : map.values);
+    const Op& op = net.ops[i];
+    if (auto* c = std::get_if<ConvOp>(&op)) {
+      const auto q = int8.find(i);
+      map = q == int8.end() ? conv2d_reference(map, *c) : conv2d_int8_reference(map, *c, q->second);
+    } else if (auto* t = std::get_if<TuckerOp>(&op)) {
+      if (t->has_in) map = conv2d_reference(map, t->in);
+      map = conv2d_reference(map, t->core);
+      map = conv2d_reference(map, t->out);
+    } else if (auto* p = std::get_if<PoolOp>(&op)) {
+      map = maxpool_reference(map, *p);
+    } else if (std::holds_alternative<ReluOp>(op)) {
+      relu_reference(collapsed ? seq.values : map.values);
+    } else if (std::holds_alternative<CollapseOp>(op)) {
+      seq = collapse_reference(map);
+      collapsed = true;
+    } else if (auto* l = std::get_if<LstmOp>(&op)) {
+      seq = lstm_reference(seq, *l);
+    } else if (auto* lin = std::get_if<LinearOp>(&op)) {
+      seq = linear_reference(seq, *lin);
+    }
+  }
+  log_softmax_reference(seq);
+  return LogProbs{seq.frames, seq.features, std::move(seq.values)};
+}
+
 namespace {
 
 // Runs each line on its own, at its own width: no padding, so batch
@@ -45,37 +81,7 @@ class ReferenceEngine final : public Engine {
 
  private:
   LogProbs run_line(const LineTensor& line) const {
-    FeatureMap map(1, line.height, std::max(line.width, net_.min_width));
-    for (int y = 0; y < line.height; ++y)
-      std::copy_n(line.pixels.begin() + static_cast<std::ptrdiff_t>(y) * line.width, line.width,
-                  map.values.begin() + static_cast<std::ptrdiff_t>(y) * map.width);
-    Sequence seq;
-    bool collapsed = false;
-    for (std::size_t i = 0; i < net_.ops.size(); ++i) {
-      const Op& op = net_.ops[i];
-      if (auto* c = std::get_if<ConvOp>(&op)) {
-        const auto q = int8_.find(i);
-        map = q == int8_.end() ? conv2d_reference(map, *c)
-                               : conv2d_int8_reference(map, *c, q->second);
-      } else if (auto* t = std::get_if<TuckerOp>(&op)) {
-        if (t->has_in) map = conv2d_reference(map, t->in);
-        map = conv2d_reference(map, t->core);
-        map = conv2d_reference(map, t->out);
-      } else if (auto* p = std::get_if<PoolOp>(&op)) {
-        map = maxpool_reference(map, *p);
-      } else if (std::holds_alternative<ReluOp>(op)) {
-        relu_reference(collapsed ? seq.values : map.values);
-      } else if (std::holds_alternative<CollapseOp>(op)) {
-        seq = collapse_reference(map);
-        collapsed = true;
-      } else if (auto* l = std::get_if<LstmOp>(&op)) {
-        seq = lstm_reference(seq, *l);
-      } else if (auto* lin = std::get_if<LinearOp>(&op)) {
-        seq = linear_reference(seq, *lin);
-      }
-    }
-    log_softmax_reference(seq);
-    return LogProbs{seq.frames, seq.features, std::move(seq.values)};
+    return reference_forward(net_, line, int8_);
   }
 
   const CompiledNetwork& net_;

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/file_io.hpp"
+#include "core/model_access.hpp"
 #include "core/preprocessing_json.hpp"
+#include "nn/quantization.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
 
@@ -36,6 +38,16 @@ class GraphBuilder {
     for (auto d : dims)
       t->add_dims(d);
     t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+  }
+  template <typename T>
+  void typed_tensor(const std::string& name, int type, const std::vector<std::int64_t>& dims,
+                    const std::vector<T>& v) {
+    onnx::TensorProto* t = g_->add_initializer();
+    t->set_name(name);
+    t->set_data_type(type);
+    for (auto d : dims)
+      t->add_dims(d);
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
   }
   void int_tensor(const std::string& name, const std::vector<std::int64_t>& v) {
     onnx::TensorProto* t = g_->add_initializer();
@@ -75,18 +87,49 @@ class GraphBuilder {
   onnx::GraphProto* g_;
 };
 
+// ONNX LSTM gate g (i, o, f, c) is PyTorch's and ocrcore's gate
+// kTorchGateOfOnnxGate[g] (i, f, g, o).
+constexpr int kTorchGateOfOnnxGate[4] = {0, 3, 1, 2};
+
 const Tensor& get(const TensorMap& t, const std::string& name) {
   auto it = t.find(name);
   if (it == t.end()) throw Error("export: model has no tensor " + name);
   return it->second;
 }
 
-}  // namespace
-
-void export_onnx(const Model& model, const std::filesystem::path& path, int opset) {
-  if (opset < 13) throw Error("ONNX export needs opset 13 or later");
+void add_input_output(onnx::GraphProto* g, const Model& model) {
   const Architecture& arch = model.architecture();
-  const TensorMap& tensors = model.tensors();
+  auto* in = g->add_input();
+  in->set_name("image");
+  auto* tt = in->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* shape = tt->mutable_shape();
+  shape->add_dim()->set_dim_param("batch");
+  shape->add_dim()->set_dim_value(arch.input_channels);
+  shape->add_dim()->set_dim_value(arch.input_height);
+  shape->add_dim()->set_dim_param("width");
+  auto* out = g->add_output();
+  out->set_name("log_probs");
+  auto* ot = out->mutable_type()->mutable_tensor_type();
+  ot->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* oshape = ot->mutable_shape();
+  oshape->add_dim()->set_dim_param("frames");
+  oshape->add_dim()->set_dim_param("batch");
+  oshape->add_dim()->set_dim_value(model.num_classes());
+}
+
+void add_metadata(onnx::ModelProto& m, const Model& model) {
+  auto* alpha = m.add_metadata_props();
+  alpha->set_key("ocrcore.alphabet");
+  alpha->set_value(nlohmann::json(model.alphabet()).dump());
+  auto* prep = m.add_metadata_props();
+  prep->set_key(detail::kPreprocessingKey);
+  prep->set_value(detail::preprocessing_to_json(model.preprocessing()));
+}
+
+// A model of opset `opset` (the default domain) with an empty graph.
+onnx::ModelProto new_model(int opset) {
+  if (opset < 13) throw Error("ONNX export needs opset 13 or later");
   onnx::ModelProto m;
   m.set_ir_version(7);
   m.set_producer_name("ocrcore");
@@ -94,21 +137,35 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   auto* op = m.add_opset_import();
   op->set_domain("");
   op->set_version(opset);
+  return m;
+}
+
+// Log-softmax over classes of `scores` [T, N, classes] as the output, the
+// input and output declarations, the metadata; then the file, atomically.
+void finish_and_write(onnx::ModelProto& m, const Model& model, const std::string& scores,
+                      const std::filesystem::path& path) {
+  onnx::GraphProto* g = m.mutable_graph();
+  GraphBuilder b(g);
+  auto* lsm = b.node("LogSoftmax", "/log_softmax/LogSoftmax", {scores});
+  GraphBuilder::integer(lsm, "axis", 2);
+  lsm->set_output(0, "log_probs");
+  add_input_output(g, model);
+  add_metadata(m, model);
+  std::string bytes;
+  if (!m.SerializeToString(&bytes)) throw Error("ONNX export: serialisation failed");
+  write_file_atomic(path, bytes);
+}
+
+}  // namespace
+
+void export_onnx(const Model& model, const std::filesystem::path& path, int opset) {
+  const Architecture& arch = model.architecture();
+  const TensorMap& tensors = model.tensors();
+  onnx::ModelProto m = new_model(opset);
   onnx::GraphProto* g = m.mutable_graph();
   g->set_name("ocrcore");
   GraphBuilder b(g);
 
-  {
-    auto* in = g->add_input();
-    in->set_name("image");
-    auto* tt = in->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    auto* shape = tt->mutable_shape();
-    shape->add_dim()->set_dim_param("batch");
-    shape->add_dim()->set_dim_value(arch.input_channels);
-    shape->add_dim()->set_dim_value(arch.input_height);
-    shape->add_dim()->set_dim_param("width");
-  }
   std::string cur = "image";
   b.int_tensor("ocrcore.merge_last_two", {0, 0, -1});
   int index = 0;
@@ -171,8 +228,6 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
                 ->output(0);
     } else if (auto* l = std::get_if<LstmSpec>(&layer)) {
       const int H = l->hidden_size, dirs = l->bidirectional ? 2 : 1;
-      // PyTorch gate order i, f, g, o -> ONNX i, o, f, c.
-      const int torch_block[4] = {0, 3, 1, 2};
       for (int k = 0; k < l->num_layers; ++k) {
         const int in = k == 0 ? l->input_size : H * dirs;
         std::vector<float> W, R, B;
@@ -185,7 +240,7 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
           auto append = [&](std::vector<float>& dst, const std::vector<float>& src, int cols) {
             for (int gi = 0; gi < 4; ++gi) {
               const auto begin =
-                  src.begin() + static_cast<std::ptrdiff_t>(torch_block[gi]) * H * cols;
+                  src.begin() + static_cast<std::ptrdiff_t>(kTorchGateOfOnnxGate[gi]) * H * cols;
               dst.insert(dst.end(), begin, begin + static_cast<std::ptrdiff_t>(H) * cols);
             }
           };
@@ -234,28 +289,251 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
       }
     }
   }
-  auto* lsm = b.node("LogSoftmax", "/log_softmax/LogSoftmax", {cur});
-  GraphBuilder::integer(lsm, "axis", 2);
-  lsm->set_output(0, "log_probs");
-  {
-    auto* out = g->add_output();
-    out->set_name("log_probs");
-    auto* tt = out->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    auto* shape = tt->mutable_shape();
-    shape->add_dim()->set_dim_param("frames");
-    shape->add_dim()->set_dim_param("batch");
-    shape->add_dim()->set_dim_value(model.num_classes());
+  finish_and_write(m, model, cur, path);
+}
+
+namespace {
+
+// The int8 graph, built from the compiled network (batch norm folded, ReLUs
+// fused), op by op.
+class Int8GraphWriter {
+ public:
+  Int8GraphWriter(onnx::GraphProto* g, const detail::CompiledNetwork& net,
+                  std::vector<float> largest_inputs)
+      : b_(g), net_(net), largest_(std::move(largest_inputs)) {
+    b_.int_tensor("ocrcore.merge_last_two", {0, 0, -1});
   }
-  auto* alpha = m.add_metadata_props();
-  alpha->set_key("ocrcore.alphabet");
-  alpha->set_value(nlohmann::json(model.alphabet()).dump());
-  auto* prep = m.add_metadata_props();
-  prep->set_key(detail::kPreprocessingKey);
-  prep->set_value(detail::preprocessing_to_json(model.preprocessing()));
-  std::string bytes;
-  if (!m.SerializeToString(&bytes)) throw Error("ONNX export: serialisation failed");
-  write_file_atomic(path, bytes);
+
+  std::string run() {
+    const std::vector<bool> int8 = detail::int8_convolutions(net_);
+    for (std::size_t i = 0; i < net_.ops.size(); ++i) {
+      const std::string id = std::to_string(i);
+      const detail::Op& op = net_.ops[i];
+      // Only a max pool keeps its input's quantisation for an int8
+      // convolution to take over.
+      if (!std::holds_alternative<detail::PoolOp>(op) && !int8[i]) scale_ = 0;
+      if (const auto* c = std::get_if<detail::ConvOp>(&op)) {
+        if (int8[i])
+          int8_conv(*c, "conv" + id, i);
+        else
+          float_conv(*c, "conv" + id);
+      } else if (const auto* t = std::get_if<detail::TuckerOp>(&op)) {
+        if (t->has_in) float_conv(t->in, "tucker" + id + ".in");
+        float_conv(t->core, "tucker" + id + ".core");
+        float_conv(t->out, "tucker" + id + ".out");
+      } else if (const auto* p = std::get_if<detail::PoolOp>(&op)) {
+        auto* n = b_.node("MaxPool", "/pool" + id + "/MaxPool", {cur_});
+        GraphBuilder::ints(n, "kernel_shape", {p->kernel_h, p->kernel_w});
+        GraphBuilder::ints(n, "strides", {p->stride_h, p->stride_w});
+        GraphBuilder::ints(n, "pads", {p->pad_h, p->pad_w, p->pad_h, p->pad_w});
+        GraphBuilder::integer(n, "ceil_mode", p->ceil_mode ? 1 : 0);
+        cur_ = n->output(0);
+      } else if (std::holds_alternative<detail::ReluOp>(op)) {
+        relu("relu" + id);
+      } else if (std::holds_alternative<detail::CollapseOp>(op)) {
+        // The last convolution's output stays quantised up to here (ONNX
+        // Runtime fuses a convolution into QLinearConv only when a
+        // QuantizeLinear follows it).
+        quantize_dequantize("collapse" + id, largest_[i]);
+        auto* tr = b_.node("Transpose", "/collapse" + id + "/Transpose", {cur_});
+        GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
+        cur_ = b_.node("Reshape", "/collapse" + id + "/Reshape",
+                       {tr->output(0), "ocrcore.merge_last_two"})
+                   ->output(0);
+      } else if (const auto* l = std::get_if<detail::LstmOp>(&op)) {
+        lstm(*l, "lstm" + id);
+      } else if (const auto* lin = std::get_if<detail::LinearOp>(&op)) {
+        linear(*lin, "linear" + id);
+      }
+    }
+    return cur_;
+  }
+
+ private:
+  void relu(const std::string& name) {
+    cur_ = b_.node("Relu", "/" + name + "/Relu", {cur_})->output(0);
+  }
+
+  void conv_node(const detail::ConvOp& c, const std::string& name, const std::string& weight,
+                 const std::string& bias) {
+    auto* n = b_.node("Conv", "/" + name + "/Conv", {cur_, weight, bias});
+    GraphBuilder::ints(n, "kernel_shape", {c.kernel_h, c.kernel_w});
+    GraphBuilder::ints(n, "strides", {c.stride_h, c.stride_w});
+    GraphBuilder::ints(n, "pads", {c.pad_h, c.pad_w, c.pad_h, c.pad_w});
+    GraphBuilder::ints(n, "dilations", {1, 1});
+    GraphBuilder::integer(n, "group", 1);
+    cur_ = n->output(0);
+    if (c.relu) relu(name);
+  }
+
+  std::vector<std::int64_t> conv_dims(const detail::ConvOp& c) const {
+    return {c.out_channels, c.in_channels, c.kernel_h, c.kernel_w};
+  }
+
+  void float_conv(const detail::ConvOp& c, const std::string& name) {
+    b_.float_tensor(name + ".weight", conv_dims(c), c.weight);
+    std::vector<float> bias = c.bias;
+    bias.resize(static_cast<std::size_t>(c.out_channels), 0.0f);
+    b_.float_tensor(name + ".bias", {c.out_channels}, bias);
+    conv_node(c, name, name + ".weight", name + ".bias");
+  }
+
+  // uint8 activations with zero point 0 (the tensor is a ReLU's output):
+  // scale = largest / 255, as ocrcore's int8 convolutions quantise a line's
+  // input, but calibrated once for all lines.
+  float quantize_dequantize(const std::string& name, float largest) {
+    return quantize_dequantize_on(name, 1.0f / detail::int8_input_scale(largest));
+  }
+  float quantize_dequantize_on(const std::string& name, float scale) {
+    b_.float_tensor(name + ".x_scale", {}, {scale});
+    b_.typed_tensor<std::uint8_t>(name + ".x_zero_point", onnx::TensorProto::UINT8, {}, {0});
+    auto* q = b_.node("QuantizeLinear", "/" + name + "/QuantizeLinear",
+                      {cur_, name + ".x_scale", name + ".x_zero_point"});
+    cur_ = b_.node("DequantizeLinear", "/" + name + "/DequantizeLinear",
+                   {q->output(0), name + ".x_scale", name + ".x_zero_point"})
+               ->output(0);
+    scale_ = scale;
+    return scale;
+  }
+
+  // Weights per output channel as ocrcore quantises them (quantize_rows);
+  // the bias as int32 on the scale input x weight, as QLinearConv takes it.
+  void int8_conv(const detail::ConvOp& c, const std::string& name, std::size_t op) {
+    // After a quantised output and max pools, the same scale (ONNX Runtime
+    // then pools in uint8).
+    const float x_scale = scale_ > 0 ? quantize_dequantize_on(name + ".input", scale_)
+                                     : quantize_dequantize(name + ".input", largest_[op]);
+    const detail::Int8Rows w = detail::quantize_conv_weights(c);
+    const std::int64_t O = c.out_channels;
+    b_.typed_tensor<std::int8_t>(name + ".weight_quantized", onnx::TensorProto::INT8, conv_dims(c),
+                                 w.values);
+    b_.float_tensor(name + ".weight_scale", {O}, w.scale);
+    b_.typed_tensor<std::int8_t>(name + ".weight_zero_point", onnx::TensorProto::INT8, {O},
+                                 std::vector<std::int8_t>(static_cast<std::size_t>(O), 0));
+    auto* wdq =
+        b_.node("DequantizeLinear", "/" + name + "/weight/DequantizeLinear",
+                {name + ".weight_quantized", name + ".weight_scale", name + ".weight_zero_point"});
+    GraphBuilder::integer(wdq, "axis", 0);
+    std::vector<std::int32_t> bias_q(static_cast<std::size_t>(O), 0);
+    std::vector<float> bias_scale(static_cast<std::size_t>(O));
+    for (std::size_t o = 0; o < bias_q.size(); ++o) {
+      bias_scale[o] = x_scale * w.scale[o];
+      const double v = o < c.bias.size() ? c.bias[o] / static_cast<double>(bias_scale[o]) : 0.0;
+      bias_q[o] =
+          static_cast<std::int32_t>(std::nearbyint(std::clamp(v, -2147483647.0, 2147483647.0)));
+    }
+    b_.typed_tensor<std::int32_t>(name + ".bias_quantized", onnx::TensorProto::INT32, {O}, bias_q);
+    b_.float_tensor(name + ".bias_scale", {O}, bias_scale);
+    b_.typed_tensor<std::int32_t>(name + ".bias_zero_point", onnx::TensorProto::INT32, {O},
+                                  std::vector<std::int32_t>(bias_q.size(), 0));
+    auto* bdq =
+        b_.node("DequantizeLinear", "/" + name + "/bias/DequantizeLinear",
+                {name + ".bias_quantized", name + ".bias_scale", name + ".bias_zero_point"});
+    GraphBuilder::integer(bdq, "axis", 0);
+    conv_node(c, name, wdq->output(0), bdq->output(0));
+    scale_ = 0;
+    // The output quantised on the range of what the next op receives.
+    if (c.relu && op + 1 < net_.ops.size() && largest_[op + 1] > 0 &&
+        !std::holds_alternative<detail::CollapseOp>(net_.ops[op + 1]))
+      quantize_dequantize(name + ".output", largest_[op + 1]);
+  }
+
+  // ONNX Runtime's DynamicQuantizeLSTM (com.microsoft): W and R int8 per
+  // gate row (ocrcore's quantize_rows), transposed to [dirs, in, 4H]; the
+  // inputs and the state are quantised per step by ONNX Runtime.
+  void lstm(const detail::LstmOp& l, const std::string& name) {
+    const int H = l.hidden_size, dirs = l.directions();
+    for (int k = 0; k < l.num_layers; ++k) {
+      const int in = l.layer_input(k);
+      std::vector<std::int8_t> W, R;
+      std::vector<float> w_scale, r_scale, B;
+      for (int d = 0; d < dirs; ++d) {
+        const detail::LstmDirection& dir =
+            l.layers[static_cast<std::size_t>(k)][static_cast<std::size_t>(d)];
+        auto transposed = [&](const std::vector<float>& m, int cols, std::vector<std::int8_t>& dst,
+                              std::vector<float>& scale) {
+          const detail::Int8Rows q = detail::quantize_rows(m, static_cast<std::size_t>(4 * H));
+          std::vector<int> rows;  // ONNX row -> ocrcore row
+          for (int g = 0; g < 4; ++g)
+            for (int h = 0; h < H; ++h)
+              rows.push_back(kTorchGateOfOnnxGate[g] * H + h);
+          const std::size_t base = dst.size();
+          dst.resize(base + static_cast<std::size_t>(cols) * 4 * H);
+          for (int c = 0; c < cols; ++c)
+            for (int r = 0; r < 4 * H; ++r)
+              dst[base + static_cast<std::size_t>(c) * 4 * H + r] =
+                  q.values[static_cast<std::size_t>(rows[r]) * cols + c];
+          for (int r = 0; r < 4 * H; ++r)
+            scale.push_back(q.scale[static_cast<std::size_t>(rows[r])]);
+        };
+        transposed(dir.w_ih, in, W, w_scale);
+        transposed(dir.w_hh, H, R, r_scale);
+        for (int g = 0; g < 4; ++g)
+          for (int h = 0; h < H; ++h)
+            B.push_back(dir.bias[static_cast<std::size_t>(kTorchGateOfOnnxGate[g] * H + h)]);
+        B.insert(B.end(), static_cast<std::size_t>(4 * H), 0.0f);  // ocrcore sums both biases
+      }
+      const std::string p = name + ".l" + std::to_string(k);
+      b_.typed_tensor<std::int8_t>(p + ".W", onnx::TensorProto::INT8, {dirs, in, 4 * H}, W);
+      b_.typed_tensor<std::int8_t>(p + ".R", onnx::TensorProto::INT8, {dirs, H, 4 * H}, R);
+      b_.float_tensor(p + ".B", {dirs, 8 * H}, B);
+      b_.float_tensor(p + ".W_scale", {dirs, 4 * H}, w_scale);
+      b_.float_tensor(p + ".R_scale", {dirs, 4 * H}, r_scale);
+      b_.typed_tensor<std::int8_t>(
+          p + ".zero_point", onnx::TensorProto::INT8, {dirs, 4 * H},
+          std::vector<std::int8_t>(static_cast<std::size_t>(dirs) * 4 * H, 0));
+      auto* n = b_.node("DynamicQuantizeLSTM", "/" + p + "/DynamicQuantizeLSTM",
+                        {cur_, p + ".W", p + ".R", p + ".B", "", "", "", "", p + ".W_scale",
+                         p + ".zero_point", p + ".R_scale", p + ".zero_point"});
+      n->set_domain("com.microsoft");
+      GraphBuilder::integer(n, "hidden_size", H);
+      GraphBuilder::string(n, "direction", l.bidirectional ? "bidirectional" : "forward");
+      auto* tr = b_.node("Transpose", "/" + p + "/Transpose", {n->output(0)});
+      GraphBuilder::ints(tr, "perm", {0, 2, 1, 3});
+      cur_ = b_.node("Reshape", "/" + p + "/Reshape", {tr->output(0), "ocrcore.merge_last_two"})
+                 ->output(0);
+    }
+  }
+
+  void linear(const detail::LinearOp& lin, const std::string& name) {
+    std::vector<float> wt(lin.weight.size());
+    for (int o = 0; o < lin.out_features; ++o)
+      for (int i = 0; i < lin.in_features; ++i)
+        wt[static_cast<std::size_t>(i) * lin.out_features + o] =
+            lin.weight[static_cast<std::size_t>(o) * lin.in_features + i];
+    b_.float_tensor(name + ".weight_t", {lin.in_features, lin.out_features}, wt);
+    cur_ = b_.node("MatMul", "/" + name + "/MatMul", {cur_, name + ".weight_t"})->output(0);
+    if (!lin.bias.empty()) {
+      b_.float_tensor(name + ".bias", {lin.out_features}, lin.bias);
+      cur_ = b_.node("Add", "/" + name + "/Add", {cur_, name + ".bias"})->output(0);
+    }
+    if (lin.relu) relu(name);
+  }
+
+  GraphBuilder b_;
+  const detail::CompiledNetwork& net_;
+  std::vector<float> largest_;
+  std::string cur_ = "image";
+  float scale_ = 0;  // cur_'s quantisation scale, 0 when it is not the output of a DequantizeLinear
+};
+
+}  // namespace
+
+void export_onnx_int8(const Model& model, const std::filesystem::path& path,
+                      std::span<const LineTensor> calibration, int threads, int opset) {
+  if (calibration.empty())
+    throw Error(
+        "int8 ONNX export needs calibration lines (their activation ranges set the "
+        "static scales)");
+  const detail::CompiledNetwork& net = ModelAccess::network(model);
+  onnx::ModelProto m = new_model(opset);
+  auto* ms = m.add_opset_import();
+  ms->set_domain("com.microsoft");
+  ms->set_version(1);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("ocrcore-int8");
+  Int8GraphWriter writer(g, net, detail::largest_op_inputs(net, calibration, threads));
+  finish_and_write(m, model, writer.run(), path);
 }
 
 }  // namespace ocrcore::onnx_io

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,5 +37,17 @@ ImportedModel import_onnx_bytes(std::string_view bytes, const std::string& sourc
 // the model back. Lines of one batch must share their width (ONNX has no
 // per-line lengths for convolutions). Written atomically.
 void export_onnx(const Model& model, const std::filesystem::path& path, int opset = 13);
+
+// Writes `model` as int8 ONNX in QDQ form, for ONNX Runtime to run the
+// weights ocrcore runs in int8: the convolutions ocrcore runs in int8 get
+// int8 weights per output channel (DequantizeLinear, axis 0), an int32 bias
+// and uint8 activations between QuantizeLinear/DequantizeLinear pairs, whose
+// static scales come from the largest values seen on `calibration` (lines
+// normalised for the model; `threads` run them); the LSTMs become ONNX
+// Runtime's DynamicQuantizeLSTM (com.microsoft) with int8 weights per gate
+// row. Batch norm is folded into the convolutions. Other ops stay fp32. Same
+// input and output as export_onnx. Written atomically.
+void export_onnx_int8(const Model& model, const std::filesystem::path& path,
+                      std::span<const LineTensor> calibration, int threads = 1, int opset = 13);
 
 }  // namespace ocrcore::onnx_io

@@ -43,6 +43,32 @@ TEST(OcrConvert, OnnxToOcrmAndBack) {
   EXPECT_EQ(Model::load(dir / "again.ocrm")->alphabet(), model->alphabet());
 }
 
+// int8 ONNX: calibration lines are required; a bad one among them is named
+// and skipped, the rest calibrate.
+TEST(OcrConvert, Int8OnnxIsCalibratedOnTheGivenLines) {
+  test::TempDir dir;
+  const auto samples = std::filesystem::path(OCRCORE_SOURCE_DIR) / "models/samples";
+  const std::string model =
+      (std::filesystem::path(OCRCORE_SOURCE_DIR) / "models/compact-printed.ocrm").string();
+  const std::string out = (dir / "c8.onnx").string();
+  auto r = convert(model + " " + out + " --quantize int8", dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--calibrate"), std::string::npos) << r.err;
+  r = convert(model + " " + (dir / "c.ocrm").string() + " --calibrate " + samples.string(), dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--calibrate applies to int8 ONNX"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  std::filesystem::create_directory(dir / "lines");
+  std::filesystem::copy_file(samples / "000001.png", dir / "lines/a.png");
+  std::filesystem::copy_file(samples / "000002.png", dir / "lines/b.png");
+  test::write_bytes(dir / "lines/broken.png", "not a png");
+  r = convert(model + " " + out + " --quantize int8 --calibrate " + (dir / "lines").string(), dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("broken.png"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("calibrated on 2 lines"), std::string::npos) << r.err;
+  EXPECT_GT(std::filesystem::file_size(out), 0u);
+}
+
 TEST(OcrConvert, StateDictNamesEveryMissingOrMisShapedTensor) {
   test::TempDir dir;
   const Architecture arch = test::small_crnn(16, 9);

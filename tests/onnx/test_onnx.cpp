@@ -9,6 +9,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "core/model_access.hpp"
+#include "nn/quantization.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/onnx_model.hpp"
 #include "test_util.hpp"
@@ -205,7 +207,7 @@ TEST(OnnxExport, RoundTripGivesTheModelBack) {
 std::optional<std::vector<float>> run_onnx_runtime(const std::filesystem::path& model,
                                                    const std::vector<float>& input,
                                                    const std::string& dims,
-                                                   const test::TempDir& dir) {
+                                                   const test::TempDir& dir, bool verbose = false) {
   const auto script = std::filesystem::path(OCRCORE_SOURCE_DIR) / "tests/onnx/run_ort.js";
   const auto modules =
       std::filesystem::path(OCRCORE_SOURCE_DIR) / "tests/onnx/node_modules/onnxruntime-node";
@@ -213,9 +215,10 @@ std::optional<std::vector<float>> run_onnx_runtime(const std::filesystem::path& 
     return std::nullopt;
   test::write_bytes(dir / "in.bin",
                     std::string(reinterpret_cast<const char*>(input.data()), input.size() * 4));
-  const std::string cmd = "node " + script.string() + " " + model.string() + " " +
-                          (dir / "in.bin").string() + " " + dims + " " +
-                          (dir / "out.bin").string() + " > " + (dir / "ort.txt").string() + " 2>&1";
+  const std::string cmd = std::string(verbose ? "ORT_VERBOSE=1 " : "") + "node " + script.string() +
+                          " " + model.string() + " " + (dir / "in.bin").string() + " " + dims +
+                          " " + (dir / "out.bin").string() + " > " + (dir / "ort.txt").string() +
+                          " 2>&1";
   if (std::system(cmd.c_str()) != 0) {
     ADD_FAILURE() << "ONNX Runtime failed: " << test::read_bytes(dir / "ort.txt");
     return std::vector<float>{};
@@ -249,6 +252,139 @@ TEST(OnnxExport, OnnxRuntimeGivesTheSameOutputs) {
     std::printf("export, ONNX Runtime vs ocrcore (seed %u): max |diff| %.3g\n", seed, d);
     EXPECT_LT(d, 1e-4f) << "seed " << seed;
   }
+}
+
+// Times ONNX Runtime's log (ORT_VERBOSE) reports `what` in its QDQ pass
+// ("Matched Conv": a QDQ convolution fused into QLinearConv; later passes
+// report their own, fp32, matches).
+int count_in_qdq_pass(const test::TempDir& dir, const std::string& what) {
+  std::string log = test::read_bytes(dir / "ort.txt");
+  log = log.substr(0, log.find("QDQSelectorActionTransformer modified"));
+  int n = 0;
+  for (std::size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1))
+    ++n;
+  return n;
+}
+
+// Frames whose best class is the same in both, and the largest difference of
+// a probability.
+struct Agreement {
+  int frames = 0, same_best = 0;
+  float worst_prob = 0;
+};
+Agreement agreement(const std::vector<LogProbs>& ours, const std::vector<float>& tnk) {
+  Agreement a;
+  const int N = static_cast<int>(ours.size());
+  for (int n = 0; n < N; ++n) {
+    const int K = ours[n].classes;
+    for (int t = 0; t < ours[n].frames; ++t) {
+      const float* o = ours[n].frame(t);
+      const float* r = tnk.data() + (static_cast<std::size_t>(t) * N + n) * K;
+      a.same_best += std::max_element(o, o + K) - o == std::max_element(r, r + K) - r;
+      ++a.frames;
+      for (int k = 0; k < K; ++k)
+        a.worst_prob = std::max(a.worst_prob, std::abs(std::exp(o[k]) - std::exp(r[k])));
+    }
+  }
+  return a;
+}
+
+// int8 QDQ export: ONNX Runtime fuses every convolution ocrcore runs in int8
+// into its int8 kernel, runs the LSTMs as DynamicQuantizeLSTM, and reads like
+// the fp32 model within what static int8 scales cost.
+TEST(OnnxExport, Int8QdqGraphRunsInInt8InOnnxRuntime) {
+  test::TempDir dir;
+  const Architecture arch = test::small_crnn(16, 9);
+  auto model = test::random_model(arch, 21);
+  std::mt19937 rng(22);
+  std::vector<LineTensor> calibration;
+  for (int w : {40, 80, 61, 33})
+    calibration.push_back(test::random_line(16, w, rng));
+  EXPECT_THROW(onnx_io::export_onnx_int8(*model, dir / "none.onnx", {}), Error);
+  EXPECT_FALSE(std::filesystem::exists(dir / "none.onnx"));
+  onnx_io::export_onnx_int8(*model, dir / "m8.onnx", calibration, 2);
+  onnx::ModelProto proto;
+  {
+    const std::string bytes = test::read_bytes(dir / "m8.onnx");
+    ASSERT_TRUE(proto.ParseFromString(bytes));
+  }
+  int lstms = 0, weight_dq = 0;
+  for (const auto& n : proto.graph().node()) {
+    lstms += n.op_type() == "DynamicQuantizeLSTM" && n.domain() == "com.microsoft";
+    weight_dq +=
+        n.op_type() == "DequantizeLinear" && n.name().ends_with("/weight/DequantizeLinear");
+  }
+  const auto& net = ModelAccess::network(*model);
+  const auto flags = detail::int8_convolutions(net);
+  const int int8_convs = static_cast<int>(std::count(flags.begin(), flags.end(), true));
+  ASSERT_GE(int8_convs, 1);
+  EXPECT_EQ(weight_dq, int8_convs);
+  int lstm_layers = 0;
+  for (const auto& op : net.ops)
+    if (const auto* l = std::get_if<detail::LstmOp>(&op)) lstm_layers += l->num_layers;
+  EXPECT_EQ(lstms, lstm_layers);
+
+  const int W = 57;
+  std::vector<LineTensor> lines = {test::random_line(16, W, rng), test::random_line(16, W, rng)};
+  std::vector<float> input;
+  for (const auto& l : lines)
+    input.insert(input.end(), l.pixels.begin(), l.pixels.end());
+  auto ort = run_onnx_runtime(dir / "m8.onnx", input, "2,1,16," + std::to_string(W), dir, true);
+  if (!ort) GTEST_SKIP() << "node or tests/onnx/node_modules (npm ci --ignore-scripts) absent";
+  EXPECT_EQ(count_in_qdq_pass(dir, "Matched Conv"), int8_convs)
+      << test::read_bytes(dir / "ort.txt");
+  RecognizerOptions o;
+  o.threads = 1;
+  const auto fp32 = Recognizer(model, o).forward(lines);
+  ASSERT_EQ(ort->size(), static_cast<std::size_t>(fp32[0].frames) * 2 * fp32[0].classes);
+  const Agreement a = agreement(fp32, *ort);
+  std::printf(
+      "int8 QDQ in ONNX Runtime vs ocrcore fp32: best class same in %d of %d frames, "
+      "max |prob diff| %.3g\n",
+      a.same_best, a.frames, a.worst_prob);
+  // Measured: 1.5e-4 (LSTM gates in the wrong order: 0.028).
+  EXPECT_GT(a.worst_prob, 0.0f) << "the int8 graph is not the fp32 one";
+  EXPECT_LT(a.worst_prob, 0.005f);
+  EXPECT_GE(a.same_best, a.frames * 9 / 10);
+}
+
+// The bundled compact model in int8 ONNX, scales calibrated on half of the
+// sample lines, reads the other half like ocrcore's own int8 arithmetic.
+TEST(OnnxExport, Int8BundledCompactModel) {
+  const auto root = std::filesystem::path(OCRCORE_SOURCE_DIR) / "models";
+  auto model = Model::load(root / "compact-printed.ocrm");
+  std::vector<LineTensor> calibration, lines;
+  for (int i = 1; i <= 12; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "samples/%06d.png", i);
+    (i <= 6 ? calibration : lines)
+        .push_back(normalize_line(load_image(root / name), model->preprocessing()));
+  }
+  test::TempDir dir;
+  onnx_io::export_onnx_int8(*model, dir / "c8.onnx", calibration, 2);
+  RecognizerOptions o;
+  o.threads = 1;
+  if (int8_conv_supported()) o.conv_precision = Precision::int8;
+  if (int8_lstm_supported()) o.lstm_precision = Precision::int8;
+  Recognizer ours(model, o);
+  Agreement total;
+  for (const LineTensor& line : lines) {
+    auto ort = run_onnx_runtime(
+        dir / "c8.onnx", line.pixels,
+        "1,1," + std::to_string(line.height) + "," + std::to_string(line.width), dir);
+    if (!ort) GTEST_SKIP() << "node or tests/onnx/node_modules (npm ci --ignore-scripts) absent";
+    const Agreement a = agreement(ours.forward(std::span<const LineTensor>(&line, 1)), *ort);
+    total.frames += a.frames;
+    total.same_best += a.same_best;
+    total.worst_prob = std::max(total.worst_prob, a.worst_prob);
+  }
+  std::printf(
+      "compact int8 QDQ in ONNX Runtime vs ocrcore %s: best class same in %d of %d "
+      "frames, max |prob diff| %.3g\n",
+      int8_conv_supported() ? "int8" : "fp32", total.same_best, total.frames, total.worst_prob);
+  // Measured: every frame, max |prob diff| 0.037 (LSTM gates in the wrong
+  // order: no frame).
+  EXPECT_GE(total.same_best, total.frames * 98 / 100);
 }
 
 // The bundled models: export, ONNX Runtime, round trip.

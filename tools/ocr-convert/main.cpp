@@ -5,11 +5,14 @@
 //   ocr-convert model.ocrm model.onnx
 //   ocr-convert state_dict.safetensors model.ocrm --arch arch.json --alphabet ascii
 //   ocr-convert model.ocrm model-int8.ocrm --quantize int8
+//   ocr-convert model.ocrm model-int8.onnx --quantize int8 --calibrate lines/
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <iostream>
 
 #include "data/codec.hpp"
+#include "io/line_sources.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/model_import.hpp"
 #include "onnx/onnx_model.hpp"
@@ -32,10 +35,23 @@ int main(int argc, char** argv) {
   app.add_option("--opset", opset, "ONNX opset for .onnx output")->capture_default_str();
   std::string quantize = "fp32";
   app.add_option("--quantize", quantize,
-                 "Weights of an .ocrm output: fp32, or int8 (the weights ocrcore runs in int8 "
-                 "stored as I8 with a scale per row: about a quarter of the size, the same "
-                 "results with int8 precisions)")
+                 "fp32, or int8: for .ocrm the weights ocrcore runs in int8 stored as I8 with a "
+                 "scale per row (about a quarter of the size, the same results with int8 "
+                 "precisions); for .onnx a QDQ graph that ONNX Runtime runs in int8 (needs "
+                 "--calibrate)")
       ->check(CLI::IsMember({"fp32", "int8"}))
+      ->capture_default_str();
+  std::vector<std::string> calibrate;
+  app.add_option("--calibrate", calibrate,
+                 "int8 ONNX: line images (files, directories, @lists) whose activation ranges "
+                 "set the static scales; not the lines you evaluate on");
+  int calibration_lines = 200;
+  app.add_option("--calibration-lines", calibration_lines, "Use at most this many of them")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  int threads = 2;
+  app.add_option("-t,--threads", threads, "Threads for the calibration")
+      ->check(CLI::Range(1, 1024))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
@@ -44,9 +60,26 @@ int main(int argc, char** argv) {
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
     const std::string ext = std::filesystem::path(output).extension().string();
     const ocrcore::Precision weights = ocrcore::parse_precision(quantize);
-    if (ext == ".onnx") {
-      if (weights != ocrcore::Precision::fp32)
-        throw Error(output + ": --quantize applies to .ocrm output (ONNX export is fp32)");
+    if (!calibrate.empty() && (ext != ".onnx" || weights != ocrcore::Precision::int8))
+      throw Error("--calibrate applies to int8 ONNX output (--quantize int8, .onnx)");
+    if (ext == ".onnx" && weights == ocrcore::Precision::int8) {
+      if (calibrate.empty())
+        throw Error(output + ": int8 ONNX needs --calibrate with line images (static scales)");
+      auto images = ocrcore::expand_inputs(calibrate, std::cin);
+      if (images.size() > static_cast<std::size_t>(calibration_lines))
+        images.resize(static_cast<std::size_t>(calibration_lines));
+      std::vector<ocrcore::LineTensor> lines;
+      for (const auto& image : images) {
+        try {
+          lines.push_back(
+              ocrcore::normalize_line(ocrcore::load_image(image), model->preprocessing()));
+        } catch (const Error& e) {  // one bad image does not stop the calibration
+          std::fprintf(stderr, "ocr-convert: skipped: %s\n", e.what());
+        }
+      }
+      ocrcore::onnx_io::export_onnx_int8(*model, output, lines, threads, opset);
+      std::fprintf(stderr, "ocr-convert: int8 scales calibrated on %zu lines\n", lines.size());
+    } else if (ext == ".onnx") {
       ocrcore::onnx_io::export_onnx(*model, output, opset);
     } else if (ext == ".ocrm") {
       ocrcore::save_model(output, model->architecture(), model->alphabet(), model->preprocessing(),
