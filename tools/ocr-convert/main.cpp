@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("--calibrate", calibrate,
                  "int8 ONNX: line images (files, directories, @lists) whose activation ranges "
                  "set the static scales; not the lines you evaluate on");
-  int calibration_lines = 200;
+  int calibration_lines = 100;
   app.add_option("--calibration-lines", calibration_lines, "Use at most this many of them")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
