@@ -23,7 +23,8 @@
 #   ITERATIONS=5500 scripts/train-teacher.sh            # stage a
 #   STAGE=b ITERATIONS=4500 scripts/train-teacher.sh    # stage b
 #   STAGE=c ITERATIONS=4500 scripts/train-teacher.sh    # stage c (the compact model's teacher)
-#   STAGE=d ITERATIONS=5000 scripts/train-teacher.sh    # stage d (the committed teacher)
+#   STAGE=d ITERATIONS=5000 scripts/train-teacher.sh    # stage d
+#   STAGE=e ITERATIONS=5000 scripts/train-teacher.sh    # stage e (the committed teacher)
 #   TRAIN_LINES=2000 ITERATIONS=200 scripts/train-teacher.sh   # a quick smoke run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
