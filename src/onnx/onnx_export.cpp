@@ -331,10 +331,6 @@ class Int8GraphWriter {
       } else if (std::holds_alternative<detail::ReluOp>(op)) {
         relu("relu" + id);
       } else if (std::holds_alternative<detail::CollapseOp>(op)) {
-        // The last convolution's output stays quantised up to here (ONNX
-        // Runtime fuses a convolution into QLinearConv only when a
-        // QuantizeLinear follows it).
-        quantize_dequantize("collapse" + id, largest_[i]);
         auto* tr = b_.node("Transpose", "/collapse" + id + "/Transpose", {cur_});
         GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
         cur_ = b_.node("Reshape", "/collapse" + id + "/Reshape",
@@ -432,10 +428,10 @@ class Int8GraphWriter {
     GraphBuilder::integer(bdq, "axis", 0);
     conv_node(c, name, wdq->output(0), bdq->output(0));
     scale_ = 0;
-    // The output quantised on the range of what the next op receives.
-    if (c.relu && op + 1 < net_.ops.size() && largest_[op + 1] > 0 &&
-        !std::holds_alternative<detail::CollapseOp>(net_.ops[op + 1]))
-      quantize_dequantize(name + ".output", largest_[op + 1]);
+    // The output (a ReLU's, so uint8 fits) quantised on the range of what the
+    // next op receives: ONNX Runtime fuses a convolution into QLinearConv only
+    // when a QuantizeLinear follows it.
+    if (c.relu && op + 1 < net_.ops.size()) quantize_dequantize(name + ".output", largest_[op + 1]);
   }
 
   // ONNX Runtime's DynamicQuantizeLSTM (com.microsoft): W and R int8 per
