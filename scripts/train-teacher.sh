@@ -24,7 +24,8 @@
 #   STAGE=b ITERATIONS=4500 scripts/train-teacher.sh    # stage b
 #   STAGE=c ITERATIONS=4500 scripts/train-teacher.sh    # stage c (the compact model's teacher)
 #   STAGE=d ITERATIONS=5000 scripts/train-teacher.sh    # stage d
-#   STAGE=e ITERATIONS=5000 scripts/train-teacher.sh    # stage e (the committed teacher)
+#   STAGE=e ITERATIONS=5000 scripts/train-teacher.sh    # stage e
+#   STAGE=f ITERATIONS=5000 scripts/train-teacher.sh    # stage f (the committed teacher)
 #   TRAIN_LINES=2000 ITERATIONS=200 scripts/train-teacher.sh   # a quick smoke run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
