@@ -100,6 +100,36 @@ TEST_F(ModelFile, RoundTrip) {
             6u);
 }
 
+// A loaded model holds its weights once (compiled); the tensors as stored are
+// read from the file it keeps open when first asked for.
+TEST_F(ModelFile, TensorsAreReadFromTheOpenFileWhenFirstAskedFor) {
+  std::mt19937 rng(3);
+  const std::vector<LineTensor> line{random_line(16, 48, rng)};
+  auto recognised = [&](std::shared_ptr<const Model> m) {
+    return Recognizer(std::move(m)).forward(line).at(0).values;
+  };
+  // Replaced by renaming (as save_model does) after loading: the model still
+  // reads the file it loaded.
+  auto m = Model::load(path_);
+  const auto before = recognised(m);
+  save_model(path_, arch_, test_alphabet(6), pre_, random_tensors(arch_, 8));
+  for (const auto& [name, t] : tensors_)
+    EXPECT_EQ(m->tensors().at(name).data, t.data) << name;
+  EXPECT_EQ(recognised(m), before);
+
+  // Rewritten in place (a copy over it): refused, the model still recognises.
+  auto m2 = Model::load(path_);
+  write_bytes(path_, read_bytes(path_).substr(0, 100));
+  try {
+    (void)m2->tensors();
+    FAIL() << "expected Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path_.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("rewritten in place"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(recognised(m2),
+            recognised(Model::from_parts(arch_, test_alphabet(6), pre_, random_tensors(arch_, 8))));
+}
 TEST_F(ModelFile, WriteIsAtomicAndLeavesNoTemporaries) {
   save_model(path_, arch_, test_alphabet(6), pre_, tensors_);  // replace existing
   int files = 0;

@@ -20,7 +20,9 @@ inline constexpr int kModelFormatVersion = 1;
 class OCRCORE_API Model {
  public:
   // Memory-maps and fully validates a model file (docs/model-format.md).
-  // Throws Error naming the file and what is wrong with it.
+  // Throws Error naming the file and what is wrong with it. The model keeps
+  // the file open (not its path: replacing the file later changes nothing)
+  // and holds its weights once, in the form the engines compute with.
   static std::shared_ptr<const Model> load(const std::filesystem::path& path);
   // Builds a model from parts already in memory (converters, tests); validated
   // the same way. `source` names it in error messages.
@@ -37,7 +39,10 @@ class OCRCORE_API Model {
   // Index 0 is the CTC blank (its string is ignored).
   const std::vector<std::string>& alphabet() const;
   const Preprocessing& preprocessing() const;
-  // Tensors as stored in the file (batch norm not folded).
+  // Tensors as stored in the file (batch norm not folded). A loaded model
+  // reads them from its file on the first call (converters and trainers need
+  // them, recognition does not); throws Error if the file was rewritten in
+  // place since (replacing it by renaming, as ocrcore's writers do, is fine).
   const TensorMap& tensors() const;
   // Free-form metadata of the file beyond the ocrcore.* keys.
   const std::map<std::string, std::string>& metadata() const;
@@ -51,9 +56,11 @@ class OCRCORE_API Model {
   friend struct ModelAccess;
   struct Impl;
   explicit Model(std::unique_ptr<Impl> impl);
-  // Validates the parts and compiles the network (errors name no file).
+  // Validates the parts and compiles the network (errors name no file);
+  // without `keep_tensors` the network takes the tensors' values over.
   static std::unique_ptr<Impl> build(Architecture architecture, std::vector<std::string> alphabet,
-                                     Preprocessing preprocessing, TensorMap tensors);
+                                     Preprocessing preprocessing, TensorMap tensors,
+                                     bool keep_tensors);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -82,28 +83,53 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 
 namespace detail {
 
-MappedFile::MappedFile(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw Error(path.string() + ": cannot open: " + errno_text());
+OpenFile::OpenFile(const std::filesystem::path& path) : name_(path.string()) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw Error(name_ + ": cannot open: " + errno_text());
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    throw Error(path.string() + ": not a regular file");
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    throw Error(name_ + ": not a regular file");
   }
-  size_ = static_cast<std::size_t>(st.st_size);
-  if (size_ > 0) {
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p == MAP_FAILED) {
-      ::close(fd);
-      throw Error(path.string() + ": cannot map into memory: " + errno_text());
-    }
-    data_ = static_cast<const std::uint8_t*>(p);
-  }
-  ::close(fd);
+}
+
+OpenFile::~OpenFile() {
+  ::close(fd_);
+}
+
+std::size_t OpenFile::size() const {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) throw Error(name_ + ": cannot read its size: " + errno_text());
+  return static_cast<std::size_t>(st.st_size);
+}
+
+MappedFile::MappedFile(const std::filesystem::path& path) {
+  map(OpenFile(path));
+}
+
+MappedFile::MappedFile(const OpenFile& file) {
+  map(file);
+}
+
+void MappedFile::map(const OpenFile& file) {
+  size_ = file.size();
+  if (size_ == 0) return;
+  void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
+  if (p == MAP_FAILED) throw Error(file.name() + ": cannot map into memory: " + errno_text());
+  data_ = static_cast<const std::uint8_t*>(p);
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
+}
+
+void MappedFile::release(std::size_t offset, std::size_t length) const {
+  if (!data_ || offset >= size_) return;
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t begin = (offset + page - 1) / page * page;
+  const std::size_t end = std::min(offset + length, size_) / page * page;
+  // A private mapping that was only read: its pages come back from the file.
+  if (end > begin) ::madvise(const_cast<std::uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
 }
 
 std::string read_text_file(const std::filesystem::path& path) {

@@ -26,18 +26,44 @@ int remove_stale_temporary_files(const std::filesystem::path& dir);
 
 namespace ocrcore::detail {
 
+// A regular file opened for reading. The descriptor follows the file, not
+// the path: renaming or replacing the path later leaves what it reads
+// unchanged. Throws Error naming the file.
+class OpenFile {
+ public:
+  explicit OpenFile(const std::filesystem::path& path);
+  ~OpenFile();
+  OpenFile(const OpenFile&) = delete;
+  OpenFile& operator=(const OpenFile&) = delete;
+
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+  // The file's size now (it may have been rewritten in place since it was opened).
+  std::size_t size() const;
+
+ private:
+  int fd_ = -1;
+  std::string name_;
+};
+
 // A read-only memory mapping of a whole file. Throws Error naming the file.
 class MappedFile {
  public:
   explicit MappedFile(const std::filesystem::path& path);
+  explicit MappedFile(const OpenFile& file);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
   const std::uint8_t* data() const { return data_; }
   std::size_t size() const { return size_; }
+  // Gives back the memory of the whole pages inside [offset, offset + length)
+  // once they have been read: a later read of them reads the file again. Keeps
+  // a loader that copies a file piece by piece from holding it twice.
+  void release(std::size_t offset, std::size_t length) const;
 
  private:
+  void map(const OpenFile& file);
   const std::uint8_t* data_ = nullptr;
   std::size_t size_ = 0;
 };

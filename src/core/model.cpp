@@ -1,9 +1,11 @@
 #include "ocrcore/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 
 #include "core/file_io.hpp"
 #include "core/model_access.hpp"
@@ -21,7 +23,13 @@ struct Model::Impl {
   Architecture architecture;
   std::vector<std::string> alphabet;
   Preprocessing preprocessing;
-  TensorMap tensors;
+  // A loaded model's weights live in `network` alone: the tensors as stored
+  // are read from `file` again when tensors() is first called (converters and
+  // trainers), never in a process that only recognises.
+  mutable TensorMap tensors;
+  std::unique_ptr<detail::OpenFile> file;
+  std::string file_header;  // its first bytes at load: a file rewritten in place is refused
+  mutable std::once_flag tensors_read;
   std::map<std::string, std::string> metadata;
   detail::CompiledNetwork network;
   // Engines' prepared forms of `network`, by engine and settings.
@@ -88,11 +96,56 @@ std::vector<std::string> int8_weight_names(const Model& model) {
   return names;
 }
 
+// The values of the tensors the layers need (dtype checked here; build()
+// reports missing ones, wrong shapes and non-finite values). With `release`,
+// the file's pages are given back as they are copied, so that loading holds
+// the weights once, not twice.
+TensorMap read_tensors(const detail::SafetensorsView& view, const Architecture& architecture,
+                       const detail::MappedFile* release) {
+  auto done = [&](const detail::SafetensorsEntry& e) {
+    if (release) release->release(view.data - release->data() + e.begin, e.end - e.begin);
+  };
+  TensorMap tensors;
+  std::set<std::string> needed;
+  for (const auto& r : architecture.required_tensors()) {
+    needed.insert(r.name);
+    const auto it = view.entries.find(r.name);
+    if (it == view.entries.end()) continue;
+    if (it->second.dtype != "I8") {
+      tensors[r.name] = detail::read_f32_tensor(view, r.name);
+      done(it->second);
+      continue;
+    }
+    // I8 with per-row scales (save_model with Precision::int8).
+    const std::string scale_name = r.name + kInt8ScaleSuffix;
+    const auto& shape = it->second.shape;
+    if (!view.entries.count(scale_name))
+      throw Error("tensor '" + r.name + "' is I8 but '" + scale_name +
+                  "' (its scale per row) is missing");
+    Tensor scale = detail::read_f32_tensor(view, scale_name);
+    if (shape.empty() || scale.shape != std::vector<std::int64_t>{shape[0]})
+      throw Error("tensor '" + scale_name + "' has shape " + shape_text(scale.shape) +
+                  ", expected [" + (shape.empty() ? "?" : std::to_string(shape[0])) +
+                  "] (one scale per row of '" + r.name + "')");
+    needed.insert(scale_name);
+    detail::Int8Rows q{detail::read_i8_values(view, r.name), std::move(scale.data)};
+    done(it->second);
+    Tensor& t = tensors[r.name];
+    t.shape = shape;
+    t.data = detail::dequantize_rows(q);
+  }
+  for (const auto& [name, e] : view.entries)
+    if (!needed.count(name) && !ignorable_tensor(name))
+      throw Error("tensor '" + name + "' is not used by any layer of the architecture");
+  return tensors;
+}
+
 }  // namespace
 
 std::unique_ptr<Model::Impl> Model::build(Architecture architecture,
                                           std::vector<std::string> alphabet,
-                                          Preprocessing preprocessing, TensorMap tensors) {
+                                          Preprocessing preprocessing, TensorMap tensors,
+                                          bool keep_tensors) {
   int classes = architecture.validate();
   check_alphabet(alphabet, classes);
   if (preprocessing.height != architecture.input_height)
@@ -115,11 +168,15 @@ std::unique_ptr<Model::Impl> Model::build(Architecture architecture,
                     std::to_string(values[i]) + ") at element " + std::to_string(i));
   }
   auto impl = std::make_unique<Model::Impl>();
-  impl->network = detail::compile_network(architecture, tensors);
+  if (keep_tensors) {
+    impl->network = detail::compile_network(architecture, tensors);
+    impl->tensors = std::move(tensors);
+  } else {
+    impl->network = detail::compile_network(architecture, std::move(tensors));
+  }
   impl->architecture = std::move(architecture);
   impl->alphabet = std::move(alphabet);
   impl->preprocessing = preprocessing;
-  impl->tensors = std::move(tensors);
   return impl;
 }
 
@@ -128,7 +185,8 @@ Model::~Model() = default;
 
 std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
   const std::string source = path.string();
-  detail::MappedFile file(path);
+  auto open = std::make_unique<detail::OpenFile>(path);
+  const detail::MappedFile file(*open);
   auto view = detail::parse_safetensors(file.data(), file.size(), source);
   try {
     auto meta = [&](const char* key) -> const std::string& {
@@ -159,41 +217,13 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
     if (auto it = view.metadata.find(kKeyPreprocessing); it != view.metadata.end())
       pre = detail::preprocessing_from_json(it->second, architecture.input_height);
 
-    // Values of the tensors the layers need (dtype checked here); build()
-    // reports missing ones, wrong shapes and non-finite values.
-    TensorMap tensors;
-    std::set<std::string> needed;
-    for (const auto& r : architecture.required_tensors()) {
-      needed.insert(r.name);
-      const auto it = view.entries.find(r.name);
-      if (it == view.entries.end()) continue;
-      if (it->second.dtype != "I8") {
-        tensors[r.name] = detail::read_f32_tensor(view, r.name);
-        continue;
-      }
-      // I8 with per-row scales (save_model with Precision::int8).
-      const std::string scale_name = r.name + kInt8ScaleSuffix;
-      const auto& shape = it->second.shape;
-      if (!view.entries.count(scale_name))
-        throw Error("tensor '" + r.name + "' is I8 but '" + scale_name +
-                    "' (its scale per row) is missing");
-      Tensor scale = detail::read_f32_tensor(view, scale_name);
-      if (shape.empty() || scale.shape != std::vector<std::int64_t>{shape[0]})
-        throw Error("tensor '" + scale_name + "' has shape " + shape_text(scale.shape) +
-                    ", expected [" + (shape.empty() ? "?" : std::to_string(shape[0])) +
-                    "] (one scale per row of '" + r.name + "')");
-      needed.insert(scale_name);
-      detail::Int8Rows q{detail::read_i8_values(view, r.name), std::move(scale.data)};
-      Tensor& t = tensors[r.name];
-      t.shape = shape;
-      t.data = detail::dequantize_rows(q);
-    }
-    for (const auto& [name, e] : view.entries)
-      if (!needed.count(name) && !ignorable_tensor(name))
-        throw Error("tensor '" + name + "' is not used by any layer of the architecture");
-
-    auto impl = build(std::move(architecture), std::move(alphabet), pre, std::move(tensors));
+    TensorMap tensors = read_tensors(view, architecture, &file);
+    auto impl = build(std::move(architecture), std::move(alphabet), pre, std::move(tensors),
+                      /*keep_tensors=*/false);
     impl->source = source;
+    impl->file = std::move(open);
+    impl->file_header.assign(reinterpret_cast<const char*>(file.data()),
+                             reinterpret_cast<const char*>(view.data));
     for (const auto& [k, v] : view.metadata)
       if (!k.starts_with("ocrcore.")) impl->metadata[k] = v;
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
@@ -207,8 +237,8 @@ std::shared_ptr<const Model> Model::from_parts(Architecture architecture,
                                                Preprocessing preprocessing, TensorMap tensors,
                                                const std::string& source) {
   try {
-    auto impl =
-        build(std::move(architecture), std::move(alphabet), preprocessing, std::move(tensors));
+    auto impl = build(std::move(architecture), std::move(alphabet), preprocessing,
+                      std::move(tensors), /*keep_tensors=*/true);
     impl->source = source;
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
   } catch (const Error& e) {
@@ -226,6 +256,21 @@ const Preprocessing& Model::preprocessing() const {
   return impl_->preprocessing;
 }
 const TensorMap& Model::tensors() const {
+  std::call_once(impl_->tensors_read, [&] {
+    if (!impl_->file) return;
+    const detail::MappedFile file(*impl_->file);
+    const std::string_view now(reinterpret_cast<const char*>(file.data()),
+                               std::min(file.size(), impl_->file_header.size()));
+    if (now != impl_->file_header)
+      throw Error(impl_->source +
+                  ": the file was rewritten in place after the model was loaded; load it again");
+    const auto view = detail::parse_safetensors(file.data(), file.size(), impl_->source);
+    try {
+      impl_->tensors = read_tensors(view, impl_->architecture, nullptr);
+    } catch (const Error& e) {
+      throw Error(impl_->source + ": " + e.what());
+    }
+  });
   return impl_->tensors;
 }
 const std::map<std::string, std::string>& Model::metadata() const {

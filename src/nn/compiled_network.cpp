@@ -10,7 +10,7 @@ namespace ocrcore::detail {
 namespace {
 
 ConvOp make_conv(int in_channels, int out_channels, int kh, int kw, int sh, int sw, int ph, int pw,
-                 const Tensor& weight, const Tensor* bias) {
+                 Tensor& weight, Tensor* bias) {
   ConvOp op;
   op.in_channels = in_channels;
   op.out_channels = out_channels;
@@ -20,8 +20,9 @@ ConvOp make_conv(int in_channels, int out_channels, int kh, int kw, int sh, int 
   op.stride_w = sw;
   op.pad_h = ph;
   op.pad_w = pw;
-  op.weight = weight.data;
-  op.bias = bias ? bias->data : std::vector<float>(static_cast<std::size_t>(out_channels), 0.0f);
+  op.weight = std::move(weight.data);
+  op.bias = bias ? std::move(bias->data)
+                 : std::vector<float>(static_cast<std::size_t>(out_channels), 0.0f);
   return op;
 }
 
@@ -47,10 +48,15 @@ void fold_batch_norm(ConvOp& conv, const BatchNormSpec& bn, const TensorMap& t) 
 }  // namespace
 
 CompiledNetwork compile_network(const Architecture& a, const TensorMap& t) {
+  return compile_network(a, TensorMap(t));
+}
+
+CompiledNetwork compile_network(const Architecture& a, TensorMap&& t) {
   CompiledNetwork net;
   net.input_height = a.input_height;
   net.num_classes = a.validate();
-  auto get = [&](const std::string& name) -> const Tensor& { return t.at(name); };
+  // Each tensor is read once: its values move into the op.
+  auto get = [&](const std::string& name) -> Tensor& { return t.at(name); };
   auto bias = [&](bool has, const std::string& name) { return has ? &get(name) : nullptr; };
   for (const auto& layer : a.layers) {
     std::visit(
@@ -115,9 +121,9 @@ CompiledNetwork compile_network(const Architecture& a, const TensorMap& t) {
                 for (int d = 0; d < op.directions(); ++d) {
                   const LstmTensorNames names = s.tensor_names(l, d);
                   LstmDirection& dir = op.layers[l][d];
-                  dir.w_ih = get(names.weight_ih).data;
-                  dir.w_hh = get(names.weight_hh).data;
-                  dir.bias = get(names.bias_ih).data;
+                  dir.w_ih = std::move(get(names.weight_ih).data);
+                  dir.w_hh = std::move(get(names.weight_hh).data);
+                  dir.bias = std::move(get(names.bias_ih).data);
                   const auto& b_hh = get(names.bias_hh).data;
                   for (std::size_t i = 0; i < dir.bias.size(); ++i)
                     dir.bias[i] += b_hh[i];
@@ -129,8 +135,8 @@ CompiledNetwork compile_network(const Architecture& a, const TensorMap& t) {
               LinearOp op;
               op.in_features = s.in_features;
               op.out_features = s.out_features;
-              op.weight = get(s.name + ".weight").data;
-              op.bias = s.bias ? get(s.name + ".bias").data
+              op.weight = std::move(get(s.name + ".weight").data);
+              op.bias = s.bias ? std::move(get(s.name + ".bias").data)
                                : std::vector<float>(static_cast<std::size_t>(s.out_features));
               net.ops.push_back(std::move(op));
             },

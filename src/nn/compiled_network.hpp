@@ -78,7 +78,9 @@ double tucker_chain_macs(const TuckerOp& op);
 double tucker_composed_macs(const TuckerOp& op);
 
 // `tensors` must already hold every required tensor with its shape (the model
-// loader checks that first).
+// loader checks that first). The second form takes the values over instead of
+// copying them, so a loaded model holds its weights once.
 CompiledNetwork compile_network(const Architecture& architecture, const TensorMap& tensors);
+CompiledNetwork compile_network(const Architecture& architecture, TensorMap&& tensors);
 
 }  // namespace ocrcore::detail

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "allocator.hpp"
 #include "core/file_io.hpp"
 #include "default_model.hpp"
 #include "eval/error_report.hpp"
@@ -257,6 +258,7 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ocrcore::tools::keep_freed_memory_for_reuse();
   CLI::App app{
       "Recognise text-line images with an ocrcore model (CNN-DBLSTM-CTC).\n"
       "Inputs: image files, directories (recursive), @list.txt, or - for paths on "
@@ -355,10 +357,11 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
+  int code = kExitUsage;
   try {
-    return run(opt);
+    code = run(opt);
   } catch (const std::exception& e) {
     std::cerr << "ocr-infer: " << e.what() << "\n";
-    return kExitUsage;
   }
+  return ocrcore::tools::exit_without_teardown(code);
 }
