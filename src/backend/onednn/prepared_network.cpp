@@ -72,8 +72,12 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
     if (!kernels::cpu_has_avx512_vnni())
       throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
     const std::vector<bool> int8_ops = int8_convolutions(network_);
+    // Only the scales are kept: the int8 values are quantised again for each
+    // layout oneDNN asks for (reordered_weights), so that the weights are held
+    // once, in the layout they run in.
     for (std::size_t i = 0; i < ops.size(); ++i)
-      if (int8_ops[i]) int8_convs_.emplace(i * 3, quantize_conv_weights(std::get<ConvOp>(ops[i])));
+      if (int8_ops[i])
+        int8_convs_.emplace(i * 3, Int8Conv{quantize_conv_weights(std::get<ConvOp>(ops[i])).scale});
   }
 }
 
@@ -111,12 +115,13 @@ const void* PreparedNetwork::reordered_weights(std::size_t slot, const ConvOp& o
   if (!r->values) throw std::bad_alloc();
   const memory::dims dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
   const bool int8 = layout.data_type() == memory::data_type::s8;
+  std::vector<std::int8_t> int8_values;  // oihw, as the model file stores them
+  if (int8) int8_values = quantize_conv_weights(op).values;
   memory user(memory::desc(dims, int8 ? memory::data_type::s8 : memory::data_type::f32,
                            memory::format_tag::oihw),
               engine,
-              int8
-                  ? static_cast<void*>(const_cast<std::int8_t*>(int8_convs_.at(slot).values.data()))
-                  : static_cast<void*>(const_cast<float*>(op.weight.data())));
+              int8 ? static_cast<void*>(int8_values.data())
+                   : static_cast<void*>(const_cast<float*>(op.weight.data())));
   memory target(layout, engine, r->values.get());
   dnnl::reorder(user, target).execute(stream, user, target);
   stream.wait();
@@ -128,8 +133,8 @@ std::size_t PreparedNetwork::bytes() const {
   std::size_t total = vector_bytes(image_.weights);
   for (const auto& [i, c] : composed_)
     total += vector_bytes(c.weight) + vector_bytes(c.bias);
-  for (const auto& [slot, q] : int8_convs_)
-    total += vector_bytes(q.values) + vector_bytes(q.scale);
+  for (const auto& [slot, c] : int8_convs_)
+    total += vector_bytes(c.scale);
   for (const auto& [i, layers] : lstm_)
     for (const auto& l : layers) {
       total += vector_bytes(l.w_ih) + vector_bytes(l.w_ih_int8.w) +

@@ -32,7 +32,11 @@ class PreparedNetwork final : public PreparedWeights {
     std::array<kernels::PackedRecurrent, 2> recurrent;           // fp32 steps
     std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
   };
-  using Int8Conv = Int8Rows;
+  // An int8 convolution: the scale of each output channel's weights (the
+  // weights themselves are kept in the layouts they run in).
+  struct Int8Conv {
+    std::vector<float> scale;
+  };
   struct ImageConvPlan {
     bool active = false;         // op 0 runs on kernels::ImageConv
     bool pool = false;           // op 1, a max pool, is folded into it
