@@ -130,6 +130,7 @@ TEST_F(ModelFile, TensorsAreReadFromTheOpenFileWhenFirstAskedFor) {
   EXPECT_EQ(recognised(m2),
             recognised(Model::from_parts(arch_, test_alphabet(6), pre_, random_tensors(arch_, 8))));
 }
+
 TEST_F(ModelFile, WriteIsAtomicAndLeavesNoTemporaries) {
   save_model(path_, arch_, test_alphabet(6), pre_, tensors_);  // replace existing
   int files = 0;

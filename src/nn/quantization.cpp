@@ -11,18 +11,27 @@
 
 namespace ocrcore::detail {
 
-Int8Rows quantize_rows(const std::vector<float>& matrix, std::size_t rows) {
-  Int8Rows q;
+std::vector<float> row_scales(const std::vector<float>& matrix, std::size_t rows) {
   const std::size_t per_row = rows ? matrix.size() / rows : 0;
-  q.values.resize(matrix.size());
-  q.scale.resize(rows);
+  std::vector<float> scale(rows);
   for (std::size_t r = 0; r < rows; ++r) {
     const float* w = matrix.data() + r * per_row;
     float max_abs = 0;
     for (std::size_t k = 0; k < per_row; ++k)
       max_abs = std::max(max_abs, std::abs(w[k]));
-    const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
-    q.scale[r] = scale;
+    scale[r] = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+  }
+  return scale;
+}
+
+Int8Rows quantize_rows(const std::vector<float>& matrix, std::size_t rows) {
+  Int8Rows q;
+  const std::size_t per_row = rows ? matrix.size() / rows : 0;
+  q.scale = row_scales(matrix, rows);
+  q.values.resize(matrix.size());
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* w = matrix.data() + r * per_row;
+    const float scale = q.scale[r];
     // fmin/fmax, not clamp: batch-norm folding can overflow a weight to
     // infinity, and inf / inf, a NaN, must still give a defined integer.
     for (std::size_t k = 0; k < per_row; ++k)

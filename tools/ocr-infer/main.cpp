@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "allocator.hpp"
+#include "batch_process.hpp"
 #include "core/file_io.hpp"
 #include "default_model.hpp"
 #include "eval/error_report.hpp"

@@ -72,12 +72,14 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
     if (!kernels::cpu_has_avx512_vnni())
       throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
     const std::vector<bool> int8_ops = int8_convolutions(network_);
-    // Only the scales are kept: the int8 values are quantised again for each
-    // layout oneDNN asks for (reordered_weights), so that the weights are held
+    // Only the scales are kept: the int8 values are quantised when oneDNN
+    // asks for a layout (reordered_weights), so that the weights are held
     // once, in the layout they run in.
     for (std::size_t i = 0; i < ops.size(); ++i)
-      if (int8_ops[i])
-        int8_convs_.emplace(i * 3, Int8Conv{quantize_conv_weights(std::get<ConvOp>(ops[i])).scale});
+      if (int8_ops[i]) {
+        const auto& conv = std::get<ConvOp>(ops[i]);
+        int8_convs_.emplace(i * 3, Int8Conv{row_scales(conv.weight, conv.out_channels)});
+      }
   }
 }
 

@@ -1,5 +1,8 @@
 #pragma once
 
+// Process-wide policies of the batch tools (ocr-infer): they concern the
+// whole process, so they belong to the tools, not to the library.
+
 namespace ocrcore::tools {
 
 // Tells the C allocator to keep freed memory for reuse instead of returning
@@ -8,13 +11,8 @@ namespace ocrcore::tools {
 // line; by default glibc hands blocks of the largest of these sizes back
 // (mmap and trim thresholds) and every line then faults its pages in again,
 // which perf showed as a tenth of ocr-infer's time on a virtual machine. Peak
-// memory does not change: what is kept is what the next line reuses. A
-// process-wide policy, so it belongs to the tools, not to the library.
+// memory does not change: what is kept is what the next line reuses.
 void keep_freed_memory_for_reuse();
-
-}  // namespace ocrcore::tools
-
-namespace ocrcore::tools {
 
 // Ends the process with `code` once the output is flushed, without running
 // static destructors: a job's oneDNN primitives (generated code, hundreds of

@@ -1,6 +1,8 @@
-#include "allocator.hpp"
+#include "batch_process.hpp"
 
-#include <cstdlib>  // defines __GLIBC__ on glibc systems
+#include <cstdio>
+#include <cstdlib>  // also defines __GLIBC__ on glibc systems
+#include <iostream>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -16,13 +18,6 @@ void keep_freed_memory_for_reuse() {
   mallopt(M_TRIM_THRESHOLD, 128 << 20);
 #endif
 }
-
-}  // namespace ocrcore::tools
-
-#include <cstdio>
-#include <iostream>
-
-namespace ocrcore::tools {
 
 int exit_without_teardown(int code) {
 #if defined(__SANITIZE_ADDRESS__)
