@@ -21,11 +21,11 @@
 set -euo pipefail
 
 # libocrcore and ocr-infer: a compiler, CMake, oneDNN, nlohmann/json, CLI11 and
-# Leptonica (image decoding). Packing the .deb (cpack) uses dpkg-dev, part of
+# Leptonica and libpng (image decoding). Packing the .deb (cpack) uses dpkg-dev, part of
 # build-essential.
 runtime=(
   build-essential cmake ninja-build pkg-config
-  libdnnl-dev nlohmann-json3-dev libcli11-dev libleptonica-dev
+  libdnnl-dev nlohmann-json3-dev libcli11-dev libleptonica-dev libpng-dev
 )
 # Tests, benchmarks and the training side (ocr-synth's FreeType renderer and
 # fonts, Eigen for Tucker decomposition, ONNX and protobuf for ocr-convert).

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <leptonica/allheaders.h>
+#include <zlib.h>
 
 #include <random>
 
@@ -166,8 +167,18 @@ TEST(ImageIo, PixelLimitBoundsMemory) {
     for (int b = 0; b < 4; ++b)
       png[16 + 4 * i + b] = static_cast<char>((v >> (24 - 8 * b)) & 0xff);
   }
+  // The chunk's CRC (over its type and data) made to match, as a crafted
+  // file's would.
+  const auto* ihdr = reinterpret_cast<const Bytef*>(png.data() + 12);
+  const auto crc = static_cast<std::uint32_t>(crc32(0L, ihdr, 17));
+  for (int b = 0; b < 4; ++b)
+    png[29 + b] = static_cast<char>((crc >> (24 - 8 * b)) & 0xff);
   write_bytes(dir / "huge.png", png);
   expect_error([&] { load_image(dir / "huge.png"); }, "more than the limit");
+  // A header damaged in transit (CRC wrong) is reported as corrupt.
+  png[29] = static_cast<char>(png[29] ^ 0x5a);
+  write_bytes(dir / "bad-crc.png", png);
+  expect_error([&] { load_image(dir / "bad-crc.png"); }, "bad-crc.png: cannot decode PNG");
   // The limit is the caller's to set.
   EXPECT_EQ(load_image(dir / "small.png", 40 * 30).width(), 40);
   expect_error([&] { load_image(dir / "small.png", 40 * 30 - 1); },

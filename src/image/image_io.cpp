@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/file_io.hpp"
+#include "image/grey_conversion.hpp"
+#include "image/png_decode.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/image.hpp"
 
@@ -50,11 +52,20 @@ std::string format_name(l_int32 format) {
   }
 }
 
-// RGBA composited on white and reduced to luminance with leptonica's weights
-// in one pass: the same values, within one grey level, as leptonica's
-// pixAlphaBlendUniform followed by pixConvertTo8 (the test compares them), at
-// a fraction of the cost -- those two calls were a sixth of ocr-infer's time
-// on the RGBA scans of uw3 (perf).
+// Luminance by leptonica's weights, alpha composited on white.
+inline std::uint8_t grey_on_white(unsigned r, unsigned g, unsigned b, unsigned a) {
+  const float lum = L_RED_WEIGHT * static_cast<float>(r) + L_GREEN_WEIGHT * static_cast<float>(g) +
+                    L_BLUE_WEIGHT * static_cast<float>(b);
+  const float alpha = static_cast<float>(a) / 255.0f;
+  const float grey = alpha * lum + (1.0f - alpha) * 255.0f;
+  return static_cast<std::uint8_t>(std::min(255.0f, grey + 0.5f));
+}
+
+// RGBA composited on white and reduced to luminance in one pass: the same
+// values, within one grey level, as leptonica's pixAlphaBlendUniform followed
+// by pixConvertTo8 (the test compares them), at a fraction of the cost --
+// those two calls were a sixth of ocr-infer's time on the RGBA scans of uw3
+// (perf). PNGs come through png_decode.cpp; this serves the other formats.
 Image rgba_to_grey_on_white(PIX* pix) {
   const int w = static_cast<int>(pixGetWidth(pix)), h = static_cast<int>(pixGetHeight(pix));
   const l_uint32* data = pixGetData(pix);
@@ -67,18 +78,28 @@ Image rgba_to_grey_on_white(PIX* pix) {
     std::uint8_t* row = out.data() + static_cast<std::size_t>(y) * w;
     for (int x = 0; x < w; ++x) {
       const l_uint32 p = line[x];
-      const float lum = L_RED_WEIGHT * static_cast<float>((p >> L_RED_SHIFT) & 0xff) +
-                        L_GREEN_WEIGHT * static_cast<float>((p >> L_GREEN_SHIFT) & 0xff) +
-                        L_BLUE_WEIGHT * static_cast<float>((p >> L_BLUE_SHIFT) & 0xff);
-      const float alpha = static_cast<float>((p >> L_ALPHA_SHIFT) & 0xff) / 255.0f;
-      const float grey = alpha * lum + (1.0f - alpha) * 255.0f;
-      row[x] = static_cast<std::uint8_t>(std::min(255.0f, grey + 0.5f));
+      row[x] = grey_on_white((p >> L_RED_SHIFT) & 0xff, (p >> L_GREEN_SHIFT) & 0xff,
+                             (p >> L_BLUE_SHIFT) & 0xff, (p >> L_ALPHA_SHIFT) & 0xff);
     }
   }
   return out;
 }
 
 }  // namespace
+
+namespace detail {
+
+void rgba_row_on_white(const std::uint8_t* rgba, int w, std::uint8_t* out) {
+  for (int x = 0; x < w; ++x, rgba += 4)
+    out[x] = grey_on_white(rgba[0], rgba[1], rgba[2], rgba[3]);
+}
+
+void rgb_row(const std::uint8_t* rgb, int w, std::uint8_t* out) {
+  for (int x = 0; x < w; ++x, rgb += 3)
+    out[x] = grey_on_white(rgb[0], rgb[1], rgb[2], 255);
+}
+
+}  // namespace detail
 
 Image::Image(int width, int height, std::uint8_t fill) : width_(width), height_(height) {
   if (width <= 0 || height <= 0)
@@ -95,6 +116,8 @@ Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
   findFileFormatBuffer(bytes.data(), &format);
   if (format == IFF_UNKNOWN)
     throw Error(where + ": not an image in a known format (PNG, JPEG, TIFF, PNM, BMP, WebP)");
+  if (format == IFF_PNG)
+    if (auto image = detail::decode_png_8bit(bytes, where, max_pixels)) return std::move(*image);
   // The header's size first: a small file may claim a huge image.
   l_int32 hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0, hformat = 0;
   if (pixReadHeaderMem(bytes.data(), bytes.size(), &hformat, &hw, &hh, &bps, &spp, &cmap) == 0 &&
