@@ -422,6 +422,14 @@ TEST(Tuning, WinogradForWide3x3LayersOfHeightFourAndMore) {
   EXPECT_FALSE(detail::tuning::winograd(c, 8, ConvAlgorithm::winograd));
 }
 
+TEST(Tuning, Int8ConvolutionsPassOverBrgemmImplementations) {
+  EXPECT_TRUE(detail::tuning::skip_conv_implementation("brgconv:avx512_core_vnni", true));
+  EXPECT_TRUE(detail::tuning::skip_conv_implementation("brgconv_1x1:avx512_core_vnni", true));
+  EXPECT_FALSE(detail::tuning::skip_conv_implementation("jit_int8:avx512_core_vnni", true));
+  EXPECT_FALSE(detail::tuning::skip_conv_implementation("brgconv:avx512_core", false));
+  EXPECT_FALSE(detail::tuning::skip_conv_implementation("jit:avx512_core", false));
+}
+
 TEST(Tuning, TuckerComposedWhenNarrowOrCheap) {
   auto conv = [](int in, int out, int k) {
     detail::ConvOp c;

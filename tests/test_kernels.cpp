@@ -371,10 +371,13 @@ struct ProjectionCase {
     x = uniform(rows * x_stride, -2.0f, 3.0f, 7u + k);
     w = uniform(static_cast<std::size_t>(m) * k, -0.3f, 0.3f, 8u + m);
   }
-  std::vector<float> run(void (*projection)(const Int8Projection&),
-                         const PackedInt8Rows& packed) const {
+  // `Params` is Int8Projection or DenseProjection (with `relu`).
+  template <class Params, class Packed>
+  std::vector<float> run(void (*projection)(const Params&), const Packed& packed,
+                         bool relu = false) const {
     std::vector<float> out(rows * out_stride, -7.0f);
-    Int8Projection p;
+    Params p;
+    if constexpr (requires { p.relu; }) p.relu = relu;
     p.weights = &packed;
     p.x = x.data();
     p.x_stride = x_stride;
@@ -435,6 +438,46 @@ TEST(Int8Projection, WithinTheQuantisationBoundOfFloat) {
   }
   EXPECT_GT(sum_sq, 0.0) << "quantisation changes something";
   EXPECT_LT(std::sqrt(sum_sq / sum_ref), 0.02) << "relative RMS error";
+}
+
+// The dense layer: each ISA against the generic kernel, and the generic
+// kernel (with pack_dense) against double precision on the unpacked weights.
+TEST_P(Kernels, DenseMatchesGenericAndDoublePrecision) {
+  for (int rows : {1, 3, 4, 9})
+    for (int k : {1, 5, 128})
+      for (int m : {3, 16, 20, 100, 130})
+        for (bool relu : {false, true}) {
+          SCOPED_TRACE(std::to_string(rows) + " rows, k " + std::to_string(k) + ", m " +
+                       std::to_string(m) + (relu ? ", relu" : ""));
+          const ProjectionCase t(rows, k, m);
+          const auto& x = t.x;
+          const auto& w = t.w;
+          const std::size_t x_stride = t.x_stride, out_stride = t.out_stride;
+          const auto bias = uniform(m, -1.0f, 1.0f, 13u + m);
+          const PackedDense packed = pack_dense(w.data(), bias.data(), m, k);
+          auto run = [&](void (*dense)(const DenseProjection&)) {
+            return t.run(dense, packed, relu);
+          };
+          const auto got = run(table().dense);
+          const auto want = run(generic_kernels().dense);
+          for (int r = 0; r < rows; ++r) {
+            for (int c = 0; c < m; ++c) {
+              double ref = bias[c], size = std::abs(bias[c]);
+              for (int i = 0; i < k; ++i) {
+                ref += double(x[r * x_stride + i]) * w[static_cast<std::size_t>(c) * k + i];
+                size +=
+                    std::abs(double(x[r * x_stride + i]) * w[static_cast<std::size_t>(c) * k + i]);
+              }
+              if (relu) ref = std::max(ref, 0.0);
+              // k float roundings of terms no larger than `size`.
+              const double tolerance = 1e-6 * (k + 1) * size + 1e-12;
+              EXPECT_NEAR(want[r * out_stride + c], ref, tolerance) << r << ", " << c;
+              EXPECT_NEAR(got[r * out_stride + c], ref, tolerance) << r << ", " << c;
+            }
+            for (std::size_t c = m; c < out_stride; ++c)
+              EXPECT_EQ(got[r * out_stride + c], -7.0f) << "written past the row";
+          }
+        }
 }
 
 // The gate non-linearities alone, on identical pre-activations: the vector

@@ -53,6 +53,20 @@ PackedInt8Rows pack_int8_rows(const float* w, int rows, int k, float x_scale) {
   return p;
 }
 
+PackedDense pack_dense(const float* w, const float* bias, int rows, int k) {
+  PackedDense p;
+  p.rows = rows;
+  p.k = k;
+  p.padded = (rows + kDensePadding - 1) / kDensePadding * kDensePadding;
+  p.w.assign(static_cast<std::size_t>(k) * p.padded, 0.0f);
+  p.bias.assign(p.padded, 0.0f);
+  for (int r = 0; r < rows; ++r)
+    for (int i = 0; i < k; ++i)
+      p.w[static_cast<std::size_t>(i) * p.padded + r] = w[static_cast<std::size_t>(r) * k + i];
+  if (bias) std::copy(bias, bias + rows, p.bias.begin());
+  return p;
+}
+
 PackedRecurrentInt8 pack_recurrent_int8(const float* w_hh, const float* bias, int hidden) {
   if (hidden < 1 || hidden > kMaxInt8Hidden)
     throw Error("int8 LSTM step: hidden size " + std::to_string(hidden) + " is outside 1.." +

@@ -136,6 +136,34 @@ struct Int8Projection {
   float* out = nullptr;
   std::size_t out_stride = 0;
 };
+// A dense layer's weights W [rows][k] with its bias, transposed for the
+// dense kernel: for each k, W[r][k] of every output r, so that one input
+// value broadcast meets whole vectors of outputs. Outputs past `rows` are
+// zero, so vector loops need no tails on the weights.
+inline constexpr int kDensePadding = 16;
+struct PackedDense {
+  int rows = 0;
+  int k = 0;
+  int padded = 0;           // round_up(rows, kDensePadding)
+  std::vector<float> w;     // [k][padded]
+  std::vector<float> bias;  // [padded]
+};
+// w: [rows][k] as in the model file; bias: [rows] or null for none.
+PackedDense pack_dense(const float* w, const float* bias, int rows, int k);
+
+// A dense layer's forward pass (the output layer):
+// out[r][c] = bias[c] + sum_i x[r][i] W[c][i], then max(., 0) if relu, for
+// r < rows and c < weights->rows (nothing past them is written).
+struct DenseProjection {
+  const PackedDense* weights = nullptr;
+  const float* x = nullptr;
+  std::size_t x_stride = 0;
+  int rows = 0;
+  float* out = nullptr;
+  std::size_t out_stride = 0;
+  bool relu = false;
+};
+
 // The per-row input scale and quantised row of the projection.
 inline float projection_scale(const float* x, int k) {
   float max_abs = 0;
@@ -184,6 +212,10 @@ struct KernelTable {
   // out = x W^T for `rows` rows of x with the weights in int8, each row of x
   // quantised on its own (s_x = max |x| / 127); null as lstm_step_int8.
   void (*int8_projection)(const Int8Projection& p) = nullptr;
+  // See DenseProjection. Ours rather than an sgemm call: oneDNN's sgemm
+  // generates its kernels on first use, about 50 ms of every process's
+  // start-up, for a layer this kernel runs at full speed.
+  void (*dense)(const DenseProjection& p) = nullptr;
   // Element-wise over n values (in == out allowed); exposed for the accuracy tests.
   void (*exp)(const float* in, float* out, std::size_t n) = nullptr;
   void (*sigmoid)(const float* in, float* out, std::size_t n) = nullptr;

@@ -299,6 +299,75 @@ void image_conv(const ImageConv& a) {
   }
 }
 
+// RB rows x VB vectors of a dense layer's outputs from column c0: each
+// input value is broadcast once and meets VB weight vectors, the weights
+// of a k loaded once for RB rows.
+template <class S, int RB, int VB>
+void dense_block(const DenseProjection& p, int r0, int c0) {
+  using V = typename S::V;
+  constexpr int W = S::width;
+  const PackedDense& w = *p.weights;
+  V a[RB][VB];
+#pragma GCC unroll 8
+  for (int l = 0; l < RB; ++l)
+#pragma GCC unroll 8
+    for (int v = 0; v < VB; ++v)
+      a[l][v] = S::load(w.bias.data() + c0 + v * W);
+  const float* x = p.x + static_cast<std::size_t>(r0) * p.x_stride;
+  const float* col = w.w.data() + c0;
+  for (int i = 0; i < w.k; ++i) {
+    const float* row = col + static_cast<std::size_t>(i) * w.padded;
+    V wv[VB];
+#pragma GCC unroll 8
+    for (int v = 0; v < VB; ++v)
+      wv[v] = S::load(row + v * W);
+#pragma GCC unroll 8
+    for (int l = 0; l < RB; ++l) {
+      const V xb = S::set1(x[l * p.x_stride + i]);
+#pragma GCC unroll 8
+      for (int v = 0; v < VB; ++v)
+        a[l][v] = S::fmadd(xb, wv[v], a[l][v]);
+    }
+  }
+  const int valid = w.rows - c0;  // outputs of this block that exist
+#pragma GCC unroll 8
+  for (int l = 0; l < RB; ++l)
+#pragma GCC unroll 8
+    for (int v = 0; v < VB; ++v) {
+      const V r = p.relu ? S::max(a[l][v], S::zero()) : a[l][v];
+      float* out = p.out + static_cast<std::size_t>(r0 + l) * p.out_stride + c0 + v * W;
+      const int n = valid - v * W;
+      if (n >= W) {
+        S::store(out, r);
+      } else if (n > 0) {  // the padding is not written: rows may be packed tightly
+        float tmp[W];
+        S::store(tmp, r);
+        std::memcpy(out, tmp, static_cast<std::size_t>(n) * sizeof(float));
+      }
+    }
+}
+
+template <class S, int VB, int RB>
+void dense_rows(const DenseProjection& p, int r0) {
+  constexpr int W = S::width;
+  const int padded = p.weights->padded;
+  int c = 0;
+  for (; c + VB * W <= padded; c += VB * W)
+    dense_block<S, RB, VB>(p, r0, c);
+  for (; c < padded; c += W)
+    dense_block<S, RB, 1>(p, r0, c);
+}
+
+template <class S, int VB>
+void dense(const DenseProjection& p) {
+  static_assert(kDensePadding % S::width == 0, "dense padding must hold whole vectors");
+  int r = 0;
+  for (; r + 4 <= p.rows; r += 4)
+    dense_rows<S, VB, 4>(p, r);
+  for (; r < p.rows; ++r)
+    dense_rows<S, VB, 1>(p, r);
+}
+
 template <class S, int VB>
 KernelTable make_table(Isa isa) {
   static_assert(kGatePadding % (VB * S::width) == 0, "gate padding must hold whole blocks");
@@ -309,6 +378,7 @@ KernelTable make_table(Isa isa) {
   t.log_softmax = log_softmax<S>;
   t.largest = largest<S>;
   t.image_conv = image_conv<S>;
+  t.dense = dense<S, VB>;
   t.exp = exp_n<S>;
   t.sigmoid = sigmoid_n<S>;
   t.tanh = tanh_n<S>;

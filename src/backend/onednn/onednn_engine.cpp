@@ -1,6 +1,7 @@
 // Batched engine: lines padded to a common width, convolutions and pooling as
 // oneDNN primitives in the memory layout oneDNN prefers for them, the LSTM and
-// the output layer on dnnl_sgemm plus ocrcore's own per-ISA kernels.
+// the output layer on ocrcore's own per-ISA kernels (an fp32 LSTM's input
+// projection on dnnl_sgemm).
 //
 // Padding never reaches a line's result: before each spatial layer the
 // columns past each line's own width are set to what that layer would see
@@ -237,7 +238,7 @@ class OnednnEngine final : public Engine {
       } else if (auto* l = std::get_if<LstmOp>(&op)) {
         lstm(*l, prepared_->lstm(i));
       } else if (auto* lin = std::get_if<LinearOp>(&op)) {
-        linear(*lin);
+        linear(*lin, prepared_->dense(i));
       }
       if (profiling_)
         profile_[timed] +=
@@ -387,7 +388,10 @@ class OnednnEngine final : public Engine {
                                                         src, weights, dst, strides, pad, pad)
                       : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg,
                                                         src, weights, b_md, dst, strides, pad, pad);
-      return dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+      auto pd = dnnl::convolution_forward::primitive_desc(desc, attr, engine_);
+      while (tuning::skip_conv_implementation(pd.impl_info_str(), int8) && pd.next_impl()) {
+      }
+      return pd;
     };
     if (!int8 && tuning::winograd(op, oh, conv_algorithm_)) try {
         auto pd = make_pd(dnnl::algorithm::convolution_winograd, tag::any);
@@ -760,17 +764,25 @@ class OnednnEngine final : public Engine {
     }
   }
 
-  void linear(const LinearOp& op) {
-    const std::size_t rows = static_cast<std::size_t>(T_) * B_;
-    out_.resize(rows * op.out_features);
-    for (std::size_t r = 0; r < rows; ++r)
-      std::copy(op.bias.begin(), op.bias.end(),
-                out_.begin() + static_cast<std::ptrdiff_t>(r * op.out_features));
-    sgemm('N', 'T', static_cast<int>(rows), op.out_features, op.in_features, seq_.data(),
-          op.in_features, op.weight.data(), op.in_features, 1.0f, out_.data(), op.out_features);
-    if (op.relu)
-      for (float& v : out_)
-        v = std::max(v, 0.0f);
+  void linear(const LinearOp& op, const kernels::PackedDense& weights) {
+    const int rows = T_ * B_;
+    out_.resize(static_cast<std::size_t>(rows) * op.out_features);
+    // Blocks of rows, each a whole number of the kernel's 4-row tiles.
+    constexpr int kRowsPerTask = 64;
+    const int tasks = (rows + kRowsPerTask - 1) / kRowsPerTask;
+#pragma omp parallel for num_threads(threads_) if (threads_ > 1 && tasks > 1) schedule(static)
+    for (int task = 0; task < tasks; ++task) {
+      const int r0 = task * kRowsPerTask;
+      kernels::DenseProjection p;
+      p.weights = &weights;
+      p.x = seq_.data() + static_cast<std::size_t>(r0) * op.in_features;
+      p.x_stride = op.in_features;
+      p.rows = std::min(kRowsPerTask, rows - r0);
+      p.out = out_.data() + static_cast<std::size_t>(r0) * op.out_features;
+      p.out_stride = op.out_features;
+      p.relu = op.relu;
+      kernels_.dense(p);
+    }
     seq_.swap(out_);
     D_ = op.out_features;
   }

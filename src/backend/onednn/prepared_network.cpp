@@ -53,6 +53,9 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
         }
         layers.push_back(std::move(p));
       }
+    } else if (const auto* lin = std::get_if<LinearOp>(&ops[i])) {
+      dense_.emplace(i, kernels::pack_dense(lin->weight.data(), lin->bias.data(), lin->out_features,
+                                            lin->in_features));
     }
   }
   // The first layer as it runs (a composed Tucker-1 layer included).
@@ -137,6 +140,8 @@ std::size_t PreparedNetwork::bytes() const {
     total += vector_bytes(c.weight) + vector_bytes(c.bias);
   for (const auto& [slot, c] : int8_convs_)
     total += vector_bytes(c.scale);
+  for (const auto& [i, d] : dense_)
+    total += vector_bytes(d.w) + vector_bytes(d.bias);
   for (const auto& [i, layers] : lstm_)
     for (const auto& l : layers) {
       total += vector_bytes(l.w_ih) + vector_bytes(l.w_ih_int8.w) +

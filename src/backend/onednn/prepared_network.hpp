@@ -3,7 +3,8 @@
 // A network's weights in the form the oneDNN engine runs them, prepared once
 // per model, instruction set, Tucker setting and precisions and shared by every engine
 // (every Recognizer) on that model: LSTM recurrent matrices packed for the
-// step kernel (or quantised for the int8 step), the first layer's weights transposed for its own
+// step kernel (or quantised for the int8 step), linear layers transposed for
+// the dense kernel, the first layer's weights transposed for its own
 // kernel, Tucker chains composed where the tuning rules say so, and convolution weights reordered
 // into the layouts oneDNN's primitives ask for (quantised first for int8 convolutions).
 
@@ -60,6 +61,8 @@ class PreparedNetwork final : public PreparedWeights {
   // its chain (or is not a Tucker op).
   const ConvOp* composed(std::size_t op) const;
   const std::vector<LstmLayer>& lstm(std::size_t op) const { return lstm_.at(op); }
+  // Linear op `op`'s weights transposed for kernels::DenseProjection.
+  const kernels::PackedDense& dense(std::size_t op) const { return dense_.at(op); }
   const ImageConvPlan& image_conv() const { return image_; }
   // Convolution `slot` (an engine's numbering) in int8, or null when it runs
   // in fp32.
@@ -87,6 +90,7 @@ class PreparedNetwork final : public PreparedWeights {
   Precision lstm_precision_;
   std::map<std::size_t, ConvOp> composed_;
   std::map<std::size_t, std::vector<LstmLayer>> lstm_;
+  std::map<std::size_t, kernels::PackedDense> dense_;
   std::map<std::size_t, Int8Conv> int8_convs_;  // by slot
   ImageConvPlan image_;
   mutable std::mutex mutex_;

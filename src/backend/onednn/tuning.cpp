@@ -27,6 +27,10 @@ bool winograd(const ConvOp& op, int out_height, ConvAlgorithm algorithm) {
   return out_height >= 4 && op.in_channels >= 64 && op.out_channels >= 64;
 }
 
+bool skip_conv_implementation(std::string_view impl, bool int8) {
+  return int8 && impl.starts_with("brg");
+}
+
 bool image_conv(const ConvOp& op) {
   return op.in_channels == 1 && op.kernel_h == 3 && op.kernel_w == 3 && op.stride_h == 1 &&
          op.stride_w == 1 && op.pad_h == 1 && op.pad_w == 1 && op.out_channels % 8 == 0;

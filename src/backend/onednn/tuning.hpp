@@ -4,6 +4,8 @@
 // options, decided once when a model is prepared (or a primitive built) and
 // tested on their own (tests/test_backends.cpp).
 
+#include <string_view>
+
 #include "nn/compiled_network.hpp"
 #include "ocrcore/recognizer.hpp"
 
@@ -23,6 +25,16 @@ bool compose_tucker(const TuckerOp& op, bool first_layer, TuckerExecution mode);
 // output rows (it may still have no implementation for the shape; direct
 // convolution is then used). Only 3x3, stride 1, pad 1 convolutions qualify.
 bool winograd(const ConvOp& op, int out_height, ConvAlgorithm algorithm);
+
+// Whether to pass over oneDNN's convolution implementation `impl` (its
+// impl_info_str) for the next one it offers. oneDNN 2.6 lists its brgemm
+// convolutions ("brg...") first. For int8 (VNNI) convolutions its direct
+// kernels (jit_int8) ran faster on the CRNN layers (DNNL_VERBOSE over 210
+// uw3-dev lines, one thread: compact 95 -> 87 ms of convolution, teacher
+// 517 -> 448 ms) and were created 6-8x faster (97 -> 21 ms; each new batch
+// width creates its primitives), 13% and 11% of the whole program. In fp32
+// brgemm ran 14% faster, so it stays first there.
+bool skip_conv_implementation(std::string_view impl, bool int8);
 
 // Whether the first layer runs on ocrcore's own one-channel kernel
 // (kernels::ImageConv): a 3x3, stride 1, pad 1 convolution of the image with

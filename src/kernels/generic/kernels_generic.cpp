@@ -174,6 +174,21 @@ void int8_projection(const Int8Projection& p) {
   }
 }
 
+// The dense layer, plainly: each output a sum over k in order.
+void dense(const DenseProjection& p) {
+  const PackedDense& w = *p.weights;
+  for (int r = 0; r < p.rows; ++r) {
+    const float* x = p.x + r * p.x_stride;
+    float* out = p.out + r * p.out_stride;
+    for (int c = 0; c < w.rows; ++c) {
+      float acc = w.bias[c];
+      for (int i = 0; i < w.k; ++i)
+        acc += x[i] * w.w[static_cast<std::size_t>(i) * w.padded + c];
+      out[c] = p.relu ? std::max(acc, 0.0f) : acc;
+    }
+  }
+}
+
 void exp_n(const float* in, float* out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     out[i] = std::exp(in[i]);
@@ -202,6 +217,7 @@ const KernelTable& generic_kernels() {
     t.scale_bias_relu = scale_bias_relu;
     t.image_conv = image_conv;
     t.int8_projection = int8_projection;
+    t.dense = dense;
     t.exp = exp_n;
     t.sigmoid = sigmoid_n;
     t.tanh = tanh_n;
