@@ -25,6 +25,8 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
   if (options_.beam_width < 1) throw Error("beam width must be >= 1");
   if (options_.language_model && options_.decoder != Decoder::beam)
     throw Error("a language model needs the beam decoder");
+  if (options_.lstm_precision == Precision::bf16)
+    throw Error("there is no bf16 LSTM: its precision is fp32 or int8 (bf16 is for convolutions)");
   if (options_.lstm_precision != Precision::fp32 && options_.backend == Backend::reference)
     throw Error(
         "the reference backend runs fp32 LSTMs only (int8 LSTM steps run on the onednn backend)");
@@ -118,11 +120,27 @@ TuckerExecution parse_tucker_execution(std::string_view name) {
 Precision parse_precision(std::string_view name) {
   if (name == "fp32") return Precision::fp32;
   if (name == "int8") return Precision::int8;
-  throw Error("precision must be fp32 or int8, not '" + std::string(name) + "'");
+  if (name == "bf16") return Precision::bf16;
+  throw Error("precision must be fp32, int8 or bf16, not '" + std::string(name) + "'");
 }
 
 bool int8_conv_supported() {
   return detail::kernels::cpu_has_avx512_vnni();
+}
+
+bool bf16_conv_supported() {
+  return detail::kernels::cpu_has_avx512_bf16();
+}
+
+Precision default_conv_precision(const Model& model, Backend backend, Isa isa) {
+  if (model.stored_weights() == Precision::bf16)
+    return backend == Backend::onednn && bf16_conv_supported() ? Precision::bf16 : Precision::fp32;
+  return fastest_precision(backend, isa);
+}
+
+Precision default_lstm_precision(const Model& model, Backend backend, Isa isa) {
+  if (model.stored_weights() == Precision::bf16) return Precision::fp32;
+  return fastest_precision(backend, isa);
 }
 
 Precision fastest_precision(Backend backend, Isa isa) {

@@ -372,6 +372,52 @@ TEST(Backends, Int8ConvolutionsMatchThePlainIntegerArithmetic) {
   }
 }
 
+// bf16 convolutions (oneDNN's bf16 kernels) against the reference's plain
+// bf16 arithmetic (inputs and weights rounded to bfloat16, sums in full
+// precision) and against fp32, on models with Tucker chains, batch norm and
+// channel counts that overhang oneDNN's blocks.
+TEST(Backends, Bf16ConvolutionsMatchThePlainBf16Arithmetic) {
+  RecognizerOptions bf16{Decoder::greedy, 1, Backend::onednn, 1};
+  bf16.conv_precision = Precision::bf16;
+  if (!bf16_conv_supported()) {
+    EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), bf16), Error);
+    GTEST_SKIP() << "no AVX-512 BF16: bf16 convolutions are refused (checked)";
+  }
+  RecognizerOptions reference{Decoder::greedy, 1, Backend::reference, 1};
+  reference.conv_precision = Precision::bf16;
+  RecognizerOptions lstm_bf16 = bf16;
+  lstm_bf16.lstm_precision = Precision::bf16;
+  EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), lstm_bf16), Error)
+      << "there is no bf16 LSTM";
+  for (const Architecture& arch : {wide_arch(20), small_crnn(16, 9)}) {
+    auto model = random_model(arch, 47);
+    auto lines = random_lines(arch.input_height, {3, 64, 130, 257, 9}, 48);
+    const auto want = Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(lines);
+    const auto plain = Recognizer(model, reference).forward(lines);
+    float worst_plain = 0, worst_fp32 = 0, plain_fp32 = 0;
+    int frames = 0, same_best = 0;
+    for (int threads : {1, 2}) {
+      bf16.threads = threads;
+      const auto got = Recognizer(model, bf16).forward(lines);
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        ASSERT_EQ(got[i].frames, plain[i].frames);
+        worst_plain = std::max(worst_plain, max_abs_diff(got[i].values, plain[i].values));
+        worst_fp32 = std::max(worst_fp32, max_abs_diff(got[i].values, want[i].values));
+        plain_fp32 = std::max(plain_fp32, max_abs_diff(plain[i].values, want[i].values));
+        same_best += same_best_class(want[i], got[i], frames);
+      }
+    }
+    // The same rounded operands, summed in another order (and a composed
+    // Tucker chain rounded once instead of per factor): far below bf16's own
+    // error against fp32.
+    EXPECT_GT(plain_fp32, 0.0f) << "the reference rounds";
+    EXPECT_LT(worst_plain, plain_fp32 / 2 + 1e-3f);
+    EXPECT_GT(worst_fp32, 0.0f) << "bf16 convolutions ran";
+    EXPECT_LT(worst_fp32, 0.05f);
+    EXPECT_GE(same_best, frames * 95 / 100) << same_best << " of " << frames;
+  }
+}
+
 // Static calibration for int8 ONNX export: the largest value entering each
 // op, the same whether lines are taken together (in parallel) or one by one,
 // and the image's own largest pixel for the first op.

@@ -6,9 +6,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "core/bfloat16.hpp"
 #include "core/file_io.hpp"
 #include "core/safetensors.hpp"
 #include "test_util.hpp"
@@ -310,6 +312,59 @@ TEST_F(ModelFile, UnusedTensorIsRejectedButBatchNormCounterIsNot) {
 TEST_F(ModelFile, NotAFile) {
   expect_load_error(dir_ / "absent.ocrm", "cannot open");
   expect_load_error(dir_.path(), "not a regular file");
+}
+
+// Precision::bf16 files: every weight matrix stored as BF16 (rounded to
+// nearest even), biases and batch norm as F32; loading widens them exactly.
+TEST_F(ModelFile, Bf16WeightsAreStoredAsBf16) {
+  const auto bf16_path = dir_ / "bf16.ocrm";
+  save_model(bf16_path, arch_, test_alphabet(6), pre_, tensors_, {}, Precision::bf16);
+  RawFile f = read_raw(bf16_path);
+  std::size_t matrices = 0;
+  for (const auto& [name, t] : tensors_) {
+    const bool matrix = t.shape.size() >= 2;
+    matrices += matrix;
+    EXPECT_EQ(f.header[name]["dtype"], matrix ? "BF16" : "F32") << name;
+  }
+  ASSERT_GT(matrices, 0u);
+  EXPECT_EQ(meta(f)["ocrcore.weights"], "bf16");
+  // The data section (this model's header is larger than its weights).
+  EXPECT_LT(f.data.size(), read_raw(path_).data.size() * 6 / 10);
+
+  const auto original = Model::load(path_);
+  const auto loaded = Model::load(bf16_path);
+  EXPECT_EQ(original->stored_weights(), Precision::fp32);
+  EXPECT_EQ(loaded->stored_weights(), Precision::bf16);
+  for (const auto& [name, t] : original->tensors()) {
+    const auto& got = loaded->tensors().at(name).data;
+    ASSERT_EQ(got.size(), t.data.size()) << name;
+    for (std::size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], t.shape.size() >= 2 ? detail::round_to_bf16(t.data[i]) : t.data[i])
+          << name << "[" << i << "]";
+  }
+  // Such a model asks for bf16 convolutions and fp32 LSTMs by default.
+  EXPECT_EQ(default_lstm_precision(*loaded), Precision::fp32);
+  EXPECT_EQ(default_conv_precision(*loaded),
+            bf16_conv_supported() ? Precision::bf16 : Precision::fp32);
+  EXPECT_EQ(default_conv_precision(*loaded, Backend::reference), Precision::fp32);
+  EXPECT_EQ(default_conv_precision(*original), fastest_precision());
+}
+
+// Rounding to nearest, ties to even; infinities stay, NaN stays NaN, and
+// floats past the largest bfloat16 round to infinity.
+TEST(Bfloat16, RoundsToNearestEven) {
+  using detail::round_to_bf16;
+  EXPECT_EQ(round_to_bf16(1.0f), 1.0f);
+  EXPECT_EQ(round_to_bf16(1.0f + 0x1p-8f), 1.0f) << "a tie goes to the even neighbour";
+  EXPECT_EQ(round_to_bf16(1.0f + 0x3p-8f), 1.0f + 0x4p-8f) << "a tie goes to the even neighbour";
+  EXPECT_EQ(round_to_bf16(1.0f + 0x1p-8f + 0x1p-20f), 1.0f + 0x1p-7f);
+  EXPECT_EQ(round_to_bf16(-2.5f), -2.5f);
+  EXPECT_EQ(round_to_bf16(INFINITY), INFINITY);
+  EXPECT_EQ(round_to_bf16(-INFINITY), -INFINITY);
+  EXPECT_TRUE(std::isnan(round_to_bf16(NAN)));
+  EXPECT_EQ(round_to_bf16(std::numeric_limits<float>::max()), INFINITY);
+  EXPECT_EQ(detail::to_bf16_bits(1.0f), 0x3f80);
+  EXPECT_EQ(detail::from_bf16_bits(0x3f80), 1.0f);
 }
 
 // Precision::int8 files: the weights ocrcore runs in int8 stored as I8 with a

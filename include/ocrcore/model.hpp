@@ -15,6 +15,9 @@ namespace ocrcore {
 
 inline constexpr int kModelFormatVersion = 1;
 
+// Arithmetic of a part of the network, or how a model file stores weights.
+enum class Precision { fp32, int8, bf16 };
+
 // A recognition model loaded once and then read-only: share one Model between
 // any number of threads and Recognizers.
 class OCRCORE_API Model {
@@ -50,6 +53,9 @@ class OCRCORE_API Model {
 
   int num_classes() const;
   std::int64_t parameter_count() const;
+  // How the file stores its weights: int8 if it holds I8 tensors, bf16 if
+  // BF16 ones, else fp32 (and fp32 for a model made in memory).
+  Precision stored_weights() const;
 
  private:
   // The library's own access to the compiled network (src/core/model_access.hpp).
@@ -64,16 +70,16 @@ class OCRCORE_API Model {
   std::unique_ptr<Impl> impl_;
 };
 
-// Arithmetic of a part of the network, or how a model file stores weights.
-enum class Precision { fp32, int8 };
-
 // Writes a model file atomically (temporary file, flush, rename). Validates
 // first, so a file written here always loads. With `weights` int8, the
 // weights the engines run in int8 (convolutions after the first, outside
 // Tucker chains, and the LSTM matrices) are stored as I8 with per-row scales
 // (docs/model-format.md): about a quarter of the size, and a Recognizer with
 // int8 precisions computes exactly what it computes from the fp32 file; other
-// tensors stay F32. Loading gives the dequantised weights.
+// tensors stay F32. Loading gives the dequantised weights. With `weights`
+// bf16, every weight matrix (convolution kernels, LSTM and linear weights;
+// not biases) is stored as BF16, rounded to nearest even: half the size;
+// loading widens them to float exactly.
 OCRCORE_API void save_model(const std::filesystem::path& path, const Architecture& architecture,
                             const std::vector<std::string>& alphabet,
                             const Preprocessing& preprocessing, const TensorMap& tensors,

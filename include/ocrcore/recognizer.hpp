@@ -43,6 +43,11 @@ enum class TuckerExecution { automatic, chain, composed };
 //   uint8 with a scale from its largest value in the batch; oneDNN's int8
 //   convolutions (AVX-512 VNNI only). The image layer and convolutions whose
 //   input can be negative (inside Tucker chains) stay fp32.
+//   Convolutions, bf16: weights and each convolution's input rounded to
+//   bfloat16 (8 bits of mantissa), products summed in fp32 by oneDNN's bf16
+//   kernels (AVX-512 BF16 only); every convolution but the image layer. About
+//   2x faster than fp32, half as fast as int8, and closer to fp32 than int8.
+//   There is no bf16 LSTM: lstm_precision bf16 is refused.
 // What each costs in accuracy is measured in README.md (Benchmarks).
 // (enum class Precision: ocrcore/model.hpp.)
 
@@ -68,8 +73,10 @@ struct RecognizerOptions {
 OCRCORE_API ConvAlgorithm parse_conv_algorithm(std::string_view name);
 // "auto", "chain", "composed"; throws Error naming the accepted values.
 OCRCORE_API TuckerExecution parse_tucker_execution(std::string_view name);
-// "fp32", "int8"; throws Error naming the accepted values.
+// "fp32", "int8", "bf16"; throws Error naming the accepted values.
 OCRCORE_API Precision parse_precision(std::string_view name);
+// Whether this CPU runs bf16 convolutions (AVX-512 BF16).
+OCRCORE_API bool bf16_conv_supported();
 // Whether this CPU runs the int8 LSTM step on the instruction set `isa`
 // resolves to (AVX-512 VNNI, or the generic path).
 OCRCORE_API bool int8_lstm_supported(Isa isa = Isa::automatic);
@@ -82,6 +89,15 @@ OCRCORE_API bool int8_conv_supported();
 // few hundredths of a CER point (README.md, Benchmarks).
 OCRCORE_API Precision fastest_precision(Backend backend = Backend::onednn,
                                         Isa isa = Isa::automatic);
+// The precisions to run `model` in unless told otherwise (what ocr-infer's
+// "auto" means): a model stored in bf16 (save_model, ocr-convert --quantize
+// bf16) asks for accuracy close to fp32, so its convolutions run in bf16
+// where the CPU has AVX-512 BF16 (else fp32) and its LSTMs in fp32; any
+// other model runs at fastest_precision.
+OCRCORE_API Precision default_conv_precision(const Model& model, Backend backend = Backend::onednn,
+                                             Isa isa = Isa::automatic);
+OCRCORE_API Precision default_lstm_precision(const Model& model, Backend backend = Backend::onednn,
+                                             Isa isa = Isa::automatic);
 
 // Model metadata keys under which `ocr-lm tune` records the language-model
 // weight and bonus it found best for that model on validation lines.

@@ -31,6 +31,7 @@ struct Model::Impl {
   std::string file_header;  // its first bytes at load: a file rewritten in place is refused
   mutable std::once_flag tensors_read;
   std::map<std::string, std::string> metadata;
+  Precision stored_weights = Precision::fp32;
   detail::CompiledNetwork network;
   // Engines' prepared forms of `network`, by engine and settings.
   mutable std::mutex prepared_mutex;
@@ -226,6 +227,11 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
                              reinterpret_cast<const char*>(view.data));
     for (const auto& [k, v] : view.metadata)
       if (!k.starts_with("ocrcore.")) impl->metadata[k] = v;
+    for (const auto& [name, e] : view.entries)
+      if (e.dtype == "I8")
+        impl->stored_weights = Precision::int8;
+      else if (e.dtype == "BF16" && impl->stored_weights == Precision::fp32)
+        impl->stored_weights = Precision::bf16;
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
   } catch (const Error& e) {
     throw Error(source + ": " + e.what());
@@ -285,6 +291,9 @@ int Model::num_classes() const {
 std::int64_t Model::parameter_count() const {
   return impl_->architecture.parameter_count();
 }
+Precision Model::stored_weights() const {
+  return impl_->stored_weights;
+}
 const detail::CompiledNetwork& ModelAccess::network(const Model& model) {
   return model.impl_->network;
 }
@@ -336,7 +345,13 @@ void save_model(const std::filesystem::path& path, const Architecture& architect
     }
     meta[kKeyWeights] = "int8";
   }
-  detail::write_safetensors(path, meta, needed, int8);
+  std::set<std::string> bf16;
+  if (weights == Precision::bf16) {
+    for (const auto& [name, t] : needed)
+      if (t.shape.size() >= 2) bf16.insert(name);  // weight matrices, not biases
+    meta[kKeyWeights] = "bf16";
+  }
+  detail::write_safetensors(path, meta, needed, int8, bf16);
 }
 
 }  // namespace ocrcore

@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "core/bfloat16.hpp"
 #include "core/file_io.hpp"
 #include "ocrcore/error.hpp"
 
@@ -121,10 +122,19 @@ SafetensorsView parse_safetensors(const std::uint8_t* bytes, std::size_t size,
 
 Tensor read_f32_tensor(const SafetensorsView& file, const std::string& name) {
   const auto& e = file.entries.at(name);
-  if (e.dtype != "F32")
-    throw Error("tensor '" + name + "' has dtype " + e.dtype + ", expected F32");
   Tensor t;
   t.shape = e.shape;
+  if (e.dtype == "BF16") {
+    t.data.resize((e.end - e.begin) / sizeof(std::uint16_t));
+    for (std::size_t i = 0; i < t.data.size(); ++i) {
+      std::uint16_t b;  // the data section need not be 2-byte aligned in memory
+      std::memcpy(&b, file.data + e.begin + i * sizeof b, sizeof b);
+      t.data[i] = from_bf16_bits(b);
+    }
+    return t;
+  }
+  if (e.dtype != "F32")
+    throw Error("tensor '" + name + "' has dtype " + e.dtype + ", expected F32 or BF16");
   t.data.resize((e.end - e.begin) / sizeof(float));
   if (!t.data.empty()) std::memcpy(t.data.data(), file.data + e.begin, e.end - e.begin);
   return t;
@@ -140,7 +150,8 @@ std::vector<std::int8_t> read_i8_values(const SafetensorsView& file, const std::
 
 void write_safetensors(const std::filesystem::path& path,
                        const std::map<std::string, std::string>& metadata, const TensorMap& tensors,
-                       const std::map<std::string, Int8Tensor>& int8_tensors) {
+                       const std::map<std::string, Int8Tensor>& int8_tensors,
+                       const std::set<std::string>& bf16) {
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::size_t offset = 0;
@@ -157,9 +168,14 @@ void write_safetensors(const std::filesystem::path& path,
         {"dtype", dtype}, {"shape", shape}, {"data_offsets", {offset, offset + count * size}}};
     offset += count * size;
   };
+  for (const auto& name : bf16)
+    if (!tensors.count(name))
+      throw Error(path.string() + ": tensor '" + name + "' to store as BF16 is not given");
+  // F32, then BF16, then I8: each section stays aligned to its element size.
   for (const auto& [name, t] : tensors)
-    add(name, "F32", t.shape, t.data.size(), sizeof(float));
-  // I8 data last: the F32 data before it stays 4-byte aligned.
+    if (!bf16.count(name)) add(name, "F32", t.shape, t.data.size(), sizeof(float));
+  for (const auto& [name, t] : tensors)
+    if (bf16.count(name)) add(name, "BF16", t.shape, t.data.size(), sizeof(std::uint16_t));
   for (const auto& [name, t] : int8_tensors)
     add(name, "I8", t.shape, t.values.size(), 1);
   std::string text = header.dump();
@@ -172,8 +188,17 @@ void write_safetensors(const std::filesystem::path& path,
     out.write(reinterpret_cast<const char*>(&len), 8);
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     for (const auto& [name, t] : tensors)
-      out.write(reinterpret_cast<const char*>(t.data.data()),
-                static_cast<std::streamsize>(t.data.size() * sizeof(float)));
+      if (!bf16.count(name))
+        out.write(reinterpret_cast<const char*>(t.data.data()),
+                  static_cast<std::streamsize>(t.data.size() * sizeof(float)));
+    for (const auto& [name, t] : tensors) {
+      if (!bf16.count(name)) continue;
+      std::vector<std::uint16_t> halves(t.data.size());
+      for (std::size_t i = 0; i < halves.size(); ++i)
+        halves[i] = to_bf16_bits(t.data[i]);
+      out.write(reinterpret_cast<const char*>(halves.data()),
+                static_cast<std::streamsize>(halves.size() * sizeof(std::uint16_t)));
+    }
     for (const auto& [name, t] : int8_tensors)
       out.write(reinterpret_cast<const char*>(t.values.data()),
                 static_cast<std::streamsize>(t.values.size()));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,8 +37,8 @@ struct SafetensorsView {
 SafetensorsView parse_safetensors(const std::uint8_t* bytes, std::size_t size,
                                   const std::string& source);
 
-// Copies an F32 entry into a Tensor; throws Error naming the tensor for
-// another dtype.
+// Copies an F32 entry into a Tensor, or widens a BF16 one (exactly: every
+// bfloat16 is a float); throws Error naming the tensor for another dtype.
 Tensor read_f32_tensor(const SafetensorsView& file, const std::string& name);
 
 // The values of an I8 entry; throws Error naming the tensor for another dtype.
@@ -49,10 +50,12 @@ struct Int8Tensor {
   std::vector<std::int8_t> values;
 };
 
-// Serialises F32 `tensors`, I8 `int8_tensors` and string metadata to a
-// safetensors file, atomically.
+// Serialises `tensors` (F32, or BF16 rounded to nearest even for the names
+// in `bf16`), I8 `int8_tensors` and string metadata to a safetensors file,
+// atomically.
 void write_safetensors(const std::filesystem::path& path,
                        const std::map<std::string, std::string>& metadata, const TensorMap& tensors,
-                       const std::map<std::string, Int8Tensor>& int8_tensors = {});
+                       const std::map<std::string, Int8Tensor>& int8_tensors = {},
+                       const std::set<std::string>& bf16 = {});
 
 }  // namespace ocrcore::detail

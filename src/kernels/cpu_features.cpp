@@ -30,6 +30,10 @@ bool detail::kernels::cpu_has_avx512_vnni() {
   return cpu_has(Isa::avx512) && __builtin_cpu_supports("avx512vnni");
 }
 
+bool detail::kernels::cpu_has_avx512_bf16() {
+  return cpu_has(Isa::avx512) && __builtin_cpu_supports("avx512bf16");
+}
+
 std::vector<Isa> supported_isas() {
   std::vector<Isa> out;
   for (Isa isa : {Isa::generic, Isa::avx2, Isa::avx512})

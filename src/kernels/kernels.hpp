@@ -227,6 +227,8 @@ const KernelTable& kernel_table(Isa isa);
 
 // AVX-512 with VNNI's int8 dot products (vpdpbusd), usable by this process.
 bool cpu_has_avx512_vnni();
+// AVX-512 with BF16 dot products (vdpbf16ps), usable by this process.
+bool cpu_has_avx512_bf16();
 
 // Defined in the per-instruction-set sources.
 const KernelTable& generic_kernels();

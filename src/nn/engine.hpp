@@ -33,15 +33,18 @@ class Engine {
 };
 
 // One line through the plain reference layers (the convolutions of `int8`,
-// by op index, in int8 arithmetic). `observe`, if set, sees the values
-// entering each op (op index, then the feature map or frame sequence).
+// by op index, in int8 arithmetic; those of ops i with bf16[i] in bf16).
+// `observe`, if set, sees the values entering each op (op index, then the
+// feature map or frame sequence).
 using ReferenceObserver = std::function<void(std::size_t op, const std::vector<float>& input)>;
 LogProbs reference_forward(const CompiledNetwork& network, const LineTensor& line,
                            const std::map<std::size_t, Int8Rows>& int8 = {},
+                           const std::vector<bool>& bf16 = {},
                            const ReferenceObserver& observe = {});
 
 // conv_precision int8: the int8 convolutions in plain integer arithmetic
-// (conv2d_int8_reference), the oracle of the onednn engine's.
+// (conv2d_int8_reference), the oracle of the onednn engine's; bf16: the
+// bf16 convolutions (bf16_convolutions) as conv2d_bf16_reference.
 std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads,
                                               Precision conv_precision = Precision::fp32);
 // On the model's shared prepared weights (made on first use).

@@ -68,6 +68,14 @@ std::vector<bool> int8_convolutions(const CompiledNetwork& network) {
   return int8;
 }
 
+std::vector<bool> bf16_convolutions(const CompiledNetwork& network) {
+  std::vector<bool> bf16(network.ops.size(), false);
+  for (std::size_t i = 1; i < network.ops.size(); ++i)
+    bf16[i] = std::holds_alternative<ConvOp>(network.ops[i]) ||
+              std::holds_alternative<TuckerOp>(network.ops[i]);
+  return bf16;
+}
+
 std::vector<float> largest_op_inputs(const CompiledNetwork& network,
                                      std::span<const LineTensor> lines, int threads) {
   check_line_heights(network, lines);
@@ -79,10 +87,11 @@ std::vector<float> largest_op_inputs(const CompiledNetwork& network,
 #pragma omp for schedule(dynamic, 1)
     for (std::size_t i = 0; i < lines.size(); ++i) {
       try {
-        reference_forward(network, lines[i], {}, [&](std::size_t op, const std::vector<float>& in) {
-          for (float v : in)
-            mine[op] = std::max(mine[op], v);  // a NaN never wins
-        });
+        reference_forward(network, lines[i], {}, {},
+                          [&](std::size_t op, const std::vector<float>& in) {
+                            for (float v : in)
+                              mine[op] = std::max(mine[op], v);  // a NaN never wins
+                          });
       } catch (...) {
 #pragma omp critical
         error = std::current_exception();

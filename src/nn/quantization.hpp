@@ -2,8 +2,8 @@
 
 // int8 arithmetic (RecognizerOptions::conv_precision, lstm_precision) and
 // int8 model files (save_model with Precision::int8): how weights are
-// quantised, which convolutions run in int8 and how their inputs are
-// quantised. One definition for the engines, the reference that checks them
+// quantised, which convolutions run in int8 (or bf16) and how their inputs
+// are quantised. One definition for the engines, the reference that checks them
 // and the model file.
 
 #include <cstdint>
@@ -36,6 +36,11 @@ inline Int8Rows quantize_conv_weights(const ConvOp& op) {
 // convolutions (not Tucker chains) whose input is a ReLU's output, through
 // max pools, so that it fits uint8: never the first layer.
 std::vector<bool> int8_convolutions(const CompiledNetwork& network);
+
+// Per op of `network`: true for the convolutions (and Tucker chains) that
+// run in bf16 with conv_precision bf16: all but the image layer, whose single
+// input channel makes it cheap and whose input is the image itself.
+std::vector<bool> bf16_convolutions(const CompiledNetwork& network);
 
 // An int8 convolution's input x >= 0 is quantised to round(x * scale) in
 // [0, 255], the scale mapping the largest value to 255 (1 when all are 0).

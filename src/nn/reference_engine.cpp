@@ -13,7 +13,7 @@ namespace ocrcore::detail {
 
 LogProbs reference_forward(const CompiledNetwork& net, const LineTensor& line,
                            const std::map<std::size_t, Int8Rows>& int8,
-                           const ReferenceObserver& observe) {
+                           const std::vector<bool>& bf16, const ReferenceObserver& observe) {
   FeatureMap map(1, line.height, std::max(line.width, net.min_width));
   for (int y = 0; y < line.height; ++y)
     std::copy_n(line.pixels.begin() + static_cast<std::ptrdiff_t>(y) * line.width, line.width,
@@ -23,13 +23,17 @@ LogProbs reference_forward(const CompiledNetwork& net, const LineTensor& line,
   for (std::size_t i = 0; i < net.ops.size(); ++i) {
     if (observe) observe(i, collapsed ? seq.values : map.values);
     const Op& op = net.ops[i];
+    const bool in_bf16 = i < bf16.size() && bf16[i];
+    auto conv = [&](const FeatureMap& in, const ConvOp& c) {
+      return in_bf16 ? conv2d_bf16_reference(in, c) : conv2d_reference(in, c);
+    };
     if (auto* c = std::get_if<ConvOp>(&op)) {
       const auto q = int8.find(i);
-      map = q == int8.end() ? conv2d_reference(map, *c) : conv2d_int8_reference(map, *c, q->second);
+      map = q == int8.end() ? conv(map, *c) : conv2d_int8_reference(map, *c, q->second);
     } else if (auto* t = std::get_if<TuckerOp>(&op)) {
-      if (t->has_in) map = conv2d_reference(map, t->in);
-      map = conv2d_reference(map, t->core);
-      map = conv2d_reference(map, t->out);
+      if (t->has_in) map = conv(map, t->in);
+      map = conv(map, t->core);
+      map = conv(map, t->out);
     } else if (auto* p = std::get_if<PoolOp>(&op)) {
       map = maxpool_reference(map, *p);
     } else if (std::holds_alternative<ReluOp>(op)) {
@@ -59,6 +63,8 @@ class ReferenceEngine final : public Engine {
       const std::vector<bool> int8 = int8_convolutions(net_);
       for (std::size_t i = 0; i < int8.size(); ++i)
         if (int8[i]) int8_.emplace(i, quantize_conv_weights(std::get<ConvOp>(net_.ops[i])));
+    } else if (conv_precision == Precision::bf16) {
+      bf16_ = bf16_convolutions(net_);
     }
   }
 
@@ -81,12 +87,13 @@ class ReferenceEngine final : public Engine {
 
  private:
   LogProbs run_line(const LineTensor& line) const {
-    return reference_forward(net_, line, int8_);
+    return reference_forward(net_, line, int8_, bf16_);
   }
 
   const CompiledNetwork& net_;
   int threads_;
   std::map<std::size_t, Int8Rows> int8_;  // by op: the int8 convolutions
+  std::vector<bool> bf16_;                // by op: the bf16 convolutions
 };
 
 }  // namespace

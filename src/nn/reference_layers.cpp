@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/bfloat16.hpp"
 #include "nn/shapes.hpp"
 
 namespace ocrcore::detail {
@@ -63,6 +64,16 @@ FeatureMap conv2d_int8_reference(const FeatureMap& in, const ConvOp& op, const I
       if (op.relu) v = std::max(v, 0.0f);
     }
   return out;
+}
+
+FeatureMap conv2d_bf16_reference(const FeatureMap& in, const ConvOp& op) {
+  FeatureMap rounded = in;
+  for (float& v : rounded.values)
+    v = round_to_bf16(v);
+  ConvOp bf16 = op;
+  for (float& w : bf16.weight)
+    w = round_to_bf16(w);
+  return conv2d_reference(rounded, bf16);
 }
 
 FeatureMap maxpool_reference(const FeatureMap& in, const PoolOp& op) {

@@ -43,6 +43,10 @@ FeatureMap conv2d_reference(const FeatureMap& in, const ConvOp& op);
 // value, the weights as given, integer sums, then
 // relu(sum / input_scale * weights.scale[oc] + bias).
 FeatureMap conv2d_int8_reference(const FeatureMap& in, const ConvOp& op, const Int8Rows& weights);
+// conv2d_reference in bf16 arithmetic: the input and the weights rounded to
+// bfloat16 (to nearest even, core/bfloat16.hpp), the sums and the bias in
+// full precision.
+FeatureMap conv2d_bf16_reference(const FeatureMap& in, const ConvOp& op);
 // Max over each window; padding and the ceil-mode overhang never win.
 FeatureMap maxpool_reference(const FeatureMap& in, const PoolOp& op);
 void relu_reference(std::vector<float>& values);

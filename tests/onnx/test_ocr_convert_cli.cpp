@@ -69,6 +69,33 @@ TEST(OcrConvert, Int8OnnxIsCalibratedOnTheGivenLines) {
   EXPECT_GT(std::filesystem::file_size(out), 0u);
 }
 
+// bf16: the bundled compact model at about half its size, stored as BF16,
+// read by ocr-infer with bf16 convolutions by default (where the CPU has
+// them) as the fp32 file reads; refused for ONNX output.
+TEST(OcrConvert, Bf16ModelIsHalfTheSizeAndReadsTheSamples) {
+  test::TempDir dir;
+  const auto root = std::filesystem::path(OCRCORE_SOURCE_DIR);
+  const std::string model = (root / "models/compact-printed.ocrm").string();
+  const auto out = dir / "c16.ocrm";
+  auto r = convert(model + " " + (dir / "c16.onnx").string() + " --quantize bf16", dir);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("bf16 applies to .ocrm"), std::string::npos) << r.err;
+  r = convert(model + " " + out.string() + " --quantize bf16", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(model) * 55 / 100);
+  const auto loaded = Model::load(out);
+  EXPECT_EQ(loaded->stored_weights(), Precision::bf16);
+  RecognizerOptions options;
+  options.conv_precision = default_conv_precision(*loaded);
+  options.lstm_precision = default_lstm_precision(*loaded);
+  Recognizer bf16(loaded, options);
+  Recognizer fp32(Model::load(model), {});
+  for (const char* name : {"000001", "000002", "000003"}) {
+    const auto image = load_image(root / "models/samples" / (std::string(name) + ".png"));
+    EXPECT_EQ(bf16.recognize(image).text, fp32.recognize(image).text) << name;
+  }
+}
+
 TEST(OcrConvert, StateDictNamesEveryMissingOrMisShapedTensor) {
   test::TempDir dir;
   const Architecture arch = test::small_crnn(16, 9);

@@ -5,6 +5,7 @@
 //   ocr-convert model.ocrm model.onnx
 //   ocr-convert state_dict.safetensors model.ocrm --arch arch.json --alphabet ascii
 //   ocr-convert model.ocrm model-int8.ocrm --quantize int8
+//   ocr-convert model.ocrm model-bf16.ocrm --quantize bf16
 //   ocr-convert model.ocrm model-int8.onnx --quantize int8 --calibrate lines/
 
 #include <CLI/CLI.hpp>
@@ -35,11 +36,13 @@ int main(int argc, char** argv) {
   app.add_option("--opset", opset, "ONNX opset for .onnx output")->capture_default_str();
   std::string quantize = "fp32";
   app.add_option("--quantize", quantize,
-                 "fp32, or int8: for .ocrm the weights ocrcore runs in int8 stored as I8 with a "
-                 "scale per row (about a quarter of the size, the same results with int8 "
-                 "precisions); for .onnx a QDQ graph that ONNX Runtime runs in int8 (needs "
-                 "--calibrate)")
-      ->check(CLI::IsMember({"fp32", "int8"}))
+                 "fp32, int8 or bf16. int8: for .ocrm the weights ocrcore runs in int8 stored "
+                 "as I8 with a scale per row (about a quarter of the size, the same results with "
+                 "int8 precisions); for .onnx a QDQ graph that ONNX Runtime runs in int8 (needs "
+                 "--calibrate). bf16 (.ocrm only): every weight matrix stored as BF16 (half the "
+                 "size); ocr-infer then runs its convolutions in bf16 where the CPU has AVX-512 "
+                 "BF16")
+      ->check(CLI::IsMember({"fp32", "int8", "bf16"}))
       ->capture_default_str();
   std::vector<std::string> calibrate;
   app.add_option("--calibrate", calibrate,
@@ -62,6 +65,8 @@ int main(int argc, char** argv) {
     const ocrcore::Precision weights = ocrcore::parse_precision(quantize);
     if (!calibrate.empty() && (ext != ".onnx" || weights != ocrcore::Precision::int8))
       throw Error("--calibrate applies to int8 ONNX output (--quantize int8, .onnx)");
+    if (ext == ".onnx" && weights == ocrcore::Precision::bf16)
+      throw Error(output + ": bf16 applies to .ocrm output (ONNX export is fp32 or int8)");
     if (ext == ".onnx" && weights == ocrcore::Precision::int8) {
       if (calibrate.empty())
         throw Error(output + ": int8 ONNX needs --calibrate with line images (static scales)");

@@ -366,6 +366,9 @@ class OnednnEngine final : public Engine {
   dnnl::convolution_forward::primitive_desc conv_pd(std::size_t slot, const ConvOp& op,
                                                     const Activations& in, int oh, int ow) {
     const bool int8 = prepared_->int8_conv(slot) != nullptr;
+    const bool bf16 = prepared_->bf16_conv(slot);
+    const dt src_type = int8 ? dt::u8 : bf16 ? dt::bf16 : dt::f32;
+    const dt weight_type = int8 ? dt::s8 : bf16 ? dt::bf16 : dt::f32;
     memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
     memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
     memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
@@ -378,8 +381,8 @@ class OnednnEngine final : public Engine {
     }
     if (int8) attr.set_output_scales(1 << 1, prepared_->int8_conv(slot)->scale);  // per channel
     auto make_pd = [&](dnnl::algorithm alg, tag layout) {
-      const memory::desc src(src_dims, int8 ? dt::u8 : dt::f32, layout);
-      const memory::desc weights(w_dims, int8 ? dt::s8 : dt::f32, tag::any);
+      const memory::desc src(src_dims, src_type, layout);
+      const memory::desc weights(w_dims, weight_type, tag::any);
       const memory::desc dst(dst_dims, dt::f32, layout);
       const memory::dims strides{op.stride_h, op.stride_w}, pad{op.pad_h, op.pad_w};
       // int8: the bias is added by finish_int8.
@@ -393,7 +396,7 @@ class OnednnEngine final : public Engine {
       }
       return pd;
     };
-    if (!int8 && tuning::winograd(op, oh, conv_algorithm_)) try {
+    if (src_type == dt::f32 && tuning::winograd(op, oh, conv_algorithm_)) try {
         auto pd = make_pd(dnnl::algorithm::convolution_winograd, tag::any);
         Layout probe;
         if (Layout::from(pd.dst_desc(), probe)) return pd;
@@ -525,8 +528,8 @@ class OnednnEngine final : public Engine {
       relayout_.resize((e.src.get_desc().get_size() + sizeof(float) - 1) / sizeof(float));
       scales = &quantize_lines(e, *in, reinterpret_cast<std::uint8_t*>(relayout_.data()));
       src = relayout_.data();
-    } else if (e.reorder_input) {  // normally only where the plain input enters the first layer
-      relayout_.resize(e.src.get_desc().get_size() / sizeof(float));
+    } else if (e.reorder_input) {  // the plain input into the first layer; bf16 inputs
+      relayout_.resize((e.src.get_desc().get_size() + sizeof(float) - 1) / sizeof(float));
       e.user_src.set_data_handle(in->values.data());
       e.src.set_data_handle(relayout_.data());
       execute(e.to_src, e.reorder_args);

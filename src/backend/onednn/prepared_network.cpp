@@ -71,6 +71,11 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
     const auto* pool = ops.size() > 1 ? std::get_if<PoolOp>(&ops[1]) : nullptr;
     image_.pool = pool && tuning::image_conv_pool(*pool);
   }
+  if (conv_precision == Precision::bf16) {
+    if (!kernels::cpu_has_avx512_bf16())
+      throw Error("bf16 convolutions need AVX-512 BF16, which this CPU lacks; use fp32 or int8");
+    bf16_ops_ = bf16_convolutions(network_);
+  }
   if (conv_precision == Precision::int8) {
     if (!kernels::cpu_has_avx512_vnni())
       throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
@@ -91,7 +96,9 @@ std::string PreparedNetwork::key(Isa resolved_isa, TuckerExecution tucker, Preci
   return "onednn/" + std::string(isa_name(resolved_isa)) + "/tucker" +
          std::to_string(static_cast<int>(tucker)) +
          (lstm_precision == Precision::int8 ? "/lstm-int8" : "/lstm-fp32") +
-         (conv_precision == Precision::int8 ? "/conv-int8" : "/conv-fp32");
+         (conv_precision == Precision::int8   ? "/conv-int8"
+          : conv_precision == Precision::bf16 ? "/conv-bf16"
+                                              : "/conv-fp32");
 }
 
 const PreparedNetwork::Int8Conv* PreparedNetwork::int8_conv(std::size_t slot) const {

@@ -46,7 +46,8 @@ class PreparedNetwork final : public PreparedWeights {
 
   // `network` must outlive this object (the model owns both).
   // Throws Error if `lstm_precision` is int8 and the instruction set has no
-  // int8 step, or `conv_precision` is int8 and the CPU has no VNNI.
+  // int8 step, `conv_precision` is int8 and the CPU has no VNNI, or it is
+  // bf16 and the CPU has no AVX-512 BF16.
   PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa, TuckerExecution tucker,
                   Precision lstm_precision, Precision conv_precision);
 
@@ -67,6 +68,10 @@ class PreparedNetwork final : public PreparedWeights {
   // Convolution `slot` (an engine's numbering) in int8, or null when it runs
   // in fp32.
   const Int8Conv* int8_conv(std::size_t slot) const;
+  // Whether convolution `slot` runs in bf16 (bf16_convolutions).
+  bool bf16_conv(std::size_t slot) const {
+    return slot / 3 < bf16_ops_.size() && bf16_ops_[slot / 3];
+  }
 
   // The weights of convolution `slot` (an engine's numbering) in `layout`
   // (f32, or s8 for an int8 convolution), reordered on the first request and
@@ -92,6 +97,7 @@ class PreparedNetwork final : public PreparedWeights {
   std::map<std::size_t, std::vector<LstmLayer>> lstm_;
   std::map<std::size_t, kernels::PackedDense> dense_;
   std::map<std::size_t, Int8Conv> int8_convs_;  // by slot
+  std::vector<bool> bf16_ops_;                  // by op (empty unless conv precision bf16)
   ImageConvPlan image_;
   mutable std::mutex mutex_;
   mutable std::map<std::size_t, std::vector<std::unique_ptr<Reordered>>> reordered_;
