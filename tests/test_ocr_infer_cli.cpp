@@ -252,7 +252,10 @@ TEST_F(OcrInfer, PrecisionOption) {
   EXPECT_EQ(env.out, int8.out);
   auto r = run(model_arg() + " --lstm-precision int4 " + lines, dir_);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("fp32 or int8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("fp32, int8 or bf16"), std::string::npos) << r.err;
+  r = run(model_arg() + " --lstm-precision bf16 " + lines, dir_);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no bf16 LSTM"), std::string::npos) << r.err;
   const auto isas = supported_isas();
   if (std::find(isas.begin(), isas.end(), Isa::avx2) != isas.end() &&
       !int8_lstm_supported(Isa::avx2)) {
@@ -271,9 +274,15 @@ TEST_F(OcrInfer, PrecisionOption) {
     EXPECT_EQ(conv.exit_code, 2);
     EXPECT_NE(conv.err.find("VNNI"), std::string::npos) << conv.err;
   }
-  r = run(model_arg() + " --conv-precision bf16 " + lines, dir_);
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("fp32 or int8"), std::string::npos) << r.err;
+  // bf16 convolutions: AVX-512 BF16 or a clear refusal.
+  r = run(model_arg() + " --format tsv --conv-precision bf16 " + lines, dir_);
+  if (bf16_conv_supported()) {
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(r.out.empty());
+  } else {
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("AVX-512 BF16"), std::string::npos) << r.err;
+  }
   // The default, auto: int8 only where it runs on VNNI; fp32 on the reference
   // backend and the other kernel paths, which therefore still run by default.
   EXPECT_EQ(fastest_precision(Backend::reference), Precision::fp32);

@@ -88,7 +88,7 @@ def main():
     for spec in a.model:
         name, _, rest = spec.partition("=")
         path, *options = rest.split()
-        # ocr-infer's default batch size (the best for throughput in runtime.md).
+        # ocr-infer's default batch size (one line per thread).
         engines.append(("ocr-infer", name,
                         [a.ocr_infer, "-q", "--model", path, "-t", str(a.threads)] + options +
                         ["@" + lst.name]))

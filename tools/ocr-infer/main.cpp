@@ -41,7 +41,7 @@ struct Options {
   // The best batch size for the compact model's throughput in
   // benchmarks/results/runtime.md (two threads; on both sets, within 2% of the
   // best on rendered lines in the run before, where 8 was 9% behind on uw3).
-  int batch_size = 4;
+  int batch_size = 0;  // 0: the thread count (set after parsing)
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::string decoder = "greedy";
   int beam_width = 10;
@@ -276,8 +276,11 @@ int main(int argc, char** argv) {
                  "Model file (default: $OCRCORE_MODEL or the bundled default model)");
   app.add_option("--gt", opt.gt_tsv, "Ground truth as TSV: path<TAB>text")
       ->check(CLI::ExistingFile);
-  app.add_option("-b,--batch-size", opt.batch_size, "Lines per batch")
-      ->capture_default_str()
+  // One line per thread: with one thread batching only pads lines to a
+  // common width, and with several each thread takes a line of its own
+  // (whole program, one thread, 210 uw3-dev lines: 488 lines/s at batch 1
+  // against 453 at 4; 2 threads, bench_runtime: batch 2 best on both sets).
+  app.add_option("-b,--batch-size", opt.batch_size, "Lines per batch (default: the thread count)")
       ->check(CLI::Range(1, 4096));
   app.add_option("-t,--threads", opt.threads, "Threads")
       ->capture_default_str()
@@ -359,6 +362,7 @@ int main(int argc, char** argv) {
     opt.decoder_given = app.count("--decoder") > 0;
     opt.lm_weight_given = app.count("--lm-weight") > 0;
     opt.lm_bonus_given = app.count("--lm-bonus") > 0;
+    if (opt.batch_size == 0) opt.batch_size = opt.threads;
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
