@@ -46,19 +46,20 @@ struct ReadStruct {
 
 std::optional<Image> decode_png_8bit(std::span<const std::uint8_t> bytes, const std::string& where,
                                      std::int64_t max_pixels) {
-  // Everything with a destructor exists before setjmp: a longjmp back to it
-  // then skips no destructor, and nothing read after it changed since.
+  // libpng's errors longjmp back to the latest setjmp. Objects that a jump
+  // would find modified since that setjmp are indeterminate, so the image
+  // and row buffer are made between the header's setjmp and the rows' one.
   std::string message;
   MemoryReader reader{bytes.data(), bytes.size(), 0};
   ReadStruct rs;
-  std::optional<Image> out;
-  std::vector<std::uint8_t> row;
   rs.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &message, on_error, on_warning);
   if (!rs.png) return std::nullopt;
   rs.info = png_create_info_struct(rs.png);
   if (!rs.info) return std::nullopt;
-  if (setjmp(png_jmpbuf(rs.png)))
-    throw Error(where + ": cannot decode PNG data (" + message + "; corrupt or truncated file)");
+  auto corrupt = [&] {
+    return Error(where + ": cannot decode PNG data (" + message + "; corrupt or truncated file)");
+  };
+  if (setjmp(png_jmpbuf(rs.png))) throw corrupt();
   png_set_read_fn(rs.png, &reader, read_from_memory);
 #ifdef PNG_IGNORE_ADLER32
   // The chunks' CRCs are still checked; zlib's second checksum of the same
@@ -77,10 +78,11 @@ std::optional<Image> decode_png_8bit(std::span<const std::uint8_t> bytes, const 
   if (static_cast<std::int64_t>(w) * h > max_pixels)
     throw Error(where + ": image is " + std::to_string(w) + "x" + std::to_string(h) +
                 " pixels, more than the limit of " + std::to_string(max_pixels));
-  out.emplace(static_cast<int>(w), static_cast<int>(h));
-  row.resize(png_get_rowbytes(rs.png, rs.info));
+  Image out(static_cast<int>(w), static_cast<int>(h));
+  std::vector<std::uint8_t> row(png_get_rowbytes(rs.png, rs.info));
+  if (setjmp(png_jmpbuf(rs.png))) throw corrupt();
   for (png_uint_32 y = 0; y < h; ++y) {
-    std::uint8_t* dst = out->data() + static_cast<std::size_t>(y) * w;
+    std::uint8_t* dst = out.data() + static_cast<std::size_t>(y) * w;
     if (colour == PNG_COLOR_TYPE_GRAY) {
       png_read_row(rs.png, dst, nullptr);
       continue;
