@@ -174,6 +174,62 @@ bool LineRenderer::covers(std::size_t font, std::string_view utf8) const {
   return first_missing_glyph(impl_->faces.at(font), utf8_decode(std::string(utf8))) == 0;
 }
 
+namespace {
+
+// A glyph's ink (grey >= 128) at `pixels` per em, cropped to its bounding box.
+struct GlyphInk {
+  int width = 0, height = 0;
+  std::vector<bool> ink;  // row-major
+};
+
+GlyphInk glyph_ink(FT_Face face, char32_t cp, FT_UInt pixels, const std::string& font_name) {
+  if (FT_Set_Pixel_Sizes(face, 0, pixels) || FT_Load_Char(face, cp, FT_LOAD_RENDER))
+    throw Error("cannot draw U+" + std::to_string(static_cast<unsigned>(cp)) + " in " + font_name);
+  const FT_Bitmap& b = face->glyph->bitmap;
+  int x0 = static_cast<int>(b.width), y0 = static_cast<int>(b.rows), x1 = -1, y1 = -1;
+  auto inked = [&](int x, int y) { return b.buffer[y * b.pitch + x] >= 128; };
+  for (int y = 0; y < static_cast<int>(b.rows); ++y)
+    for (int x = 0; x < static_cast<int>(b.width); ++x)
+      if (inked(x, y)) {
+        x0 = std::min(x0, x), x1 = std::max(x1, x);
+        y0 = std::min(y0, y), y1 = std::max(y1, y);
+      }
+  GlyphInk g;
+  if (x1 < 0) return g;
+  g.width = x1 - x0 + 1;
+  g.height = y1 - y0 + 1;
+  g.ink.resize(static_cast<std::size_t>(g.width) * g.height);
+  for (int y = 0; y < g.height; ++y)
+    for (int x = 0; x < g.width; ++x)
+      g.ink[static_cast<std::size_t>(y) * g.width + x] = inked(x0 + x, y0 + y);
+  return g;
+}
+
+}  // namespace
+
+bool LineRenderer::draws_alike(std::size_t font, char32_t a, char32_t b) const {
+  FT_Face face = impl_->faces.at(font);
+  const FT_UInt ga = FT_Get_Char_Index(face, a), gb = FT_Get_Char_Index(face, b);
+  if (ga == 0 || gb == 0) throw Error(impl_->names[font] + ": no glyph to compare");
+  if (ga == gb) return true;
+  // Large enough that the shapes, not the pixel grid, decide.
+  const FT_UInt pixels = 64;
+  const GlyphInk x = glyph_ink(face, a, pixels, impl_->names[font]);
+  const GlyphInk y = glyph_ink(face, b, pixels, impl_->names[font]);
+  // Intersection over union of the two crops laid on each other top-left.
+  long both = 0, either = 0;  // (at most 64 x 64 pixels each)
+  for (int r = 0; r < std::max(x.height, y.height); ++r)
+    for (int c = 0; c < std::max(x.width, y.width); ++c) {
+      const bool in_x =
+          r < x.height && c < x.width && x.ink[static_cast<std::size_t>(r) * x.width + c];
+      const bool in_y =
+          r < y.height && c < y.width && y.ink[static_cast<std::size_t>(r) * y.width + c];
+      both += in_x && in_y;
+      either += in_x || in_y;
+    }
+  return either > 0 && 100 * both >= 85 * either;
+}
+
 bool LineRenderer::is_monospaced(std::size_t font) const {
   return FT_IS_FIXED_WIDTH(impl_->faces.at(font));
 }

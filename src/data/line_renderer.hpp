@@ -53,6 +53,11 @@ class LineRenderer {
   bool is_small_caps(std::size_t font) const;
   // Whether the face has a glyph for every character of `utf8`.
   bool covers(std::size_t font, std::string_view utf8) const;
+  // Whether the face draws code points `a` and `b` as the same shape (their
+  // inked bitmaps, cropped to the ink, overlap by at least 85%): Latin Modern
+  // Mono draws the curly double quotes as the straight one, so a transcription
+  // cannot tell them apart from the image. Both must be covered.
+  bool draws_alike(std::size_t font, char32_t a, char32_t b) const;
   const std::vector<std::string>& excluded() const { return excluded_; }
 
   Image render(const std::string& text, std::size_t font, const RenderStyle& style,

@@ -133,6 +133,18 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
 #pragma omp parallel num_threads(threads)
   {
     LineRenderer renderer(s.fonts, required);  // FreeType state is per thread
+    // Typeset quotes only where the face draws them unlike the straight one,
+    // or the transcription would say what the image cannot show (Latin Modern
+    // Mono draws all three alike). Per face, decided on first use.
+    std::vector<signed char> curly_distinct(renderer.font_count(), -1);
+    auto curly_quotes_distinct = [&](std::size_t font) {
+      signed char& known = curly_distinct[font];
+      if (known < 0)
+        known = renderer.covers(font, "\u201C\u201D") &&
+                !renderer.draws_alike(font, U'\u201C', U'"') &&
+                !renderer.draws_alike(font, U'\u201D', U'"');
+      return known == 1;
+    };
 #pragma omp for schedule(dynamic, 16)
     for (std::int64_t i = 0; i < s.count; ++i) {
       try {
@@ -188,7 +200,7 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
         mark_scripts(text, s.superscript, s.subscript, style.script, rng);
         std::string truth = text;
         if (s.typographic_quotes > 0 && u(rng) < s.typographic_quotes &&
-            text.find('"') != std::string::npos && renderer.covers(font, "\u201C\u201D"))
+            text.find('"') != std::string::npos && curly_quotes_distinct(font))
           truth = typeset_quotes(text);
         // What a reader sees: small capitals are capitals.
         if (renderer.is_small_caps(font)) truth = ascii_upper(truth);

@@ -314,6 +314,45 @@ TEST(Synth, TypographicQuotesAreTranscribedAsTexQuotes) {
   }
 }
 
+// Latin Modern Mono draws the curly double quotes exactly as the straight
+// one: its quotes stay straight in the transcription, since the image cannot
+// tell a reader otherwise.
+TEST(Synth, QuotesAFaceDrawsAlikeStayStraight) {
+  const std::filesystem::path mono =
+      "/usr/share/texmf/fonts/opentype/public/lm/lmmono10-regular.otf";
+  if (!have_fonts() || !std::filesystem::exists(mono))
+    GTEST_SKIP() << "DejaVu or Latin Modern (fonts-lmodern) not installed";
+  LineRenderer r({mono, kDejaVu / "DejaVuSans.ttf"}, {"a"});
+  EXPECT_TRUE(r.draws_alike(0, U'\u201C', U'"'));
+  EXPECT_TRUE(r.draws_alike(0, U'\u201D', U'"'));
+  EXPECT_FALSE(r.draws_alike(1, U'\u201C', U'"'));
+  EXPECT_FALSE(r.draws_alike(1, U'\u201D', U'"'));
+  EXPECT_FALSE(r.draws_alike(1, U'o', U'e'));
+  EXPECT_TRUE(r.draws_alike(1, U'x', U'x'));
+  test::TempDir dir;
+  std::string quotes;
+  for (const char* word : {"yes", "no", "maybe", "them", "later", "never", "always", "here"})
+    for (int r = 0; r < 4; ++r)
+      quotes += std::string("He said \"") + word + "\" and went on. ";
+  test::write_bytes(dir / "quotes.txt", quotes + "\n");
+  SynthSettings s = small_synth(8);
+  s.corpus = {dir / "quotes.txt"};
+  s.fonts = {mono};
+  s.min_chars = 30;
+  s.max_chars = 60;
+  s.typographic_quotes = 1.0;
+  synthesize_lines(s, dir / "lines");
+  int straight = 0;
+  for (int i = 1; i <= 8; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%06d", i);
+    const std::string gt = test::read_bytes(dir / "lines" / (std::string(name) + ".gt.txt"));
+    EXPECT_EQ(gt.find("``"), std::string::npos) << gt;
+    straight += gt.find('"') != std::string::npos;
+  }
+  EXPECT_GT(straight, 4);
+}
+
 TEST(Synth, SmallCapitalsAreTranscribedAsCapitals) {
   const std::filesystem::path caps =
       "/usr/share/texmf/fonts/opentype/public/lm/lmromancaps10-regular.otf";
