@@ -4,6 +4,7 @@
 #include <exception>
 #include <map>
 
+#include "core/overloaded.hpp"
 #include "nn/engine.hpp"
 #include "nn/quantization.hpp"
 #include "nn/reference_layers.hpp"
@@ -22,30 +23,26 @@ LogProbs reference_forward(const CompiledNetwork& net, const LineTensor& line,
   bool collapsed = false;
   for (std::size_t i = 0; i < net.ops.size(); ++i) {
     if (observe) observe(i, collapsed ? seq.values : map.values);
-    const Op& op = net.ops[i];
     const bool in_bf16 = i < bf16.size() && bf16[i];
-    auto conv = [&](const FeatureMap& in, const ConvOp& c) {
-      return in_bf16 ? conv2d_bf16_reference(in, c) : conv2d_reference(in, c);
-    };
-    if (auto* c = std::get_if<ConvOp>(&op)) {
-      const auto q = int8.find(i);
-      map = q == int8.end() ? conv(map, *c) : conv2d_int8_reference(map, *c, q->second);
-    } else if (auto* t = std::get_if<TuckerOp>(&op)) {
-      if (t->has_in) map = conv(map, t->in);
-      map = conv(map, t->core);
-      map = conv(map, t->out);
-    } else if (auto* p = std::get_if<PoolOp>(&op)) {
-      map = maxpool_reference(map, *p);
-    } else if (std::holds_alternative<ReluOp>(op)) {
-      relu_reference(collapsed ? seq.values : map.values);
-    } else if (std::holds_alternative<CollapseOp>(op)) {
-      seq = collapse_reference(map);
-      collapsed = true;
-    } else if (auto* l = std::get_if<LstmOp>(&op)) {
-      seq = lstm_reference(seq, *l);
-    } else if (auto* lin = std::get_if<LinearOp>(&op)) {
-      seq = linear_reference(seq, *lin);
-    }
+    // Every kind of op is handled: a new one does not compile until it is.
+    std::visit(Overloaded{
+                   [&](const ConvOp& c) {
+                     const auto q = int8.find(i);
+                     map = q != int8.end() ? conv2d_int8_reference(map, c, q->second)
+                           : in_bf16       ? conv2d_bf16_reference(map, c)
+                                           : conv2d_reference(map, c);
+                   },
+                   [&](const TuckerOp& t) { map = tucker_conv_reference(map, t, in_bf16); },
+                   [&](const PoolOp& p) { map = maxpool_reference(map, p); },
+                   [&](const ReluOp&) { relu_reference(collapsed ? seq.values : map.values); },
+                   [&](const CollapseOp&) {
+                     seq = collapse_reference(map);
+                     collapsed = true;
+                   },
+                   [&](const LstmOp& l) { seq = lstm_reference(seq, l); },
+                   [&](const LinearOp& lin) { seq = linear_reference(seq, lin); },
+               },
+               net.ops[i]);
   }
   log_softmax_reference(seq);
   return LogProbs{seq.frames, seq.features, std::move(seq.values)};

@@ -7,6 +7,7 @@
 
 #include "core/file_io.hpp"
 #include "core/model_access.hpp"
+#include "core/overloaded.hpp"
 #include "core/preprocessing_json.hpp"
 #include "nn/quantization.hpp"
 #include "ocrcore/error.hpp"
@@ -189,105 +190,120 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   };
   for (const LayerSpec& layer : arch.layers) {
     const std::string anon = std::to_string(index++);
-    if (auto* c = std::get_if<Conv2dSpec>(&layer)) {
-      conv(c->name, c->kernel_h, c->kernel_w, c->stride_h, c->stride_w, c->pad_h, c->pad_w,
-           c->bias);
-    } else if (auto* t = std::get_if<TuckerConvSpec>(&layer)) {
-      if (t->rank_in > 0) conv(t->name + ".in", 1, 1, 1, 1, 0, 0, false);
-      conv(t->name + ".core", t->kernel_h, t->kernel_w, t->stride_h, t->stride_w, t->pad_h,
-           t->pad_w, false);
-      conv(t->name + ".out", 1, 1, 1, 1, 0, 0, t->bias);
-    } else if (auto* bn = std::get_if<BatchNormSpec>(&layer)) {
-      std::vector<std::string> inputs = {cur};
-      for (const char* suffix : {".weight", ".bias", ".running_mean", ".running_var"}) {
-        const Tensor& x = get(tensors, bn->name + suffix);
-        b.float_tensor(bn->name + suffix, x.shape, x.data);
-        inputs.push_back(bn->name + suffix);
-      }
-      auto* n = b.node("BatchNormalization", "/" + bn->name + "/BatchNormalization", inputs);
-      GraphBuilder::real(n, "epsilon", bn->eps);
-      cur = n->output(0);
-    } else if (std::holds_alternative<ReluSpec>(layer)) {
-      cur = b.node("Relu", "/relu" + anon + "/Relu", {cur})->output(0);
-    } else if (auto* p = std::get_if<MaxPoolSpec>(&layer)) {
-      auto* n = b.node("MaxPool", "/pool" + anon + "/MaxPool", {cur});
-      GraphBuilder::ints(n, "kernel_shape", {p->kernel_h, p->kernel_w});
-      GraphBuilder::ints(n, "strides", {p->stride_h, p->stride_w});
-      GraphBuilder::ints(n, "pads", {p->pad_h, p->pad_w, p->pad_h, p->pad_w});
-      GraphBuilder::integer(n, "ceil_mode", p->ceil_mode ? 1 : 0);
-      cur = n->output(0);
-    } else if (auto* d = std::get_if<DropoutSpec>(&layer)) {
-      const std::string ratio = "dropout" + anon + ".ratio";
-      b.float_tensor(ratio, {}, {d->p});
-      cur = b.node("Dropout", "/dropout" + anon + "/Dropout", {cur, ratio})->output(0);
-    } else if (std::holds_alternative<CollapseSpec>(layer)) {
-      auto* tr = b.node("Transpose", "/collapse" + anon + "/Transpose", {cur});
-      GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
-      cur = b.node("Reshape", "/collapse" + anon + "/Reshape",
-                   {tr->output(0), "ocrcore.merge_last_two"})
-                ->output(0);
-    } else if (auto* l = std::get_if<LstmSpec>(&layer)) {
-      const int H = l->hidden_size, dirs = l->bidirectional ? 2 : 1;
-      for (int k = 0; k < l->num_layers; ++k) {
-        const int in = k == 0 ? l->input_size : H * dirs;
-        std::vector<float> W, R, B;
-        for (int dir = 0; dir < dirs; ++dir) {
-          const LstmTensorNames names = l->tensor_names(k, dir);
-          const Tensor& wih = get(tensors, names.weight_ih);
-          const Tensor& whh = get(tensors, names.weight_hh);
-          const Tensor& bih = get(tensors, names.bias_ih);
-          const Tensor& bhh = get(tensors, names.bias_hh);
-          auto append = [&](std::vector<float>& dst, const std::vector<float>& src, int cols) {
-            for (int gi = 0; gi < 4; ++gi) {
-              const auto begin =
-                  src.begin() + static_cast<std::ptrdiff_t>(kTorchGateOfOnnxGate[gi]) * H * cols;
-              dst.insert(dst.end(), begin, begin + static_cast<std::ptrdiff_t>(H) * cols);
-            }
-          };
-          append(W, wih.data, in);
-          append(R, whh.data, H);
-          append(B, bih.data, 1);
-          append(B, bhh.data, 1);
-        }
-        const std::string prefix = l->name + ".onnx_l" + std::to_string(k);
-        b.float_tensor(prefix + ".W", {dirs, 4 * H, in}, W);
-        b.float_tensor(prefix + ".R", {dirs, 4 * H, H}, R);
-        b.float_tensor(prefix + ".B", {dirs, 8 * H}, B);
-        auto* n = b.node("LSTM", "/" + l->name + "/LSTM" + (k ? "_" + std::to_string(k) : ""),
-                         {cur, prefix + ".W", prefix + ".R", prefix + ".B"});
-        GraphBuilder::integer(n, "hidden_size", H);
-        GraphBuilder::string(n, "direction", l->bidirectional ? "bidirectional" : "forward");
-        if (l->bidirectional) {
-          auto* tr =
-              b.node("Transpose", "/" + l->name + "/Transpose" + std::to_string(k), {n->output(0)});
-          GraphBuilder::ints(tr, "perm", {0, 2, 1, 3});
-          cur = b.node("Reshape", "/" + l->name + "/Reshape" + std::to_string(k),
-                       {tr->output(0), "ocrcore.merge_last_two"})
-                    ->output(0);
-        } else {
-          const std::string axes = prefix + ".squeeze_axes";
-          b.int_tensor(axes, {1});
-          cur = b.node("Squeeze", "/" + l->name + "/Squeeze" + std::to_string(k),
-                       {n->output(0), axes})
-                    ->output(0);
-        }
-      }
-    } else if (auto* lin = std::get_if<LinearSpec>(&layer)) {
-      const Tensor& w = get(tensors, lin->name + ".weight");
-      std::vector<float> wt(w.data.size());
-      for (int o = 0; o < lin->out_features; ++o)
-        for (int i = 0; i < lin->in_features; ++i)
-          wt[static_cast<std::size_t>(i) * lin->out_features + o] =
-              w.data[static_cast<std::size_t>(o) * lin->in_features + i];
-      b.float_tensor(lin->name + ".weight_t", {lin->in_features, lin->out_features}, wt);
-      cur =
-          b.node("MatMul", "/" + lin->name + "/MatMul", {cur, lin->name + ".weight_t"})->output(0);
-      if (lin->bias) {
-        const Tensor& bt = get(tensors, lin->name + ".bias");
-        b.float_tensor(lin->name + ".bias", bt.shape, bt.data);
-        cur = b.node("Add", "/" + lin->name + "/Add", {cur, lin->name + ".bias"})->output(0);
-      }
-    }
+    std::visit(
+        detail::Overloaded{
+            [&](const Conv2dSpec& c) {
+              conv(c.name, c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.pad_h, c.pad_w,
+                   c.bias);
+            },
+            [&](const TuckerConvSpec& t) {
+              if (t.rank_in > 0) conv(t.name + ".in", 1, 1, 1, 1, 0, 0, false);
+              conv(t.name + ".core", t.kernel_h, t.kernel_w, t.stride_h, t.stride_w, t.pad_h,
+                   t.pad_w, false);
+              conv(t.name + ".out", 1, 1, 1, 1, 0, 0, t.bias);
+            },
+            [&](const BatchNormSpec& bn) {
+              std::vector<std::string> inputs = {cur};
+              for (const char* suffix : {".weight", ".bias", ".running_mean", ".running_var"}) {
+                const Tensor& x = get(tensors, bn.name + suffix);
+                b.float_tensor(bn.name + suffix, x.shape, x.data);
+                inputs.push_back(bn.name + suffix);
+              }
+              auto* n = b.node("BatchNormalization", "/" + bn.name + "/BatchNormalization", inputs);
+              GraphBuilder::real(n, "epsilon", bn.eps);
+              cur = n->output(0);
+            },
+            [&](const ReluSpec&) {
+              cur = b.node("Relu", "/relu" + anon + "/Relu", {cur})->output(0);
+            },
+            [&](const MaxPoolSpec& p) {
+              auto* n = b.node("MaxPool", "/pool" + anon + "/MaxPool", {cur});
+              GraphBuilder::ints(n, "kernel_shape", {p.kernel_h, p.kernel_w});
+              GraphBuilder::ints(n, "strides", {p.stride_h, p.stride_w});
+              GraphBuilder::ints(n, "pads", {p.pad_h, p.pad_w, p.pad_h, p.pad_w});
+              GraphBuilder::integer(n, "ceil_mode", p.ceil_mode ? 1 : 0);
+              cur = n->output(0);
+            },
+            [&](const DropoutSpec& d) {
+              const std::string ratio = "dropout" + anon + ".ratio";
+              b.float_tensor(ratio, {}, {d.p});
+              cur = b.node("Dropout", "/dropout" + anon + "/Dropout", {cur, ratio})->output(0);
+            },
+            [&](const CollapseSpec&) {
+              auto* tr = b.node("Transpose", "/collapse" + anon + "/Transpose", {cur});
+              GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
+              cur = b.node("Reshape", "/collapse" + anon + "/Reshape",
+                           {tr->output(0), "ocrcore.merge_last_two"})
+                        ->output(0);
+            },
+            [&](const LstmSpec& l) {
+              const int H = l.hidden_size, dirs = l.bidirectional ? 2 : 1;
+              for (int k = 0; k < l.num_layers; ++k) {
+                const int in = k == 0 ? l.input_size : H * dirs;
+                std::vector<float> W, R, B;
+                for (int dir = 0; dir < dirs; ++dir) {
+                  const LstmTensorNames names = l.tensor_names(k, dir);
+                  const Tensor& wih = get(tensors, names.weight_ih);
+                  const Tensor& whh = get(tensors, names.weight_hh);
+                  const Tensor& bih = get(tensors, names.bias_ih);
+                  const Tensor& bhh = get(tensors, names.bias_hh);
+                  auto append = [&](std::vector<float>& dst, const std::vector<float>& src,
+                                    int cols) {
+                    for (int gi = 0; gi < 4; ++gi) {
+                      const auto begin =
+                          src.begin() +
+                          static_cast<std::ptrdiff_t>(kTorchGateOfOnnxGate[gi]) * H * cols;
+                      dst.insert(dst.end(), begin, begin + static_cast<std::ptrdiff_t>(H) * cols);
+                    }
+                  };
+                  append(W, wih.data, in);
+                  append(R, whh.data, H);
+                  append(B, bih.data, 1);
+                  append(B, bhh.data, 1);
+                }
+                const std::string prefix = l.name + ".onnx_l" + std::to_string(k);
+                b.float_tensor(prefix + ".W", {dirs, 4 * H, in}, W);
+                b.float_tensor(prefix + ".R", {dirs, 4 * H, H}, R);
+                b.float_tensor(prefix + ".B", {dirs, 8 * H}, B);
+                auto* n =
+                    b.node("LSTM", "/" + l.name + "/LSTM" + (k ? "_" + std::to_string(k) : ""),
+                           {cur, prefix + ".W", prefix + ".R", prefix + ".B"});
+                GraphBuilder::integer(n, "hidden_size", H);
+                GraphBuilder::string(n, "direction", l.bidirectional ? "bidirectional" : "forward");
+                if (l.bidirectional) {
+                  auto* tr = b.node("Transpose", "/" + l.name + "/Transpose" + std::to_string(k),
+                                    {n->output(0)});
+                  GraphBuilder::ints(tr, "perm", {0, 2, 1, 3});
+                  cur = b.node("Reshape", "/" + l.name + "/Reshape" + std::to_string(k),
+                               {tr->output(0), "ocrcore.merge_last_two"})
+                            ->output(0);
+                } else {
+                  const std::string axes = prefix + ".squeeze_axes";
+                  b.int_tensor(axes, {1});
+                  cur = b.node("Squeeze", "/" + l.name + "/Squeeze" + std::to_string(k),
+                               {n->output(0), axes})
+                            ->output(0);
+                }
+              }
+            },
+            [&](const LinearSpec& lin) {
+              const Tensor& w = get(tensors, lin.name + ".weight");
+              std::vector<float> wt(w.data.size());
+              for (int o = 0; o < lin.out_features; ++o)
+                for (int i = 0; i < lin.in_features; ++i)
+                  wt[static_cast<std::size_t>(i) * lin.out_features + o] =
+                      w.data[static_cast<std::size_t>(o) * lin.in_features + i];
+              b.float_tensor(lin.name + ".weight_t", {lin.in_features, lin.out_features}, wt);
+              cur = b.node("MatMul", "/" + lin.name + "/MatMul", {cur, lin.name + ".weight_t"})
+                        ->output(0);
+              if (lin.bias) {
+                const Tensor& bt = get(tensors, lin.name + ".bias");
+                b.float_tensor(lin.name + ".bias", bt.shape, bt.data);
+                cur = b.node("Add", "/" + lin.name + "/Add", {cur, lin.name + ".bias"})->output(0);
+              }
+            },
+        },
+        layer);
   }
   finish_and_write(m, model, cur, path);
 }
@@ -312,35 +328,38 @@ class Int8GraphWriter {
       // Only a max pool keeps its input's quantisation for an int8
       // convolution to take over.
       if (!std::holds_alternative<detail::PoolOp>(op) && !int8[i]) scale_ = 0;
-      if (const auto* c = std::get_if<detail::ConvOp>(&op)) {
-        if (int8[i])
-          int8_conv(*c, "conv" + id, i);
-        else
-          float_conv(*c, "conv" + id);
-      } else if (const auto* t = std::get_if<detail::TuckerOp>(&op)) {
-        if (t->has_in) float_conv(t->in, "tucker" + id + ".in");
-        float_conv(t->core, "tucker" + id + ".core");
-        float_conv(t->out, "tucker" + id + ".out");
-      } else if (const auto* p = std::get_if<detail::PoolOp>(&op)) {
-        auto* n = b_.node("MaxPool", "/pool" + id + "/MaxPool", {cur_});
-        GraphBuilder::ints(n, "kernel_shape", {p->kernel_h, p->kernel_w});
-        GraphBuilder::ints(n, "strides", {p->stride_h, p->stride_w});
-        GraphBuilder::ints(n, "pads", {p->pad_h, p->pad_w, p->pad_h, p->pad_w});
-        GraphBuilder::integer(n, "ceil_mode", p->ceil_mode ? 1 : 0);
-        cur_ = n->output(0);
-      } else if (std::holds_alternative<detail::ReluOp>(op)) {
-        relu("relu" + id);
-      } else if (std::holds_alternative<detail::CollapseOp>(op)) {
-        auto* tr = b_.node("Transpose", "/collapse" + id + "/Transpose", {cur_});
-        GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
-        cur_ = b_.node("Reshape", "/collapse" + id + "/Reshape",
-                       {tr->output(0), "ocrcore.merge_last_two"})
-                   ->output(0);
-      } else if (const auto* l = std::get_if<detail::LstmOp>(&op)) {
-        lstm(*l, "lstm" + id);
-      } else if (const auto* lin = std::get_if<detail::LinearOp>(&op)) {
-        linear(*lin, "linear" + id);
-      }
+      std::visit(detail::Overloaded{
+                     [&](const detail::ConvOp& c) {
+                       if (int8[i])
+                         int8_conv(c, "conv" + id, i);
+                       else
+                         float_conv(c, "conv" + id);
+                     },
+                     [&](const detail::TuckerOp& t) {
+                       if (t.has_in) float_conv(t.in, "tucker" + id + ".in");
+                       float_conv(t.core, "tucker" + id + ".core");
+                       float_conv(t.out, "tucker" + id + ".out");
+                     },
+                     [&](const detail::PoolOp& p) {
+                       auto* n = b_.node("MaxPool", "/pool" + id + "/MaxPool", {cur_});
+                       GraphBuilder::ints(n, "kernel_shape", {p.kernel_h, p.kernel_w});
+                       GraphBuilder::ints(n, "strides", {p.stride_h, p.stride_w});
+                       GraphBuilder::ints(n, "pads", {p.pad_h, p.pad_w, p.pad_h, p.pad_w});
+                       GraphBuilder::integer(n, "ceil_mode", p.ceil_mode ? 1 : 0);
+                       cur_ = n->output(0);
+                     },
+                     [&](const detail::ReluOp&) { relu("relu" + id); },
+                     [&](const detail::CollapseOp&) {
+                       auto* tr = b_.node("Transpose", "/collapse" + id + "/Transpose", {cur_});
+                       GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
+                       cur_ = b_.node("Reshape", "/collapse" + id + "/Reshape",
+                                      {tr->output(0), "ocrcore.merge_last_two"})
+                                  ->output(0);
+                     },
+                     [&](const detail::LstmOp& l) { lstm(l, "lstm" + id); },
+                     [&](const detail::LinearOp& lin) { linear(lin, "linear" + id); },
+                 },
+                 op);
     }
     return cur_;
   }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 
+#include "core/overloaded.hpp"
 #include "data/seeding.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
@@ -442,18 +443,19 @@ std::unique_ptr<Layer> make_log_softmax() {
 }
 
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
+  using Made = std::unique_ptr<Layer>;
+  // Every kind is handled: a new one does not compile until it is.
   return std::visit(
-      [](const auto& s) -> std::unique_ptr<Layer> {
-        using T = std::decay_t<decltype(s)>;
-        if constexpr (std::is_same_v<T, Conv2dSpec>) return make_conv_layer(s);
-        if constexpr (std::is_same_v<T, TuckerConvSpec>) return make_tucker_conv_layer(s);
-        if constexpr (std::is_same_v<T, BatchNormSpec>) return make_batch_norm_layer(s, false);
-        if constexpr (std::is_same_v<T, ReluSpec>) return make_relu_layer();
-        if constexpr (std::is_same_v<T, MaxPoolSpec>) return make_max_pool_layer(s);
-        if constexpr (std::is_same_v<T, DropoutSpec>) return make_dropout_layer(s);
-        if constexpr (std::is_same_v<T, CollapseSpec>) return make_collapse_layer();
-        if constexpr (std::is_same_v<T, LstmSpec>) return make_lstm_layer(s);
-        if constexpr (std::is_same_v<T, LinearSpec>) return make_linear_layer(s);
+      detail::Overloaded{
+          [](const Conv2dSpec& s) -> Made { return make_conv_layer(s); },
+          [](const TuckerConvSpec& s) -> Made { return make_tucker_conv_layer(s); },
+          [](const BatchNormSpec& s) -> Made { return make_batch_norm_layer(s, false); },
+          [](const ReluSpec&) -> Made { return make_relu_layer(); },
+          [](const MaxPoolSpec& s) -> Made { return make_max_pool_layer(s); },
+          [](const DropoutSpec& s) -> Made { return make_dropout_layer(s); },
+          [](const CollapseSpec&) -> Made { return make_collapse_layer(); },
+          [](const LstmSpec& s) -> Made { return make_lstm_layer(s); },
+          [](const LinearSpec& s) -> Made { return make_linear_layer(s); },
       },
       spec);
 }

@@ -32,6 +32,7 @@
 #include "backend/onednn/prepared_network.hpp"
 #include "backend/onednn/shape_planner.hpp"
 #include "backend/onednn/tuning.hpp"
+#include "core/overloaded.hpp"
 #include "kernels/kernels.hpp"
 #include "nn/engine.hpp"
 #include "nn/shapes.hpp"
@@ -228,25 +229,30 @@ class OnednnEngine final : public Engine {
       const std::size_t timed = i;
       if (i == 0 && image_conv_active_ && image_conv(*as_conv(0), cur, next)) {
         if (prepared_->image_conv().pool) ++i;  // the pool ran inside; its time counts for op 0
-      } else if (const ConvOp* c = as_conv(i)) {
-        convolve(i * 3, *c, cur, next);
-      } else if (auto* t = std::get_if<TuckerOp>(&op)) {
-        if (t->has_in) convolve(i * 3, t->in, cur, next);
-        convolve(i * 3 + 1, t->core, cur, next);
-        convolve(i * 3 + 2, t->out, cur, next);
-      } else if (auto* p = std::get_if<PoolOp>(&op)) {
-        pool(i * 3, *p, cur, next);
-      } else if (std::holds_alternative<ReluOp>(op)) {
-        auto& v = collapsed ? seq_ : cur->values;
-        for (float& x : v)
-          x = std::max(x, 0.0f);
-      } else if (std::holds_alternative<CollapseOp>(op)) {
-        collapse(*cur);
-        collapsed = true;
-      } else if (auto* l = std::get_if<LstmOp>(&op)) {
-        lstm(*l, prepared_->lstm(i));
-      } else if (auto* lin = std::get_if<LinearOp>(&op)) {
-        linear(*lin, prepared_->dense(i));
+      } else if (const ConvOp* composed = prepared_->composed(i)) {
+        convolve(i * 3, *composed, cur, next);
+      } else {
+        // Every kind of op is handled: a new one does not compile until it is.
+        std::visit(Overloaded{
+                       [&](const ConvOp& c) { convolve(i * 3, c, cur, next); },
+                       [&](const TuckerOp& t) {
+                         if (t.has_in) convolve(i * 3, t.in, cur, next);
+                         convolve(i * 3 + 1, t.core, cur, next);
+                         convolve(i * 3 + 2, t.out, cur, next);
+                       },
+                       [&](const PoolOp& p) { pool(i * 3, p, cur, next); },
+                       [&](const ReluOp&) {
+                         for (float& x : collapsed ? seq_ : cur->values)
+                           x = std::max(x, 0.0f);
+                       },
+                       [&](const CollapseOp&) {
+                         collapse(*cur);
+                         collapsed = true;
+                       },
+                       [&](const LstmOp& l) { lstm(l, prepared_->lstm(i)); },
+                       [&](const LinearOp& lin) { linear(lin, prepared_->dense(i)); },
+                   },
+                   op);
       }
       if (profiling_)
         profile_[timed] +=

@@ -1,0 +1,10 @@
+#pragma once
+
+#include "nn/reference_data.hpp"
+
+namespace ocrcore::detail {
+
+// Frame t = column t, feature index c * height + y.
+Sequence collapse_reference(const FeatureMap& in);
+
+}  // namespace ocrcore::detail

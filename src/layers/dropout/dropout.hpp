@@ -1,0 +1,21 @@
+#pragma once
+
+#include "layers/layer_kind.hpp"
+
+namespace ocrcore::detail {
+
+// Identity at inference.
+template <>
+struct LayerKind<DropoutSpec> : ElementwiseLayerKind {
+  static constexpr std::string_view type_name = "dropout";
+  static DropoutSpec parse(FieldReader& f) {
+    DropoutSpec s;
+    s.p = static_cast<float>(f.number("p", 0.0));
+    if (s.p < 0 || s.p >= 1) f.fail("p must be in [0, 1)");
+    return s;
+  }
+  static void write(const DropoutSpec& s, json& j) { j["p"] = s.p; }
+  static void check(const DropoutSpec&, ShapeCheck&) {}
+};
+
+}  // namespace ocrcore::detail

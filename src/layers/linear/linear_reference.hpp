@@ -1,0 +1,9 @@
+#pragma once
+
+#include "nn/reference_data.hpp"
+
+namespace ocrcore::detail {
+
+Sequence linear_reference(const Sequence& in, const LinearOp& op);
+
+}  // namespace ocrcore::detail

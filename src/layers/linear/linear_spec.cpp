@@ -1,0 +1,34 @@
+#include "layers/linear/linear.hpp"
+
+namespace ocrcore::detail {
+
+LinearSpec LayerKind<LinearSpec>::parse(FieldReader& f) {
+  LinearSpec s;
+  s.name = f.string("name");
+  s.in_features = f.integer("in_features", std::nullopt, 1);
+  s.out_features = f.integer("out_features", std::nullopt, 1);
+  s.bias = f.boolean("bias", true);
+  return s;
+}
+
+void LayerKind<LinearSpec>::write(const LinearSpec& s, json& j) {
+  j["name"] = s.name;
+  j["in_features"] = s.in_features;
+  j["out_features"] = s.out_features;
+  j["bias"] = s.bias;
+}
+
+void LayerKind<LinearSpec>::check(const LinearSpec& s, ShapeCheck& c) {
+  c.need_sequence();
+  if (s.in_features != c.shape.features)
+    c.fail("in_features " + std::to_string(s.in_features) + " but the input has " +
+           std::to_string(c.shape.features) + " features");
+  c.shape.features = s.out_features;
+}
+
+void LayerKind<LinearSpec>::tensors(const LinearSpec& s, std::vector<TensorRequirement>& out) {
+  out.push_back({s.name + ".weight", {s.out_features, s.in_features}});
+  if (s.bias) out.push_back({s.name + ".bias", {s.out_features}});
+}
+
+}  // namespace ocrcore::detail

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "layers/layer_kind.hpp"
+#include "nn/shapes.hpp"
+
+namespace ocrcore::detail {
+
+template <>
+struct LayerKind<MaxPoolSpec> : ElementwiseLayerKind {
+  static constexpr std::string_view type_name = "maxpool2d";
+  static MaxPoolSpec parse(FieldReader& f);
+  static void write(const MaxPoolSpec& s, json& j);
+  static void check(const MaxPoolSpec& s, ShapeCheck& c) {
+    c.need_feature_map();
+    c.shape.height = pool_out(c.shape.height, s.kernel_h, s.stride_h, s.pad_h, s.ceil_mode);
+  }
+  static void count(const MaxPoolSpec& s, WorkCount& w) {
+    w.height = pool_out(w.height, s.kernel_h, s.stride_h, s.pad_h, s.ceil_mode);
+    w.width = output_width(s, w.width);
+  }
+  static int output_width(const MaxPoolSpec& s, int width) {
+    return pool_out(width, s.kernel_w, s.stride_w, s.pad_w, s.ceil_mode);
+  }
+  static int width_stride(const MaxPoolSpec& s) { return s.stride_w; }
+};
+
+}  // namespace ocrcore::detail

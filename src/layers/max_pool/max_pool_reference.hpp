@@ -1,0 +1,10 @@
+#pragma once
+
+#include "nn/reference_data.hpp"
+
+namespace ocrcore::detail {
+
+// Max over each window; padding and the ceil-mode overhang never win.
+FeatureMap maxpool_reference(const FeatureMap& in, const PoolOp& op);
+
+}  // namespace ocrcore::detail

@@ -1,0 +1,23 @@
+#include "layers/max_pool/max_pool.hpp"
+
+namespace ocrcore::detail {
+
+MaxPoolSpec LayerKind<MaxPoolSpec>::parse(FieldReader& f) {
+  MaxPoolSpec s;
+  std::tie(s.kernel_h, s.kernel_w) = f.pair("kernel_size", std::nullopt, 1);
+  std::tie(s.stride_h, s.stride_w) = f.pair("stride", std::pair{s.kernel_h, s.kernel_w}, 1);
+  std::tie(s.pad_h, s.pad_w) = f.pair("padding", std::pair{0, 0}, 0);
+  s.ceil_mode = f.boolean("ceil_mode", false);
+  if (2 * s.pad_h > s.kernel_h || 2 * s.pad_w > s.kernel_w)
+    f.fail("padding must be at most half the kernel size");
+  return s;
+}
+
+void LayerKind<MaxPoolSpec>::write(const MaxPoolSpec& s, json& j) {
+  j["kernel_size"] = {s.kernel_h, s.kernel_w};
+  j["stride"] = {s.stride_h, s.stride_w};
+  j["padding"] = {s.pad_h, s.pad_w};
+  j["ceil_mode"] = s.ceil_mode;
+}
+
+}  // namespace ocrcore::detail

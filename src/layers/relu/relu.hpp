@@ -1,0 +1,14 @@
+#pragma once
+
+#include "layers/layer_kind.hpp"
+
+namespace ocrcore::detail {
+
+template <>
+struct LayerKind<ReluSpec> : ElementwiseLayerKind {
+  static constexpr std::string_view type_name = "relu";
+  static ReluSpec parse(FieldReader&) { return {}; }
+  static void check(const ReluSpec&, ShapeCheck&) {}
+};
+
+}  // namespace ocrcore::detail

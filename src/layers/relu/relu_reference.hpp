@@ -1,0 +1,9 @@
+#pragma once
+
+#include "nn/reference_data.hpp"
+
+namespace ocrcore::detail {
+
+void relu_reference(std::vector<float>& values);
+
+}  // namespace ocrcore::detail
