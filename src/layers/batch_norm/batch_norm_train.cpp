@@ -1,15 +1,12 @@
-// Batch norm, ReLU, dropout, height collapse and log-softmax for training.
-// Activations are NHWC, so a pixel's channels are contiguous and the
-// per-channel arithmetic vectorises along the innermost loop.
+// Batch norm for training (NHWC: a pixel's channels are contiguous, so the
+// per-channel arithmetic vectorises along the innermost loop), optionally
+// with the ReLU after it fused in.
 
 #include <omp.h>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
-#include "core/overloaded.hpp"
-#include "data/seeding.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
 #include "train/parallel.hpp"
@@ -17,16 +14,6 @@
 namespace ocrcore::train {
 
 namespace {
-
-void relu_forward_kernel(const float* __restrict x, float* __restrict y, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i)
-    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
-void relu_backward_kernel(const float* __restrict y, float* __restrict dy, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i)
-    dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-}
 
 // y = x * scale[c] + shift[c] over pixels of C channels. Kernels index rows
 // through pointers so GCC sees unit-stride inner loops and vectorises them.
@@ -280,145 +267,6 @@ class PassThroughLayer final : public Layer {
   }
 };
 
-class ReluLayer final : public Layer {
- public:
-  void forward(Activations& in, Activations& out, Mode /*mode*/) override {
-    out.kind = in.kind;
-    out.batch = in.batch, out.channels = in.channels, out.height = in.height, out.width = in.width;
-    out.frames = in.frames, out.features = in.features;
-    out.lengths = in.lengths;
-    out.values.resize(in.values.size());
-    parallel_chunks(in.values.size(), [&](std::size_t b, std::size_t e) {
-      relu_forward_kernel(in.values.data() + b, out.values.data() + b, e - b);
-    });
-  }
-  void backward(const Activations& /*in*/, const Activations& out, Activations& diff_out,
-                Activations* diff_in) override {
-    if (!diff_in) return;
-    // In place on diff_out's storage (two memory streams instead of three);
-    // the swap leaves diff_out a buffer of the same size for the next step.
-    std::swap(*diff_in, diff_out);
-    parallel_chunks(out.values.size(), [&](std::size_t b, std::size_t e) {
-      relu_backward_kernel(out.values.data() + b, diff_in->values.data() + b, e - b);
-    });
-  }
-};
-
-class DropoutLayer final : public Layer {
- public:
-  explicit DropoutLayer(const DropoutSpec& s) : p_(s.p) {}
-  void set_seed(std::uint64_t seed) override { seed_ = seed; }
-  void forward(Activations& in, Activations& out, Mode mode) override {
-    out.zeros_like(in);
-    active_ = mode == Mode::training && p_ > 0.0f;
-    if (!active_) {
-      out.values = in.values;
-      return;
-    }
-    const float keep_scale = 1.0f / (1.0f - p_);
-    const auto threshold =
-        static_cast<std::uint64_t>(static_cast<double>(p_) * 18446744073709551615.0);
-    const std::size_t n = in.values.size();
-    mask_.resize(n);
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < n; ++i) {
-      mask_[i] = data::mix_bits(seed_ ^ data::mix_bits(i)) >= threshold ? keep_scale : 0.0f;
-      out.values[i] = in.values[i] * mask_[i];
-    }
-  }
-  void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
-                Activations* diff_in) override {
-    if (!diff_in) return;
-    diff_in->zeros_like(in);
-    for (std::size_t i = 0; i < in.values.size(); ++i)
-      diff_in->values[i] = active_ ? diff_out.values[i] * mask_[i] : diff_out.values[i];
-  }
-
- private:
-  float p_;
-  std::uint64_t seed_ = 0;
-  bool active_ = false;
-  std::vector<float> mask_;
-};
-
-// Maps N x H x W x C to W frames of C * H features (feature c * H + y).
-class CollapseLayer final : public Layer {
- public:
-  void forward(Activations& in, Activations& out, Mode /*mode*/) override {
-    const int C = in.channels, H = in.height;
-    out.resize_sequences(in.width, in.batch, C * H);
-    out.lengths = in.lengths;
-    for (int n = 0; n < in.batch; ++n)
-      for (int y = 0; y < H; ++y) {
-        const float* row = in.map_row(n, y);
-        for (int x = 0; x < in.width; ++x) {
-          float* f = out.frame(x, n);
-          for (int c = 0; c < C; ++c)
-            f[c * H + y] = row[static_cast<std::size_t>(x) * C + c];
-        }
-      }
-    out.fill_padding(0.0f);
-  }
-  void backward(const Activations& in, const Activations& /*out*/, Activations& diff_out,
-                Activations* diff_in) override {
-    if (!diff_in) return;
-    const int C = in.channels, H = in.height;
-    diff_in->resize_maps(in.batch, C, H, in.width);
-    diff_in->lengths = in.lengths;
-    for (int n = 0; n < in.batch; ++n)
-      for (int y = 0; y < H; ++y) {
-        float* row = diff_in->map_row(n, y);
-        for (int x = 0; x < in.width; ++x) {
-          const float* f = diff_out.frame(x, n);
-          for (int c = 0; c < C; ++c)
-            row[static_cast<std::size_t>(x) * C + c] = f[c * H + y];
-        }
-      }
-    diff_in->fill_padding(0.0f);
-  }
-};
-
-class LogSoftmaxLayer final : public Layer {
- public:
-  void forward(Activations& in, Activations& out, Mode /*mode*/) override {
-    out.zeros_like(in);
-    const int K = in.features;
-    const std::size_t rows = in.values.size() / K;
-#pragma omp parallel for schedule(static)
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float* x = in.values.data() + r * K;
-      float* y = out.values.data() + r * K;
-      const float mx = *std::max_element(x, x + K);
-      double sum = 0;
-      for (int k = 0; k < K; ++k)
-        sum += std::exp(static_cast<double>(x[k] - mx));
-      // (x - max) - log(sum): max + log(sum) rounds log(sum) away for huge logits.
-      const auto log_sum = static_cast<float>(std::log(sum));
-      for (int k = 0; k < K; ++k)
-        y[k] = (x[k] - mx) - log_sum;
-    }
-  }
-  void backward(const Activations& /*in*/, const Activations& out, Activations& diff_out,
-                Activations* diff_in) override {
-    if (!diff_in) return;
-    diff_in->zeros_like(out);
-    const int K = out.features;
-    const std::size_t rows = out.values.size() / K;
-#pragma omp parallel for schedule(static)
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float* y = out.values.data() + r * K;
-      const float* dy = diff_out.values.data() + r * K;
-      float* dx = diff_in->values.data() + r * K;
-      double sum = 0;
-      for (int k = 0; k < K; ++k)
-        sum += dy[k];
-      for (int k = 0; k < K; ++k)
-        dx[k] = dy[k] - static_cast<float>(std::exp(static_cast<double>(y[k])) * sum);
-    }
-    diff_in->fill_padding(0.0f);
-  }
-};
-
 }  // namespace
 
 std::unique_ptr<Layer> make_batch_norm_layer(const BatchNormSpec& s, bool fuse_relu) {
@@ -426,38 +274,9 @@ std::unique_ptr<Layer> make_batch_norm_layer(const BatchNormSpec& s, bool fuse_r
   if (fuse_relu) layer->fuse_relu();
   return layer;
 }
+
 std::unique_ptr<Layer> make_pass_through_layer() {
   return std::make_unique<PassThroughLayer>();
-}
-std::unique_ptr<Layer> make_relu_layer() {
-  return std::make_unique<ReluLayer>();
-}
-std::unique_ptr<Layer> make_dropout_layer(const DropoutSpec& s) {
-  return std::make_unique<DropoutLayer>(s);
-}
-std::unique_ptr<Layer> make_collapse_layer() {
-  return std::make_unique<CollapseLayer>();
-}
-std::unique_ptr<Layer> make_log_softmax() {
-  return std::make_unique<LogSoftmaxLayer>();
-}
-
-std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
-  using Made = std::unique_ptr<Layer>;
-  // Every kind is handled: a new one does not compile until it is.
-  return std::visit(
-      detail::Overloaded{
-          [](const Conv2dSpec& s) -> Made { return make_conv_layer(s); },
-          [](const TuckerConvSpec& s) -> Made { return make_tucker_conv_layer(s); },
-          [](const BatchNormSpec& s) -> Made { return make_batch_norm_layer(s, false); },
-          [](const ReluSpec&) -> Made { return make_relu_layer(); },
-          [](const MaxPoolSpec& s) -> Made { return make_max_pool_layer(s); },
-          [](const DropoutSpec& s) -> Made { return make_dropout_layer(s); },
-          [](const CollapseSpec&) -> Made { return make_collapse_layer(); },
-          [](const LstmSpec& s) -> Made { return make_lstm_layer(s); },
-          [](const LinearSpec& s) -> Made { return make_linear_layer(s); },
-      },
-      spec);
 }
 
 }  // namespace ocrcore::train
