@@ -58,9 +58,41 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
                                             lin->in_features));
     }
   }
+  std::vector<bool> bf16_ops, int8_ops;
+  if (conv_precision == Precision::bf16) {
+    if (!kernels::cpu_has_avx512_bf16())
+      throw Error("bf16 convolutions need AVX-512 BF16, which this CPU lacks; use fp32 or int8");
+    bf16_ops = bf16_convolutions(network_);
+  }
+  if (conv_precision == Precision::int8) {
+    if (!kernels::cpu_has_avx512_vnni())
+      throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
+    int8_ops = int8_convolutions(network_);
+  }
+  convolutions_.resize(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const bool bf16 = i < bf16_ops.size() && bf16_ops[i];
+    auto add = [&](const ConvOp& op, std::vector<float> int8_scale = {}) {
+      convolutions_[i].push_back(std::make_unique<PreparedConv>(op, std::move(int8_scale), bf16));
+    };
+    if (const auto* conv = std::get_if<ConvOp>(&ops[i])) {
+      // int8: only the scales are kept here; the int8 values are made when
+      // oneDNN asks for a layout (PreparedConv::weights).
+      add(*conv, i < int8_ops.size() && int8_ops[i] ? row_scales(conv->weight, conv->out_channels)
+                                                    : std::vector<float>{});
+    } else if (const auto* t = std::get_if<TuckerOp>(&ops[i])) {
+      if (const auto c = composed_.find(i); c != composed_.end()) {
+        add(c->second);
+      } else {
+        if (t->has_in) add(t->in);
+        add(t->core);
+        add(t->out);
+      }
+    }
+  }
   // The first layer as it runs (a composed Tucker-1 layer included).
-  const ConvOp* first = ops.empty() ? nullptr : composed(0);
-  if (!first && !ops.empty()) first = std::get_if<ConvOp>(&ops[0]);
+  const ConvOp* first =
+      !ops.empty() && convolutions_[0].size() == 1 ? &convolutions_[0][0]->op() : nullptr;
   if (first && tuning::image_conv(*first)) {
     image_.active = true;
     const int channels = first->out_channels;
@@ -70,24 +102,6 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
         image_.weights[static_cast<std::size_t>(k) * channels + o] = first->weight[o * 9 + k];
     const auto* pool = ops.size() > 1 ? std::get_if<PoolOp>(&ops[1]) : nullptr;
     image_.pool = pool && tuning::image_conv_pool(*pool);
-  }
-  if (conv_precision == Precision::bf16) {
-    if (!kernels::cpu_has_avx512_bf16())
-      throw Error("bf16 convolutions need AVX-512 BF16, which this CPU lacks; use fp32 or int8");
-    bf16_ops_ = bf16_convolutions(network_);
-  }
-  if (conv_precision == Precision::int8) {
-    if (!kernels::cpu_has_avx512_vnni())
-      throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
-    const std::vector<bool> int8_ops = int8_convolutions(network_);
-    // Only the scales are kept: the int8 values are quantised when oneDNN
-    // asks for a layout (reordered_weights), so that the weights are held
-    // once, in the layout they run in.
-    for (std::size_t i = 0; i < ops.size(); ++i)
-      if (int8_ops[i]) {
-        const auto& conv = std::get<ConvOp>(ops[i]);
-        int8_convs_.emplace(i * 3, Int8Conv{row_scales(conv.weight, conv.out_channels)});
-      }
   }
 }
 
@@ -101,30 +115,18 @@ std::string PreparedNetwork::key(Isa resolved_isa, TuckerExecution tucker, Preci
                                               : "/conv-fp32");
 }
 
-const PreparedNetwork::Int8Conv* PreparedNetwork::int8_conv(std::size_t slot) const {
-  const auto it = int8_convs_.find(slot);
-  return it == int8_convs_.end() ? nullptr : &it->second;
-}
-
-const ConvOp* PreparedNetwork::composed(std::size_t op) const {
-  const auto it = composed_.find(op);
-  return it == composed_.end() ? nullptr : &it->second;
-}
-
-const void* PreparedNetwork::reordered_weights(std::size_t slot, const ConvOp& op,
-                                               const dnnl::memory::desc& layout,
-                                               const dnnl::engine& engine,
-                                               dnnl::stream& stream) const {
+const void* PreparedConv::weights(const dnnl::memory::desc& layout, const dnnl::engine& engine,
+                                  dnnl::stream& stream) const {
   using dnnl::memory;
   std::lock_guard lock(mutex_);
-  auto& cached = reordered_[slot];
-  for (const auto& r : cached)
+  for (const auto& r : reordered_)
     if (r->layout == layout) return r->values.get();
   auto r = std::make_unique<Reordered>();
   r->layout = layout;
   r->bytes = layout.get_size();
   r->values.reset(std::aligned_alloc(64, (r->bytes + 63) / 64 * 64));
   if (!r->values) throw std::bad_alloc();
+  const ConvOp& op = *op_;
   const memory::dims dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
   const bool int8 = layout.data_type() == memory::data_type::s8;
   std::vector<std::int8_t> int8_values;  // oihw, as the model file stores them
@@ -137,16 +139,22 @@ const void* PreparedNetwork::reordered_weights(std::size_t slot, const ConvOp& o
   memory target(layout, engine, r->values.get());
   dnnl::reorder(user, target).execute(stream, user, target);
   stream.wait();
-  cached.push_back(std::move(r));
-  return cached.back()->values.get();
+  reordered_.push_back(std::move(r));
+  return reordered_.back()->values.get();
+}
+
+std::size_t PreparedConv::bytes() const {
+  std::size_t total = vector_bytes(int8_scale_);
+  std::lock_guard lock(mutex_);
+  for (const auto& r : reordered_)
+    total += r->bytes;
+  return total;
 }
 
 std::size_t PreparedNetwork::bytes() const {
   std::size_t total = vector_bytes(image_.weights);
   for (const auto& [i, c] : composed_)
     total += vector_bytes(c.weight) + vector_bytes(c.bias);
-  for (const auto& [slot, c] : int8_convs_)
-    total += vector_bytes(c.scale);
   for (const auto& [i, d] : dense_)
     total += vector_bytes(d.w) + vector_bytes(d.bias);
   for (const auto& [i, layers] : lstm_)
@@ -159,10 +167,9 @@ std::size_t PreparedNetwork::bytes() const {
         total += vector_bytes(r.w) + vector_bytes(r.scale) + vector_bytes(r.zero_term) +
                  vector_bytes(r.bias);
     }
-  std::lock_guard lock(mutex_);
-  for (const auto& [slot, list] : reordered_)
-    for (const auto& r : list)
-      total += r->bytes;
+  for (const auto& op : convolutions_)
+    for (const auto& conv : op)
+      total += conv->bytes();
   return total;
 }
 

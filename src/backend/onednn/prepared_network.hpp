@@ -25,6 +25,43 @@
 
 namespace ocrcore::detail {
 
+// One convolution as the engine runs it (a conv2d op, one factor of a Tucker
+// chain, or the chain composed): its weights are kept in the layouts
+// oneDNN's primitives ask for, reordered on the first request (quantised
+// first for an int8 convolution), so that they are held once, in the form
+// they run in.
+class PreparedConv {
+ public:
+  // `op` must outlive this object (the model or the prepared network owns it).
+  PreparedConv(const ConvOp& op, std::vector<float> int8_scale, bool bf16)
+      : op_(&op), int8_scale_(std::move(int8_scale)), bf16_(bf16) {}
+  const ConvOp& op() const { return *op_; }
+  // An int8 convolution: the scale of each output channel's weights.
+  bool int8() const { return !int8_scale_.empty(); }
+  const std::vector<float>& int8_scale() const { return int8_scale_; }
+  // A bf16 convolution (bf16_convolutions).
+  bool bf16() const { return bf16_; }
+  // The weights in `layout` (f32, bf16, or s8 for int8); safe to call from
+  // any thread. `engine` and `stream` are the caller's, used for that one
+  // reorder.
+  const void* weights(const dnnl::memory::desc& layout, const dnnl::engine& engine,
+                      dnnl::stream& stream) const;
+  std::size_t bytes() const;
+
+ private:
+  struct Reordered {
+    dnnl::memory::desc layout;
+    // 64-byte aligned, as oneDNN allocates its own buffers.
+    std::unique_ptr<void, void (*)(void*)> values{nullptr, std::free};
+    std::size_t bytes = 0;
+  };
+  const ConvOp* op_;
+  std::vector<float> int8_scale_;
+  bool bf16_;
+  mutable std::mutex mutex_;
+  mutable std::vector<std::unique_ptr<Reordered>> reordered_;
+};
+
 class PreparedNetwork final : public PreparedWeights {
  public:
   struct LstmLayer {
@@ -32,11 +69,6 @@ class PreparedNetwork final : public PreparedWeights {
     kernels::PackedInt8Rows w_ih_int8;  // int8 LSTMs: the same quantised (w_ih then empty)
     std::array<kernels::PackedRecurrent, 2> recurrent;           // fp32 steps
     std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
-  };
-  // An int8 convolution: the scale of each output channel's weights (the
-  // weights themselves are kept in the layouts they run in).
-  struct Int8Conv {
-    std::vector<float> scale;
   };
   struct ImageConvPlan {
     bool active = false;         // op 0 runs on kernels::ImageConv
@@ -58,49 +90,30 @@ class PreparedNetwork final : public PreparedWeights {
   const CompiledNetwork& network() const { return network_; }
   const kernels::KernelTable& kernels() const { return kernels_; }
   Precision lstm_precision() const { return lstm_precision_; }
-  // The single convolution Tucker op `op` runs as, or null when it runs as
-  // its chain (or is not a Tucker op).
-  const ConvOp* composed(std::size_t op) const;
+  // Whether Tucker op `op` runs composed into one convolution.
+  bool composed(std::size_t op) const { return composed_.count(op) > 0; }
+  // The convolutions op `op` runs, in order: one for a conv2d op or a
+  // composed Tucker op, a Tucker chain's factors (input, if any, core,
+  // output); none for other ops.
+  const std::vector<std::unique_ptr<PreparedConv>>& convolutions(std::size_t op) const {
+    return convolutions_.at(op);
+  }
   const std::vector<LstmLayer>& lstm(std::size_t op) const { return lstm_.at(op); }
   // Linear op `op`'s weights transposed for kernels::DenseProjection.
   const kernels::PackedDense& dense(std::size_t op) const { return dense_.at(op); }
   const ImageConvPlan& image_conv() const { return image_; }
-  // Convolution `slot` (an engine's numbering) in int8, or null when it runs
-  // in fp32.
-  const Int8Conv* int8_conv(std::size_t slot) const;
-  // Whether convolution `slot` runs in bf16 (bf16_convolutions).
-  bool bf16_conv(std::size_t slot) const {
-    return slot / 3 < bf16_ops_.size() && bf16_ops_[slot / 3];
-  }
-
-  // The weights of convolution `slot` (an engine's numbering) in `layout`
-  // (f32, or s8 for an int8 convolution), reordered on the first request and
-  // kept: safe to call from any thread. `engine` and `stream` are the
-  // caller's, used for that one reorder.
-  const void* reordered_weights(std::size_t slot, const ConvOp& op,
-                                const dnnl::memory::desc& layout, const dnnl::engine& engine,
-                                dnnl::stream& stream) const;
 
   std::size_t bytes() const override;
 
  private:
-  struct Reordered {
-    dnnl::memory::desc layout;
-    // 64-byte aligned, as oneDNN allocates its own buffers.
-    std::unique_ptr<void, void (*)(void*)> values{nullptr, std::free};
-    std::size_t bytes = 0;
-  };
   const CompiledNetwork& network_;
   const kernels::KernelTable& kernels_;
   Precision lstm_precision_;
-  std::map<std::size_t, ConvOp> composed_;
+  std::map<std::size_t, ConvOp> composed_;  // (a map: the convolutions point into it)
+  std::vector<std::vector<std::unique_ptr<PreparedConv>>> convolutions_;  // by op
   std::map<std::size_t, std::vector<LstmLayer>> lstm_;
   std::map<std::size_t, kernels::PackedDense> dense_;
-  std::map<std::size_t, Int8Conv> int8_convs_;  // by slot
-  std::vector<bool> bf16_ops_;                  // by op (empty unless conv precision bf16)
   ImageConvPlan image_;
-  mutable std::mutex mutex_;
-  mutable std::map<std::size_t, std::vector<std::unique_ptr<Reordered>>> reordered_;
 };
 
 // The prepared form of `model`'s network for these settings, made on first

@@ -1,0 +1,51 @@
+// The collapse in the oneDNN engine: feature maps become time-major frames,
+// frames[t][b][c * H + y]; frames past a line's end are zero.
+
+#include <cstring>
+
+#include "layers/onednn_executors.hpp"
+
+namespace ocrcore::detail::onednn {
+
+namespace {
+
+class CollapseExecutor final : public OpExecutor {
+ public:
+  void run(Context& c) override {
+    const FeatureMaps& in = c.input();
+    FrameBatch& f = c.frames;
+    const int T = in.width, B = in.batch, D = in.channels * in.height;
+    f.frames = T;
+    f.lines = B;
+    f.features = D;
+    f.lengths = in.widths;
+    f.values.assign(static_cast<std::size_t>(T) * B * D, 0.0f);
+    c.collapsed = true;
+    if (in.height == 1 && in.layout.block == 1 && in.layout.sc == 1) {
+      // Channels innermost (nhwc), as oneDNN lays out the last convolution:
+      // each frame is already one contiguous feature vector.
+      for (int b = 0; b < B; ++b)
+        for (int t = 0; t < f.lengths[b]; ++t)
+          std::memcpy(f.values.data() + (static_cast<std::size_t>(t) * B + b) * D,
+                      in.values.data() + in.layout.at(b, 0, 0, t), sizeof(float) * D);
+      return;
+    }
+    for (int b = 0; b < B; ++b)
+      for (int ch = 0; ch < in.channels; ++ch)
+        for (int y = 0; y < in.height; ++y) {
+          const float* src = in.values.data() + in.layout.at(b, ch, y, 0);
+          float* dst = f.values.data() + static_cast<std::size_t>(b) * D + ch * in.height + y;
+          for (int t = 0; t < f.lengths[b]; ++t)
+            dst[static_cast<std::size_t>(t) * B * D] = src[t * in.layout.sx];
+        }
+  }
+  std::string name() const override { return "collapse"; }
+};
+
+}  // namespace
+
+std::unique_ptr<OpExecutor> make_collapse_executor() {
+  return std::make_unique<CollapseExecutor>();
+}
+
+}  // namespace ocrcore::detail::onednn

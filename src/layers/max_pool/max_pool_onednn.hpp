@@ -1,0 +1,25 @@
+#pragma once
+
+#include <vector>
+
+#include "backend/onednn/onednn_batch.hpp"
+
+namespace ocrcore::detail::onednn {
+
+// Max pooling on oneDNN's primitive, per input shape; the padding of each
+// line is -inf first, so it never wins a window.
+class MaxPoolExecutor final : public OpExecutor {
+ public:
+  explicit MaxPoolExecutor(const PoolOp& op);
+  ~MaxPoolExecutor() override;
+  void run(Context& c) override;
+  void forget_shapes() override;
+  std::string name() const override { return "maxpool"; }
+
+ private:
+  struct Shape;
+  PoolOp op_;
+  std::vector<Shape> shapes_;
+};
+
+}  // namespace ocrcore::detail::onednn
