@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <set>
+#include <variant>
+
 #include "test_util.hpp"
 
 using namespace ocrcore;
@@ -31,6 +34,56 @@ TEST(Architecture, JsonRoundTrip) {
   EXPECT_EQ(a.to_json(), b.to_json());
   EXPECT_EQ(b.validate(), 11);
   EXPECT_EQ(b.layers.size(), a.layers.size());
+}
+
+// Every layer kind (src/layers/<kind>/) writes back each field it read,
+// non-default values included, under a type name no other kind has.
+TEST(Architecture, EveryLayerKindRoundTripsWithItsFields) {
+  const auto a = Architecture::from_json(arch_json(R"(
+    {"type": "conv2d", "name": "c", "in_channels": 1, "out_channels": 4, "kernel_size": [3, 5],
+     "stride": [1, 2], "padding": [1, 2], "bias": false},
+    {"type": "batchnorm2d", "name": "bn", "num_features": 4, "eps": 0.001},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": [2, 3], "stride": [2, 1], "padding": [1, 1],
+     "ceil_mode": true},
+    {"type": "tucker_conv", "name": "t", "in_channels": 4, "out_channels": 6, "kernel_size": 3,
+     "padding": 1, "ranks": [2, 3], "bias": false},
+    {"type": "dropout", "p": 0.25},
+    {"type": "collapse"},
+    {"type": "lstm", "name": "r", "input_size": 30, "hidden_size": 5, "num_layers": 2,
+     "bidirectional": false},
+    {"type": "linear", "name": "fc", "in_features": 5, "out_features": 7, "bias": false})"));
+  const auto b = Architecture::from_json(a.to_json());
+  EXPECT_EQ(a.to_json(), b.to_json());
+  ASSERT_EQ(b.layers.size(), std::variant_size_v<LayerSpec>);
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < b.layers.size(); ++i) {
+    EXPECT_EQ(b.layers[i].index(), a.layers[i].index());
+    names.insert(std::string(layer_type_name(b.layers[i])));
+  }
+  EXPECT_EQ(names.size(), std::variant_size_v<LayerSpec>) << "every kind once, each its own name";
+  const auto& conv = std::get<Conv2dSpec>(b.layers[0]);
+  EXPECT_EQ(conv.kernel_w, 5);
+  EXPECT_EQ(conv.stride_w, 2);
+  EXPECT_FALSE(conv.bias);
+  EXPECT_FLOAT_EQ(std::get<BatchNormSpec>(b.layers[1]).eps, 0.001f);
+  EXPECT_TRUE(std::get<MaxPoolSpec>(b.layers[3]).ceil_mode);
+  EXPECT_EQ(std::get<TuckerConvSpec>(b.layers[4]).rank_out, 3);
+  EXPECT_FLOAT_EQ(std::get<DropoutSpec>(b.layers[5]).p, 0.25f);
+  EXPECT_FALSE(std::get<LstmSpec>(b.layers[7]).bidirectional);
+  EXPECT_EQ(std::get<LstmSpec>(b.layers[7]).num_layers, 2);
+  EXPECT_FALSE(std::get<LinearSpec>(b.layers[8]).bias);
+  // The parameters are the required tensors' values, less the batch norm's
+  // (folded into the convolution before it).
+  std::int64_t values = 0;
+  for (const auto& t : b.required_tensors())
+    if (!t.name.starts_with("bn.")) {
+      std::int64_t n = 1;
+      for (auto d : t.shape)
+        n *= d;
+      values += n;
+    }
+  EXPECT_EQ(b.parameter_count(), values);
 }
 
 TEST(Architecture, ShapeAndCountFormulas) {
