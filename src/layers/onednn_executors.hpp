@@ -4,6 +4,7 @@
 // <kind>_onednn.cpp): what the engine's plan is built from, one op at a time.
 
 #include <memory>
+#include <string>
 
 #include "backend/onednn/onednn_batch.hpp"
 #include "layers/conv2d/conv2d_onednn.hpp"
@@ -15,6 +16,8 @@ namespace ocrcore::detail::onednn {
 // convolution or as its factors, as PreparedNetwork decided.
 std::unique_ptr<OpExecutor> make_tucker_conv_executor(const PreparedNetwork& prepared,
                                                       std::size_t op);
+// "tucker 64->128 ranks 20,30", or "tucker composed 64->128".
+std::string tucker_conv_name(const PreparedNetwork& prepared, std::size_t op);
 std::unique_ptr<OpExecutor> make_relu_executor();
 std::unique_ptr<OpExecutor> make_collapse_executor();
 std::unique_ptr<OpExecutor> make_lstm_executor(const PreparedNetwork& prepared, std::size_t op);

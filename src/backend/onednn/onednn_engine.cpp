@@ -53,7 +53,7 @@ std::vector<PlanStep> make_plan(const PreparedNetwork& prepared) {
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (i == 0 && prepared.image_conv().active) {
       const std::string name = std::holds_alternative<TuckerOp>(ops[0])
-                                   ? make_tucker_conv_executor(prepared, 0)->name()
+                                   ? tucker_conv_name(prepared, 0)
                                    : conv_name(std::get<ConvOp>(ops[0]));
       plan.push_back({make_image_conv_executor(prepared, name), 0});
       if (prepared.image_conv().pool) ++i;  // the pool runs inside it

@@ -32,17 +32,21 @@ class TuckerChainExecutor final : public OpExecutor {
 
 }  // namespace
 
-std::unique_ptr<OpExecutor> make_tucker_conv_executor(const PreparedNetwork& prepared,
-                                                      std::size_t op) {
+std::string tucker_conv_name(const PreparedNetwork& prepared, std::size_t op) {
   const auto& t = std::get<TuckerOp>(prepared.network().ops.at(op));
   const int in = t.has_in ? t.in.in_channels : t.core.in_channels;
   const std::string channels = std::to_string(in) + "->" + std::to_string(t.out.out_channels);
+  if (prepared.composed(op)) return "tucker composed " + channels;
+  return "tucker " + channels + " ranks " + std::to_string(t.core.in_channels) + "," +
+         std::to_string(t.core.out_channels);
+}
+
+std::unique_ptr<OpExecutor> make_tucker_conv_executor(const PreparedNetwork& prepared,
+                                                      std::size_t op) {
   const auto& convolutions = prepared.convolutions(op);
-  if (prepared.composed(op))
-    return std::make_unique<ConvExecutor>(*convolutions.front(), "tucker composed " + channels);
-  return std::make_unique<TuckerChainExecutor>(
-      convolutions, "tucker " + channels + " ranks " + std::to_string(t.core.in_channels) + "," +
-                        std::to_string(t.core.out_channels));
+  const std::string name = tucker_conv_name(prepared, op);
+  if (prepared.composed(op)) return std::make_unique<ConvExecutor>(*convolutions.front(), name);
+  return std::make_unique<TuckerChainExecutor>(convolutions, name);
 }
 
 }  // namespace ocrcore::detail::onednn
