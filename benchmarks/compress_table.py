@@ -44,6 +44,7 @@ def main():
     ap.add_argument("--ts-iterations", required=True)
     ap.add_argument("--ft-iterations", required=True)
     ap.add_argument("--ranks", required=True)
+    ap.add_argument("--hooi", default="0")
     ap.add_argument("--runs", required=True)
     a = ap.parse_args()
     w = a.work
@@ -84,7 +85,8 @@ def main():
         "model's); the DBLSTM and output layer are the teacher's, frozen. Each criterion takes its "
         f"learning rate from the same sweep ({a.sweep} iterations, seed {a.seeds[0]}, by rendered "
         f"validation CER), then trains {a.ts_iterations} iterations of 16 lines for each seed "
-        f"({', '.join(a.seeds)}) on the same rendered lines. Tucker ranks `{a.ranks}` on the first "
+        f"({', '.join(a.seeds)}) on the same rendered lines. Tucker ranks `{a.ranks}` "
+        f"({a.hooi} HOOI iterations) on the first "
         f"seed's lstm-guided student, then {a.ft_iterations} fine-tuning iterations with the "
         "LSTM-guided loss.", "",
         f"Speed: `bench_runtime` on 200 rendered test lines, models alternated in each of {a.runs} "

@@ -24,7 +24,9 @@
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
 # Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3),
 # SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), FT_ITERATIONS
-# (2000), CTC_FT_ITERATIONS (3000), RANKS (budget:flops=0.5), RUNS (5),
+# (4000), CTC_FT_ITERATIONS (3000), RANKS (budget:params=0.75: the least
+# compression that makes the student >= 12x smaller than the teacher),
+# HOOI (10 refinement iterations), RUNS (5),
 # STUDENT_CHANNELS, WORK (runs/compress-table).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,8 +41,9 @@ read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3}"
 read -r -a seeds <<< "${SEEDS:-1 2}"
 sweep_iterations=${SWEEP_ITERATIONS:-1000}
 ts_iterations=${TS_ITERATIONS:-6000}
-ft_iterations=${FT_ITERATIONS:-2000}
-ranks=${RANKS:-budget:flops=0.5}
+ft_iterations=${FT_ITERATIONS:-4000}
+ranks=${RANKS:-budget:params=0.75}
+hooi=${HOOI:-10}
 threads=$(nproc)
 uw3=$root/../shared/data/uw3-dev
 out=$root/benchmarks/results/compress.md
@@ -99,7 +102,7 @@ done
 #    of the student and of its Tucker form (labelled rendered lines only).
 first=lstm-guided-s${seeds[0]}
 run lstm-guided+tucker+ft --student-model "$work/$first/student-ts.ocrm" --stages tucker,finetune \
-  --ranks "$ranks" --finetune-iterations "$ft_iterations" --validate-every 500 \
+  --ranks "$ranks" --hooi "$hooi" --finetune-iterations "$ft_iterations" --validate-every 500 \
   --lr "${lr_of[lstm-guided]}" --eval "${eval_sets[@]}" --latency-lines 0
 ctc_ft=(--stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4 --validate-every 500
         --finetune-iterations "${CTC_FT_ITERATIONS:-3000}" --eval "${eval_sets[@]}" --latency-lines 0)
@@ -136,7 +139,7 @@ lrs=""
 for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
 python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
   --criteria "${criteria[@]}" --seeds "${seeds[@]}" --sweep "${sweep_lrs[*]} x $sweep_iterations" \
-  --ts-iterations "$ts_iterations" --ft-iterations "$ft_iterations" --ranks "$ranks" --runs "$runs"
+  --ts-iterations "$ts_iterations" --ft-iterations "$ft_iterations" --ranks "$ranks" --hooi "$hooi" --runs "$runs"
 
 # The report with plots (one HTML file): every row against size and speed,
 # the Tucker run's spectra and every stage's curves, Tesseract on uw3-dev.
