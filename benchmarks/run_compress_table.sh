@@ -27,7 +27,8 @@
 # (4000), CTC_FT_ITERATIONS (3000), RANKS (budget:params=0.75: the least
 # compression that makes the student >= 12x smaller than the teacher),
 # HOOI (10 refinement iterations), RUNS (5),
-# STUDENT_CHANNELS, WORK (runs/compress-table).
+# STUDENT_CHANNELS, WORK (runs/compress-table), TEACHER_CACHE_DIR
+# (runs/teacher-cache: the teacher's targets, about 8 GB).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
@@ -54,8 +55,11 @@ out=$root/benchmarks/results/compress.md
 eval_sets=("$data/test")
 [[ -d $uw3 ]] && eval_sets+=("$uw3")
 
+# The teacher's targets of every training line are computed once, by
+# whichever run meets the line first, and kept on disk for every later run.
 common=(--teacher "$teacher" --train "$data/train" --val "$data/val" --max-val-lines 500
-        --student-channels $channels --no-augment --teacher-cache-mb 6144 -t "$threads" -q)
+        --student-channels $channels --no-augment --teacher-cache-mb 6144
+        --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}" -t "$threads" -q)
 run() {  # name, extra args
   local name=$1; shift
   local resume=()

@@ -17,8 +17,11 @@
 # validation lines better (their recorded validation CER; uw3-dev, the
 # real-scan development set, is scored, never used to choose).
 #
-# Each stage fits in one sitting and resumes from its checkpoint when re-run
-# (a resumed stage fills the teacher's feature cache again as it goes). About
+# Each stage fits in one sitting and resumes from its checkpoint when re-run.
+# The teacher's features of every training line are kept on disk
+# (TEACHER_CACHE_DIR, runs/teacher-cache, shared with
+# benchmarks/run_compress_table.sh), so a resumed or later run reads them
+# instead of running the teacher. About
 # 2 hours 10 minutes on 2 cores (stage 1 95 min, stage 2 35 min: 8,000 steps,
 # as 4,000 left the validation CER still falling). The result is copied to
 # models/compact-printed.ocrm.
@@ -55,7 +58,7 @@ stage() {  # run dir, args...
 # 1. LSTM-guided teacher-student learning (rendered lines; labels unused).
 stage "$work/ts" --student-channels 8 16 32 32 64 64 128 96 128 128 --train "$data/train" \
   --stages ts --ts-loss lstm-guided --ts-iterations "$ts_iterations" --validate-every 1000 \
-  --no-augment --teacher-cache-mb 6144
+  --no-augment --teacher-cache-mb 6144 --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}"
 
 # 2. CTC fine-tuning with the DBLSTM unfrozen, on the rendered lines only
 #    (uw3-dev is the real-scan development set: scored, never trained on).

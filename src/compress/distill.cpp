@@ -52,45 +52,44 @@ train::Activations DistillObjective::teacher_targets(const data::Batch& batch,
                                                      int batch_frames) {
   using train::Activations;
   TeacherTargetCache* cache = s_.teacher_cache.get();
-  if (!cache || batch.indices.size() != batch.lines.size())
-    return teacher_.forward(input, train::Mode::evaluation, 0, end);
+  if (!cache) return teacher_.forward(input, train::Mode::evaluation, 0, end);
   // With the cache a line's targets are a function of the line alone, so that
   // a run gives the same numbers whether a line was held or not (after a
-  // resume, or past the budget): a line the cache lacks runs through the
-  // teacher on its own, and every target is rounded to fp16 as stored.
+  // resume, in a later run, or past the budget): a line the cache lacks runs
+  // through the teacher on its own, and every target is rounded to fp16 as
+  // stored.
   const int N = static_cast<int>(batch.lines.size());
   Activations target;
-  int hits = 0;
   for (int n = 0; n < N; ++n) {
-    const std::size_t key = batch.indices[n];
-    int frames = cache->held_frames(key);
+    const std::uint64_t key = line_key(batch.lines[n]);
+    auto held = cache->find(key);
     Activations fresh;
-    if (frames < 0) {
+    int frames;
+    if (held) {
+      frames = held->frames;
+    } else {
       fresh = teacher_.forward(train::Network::make_input(std::span(&batch.lines[n], 1)),
                                train::Mode::evaluation, 0, end);
       frames = fresh.lengths[0];
       round_to_fp16(fresh);
       cache->insert(key, fresh, 0);
-    } else {
-      ++hits;
+      cache->count_miss();
     }
     if (frames > batch_frames)
       throw Error("teacher targets: line of " + std::to_string(frames) + " frames in a batch of " +
                   std::to_string(batch_frames));
     if (target.values.empty()) {
-      target.resize_sequences(batch_frames, N,
-                              fresh.values.empty() ? cache->features() : fresh.features);
+      target.resize_sequences(batch_frames, N, held ? held->features : fresh.features);
       std::fill(target.values.begin(), target.values.end(), 0.0f);
     }
     target.lengths[n] = frames;
-    if (fresh.values.empty()) {
-      cache->read(key, target, n);
+    if (held) {
+      held->copy_into(target, n);
     } else {
       for (int t = 0; t < frames; ++t)
         std::copy_n(fresh.frame(t, 0), target.features, target.frame(t, n));
     }
   }
-  cache->count(hits, N - hits);
   return target;
 }
 

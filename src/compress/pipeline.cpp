@@ -40,9 +40,17 @@ std::shared_ptr<const Model> train_stage(
     const std::function<void(const train::TrainerEvent&)>& report) {
   // Unaugmented lines look the same every epoch: the teacher runs once per
   // line and stage after stage reuses what it said.
-  if (!s.training.augment && s.teacher_cache_bytes > 0 && loss.loss != TsLoss::ctc) {
-    auto& cache = loss.loss == TsLoss::kl ? caches.logits : caches.features;
-    if (!cache) cache = std::make_shared<TeacherTargetCache>(s.teacher_cache_bytes);
+  if (!s.training.augment && (s.teacher_cache_bytes > 0 || !s.teacher_cache_dir.empty()) &&
+      loss.loss != TsLoss::ctc) {
+    const bool logits = loss.loss == TsLoss::kl;
+    auto& cache = logits ? caches.logits : caches.features;
+    if (!cache) {
+      std::filesystem::path dir;
+      if (!s.teacher_cache_dir.empty())
+        dir = teacher_target_directory(s.teacher_cache_dir, s.teacher->architecture(),
+                                       s.teacher->tensors(), logits ? "logits" : "features");
+      cache = std::make_shared<TeacherTargetCache>(s.teacher_cache_bytes, dir);
+    }
     loss.teacher_cache = cache;
   }
   train::TrainerSettings t = s.training;
@@ -66,13 +74,21 @@ std::shared_ptr<const Model> train_stage(
                                                   " iterations"});
   train::Trainer trainer(t);
   const bool finished = trainer.run(stop, report);
-  if (loss.teacher_cache)
+  if (const auto& c = loss.teacher_cache) {
+    std::string on_disk;
+    if (!c->directory().empty())
+      on_disk = " (" + std::to_string(c->directory_hits()) + " of them from " +
+                c->directory().string() + ", where " + std::to_string(c->files_written()) +
+                " were written" +
+                (c->write_failures() ? ", " + std::to_string(c->write_failures()) + " could not be"
+                                     : std::string()) +
+                ")";
     report({train::TrainerEvent::Kind::message,
-            "stage " + stage + ": teacher outputs of " +
-                std::to_string(loss.teacher_cache->lines()) + " lines cached (" +
-                std::to_string(loss.teacher_cache->bytes() >> 20) + " MiB); " +
-                std::to_string(loss.teacher_cache->hits()) + " lines served from the cache, " +
-                std::to_string(loss.teacher_cache->misses()) + " run through the teacher"});
+            "stage " + stage + ": teacher outputs of " + std::to_string(c->lines()) +
+                " lines held in memory (" + std::to_string(c->bytes() >> 20) + " MiB); " +
+                std::to_string(c->hits()) + " lines served from the cache" + on_disk + ", " +
+                std::to_string(c->misses()) + " run through the teacher"});
+  }
   if (!finished) return nullptr;
   return Model::load(t.run_dir / "best.ocrm");
 }

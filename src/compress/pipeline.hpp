@@ -41,8 +41,11 @@ struct CompressSettings {
   // augmentation, validation and checkpoint cadence for the training stages.
   train::TrainerSettings training;
   // Memory for the teacher's outputs per training line when lines are not
-  // augmented (0: run the teacher on every step).
+  // augmented (0: none).
   std::size_t teacher_cache_bytes = std::size_t{4} << 30;
+  // Where to keep them on disk too, for later runs of the same teacher (a
+  // subdirectory per teacher and kind of output); empty: memory only.
+  std::filesystem::path teacher_cache_dir;
   int latency_lines = 50;
   int latency_repeats = 5;
 };

@@ -140,6 +140,58 @@ TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
     EXPECT_EQ(ts->tensors().at(name).data, tensor.data) << name;
 }
 
+// With a teacher cache directory, a second run meets every line's targets on
+// disk, runs the teacher for none, and trains the same student to the bit
+// as the first run, which filled the directory.
+TEST(CompressPipeline, ALaterRunReadsTheTeachersTargetsFromDisk) {
+  if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  data::SynthSettings ss = rendered_lines(6);
+  ss.max_chars = 10;
+  data::synthesize_lines(ss, dir / "lines");
+  const Architecture arch = Architecture::from_json(kTeacher);
+  Preprocessing pre;
+  pre.height = arch.input_height;
+  CompressSettings s;
+  s.teacher =
+      Model::from_parts(arch, data::printable_ascii_alphabet(), pre, test::random_tensors(arch, 1));
+  s.width_multiplier = 0.25;
+  s.train_inputs = {(dir / "lines").string()};
+  s.stages = {"ts"};
+  s.ts_iterations = 6;
+  s.training.batch_size = 3;
+  s.training.validate_every = s.training.checkpoint_every = 1000000;
+  s.training.augment = false;
+  s.training.threads = 1;
+  s.latency_lines = 0;
+  s.teacher_cache_bytes = 0;  // the directory alone carries the targets over
+  s.teacher_cache_dir = dir / "cache";
+  std::atomic<bool> stop{false};
+  std::vector<std::string> said;
+  auto listen = [&](const train::TrainerEvent& e) {
+    if (e.kind == train::TrainerEvent::Kind::message) said.push_back(e.message);
+  };
+  auto cache_summary = [&] {
+    for (const auto& m : said)
+      if (m.find("teacher outputs") != std::string::npos) return m;
+    return std::string("(no cache summary)");
+  };
+  s.run_dir = dir / "first";
+  ASSERT_TRUE(run_compress(s, stop, listen).finished);
+  // Three epochs of six lines: the teacher runs once per line.
+  EXPECT_NE(cache_summary().find(", 6 run through the teacher"), std::string::npos)
+      << cache_summary();
+  said.clear();
+  s.run_dir = dir / "second";
+  ASSERT_TRUE(run_compress(s, stop, listen).finished);
+  EXPECT_NE(cache_summary().find(", 0 run through the teacher"), std::string::npos)
+      << cache_summary();
+  const auto first = Model::load(dir / "first/student-ts.ocrm");
+  const auto second = Model::load(dir / "second/student-ts.ocrm");
+  for (const auto& [name, tensor] : first->tensors())
+    EXPECT_EQ(second->tensors().at(name).data, tensor.data) << name;
+}
+
 // Two evaluation sets whose directories share a name (a rendered "test" and a
 // scanned "test") stay apart in the report.
 TEST(CompressPipeline, EvaluationSetsWithTheSameNameStayApart) {

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <random>
 
 #include "compress/decompose.hpp"
@@ -190,6 +192,76 @@ TEST(TeacherTargetCache, CachedTargetsEqualTheTeachersAndSkipItsForwardPass) {
   }
   EXPECT_EQ(tiny.teacher_cache->lines(), 0u);
   EXPECT_EQ(tiny.teacher_cache->misses(), 8);
+}
+
+TEST(TeacherTargetCache, ADirectoryServesLaterRunsAndIgnoresDamagedFiles) {
+  const Architecture arch = test::small_crnn(16, 9);
+  const TensorMap tensors = test::random_tensors(arch, 3);
+  train::Network teacher(arch);
+  teacher.load(tensors);
+  const int feat = teacher.first_sequence_layer();
+  const auto pool = random_lines(16, {40, 23, 31, 17}, 7);
+  const test::TempDir tmp;
+  const auto dir = teacher_target_directory(tmp.path(), arch, tensors, "features");
+  // Another teacher, or its logits, get a directory of their own.
+  EXPECT_NE(dir, teacher_target_directory(tmp.path(), arch, tensors, "logits"));
+  EXPECT_NE(dir,
+            teacher_target_directory(tmp.path(), arch, test::random_tensors(arch, 4), "features"));
+  // A line is keyed by its pixels, not by its place in a dataset.
+  LineTensor changed = pool[0];
+  changed.pixels[5] += 0.25f;
+  EXPECT_NE(line_key(pool[0]), line_key(changed));
+  EXPECT_EQ(line_key(pool[0]), line_key(LineTensor(pool[0])));
+
+  const data::Batch b = batch_of(pool, {0, 1, 2, 3});
+  const auto input = train::Network::make_input(b.lines);
+  const int frames = teacher.forward(input, train::Mode::evaluation, 0, feat).frames;
+  train::Activations first;
+  {
+    DistillSettings s;  // memory budget 0: only the directory keeps lines
+    s.teacher_cache = std::make_shared<TeacherTargetCache>(0, dir);
+    DistillObjective run(arch, tensors, s);
+    first = run.teacher_targets(b, input, feat, frames);
+    EXPECT_EQ(s.teacher_cache->misses(), 4);
+    EXPECT_EQ(s.teacher_cache->files_written(), 4);
+    EXPECT_EQ(s.teacher_cache->lines(), 0u);
+  }
+  // A later run (a new cache on the same directory) runs the teacher for no
+  // line and gets the same targets to the bit, lines in another order.
+  {
+    DistillSettings s;
+    s.teacher_cache = std::make_shared<TeacherTargetCache>(std::size_t{1} << 20, dir);
+    DistillObjective run(arch, tensors, s);
+    const data::Batch again = batch_of(pool, {0, 1, 2, 3});
+    EXPECT_EQ(run.teacher_targets(again, input, feat, frames).values, first.values);
+    EXPECT_EQ(s.teacher_cache->directory_hits(), 4);
+    EXPECT_EQ(s.teacher_cache->misses(), 0);
+    EXPECT_EQ(s.teacher_cache->lines(), 4u);  // now in memory too
+    run.teacher_targets(again, input, feat, frames);
+    EXPECT_EQ(s.teacher_cache->memory_hits(), 4);
+  }
+  // Damaged files (cut short, a value changed, not a cache file) are not
+  // trusted: the teacher runs again and the file is written anew.
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    files.push_back(e.path());
+  ASSERT_EQ(files.size(), 4u);
+  std::sort(files.begin(), files.end());
+  const std::string whole = test::read_bytes(files[0]);
+  test::write_bytes(files[0], whole.substr(0, whole.size() - 2));
+  std::string flipped = test::read_bytes(files[1]);
+  flipped[flipped.size() - 3] ^= 0x10;
+  test::write_bytes(files[1], flipped);
+  test::write_bytes(files[2], "not a cache file");
+  {
+    DistillSettings s;
+    s.teacher_cache = std::make_shared<TeacherTargetCache>(0, dir);
+    DistillObjective run(arch, tensors, s);
+    EXPECT_EQ(run.teacher_targets(b, input, feat, frames).values, first.values);
+    EXPECT_EQ(s.teacher_cache->misses(), 3);
+    EXPECT_EQ(s.teacher_cache->directory_hits(), 1);
+  }
+  EXPECT_EQ(test::read_bytes(files[0]), whole);
 }
 
 TEST(DistillObjective, LstmGuidedLossIsScaledLikeL2) {

@@ -116,6 +116,10 @@ int main(int argc, char** argv) {
   app.add_option("--teacher-cache-mb", cache_mb,
                  "Memory for the teacher's outputs per line with --no-augment (0: none)")
       ->capture_default_str();
+  std::string cache_dir;
+  app.add_option("--teacher-cache-dir", cache_dir,
+                 "Also keep the teacher's outputs here, for later runs of the same teacher "
+                 "(with --no-augment)");
   app.add_flag("-q,--quiet", quiet, "Only errors and the summary");
   CLI11_PARSE(app, argc, argv);
   try {
@@ -139,6 +143,9 @@ int main(int argc, char** argv) {
     s.training.optimizer.kind = ocrcore::train::parse_optimizer_kind(optimizer);
     s.training.augment = !no_augment;
     s.teacher_cache_bytes = cache_mb << 20;
+    if (!cache_dir.empty() && !no_augment)
+      throw Error("--teacher-cache-dir needs --no-augment: augmented lines differ every time");
+    s.teacher_cache_dir = cache_dir;
     if (s.eval_inputs.empty()) s.eval_inputs = s.validation_inputs;
     if (s.eval_inputs == std::vector<std::string>{"none"}) s.eval_inputs.clear();
     std::signal(SIGINT, on_signal);
