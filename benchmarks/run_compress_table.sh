@@ -22,7 +22,7 @@
 # benchmarks/results/compress-report.html (scripts/compress-report.py).
 #
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
-# Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3),
+# Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3 1e-2 3e-2 1e-1),
 # SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), FT_ITERATIONS
 # (4000), CTC_FT_ITERATIONS (3000), RANKS (budget:params=0.75: the least
 # compression that makes the student >= 12x smaller than the teacher),
@@ -38,7 +38,7 @@ data=${TEACHER_DATA:-$root/runs/teacher/data}
 # The bundled compact model's CNN (scripts/train-compact.sh).
 channels=${STUDENT_CHANNELS:-8 16 32 32 64 64 128 96 128 128}
 read -r -a criteria <<< "${CRITERIA:-lstm-guided l2 kl ctc}"
-read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3}"
+read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3 1e-2 3e-2 1e-1}"
 read -r -a seeds <<< "${SEEDS:-1 2}"
 sweep_iterations=${SWEEP_ITERATIONS:-1000}
 ts_iterations=${TS_ITERATIONS:-6000}
