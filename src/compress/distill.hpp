@@ -15,8 +15,8 @@ struct DistillSettings {
   float kl_temperature = 2.0f;
   float ctc_weight = 0.0f;  // weight of an added CTC term on labelled lines
   // Teacher outputs kept per training line across epochs (and runs, with a
-  // directory); set only when lines are not augmented. Must hold the outputs this loss uses
-  // (features for lstm-guided and l2, logits for kl).
+  // directory); set only when lines are not augmented. Must hold the outputs
+  // this loss uses (features for lstm-guided and l2, logits for kl).
   std::shared_ptr<TeacherTargetCache> teacher_cache;
 };
 
