@@ -136,12 +136,17 @@ data::Batch batch_of(const std::vector<LineTensor>& pool, const std::vector<std:
   return b;
 }
 
-TEST(TeacherTargetCache, CachedTargetsEqualTheTeachersAndSkipItsForwardPass) {
+// A small teacher with random weights and the layer its features leave.
+class TeacherTargetCacheTest : public ::testing::Test {
+ protected:
+  TeacherTargetCacheTest() { teacher.load(tensors); }
   const Architecture arch = test::small_crnn(16, 9);
   const TensorMap tensors = test::random_tensors(arch, 3);
-  train::Network teacher(arch);
-  teacher.load(tensors);
+  train::Network teacher{arch};
   const int feat = teacher.first_sequence_layer();
+};
+
+TEST_F(TeacherTargetCacheTest, CachedTargetsEqualTheTeachersAndSkipItsForwardPass) {
   const auto pool = random_lines(16, {40, 23, 31, 17, 36}, 5);
   auto reference = [&](const data::Batch& b) {
     return teacher.forward(train::Network::make_input(b.lines), train::Mode::evaluation, 0, feat);
@@ -194,12 +199,7 @@ TEST(TeacherTargetCache, CachedTargetsEqualTheTeachersAndSkipItsForwardPass) {
   EXPECT_EQ(tiny.teacher_cache->misses(), 8);
 }
 
-TEST(TeacherTargetCache, ADirectoryServesLaterRunsAndIgnoresDamagedFiles) {
-  const Architecture arch = test::small_crnn(16, 9);
-  const TensorMap tensors = test::random_tensors(arch, 3);
-  train::Network teacher(arch);
-  teacher.load(tensors);
-  const int feat = teacher.first_sequence_layer();
+TEST_F(TeacherTargetCacheTest, ADirectoryServesLaterRunsAndIgnoresDamagedFiles) {
   const auto pool = random_lines(16, {40, 23, 31, 17}, 7);
   const test::TempDir tmp;
   const auto dir = teacher_target_directory(tmp.path(), arch, tensors, "features");
