@@ -9,6 +9,9 @@
 #      the same lines (rendered, not augmented, so that the teacher's targets
 #      are computed once per line and cached);
 #
+#   3. and, so that no conclusion rests on a short budget, LONG_CRITERIA again
+#      for LONG_ITERATIONS iterations (first seed only);
+#
 # then the LSTM-guided student of the first seed through Tucker-2 and
 # fine-tuning, and two rows beyond the paper's recipe (CTC fine-tuning with
 # the DBLSTM unfrozen). Every run is an ocr-compress run directory under WORK:
@@ -23,7 +26,8 @@
 #
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
 # Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3 1e-2 3e-2 1e-1),
-# SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), FT_ITERATIONS
+# SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), LONG_CRITERIA
+# (lstm-guided l2; empty for none), LONG_ITERATIONS (24000), FT_ITERATIONS
 # (4000), CTC_FT_ITERATIONS (3000), RANKS (budget:params=0.75: the least
 # compression that makes the student >= 12x smaller than the teacher),
 # HOOI (10 refinement iterations), RUNS (5),
@@ -42,6 +46,8 @@ read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3 1e-2 3e-2 1e-1}"
 read -r -a seeds <<< "${SEEDS:-1 2}"
 sweep_iterations=${SWEEP_ITERATIONS:-1000}
 ts_iterations=${TS_ITERATIONS:-6000}
+read -r -a long_criteria <<< "${LONG_CRITERIA-lstm-guided l2}"
+long_iterations=${LONG_ITERATIONS:-24000}
 ft_iterations=${FT_ITERATIONS:-4000}
 ranks=${RANKS:-budget:params=0.75}
 hooi=${HOOI:-10}
@@ -101,6 +107,13 @@ for c in "${criteria[@]}"; do
   done
 done
 
+# 2b. The long budget: does the ranking of criteria hold once they converge?
+for c in "${long_criteria[@]}"; do
+  run "$c-long-s${seeds[0]}" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" --seed "${seeds[0]}" \
+    --ts-iterations "$long_iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
+    --latency-lines 0
+done
+
 # 3. Tucker-2 of the first seed's LSTM-guided student, fine-tuned under the
 #    teacher's guidance; 4. beyond the paper: CTC fine-tuning, DBLSTM unfrozen,
 #    of the student and of its Tucker form (labelled rendered lines only).
@@ -143,7 +156,8 @@ lrs=""
 for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
 python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
   --criteria "${criteria[@]}" --seeds "${seeds[@]}" --sweep "${sweep_lrs[*]} x $sweep_iterations" \
-  --ts-iterations "$ts_iterations" --ft-iterations "$ft_iterations" --ranks "$ranks" --hooi "$hooi" --runs "$runs"
+  --ts-iterations "$ts_iterations" --long-criteria "${long_criteria[@]}" \
+  --long-iterations "$long_iterations" --ft-iterations "$ft_iterations" --ranks "$ranks" --hooi "$hooi" --runs "$runs"
 
 # The report with plots (one HTML file): every row against size and speed,
 # the Tucker run's spectra and every stage's curves, Tesseract on uw3-dev.

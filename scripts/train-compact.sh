@@ -34,6 +34,8 @@ build=${OCRCORE_BUILD_DIR:-$root/build}
 data=${TEACHER_DATA:-$root/runs/teacher/data}
 work=${COMPACT_WORK_DIR:-$root/runs/compact}
 ts_iterations=${TS_ITERATIONS:-12000}
+ts_loss=${TS_LOSS:-lstm-guided}
+ts_lr=${TS_LR:-1e-3}
 ft_iterations=${FT_ITERATIONS:-8000}
 threads=${THREADS:-$(nproc)}
 shared=$root/../shared/data/uw3-dev
@@ -55,9 +57,9 @@ stage() {  # run dir, args...
   "$build/tools/ocr-compress" "${common[@]}" --run-dir "$dir" "${resume[@]}" "$@"
 }
 
-# 1. LSTM-guided teacher-student learning (rendered lines; labels unused).
+# 1. Teacher-student learning (rendered lines; labels unused).
 stage "$work/ts" --student-channels 8 16 32 32 64 64 128 96 128 128 --train "$data/train" \
-  --stages ts --ts-loss lstm-guided --ts-iterations "$ts_iterations" --validate-every 1000 \
+  --stages ts --ts-loss "$ts_loss" --lr "$ts_lr" --seed 1 --ts-iterations "$ts_iterations" --validate-every 1000 \
   --no-augment --teacher-cache-mb 6144 --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}"
 
 # 2. CTC fine-tuning with the DBLSTM unfrozen, on the rendered lines only
