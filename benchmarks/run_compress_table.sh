@@ -9,7 +9,7 @@
 #      the same lines (rendered, not augmented, so that the teacher's targets
 #      are computed once per line and cached);
 #
-#   3. and, so that no conclusion rests on a short budget, LONG_CRITERIA again
+#  2b. and, so that no conclusion rests on a short budget, LONG_CRITERIA again
 #      for LONG_ITERATIONS iterations (first seed only);
 #
 # then the LSTM-guided student of the first seed through Tucker-2 and
@@ -109,6 +109,7 @@ done
 
 # 2b. The long budget: does the ranking of criteria hold once they converge?
 for c in "${long_criteria[@]}"; do
+  [[ -n ${lr_of[$c]-} ]] || { echo "LONG_CRITERIA: $c is not in CRITERIA (no swept rate)" >&2; exit 1; }
   run "$c-long-s${seeds[0]}" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" --seed "${seeds[0]}" \
     --ts-iterations "$long_iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
     --latency-lines 0

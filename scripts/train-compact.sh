@@ -28,6 +28,7 @@
 #
 #   scripts/train-compact.sh
 #   TS_ITERATIONS=200 FT_ITERATIONS=100 scripts/train-compact.sh   # smoke run
+# Stage 1's criterion and peak learning rate: TS_LOSS (lstm-guided), TS_LR (1e-3).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
@@ -59,8 +60,8 @@ stage() {  # run dir, args...
 
 # 1. Teacher-student learning (rendered lines; labels unused).
 stage "$work/ts" --student-channels 8 16 32 32 64 64 128 96 128 128 --train "$data/train" \
-  --stages ts --ts-loss "$ts_loss" --lr "$ts_lr" --seed 1 --ts-iterations "$ts_iterations" --validate-every 1000 \
-  --no-augment --teacher-cache-mb 6144 --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}"
+  --stages ts --ts-loss "$ts_loss" --lr "$ts_lr" --seed 1 --ts-iterations "$ts_iterations" \
+  --validate-every 1000 --no-augment --teacher-cache-mb 6144 --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}"
 
 # 2. CTC fine-tuning with the DBLSTM unfrozen, on the rendered lines only
 #    (uw3-dev is the real-scan development set: scored, never trained on).
