@@ -44,12 +44,17 @@ def main():
     ap.add_argument("--ts-iterations", required=True)
     ap.add_argument("--long-criteria", nargs="*", default=[])
     ap.add_argument("--long-iterations", default="0")
+    ap.add_argument("--long-seeds", nargs="*", help="seeds of the long runs (default: the first)")
+    ap.add_argument("--fast", help="run directory of the student sized for the speed target")
+    ap.add_argument("--fast-channels", default="")
     ap.add_argument("--ft-iterations", required=True)
     ap.add_argument("--ranks", required=True)
     ap.add_argument("--hooi", default="0")
     ap.add_argument("--runs", required=True)
     a = ap.parse_args()
     w = a.work
+    long_seeds = a.long_seeds or a.seeds[:1]
+    long_seeds_text = f"seed{'s' if len(long_seeds) > 1 else ''} {', '.join(long_seeds)}"
     lrs = json.loads(a.lrs)
 
     speed = {}
@@ -72,8 +77,13 @@ def main():
         per_seed = [model_cer(load(f"{w}/{c}-s{s}/report.json"), f"student ({c})") for s in a.seeds]
         rows.append((f"student, {c} (lr {lrs[c]})", "student", per_seed))
     for c in a.long_criteria:
-        rows.append((f"student, {c}, {a.long_iterations} iterations (seed {a.seeds[0]})", "student",
-                     [model_cer(load(f"{w}/{c}-long-s{a.seeds[0]}/report.json"), f"student ({c})")]))
+        rows.append((f"student, {c}, {a.long_iterations} iterations ({long_seeds_text})", "student",
+                     [model_cer(load(f"{w}/{c}-long-s{s}/report.json"), f"student ({c})")
+                      for s in long_seeds]))
+    if a.fast:
+        rows.append((f"fast student ({a.fast_channels}), lstm-guided, {a.long_iterations} iterations "
+                     f"(seed {a.seeds[0]})", "fast-student",
+                     [model_cer(load(f"{w}/{a.fast}/report.json"), "student (lstm-guided)")]))
     tucker = load(f"{w}/lstm-guided+tucker+ft/report.json")
     rows.append(("lstm-guided + Tucker, before fine-tuning", "student+tucker",
                  [model_cer(tucker, "+ Tucker")]))
@@ -83,6 +93,9 @@ def main():
                  [model_cer(load(f"{w}/lstm-guided+ctc-ft/report.json"), "+ fine-tuning")]))
     rows.append(("lstm-guided + Tucker + CTC fine-tuning, DBLSTM unfrozen *", "student+tucker",
                  [model_cer(load(f"{w}/lstm-guided+tucker+ctc-ft/report.json"), "+ fine-tuning")]))
+    if a.fast:
+        rows.append(("fast student + CTC fine-tuning, DBLSTM unfrozen *", "fast-student",
+                     [model_cer(load(f"{w}/lstm-guided-fast+ctc-ft/report.json"), "+ fine-tuning")]))
 
     lines = [
         "# Teacher-student learning and Tucker-2 on the printed-English teacher", "",
@@ -91,7 +104,7 @@ def main():
         f"learning rate from the same sweep ({a.sweep} iterations, seed {a.seeds[0]}, by rendered "
         f"validation CER), then trains {a.ts_iterations} iterations of 16 lines for each seed "
         f"({', '.join(a.seeds)}) on the same rendered lines"
-        + (f"; {' and '.join(a.long_criteria)} also {a.long_iterations} iterations, first seed, "
+        + (f"; {' and '.join(a.long_criteria)} also {a.long_iterations} iterations, {long_seeds_text}, "
            "so that the ranking is not one of a short budget" if a.long_criteria else "")
         + f". Tucker ranks `{a.ranks}` "
         f"({a.hooi} HOOI iterations) on the first "

@@ -10,7 +10,12 @@
 #      are computed once per line and cached);
 #
 #  2b. and, so that no conclusion rests on a short budget, LONG_CRITERIA again
-#      for LONG_ITERATIONS iterations (first seed only);
+#      for LONG_ITERATIONS iterations, for every seed in LONG_SEEDS;
+#
+#  2c. and a narrower student sized for the speed target (FAST_CHANNELS; its
+#      CNN about 40% of the student's time, since the DBLSTM both keep bounds
+#      the speedup), LSTM-guided at the long budget, first seed, then CTC
+#      fine-tuning: what 15x costs in accuracy;
 #
 # then the LSTM-guided student of the first seed through Tucker-2 and
 # fine-tuning, and two rows beyond the paper's recipe (CTC fine-tuning with
@@ -27,11 +32,12 @@
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
 # Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3 1e-2 3e-2 1e-1),
 # SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), LONG_CRITERIA
-# (lstm-guided l2; empty for none), LONG_ITERATIONS (24000), FT_ITERATIONS
+# (lstm-guided l2; empty for none), LONG_ITERATIONS (24000), LONG_SEEDS (SEEDS), FT_ITERATIONS
 # (4000), CTC_FT_ITERATIONS (3000), RANKS (budget:params=0.75: the least
 # compression that makes the student >= 12x smaller than the teacher),
 # HOOI (10 refinement iterations), RUNS (5),
-# STUDENT_CHANNELS, WORK (runs/compress-table), TEACHER_CACHE_DIR
+# STUDENT_CHANNELS, FAST_CHANNELS (8 16 16 32 32 32 64 64 64 128; empty for
+# none), WORK (runs/compress-table), TEACHER_CACHE_DIR
 # (runs/teacher-cache: the teacher's targets, about 8 GB).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +47,8 @@ work=${WORK:-$root/runs/compress-table}
 data=${TEACHER_DATA:-$root/runs/teacher/data}
 # The bundled compact model's CNN (scripts/train-compact.sh).
 channels=${STUDENT_CHANNELS:-8 16 32 32 64 64 128 96 128 128}
+# Its last width (128) must stay: it feeds the teacher's DBLSTM.
+fast_channels=${FAST_CHANNELS-8 16 16 32 32 32 64 64 64 128}
 read -r -a criteria <<< "${CRITERIA:-lstm-guided l2 kl ctc}"
 read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3 1e-2 3e-2 1e-1}"
 read -r -a seeds <<< "${SEEDS:-1 2}"
@@ -48,6 +56,7 @@ sweep_iterations=${SWEEP_ITERATIONS:-1000}
 ts_iterations=${TS_ITERATIONS:-6000}
 read -r -a long_criteria <<< "${LONG_CRITERIA-lstm-guided l2}"
 long_iterations=${LONG_ITERATIONS:-24000}
+read -r -a long_seeds <<< "${LONG_SEEDS:-${seeds[*]}}"
 ft_iterations=${FT_ITERATIONS:-4000}
 ranks=${RANKS:-budget:params=0.75}
 hooi=${HOOI:-10}
@@ -64,15 +73,16 @@ eval_sets=("$data/test")
 # The teacher's targets of every training line are computed once, by
 # whichever run meets the line first, and kept on disk for every later run.
 common=(--teacher "$teacher" --train "$data/train" --val "$data/val" --max-val-lines 500
-        --student-channels $channels --no-augment --teacher-cache-mb 6144
+        --no-augment --teacher-cache-mb 6144
         --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}" -t "$threads" -q)
 run() {  # name, extra args
   local name=$1; shift
-  local resume=()
+  local resume=() student=(--student-channels $channels)
+  [[ $name == *-fast* ]] && student=(--student-channels $fast_channels)
   [[ -f $work/$name/report.json ]] && return
   [[ -d $work/$name ]] && resume=(--resume)
   echo "== $name ($(date +%H:%M))" >&2
-  "$build/tools/ocr-compress" "${common[@]}" --run-dir "$work/$name" "${resume[@]}" "$@" >&2
+  "$build/tools/ocr-compress" "${common[@]}" "${student[@]}" --run-dir "$work/$name" "${resume[@]}" "$@" >&2
 }
 # The lowest validation CER a stage's log records.
 best_val_cer() {
@@ -110,10 +120,19 @@ done
 # 2b. The long budget: does the ranking of criteria hold once they converge?
 for c in "${long_criteria[@]}"; do
   [[ -n ${lr_of[$c]-} ]] || { echo "LONG_CRITERIA: $c is not in CRITERIA (no swept rate)" >&2; exit 1; }
-  run "$c-long-s${seeds[0]}" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" --seed "${seeds[0]}" \
-    --ts-iterations "$long_iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
-    --latency-lines 0
+  for seed in "${long_seeds[@]}"; do
+    run "$c-long-s$seed" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" --seed "$seed" \
+      --ts-iterations "$long_iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
+      --latency-lines 0
+  done
 done
+
+# 2c. The student sized for the speed target, and its CTC fine-tuning.
+if [[ -n $fast_channels ]]; then
+  run "lstm-guided-fast-s${seeds[0]}" --stages ts --ts-loss lstm-guided --lr "${lr_of[lstm-guided]}" \
+    --seed "${seeds[0]}" --ts-iterations "$long_iterations" --validate-every 1000 \
+    --eval "${eval_sets[@]}" --latency-lines 0
+fi
 
 # 3. Tucker-2 of the first seed's LSTM-guided student, fine-tuned under the
 #    teacher's guidance; 4. beyond the paper: CTC fine-tuning, DBLSTM unfrozen,
@@ -127,6 +146,10 @@ ctc_ft=(--stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4 --validat
 run lstm-guided+ctc-ft --student-model "$work/$first/student-ts.ocrm" "${ctc_ft[@]}"
 run lstm-guided+tucker+ctc-ft --student-model "$work/lstm-guided+tucker+ft/student-tucker.ocrm" \
   "${ctc_ft[@]}"
+if [[ -n $fast_channels ]]; then
+  run lstm-guided-fast+ctc-ft --student-model "$work/lstm-guided-fast-s${seeds[0]}/student-ts.ocrm" \
+    "${ctc_ft[@]}"
+fi
 
 # Speed, side by side: every distinct architecture on the same normalised
 # lines (200 of the rendered test set), alternating models within each of
@@ -134,6 +157,9 @@ run lstm-guided+tucker+ctc-ft --student-model "$work/lstm-guided+tucker+ft/stude
 runs=${RUNS:-5}
 names=(teacher student student+tucker)
 paths=("$teacher" "$work/$first/student-ts.ocrm" "$work/lstm-guided+tucker+ft/student-finetune.ocrm")
+if [[ -n $fast_channels ]]; then
+  names+=(fast-student) paths+=("$work/lstm-guided-fast-s${seeds[0]}/student-ts.ocrm")
+fi
 find "$data/test" -name '*.png' | sort | awk 'NR <= 200' > "$work/timing-lines.txt"
 "$build/benchmarks/bench_runtime" --model "$teacher" --export-lines "$work/timing-lines.bin" \
   "@$work/timing-lines.txt" > /dev/null
@@ -154,11 +180,13 @@ for i in "${!names[@]}"; do
 done
 
 lrs=""
+fast_args=()
+[[ -z $fast_channels ]] || fast_args=(--fast "lstm-guided-fast-s${seeds[0]}" --fast-channels "$fast_channels")
 for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
 python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
   --criteria "${criteria[@]}" --seeds "${seeds[@]}" --sweep "${sweep_lrs[*]} x $sweep_iterations" \
   --ts-iterations "$ts_iterations" --long-criteria "${long_criteria[@]}" \
-  --long-iterations "$long_iterations" --ft-iterations "$ft_iterations" --ranks "$ranks" --hooi "$hooi" --runs "$runs"
+  --long-iterations "$long_iterations" --long-seeds "${long_seeds[@]}" "${fast_args[@]}" --ft-iterations "$ft_iterations" --ranks "$ranks" --hooi "$hooi" --runs "$runs"
 
 # The report with plots (one HTML file): every row against size and speed,
 # the Tucker run's spectra and every stage's curves, Tesseract on uw3-dev.
@@ -170,4 +198,4 @@ if [[ -d $uw3 ]] && command -v tesseract > /dev/null; then
 fi
 /usr/bin/python3 "$root/scripts/compress-report.py" -o "$root/benchmarks/results/compress-report.html" \
   --table "$work/table.json" "${peers[@]}" "$work/$first" "$work/lstm-guided+tucker+ft" \
-  "$work/lstm-guided+ctc-ft"
+  "$work/lstm-guided+ctc-ft" ${fast_channels:+"$work/lstm-guided-fast-s${seeds[0]}"}
