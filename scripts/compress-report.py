@@ -175,8 +175,11 @@ def trade_off(rows, peers, x_index, x_label):
         ax.set_ylim(bottom=0)
         ax.set_title(s)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
+    # Below each plot, after the layout (which would otherwise shrink the
+    # plots to make room): with a dozen rows a legend inside hides points.
+    for ax in axes[0]:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     return svg(fig)
 
 
