@@ -46,9 +46,9 @@ teacher=${1:-$root/models/teacher-printed.ocrm}
 work=${WORK:-$root/runs/compress-table}
 data=${TEACHER_DATA:-$root/runs/teacher/data}
 # The bundled compact model's CNN (scripts/train-compact.sh).
-channels=${STUDENT_CHANNELS:-8 16 32 32 64 64 128 96 128 128}
+read -r -a channels <<< "${STUDENT_CHANNELS:-8 16 32 32 64 64 128 96 128 128}"
 # Its last width (128) must stay: it feeds the teacher's DBLSTM.
-fast_channels=${FAST_CHANNELS-8 16 16 32 32 32 64 64 64 128}
+read -r -a fast_channels <<< "${FAST_CHANNELS-8 16 16 32 32 32 64 64 64 128}"
 read -r -a criteria <<< "${CRITERIA:-lstm-guided l2 kl ctc}"
 read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3 1e-2 3e-2 1e-1}"
 read -r -a seeds <<< "${SEEDS:-1 2}"
@@ -65,7 +65,11 @@ uw3=$root/../shared/data/uw3-dev
 out=$root/benchmarks/results/compress.md
 
 [[ -f $teacher ]] || { echo "no teacher at $teacher (scripts/train-teacher.sh makes it)" >&2; exit 1; }
-[[ -d $data/train ]] || { echo "no rendered data in $data (scripts/train-teacher.sh renders it)" >&2; exit 1; }
+# The teacher's rendered sets: rendered here when the default place is empty.
+if [[ ! -d $data/train && -z ${TEACHER_DATA:-} ]]; then
+  "$root/scripts/render-teacher-data.sh"
+fi
+[[ -d $data/train ]] || { echo "no rendered data in $data (scripts/render-teacher-data.sh renders it)" >&2; exit 1; }
 "$root/scripts/build.sh" > /dev/null
 eval_sets=("$data/test")
 [[ -d $uw3 ]] && eval_sets+=("$uw3")
@@ -77,8 +81,8 @@ common=(--teacher "$teacher" --train "$data/train" --val "$data/val" --max-val-l
         --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}" -t "$threads" -q)
 run() {  # name, extra args
   local name=$1; shift
-  local resume=() student=(--student-channels $channels)
-  [[ $name == *-fast* ]] && student=(--student-channels $fast_channels)
+  local resume=() student=(--student-channels "${channels[@]}")
+  [[ $name == *-fast* ]] && student=(--student-channels "${fast_channels[@]}")
   [[ -f $work/$name/report.json ]] && return
   [[ -d $work/$name ]] && resume=(--resume)
   echo "== $name ($(date +%H:%M))" >&2
@@ -128,7 +132,7 @@ for c in "${long_criteria[@]}"; do
 done
 
 # 2c. The student sized for the speed target, and its CTC fine-tuning.
-if [[ -n $fast_channels ]]; then
+if ((${#fast_channels[@]})); then
   run "lstm-guided-fast-s${seeds[0]}" --stages ts --ts-loss lstm-guided --lr "${lr_of[lstm-guided]}" \
     --seed "${seeds[0]}" --ts-iterations "$long_iterations" --validate-every 1000 \
     --eval "${eval_sets[@]}" --latency-lines 0
@@ -146,7 +150,7 @@ ctc_ft=(--stages finetune --finetune-loss ctc --unfreeze-rnn --lr 3e-4 --validat
 run lstm-guided+ctc-ft --student-model "$work/$first/student-ts.ocrm" "${ctc_ft[@]}"
 run lstm-guided+tucker+ctc-ft --student-model "$work/lstm-guided+tucker+ft/student-tucker.ocrm" \
   "${ctc_ft[@]}"
-if [[ -n $fast_channels ]]; then
+if ((${#fast_channels[@]})); then
   run lstm-guided-fast+ctc-ft --student-model "$work/lstm-guided-fast-s${seeds[0]}/student-ts.ocrm" \
     "${ctc_ft[@]}"
 fi
@@ -157,7 +161,7 @@ fi
 runs=${RUNS:-5}
 names=(teacher student student+tucker)
 paths=("$teacher" "$work/$first/student-ts.ocrm" "$work/lstm-guided+tucker+ft/student-finetune.ocrm")
-if [[ -n $fast_channels ]]; then
+if ((${#fast_channels[@]})); then
   names+=(fast-student) paths+=("$work/lstm-guided-fast-s${seeds[0]}/student-ts.ocrm")
 fi
 find "$data/test" -name '*.png' | sort | awk 'NR <= 200' > "$work/timing-lines.txt"
@@ -181,7 +185,7 @@ done
 
 lrs=""
 fast_args=()
-[[ -z $fast_channels ]] || fast_args=(--fast "lstm-guided-fast-s${seeds[0]}" --fast-channels "$fast_channels")
+((${#fast_channels[@]} == 0)) || fast_args=(--fast "lstm-guided-fast-s${seeds[0]}" --fast-channels "${fast_channels[*]}")
 for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
 python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
   --criteria "${criteria[@]}" --seeds "${seeds[@]}" --sweep "${sweep_lrs[*]} x $sweep_iterations" \
@@ -196,6 +200,8 @@ if [[ -d $uw3 ]] && command -v tesseract > /dev/null; then
     > "$work/tesseract-uw3.jsonl"
   peers=(--peers "uw3-dev=$work/tesseract-uw3.jsonl")
 fi
+fast_runs=()
+((${#fast_channels[@]} == 0)) || fast_runs=("$work/lstm-guided-fast-s${seeds[0]}")
 /usr/bin/python3 "$root/scripts/compress-report.py" -o "$root/benchmarks/results/compress-report.html" \
   --table "$work/table.json" "${peers[@]}" "$work/$first" "$work/lstm-guided+tucker+ft" \
-  "$work/lstm-guided+ctc-ft" ${fast_channels:+"$work/lstm-guided-fast-s${seeds[0]}"}
+  "$work/lstm-guided+ctc-ft" "${fast_runs[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reproduces the compact printed-English model (models/compact-printed.ocrm)
 # from the bundled teacher with ocr-compress, on the teacher's rendered sets
-# (scripts/train-teacher.sh renders them; only the data step is needed):
+# (scripts/render-teacher-data.sh renders them when they are missing):
 #
 #   1. teacher-student learning, LSTM-guided loss (DESIGN.md 3): a 10.6x
 #      smaller CNN under the teacher's frozen DBLSTM and output layer, on the
@@ -44,7 +44,11 @@ threads=${THREADS:-$(nproc)}
 shared=$root/../shared/data/uw3-dev
 teacher=$root/models/teacher-printed.ocrm
 
-[[ -d $data/train ]] || { echo "no rendered data in $data (scripts/train-teacher.sh renders it)" >&2; exit 1; }
+# The teacher's rendered sets: rendered here when the default place is empty.
+if [[ ! -d $data/train && -z ${TEACHER_DATA:-} ]]; then
+  "$root/scripts/render-teacher-data.sh"
+fi
+[[ -d $data/train ]] || { echo "no rendered data in $data (scripts/render-teacher-data.sh renders it)" >&2; exit 1; }
 "$root/scripts/build.sh" > /dev/null
 
 eval_sets=("$data/test")

@@ -33,27 +33,10 @@ build=${OCRCORE_BUILD_DIR:-$root/build}
 work=${TEACHER_WORK_DIR:-$root/runs/teacher}
 iterations=${ITERATIONS:-5500}
 stage=${STAGE:-a}
-train_lines=${TRAIN_LINES:-120000}
 threads=${THREADS:-$(nproc)}
 shared=$root/../shared/data/uw3-dev
 
-"$root/scripts/setup-deps.sh" --training-data
-"$root/scripts/build.sh" > /dev/null
-[[ -d $work/corpus/train ]] || "$root/scripts/make-corpus.sh" "$work/corpus"
-
-source "$root/scripts/scan-lines.sh"
-
-render() {  # name corpus-part count seed
-  local dir=$work/data/$1
-  if scan_lines_current "$dir"; then return; fi
-  rm -rf "$dir"
-  "$build/tools/ocr-synth" --corpus "$work/corpus/$2" --fonts "${scan_fonts[@]}" -o "$dir" \
-    --count "$3" --seed "$4" "${scan_synth_options[@]}" -t "$threads"
-  scan_lines_mark "$dir"
-}
-render train train "$train_lines" 1
-render val val 2000 2
-render test test 2000 3
+"$root/scripts/render-teacher-data.sh"
 
 case $stage in
   a) run=$work/run stage_options=(--lr 1e-3 --warmup 500 --seed 1) ;;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Renders the printed-English teacher's line sets into TEACHER_WORK_DIR/data
+# (runs/teacher/data): train (TRAIN_LINES, 120,000), val and test (2,000 each),
+# scan-like lines (scripts/scan-lines.sh) of the held-apart parts of the corpus
+# of scripts/make-corpus.sh, each with its own seed. A set whose rendering is
+# current is kept; rendering is deterministic, so a new machine renders the
+# same lines again. scripts/train-teacher.sh, scripts/train-compact.sh and
+# benchmarks/run_compress_table.sh call it when the sets are missing.
+#
+#   scripts/render-teacher-data.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${OCRCORE_BUILD_DIR:-$root/build}
+work=${TEACHER_WORK_DIR:-$root/runs/teacher}
+train_lines=${TRAIN_LINES:-120000}
+threads=${THREADS:-$(nproc)}
+
+"$root/scripts/setup-deps.sh" --training-data
+"$root/scripts/build.sh" > /dev/null
+[[ -d $work/corpus/train ]] || "$root/scripts/make-corpus.sh" "$work/corpus"
+
+source "$root/scripts/scan-lines.sh"
+
+render() {  # name corpus-part count seed
+  local dir=$work/data/$1
+  if scan_lines_current "$dir"; then return; fi
+  rm -rf "$dir"
+  "$build/tools/ocr-synth" --corpus "$work/corpus/$2" --fonts "${scan_fonts[@]}" -o "$dir" \
+    --count "$3" --seed "$4" "${scan_synth_options[@]}" -t "$threads"
+  scan_lines_mark "$dir"
+}
+render train train "$train_lines" 1
+render val val 2000 2
+render test test 2000 3
