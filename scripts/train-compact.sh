@@ -23,9 +23,10 @@
 # benchmarks/run_compress_table.sh), so a resumed or later run reads them
 # instead of running the teacher. About 1 hour on 2 cores with the cache
 # filled (stage 1 32 min: 24,000 steps at peak learning rate 3e-2, the rate
-# the compression table's sweep chose and the budget at which the
-# LSTM-guided loss overtook L2; stage 2 23 min: 8,000 steps), about 1 hour
-# more when stage 1 has to run the teacher. The result is copied to
+# the compression table's sweep chose, and the budget by which validation
+# stops improving and the LSTM-guided students are at least as good as L2's;
+# stage 2 23 min: 8,000 steps), about 80 minutes more when stage 1 has to run
+# the teacher (its first epoch). The result is copied to
 # models/compact-printed.ocrm.
 #
 #   scripts/train-compact.sh
