@@ -30,7 +30,8 @@
 # models/compact-printed.ocrm.
 #
 #   scripts/train-compact.sh
-#   TS_ITERATIONS=200 FT_ITERATIONS=100 scripts/train-compact.sh   # smoke run
+#   BUNDLE=0 COMPACT_WORK_DIR=/tmp/compact-smoke TS_ITERATIONS=200 \
+#     FT_ITERATIONS=100 scripts/train-compact.sh   # smoke run, models/ untouched
 # Stage 1's criterion and peak learning rate: TS_LOSS (lstm-guided), TS_LR (3e-2).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,7 +82,11 @@ final=$work/ft/student-finetune.ocrm
 ts_cer=$(val_cer "$work/ts/student-ts.ocrm") ft_cer=$(val_cer "$final")
 echo "validation CER: ts $ts_cer, ft $ft_cer" >&2
 if awk -v a="$ts_cer" -v b="$ft_cer" 'BEGIN { exit !(a < b) }'; then final=$work/ts/student-ts.ocrm; fi
-cp "$final" "$root/models/compact-printed.ocrm.tmp"
-mv "$root/models/compact-printed.ocrm.tmp" "$root/models/compact-printed.ocrm"
-echo "bundled: $final" >&2
+if [[ ${BUNDLE:-1} == 0 ]]; then
+  echo "chosen (BUNDLE=0: not copied to models/): $final" >&2
+else
+  cp "$final" "$root/models/compact-printed.ocrm.tmp"
+  mv "$root/models/compact-printed.ocrm.tmp" "$root/models/compact-printed.ocrm"
+  echo "bundled: $final" >&2
+fi
 cat "$work/ft/report.md"
