@@ -81,12 +81,11 @@ common=(--teacher "$teacher" --train "$data/train" --val "$data/val" --max-val-l
         --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}" -t "$threads" -q)
 run() {  # name, extra args
   local name=$1; shift
-  local resume=() student=(--student-channels "${channels[@]}")
-  [[ $name == *-fast* ]] && student=(--student-channels "${fast_channels[@]}")
+  local resume=()
   [[ -f $work/$name/report.json ]] && return
   [[ -d $work/$name ]] && resume=(--resume)
   echo "== $name ($(date +%H:%M))" >&2
-  "$build/tools/ocr-compress" "${common[@]}" "${student[@]}" --run-dir "$work/$name" "${resume[@]}" "$@" >&2
+  "$build/tools/ocr-compress" "${common[@]}" --run-dir "$work/$name" "${resume[@]}" "$@" >&2
 }
 # The lowest validation CER a stage's log records.
 best_val_cer() {
@@ -100,9 +99,9 @@ declare -A lr_of
 for c in "${criteria[@]}"; do
   best=""
   for lr in "${sweep_lrs[@]}"; do
-    run "sweep/$c-lr$lr" --stages ts --ts-loss "$c" --lr "$lr" --seed 1 \
-      --ts-iterations "$sweep_iterations" --validate-every "$((sweep_iterations / 2))" \
-      --eval none --latency-lines 0
+    run "sweep/$c-lr$lr" --student-channels "${channels[@]}" --stages ts --ts-loss "$c" \
+      --lr "$lr" --seed 1 --ts-iterations "$sweep_iterations" \
+      --validate-every "$((sweep_iterations / 2))" --eval none --latency-lines 0
     cer=$(best_val_cer "$work/sweep/$c-lr$lr")
     echo "sweep: $c lr $lr: validation CER $cer" >&2
     if [[ -z $best ]] || python3 -c "import sys; sys.exit(not $cer < $best)"; then
@@ -112,12 +111,21 @@ for c in "${criteria[@]}"; do
   echo "sweep: $c takes lr ${lr_of[$c]}" >&2
 done
 
-# 2. Every criterion at its rate, every seed; evaluated on the test sets.
+# A teacher-student run at the criterion's swept rate, evaluated on the test
+# sets: name, criterion, seed, iterations[, student channels (default: channels)].
+ts_run() {
+  local name=$1 c=$2 seed=$3 iterations=$4; shift 4
+  local student=("${channels[@]}")
+  (($#)) && student=("$@")
+  run "$name" --student-channels "${student[@]}" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" \
+    --seed "$seed" --ts-iterations "$iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
+    --latency-lines 0
+}
+
+# 2. Every criterion at its rate, every seed.
 for c in "${criteria[@]}"; do
   for seed in "${seeds[@]}"; do
-    run "$c-s$seed" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" --seed "$seed" \
-      --ts-iterations "$ts_iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
-      --latency-lines 0
+    ts_run "$c-s$seed" "$c" "$seed" "$ts_iterations"
   done
 done
 
@@ -125,17 +133,14 @@ done
 for c in "${long_criteria[@]}"; do
   [[ -n ${lr_of[$c]-} ]] || { echo "LONG_CRITERIA: $c is not in CRITERIA (no swept rate)" >&2; exit 1; }
   for seed in "${long_seeds[@]}"; do
-    run "$c-long-s$seed" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" --seed "$seed" \
-      --ts-iterations "$long_iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
-      --latency-lines 0
+    ts_run "$c-long-s$seed" "$c" "$seed" "$long_iterations"
   done
 done
 
 # 2c. The student sized for the speed target, and its CTC fine-tuning.
 if ((${#fast_channels[@]})); then
-  run "lstm-guided-fast-s${seeds[0]}" --stages ts --ts-loss lstm-guided --lr "${lr_of[lstm-guided]}" \
-    --seed "${seeds[0]}" --ts-iterations "$long_iterations" --validate-every 1000 \
-    --eval "${eval_sets[@]}" --latency-lines 0
+  ts_run "lstm-guided-fast-s${seeds[0]}" lstm-guided "${seeds[0]}" "$long_iterations" \
+    "${fast_channels[@]}"
 fi
 
 # 3. Tucker-2 of the first seed's LSTM-guided student, fine-tuned under the
