@@ -23,7 +23,8 @@ scan_synth_options=(--height 0 --dpi 200 400 --point-size 8 12 --binarized 0.5 -
 # Rendered sets record the version of the rendering they were made with, so
 # that a change to it (2: symbol fonts left out; 3: curly quotes, small
 # capitals transcribed as capitals; 4: quotes stay straight in faces that draw
-# the curly ones alike) renders them again instead of reusing stale lines.
-scan_lines_version=4
+# the curly ones alike; 5: a line that came out blank is drawn again) renders
+# them again instead of reusing stale lines.
+scan_lines_version=5
 scan_lines_current() { [[ -f $1/.complete && $(cat "$1/.complete") == "$scan_lines_version" ]]; }
 scan_lines_mark() { echo "$scan_lines_version" > "$1/.complete"; }

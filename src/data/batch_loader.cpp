@@ -58,6 +58,10 @@ LoaderPosition BatchLoader::position() const {
   return {consuming_.epoch, consuming_.pool, batch_in_pool_};
 }
 
+namespace {
+constexpr int kMaxFramesPerCharacter = 24, kMinFramesAllowed = 64;
+}  // namespace
+
 std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   std::vector<std::size_t> order(lines_.size());
   std::iota(order.begin(), order.end(), 0);
@@ -90,6 +94,20 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
           problems.push_back(l.image.string() + ": " + std::to_string(frames) +
                              " frames are too few for its " + std::to_string(l.labels.size()) +
                              " characters (line too narrow)");
+          continue;
+        }
+        // Far more frames than characters: a line that is mostly empty, or
+        // whose text height was mismeasured (a hair-thin crop). It teaches
+        // little, and as the widest line of its batch it sets every line's
+        // width: one such line of 5,000 pixels made a teacher's batch need
+        // 20 GB. A labelled line gets at most kMaxFramesPerCharacter per
+        // character (typical text takes 4 to 8).
+        if (l.labelled &&
+            frames > std::max(kMinFramesAllowed,
+                              kMaxFramesPerCharacter * static_cast<int>(l.labels.size()))) {
+          problems.push_back(l.image.string() + ": " + std::to_string(frames) +
+                             " frames are too many for its " + std::to_string(l.labels.size()) +
+                             " characters (line mostly empty or its text height mismeasured)");
           continue;
         }
       }

@@ -125,6 +125,24 @@ bool named_small_caps(FT_Face face) {
   return false;
 }
 
+// The first of `text`'s letters and digits whose glyph draws no ink at 32
+// pixels, or 0. Some faces map Latin code points to empty glyphs (Seto's
+// "ex" face: kanji only), which would give blank lines labelled with text.
+char32_t first_blank_glyph(FT_Face face, std::u32string_view text) {
+  if (FT_Set_Pixel_Sizes(face, 0, 32)) return 0;
+  for (char32_t cp : text) {
+    if (!(cp < 128 && std::isalnum(static_cast<int>(cp)))) continue;
+    if (FT_Load_Char(face, cp, FT_LOAD_RENDER)) return cp;
+    const FT_Bitmap& b = face->glyph->bitmap;
+    bool ink = false;
+    for (unsigned r = 0; r < b.rows && !ink; ++r)
+      for (unsigned c = 0; c < b.width && !ink; ++c)
+        ink = b.buffer[static_cast<std::ptrdiff_t>(r) * b.pitch + c] > 64;
+    if (!ink) return cp;
+  }
+  return 0;
+}
+
 }  // namespace
 
 LineRenderer::LineRenderer(const std::vector<std::filesystem::path>& fonts,
@@ -142,12 +160,16 @@ LineRenderer::LineRenderer(const std::vector<std::filesystem::path>& fonts,
     const std::string missing = missing_cp ? utf8_encode(std::u32string(1, missing_cp)) : "";
     std::string glyph_name;
     const char symbol = first_letter_drawn_as_other_glyph(face, glyph_name);
-    if (!missing.empty() || !FT_IS_SCALABLE(face) || symbol) {
-      excluded_.push_back(path.filename().string() +
-                          (!missing.empty() ? " (no glyph for '" + missing + "')"
-                           : symbol         ? std::string(" (symbol font: '") + symbol +
-                                          "' is drawn as glyph '" + glyph_name + "')"
-                                    : " (not scalable)"));
+    const char32_t blank =
+        missing.empty() && !symbol && FT_IS_SCALABLE(face) ? first_blank_glyph(face, needed) : 0;
+    if (!missing.empty() || !FT_IS_SCALABLE(face) || symbol || blank) {
+      excluded_.push_back(
+          path.filename().string() +
+          (!missing.empty() ? " (no glyph for '" + missing + "')"
+           : symbol         ? std::string(" (symbol font: '") + symbol + "' is drawn as glyph '" +
+                          glyph_name + "')"
+           : blank ? " (draws nothing for '" + utf8_encode(std::u32string(1, blank)) + "')"
+                   : " (not scalable)"));
       FT_Done_Face(face);
       continue;
     }
@@ -252,6 +274,7 @@ Image LineRenderer::render(const std::string& text, std::size_t font, const Rend
   const double ascender = static_cast<double>(face->size->metrics.ascender) / 64.0;
   const double descender = -static_cast<double>(face->size->metrics.descender) / 64.0;
   std::normal_distribution<double> jitter(0.0, style.baseline_jitter);
+  std::normal_distribution<double> x_jitter(0.0, style.spacing_jitter);
 
   struct Placed {
     std::vector<std::uint8_t> bitmap;
@@ -300,7 +323,8 @@ Image LineRenderer::render(const std::string& text, std::size_t font, const Rend
     Placed p;
     p.w = static_cast<int>(g->bitmap.width);
     p.h = static_cast<int>(g->bitmap.rows);
-    p.x = static_cast<int>(std::lround(pen)) + g->bitmap_left;
+    p.x = static_cast<int>(std::lround(pen + (style.spacing_jitter > 0 ? x_jitter(rng) : 0.0))) +
+          g->bitmap_left;
     p.y = -g->bitmap_top - static_cast<int>(std::lround(rise)) +
           static_cast<int>(std::lround(style.baseline_jitter > 0 ? jitter(rng) : 0.0));
     p.bitmap.resize(static_cast<std::size_t>(p.w) * p.h);

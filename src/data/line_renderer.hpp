@@ -18,6 +18,7 @@ struct RenderStyle {
   double letter_spacing = 0;   // extra pixels after every glyph
   double word_spacing = 1.0;   // factor on the width of a space
   double baseline_jitter = 0;  // standard deviation of per-glyph vertical offsets, pixels
+  double spacing_jitter = 0;   // standard deviation of per-glyph horizontal offsets, pixels
   int pad_left = 4, pad_right = 4, pad_top = 3, pad_bottom = 3;
   // true: the padding is around the ink's bounding box, as in tight crops of
   // scanned lines; false: around the font's ascender-descender line box.

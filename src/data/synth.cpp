@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cmath>
@@ -16,6 +17,14 @@
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::data {
+
+void write_numbered_line(const std::filesystem::path& out_dir, std::int64_t index,
+                         const Image& image, const std::string& text) {
+  char name[32];
+  std::snprintf(name, sizeof name, "%06lld", static_cast<long long>(index));
+  save_png(out_dir / (std::string(name) + ".png"), image);
+  write_file_atomic(out_dir / (std::string(name) + ".gt.txt"), text + "\n");
+}
 
 Image scale_to_height(const Image& im, int height) {
   if (im.height() == height) return im;
@@ -95,6 +104,25 @@ std::string typeset_quotes(std::string& shown) {
   }
   shown = std::move(drawn);
   return truth;
+}
+
+// A writer's irregularity on a rendered line: elastic distortion at the scale
+// of a letter (strokes bend, letters vary in shape), a slant from upright to
+// strongly right-leaning, and a pen bolder or finer than the font's.
+Image handwriting_variation(const Image& rendered, double em, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0, 1);
+  Image im = elastic_warp(rendered, (0.02 + 0.03 * u(rng)) * em, (0.35 + 0.3 * u(rng)) * em, rng);
+  im = affine_warp(im, 0.0, -0.35 + 0.45 * u(rng));
+  const double pen = u(rng);
+  if (pen < 0.25 && em > 20) im = morphology(im, true);
+  if (pen > 0.85 && em > 36) im = morphology(im, false);
+  return im;
+}
+
+bool has_ink(const Image& im) {
+  const std::uint8_t* p = im.data();
+  return im.height() >= 4 &&
+         *std::min_element(p, p + static_cast<std::size_t>(im.width()) * im.height()) < 160;
 }
 
 std::string ascii_upper(std::string text) {
@@ -204,17 +232,31 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
           truth = typeset_quotes(text);
         // What a reader sees: small capitals are capitals.
         if (renderer.is_small_caps(font)) truth = ascii_upper(truth);
-        Image im = renderer.render(text, font, style, rng);
-        if (s.binarized > 0 && u(rng) < s.binarized) {
-          im = scan_binarized(im, rng);
-        } else if (u(rng) < s.degrade) {
-          im = augment(im, s.degradation, rng);
+        const bool handwritten = s.handwriting > 0 && u(rng) < s.handwriting;
+        if (handwritten) {
+          style.baseline_jitter = (0.02 + 0.04 * u(rng)) * style.pixel_size;
+          style.spacing_jitter = (0.01 + 0.04 * u(rng)) * style.pixel_size;
+        }
+        // A faint face thinned and binarised can lose every stroke: a blank
+        // image labelled with text teaches nothing true (and its crop, a
+        // row high, normalises to a line tens of thousands of pixels wide).
+        // Such a line is drawn again; lines with ink are as before.
+        Image im;
+        for (int attempt = 0;; ++attempt) {
+          im = renderer.render(text, font, style, rng);
+          if (handwritten) im = handwriting_variation(im, style.pixel_size, rng);
+          if (s.binarized > 0 && u(rng) < s.binarized) {
+            im = scan_binarized(im, rng);
+          } else if (u(rng) < s.degrade) {
+            im = augment(im, s.degradation, rng);
+          }
+          if (has_ink(im)) break;
+          if (attempt == 8)
+            throw Error("line " + std::to_string(index) + " in " + renderer.font_name(font) +
+                        " came out blank 9 times");
         }
         if (!native) im = scale_to_height(im, s.height);
-        char name[32];
-        std::snprintf(name, sizeof name, "%06lld", static_cast<long long>(index));
-        save_png(out_dir / (std::string(name) + ".png"), im);
-        write_file_atomic(out_dir / (std::string(name) + ".gt.txt"), truth + "\n");
+        write_numbered_line(out_dir, index, im, truth);
       } catch (const std::exception& e) {
         std::lock_guard lock(error_mutex);
         if (first_error.empty()) first_error = e.what();

@@ -41,6 +41,10 @@ struct SynthSettings {
   // that have them. Lines in small-capitals faces are always transcribed as
   // the capitals they show.
   double typographic_quotes = 0.0;
+  // Fraction of lines given the irregularity of handwriting (for faces that
+  // imitate it): a per-line slant, per-glyph position jitter, elastic
+  // distortion at the scale of a letter, bolder or finer strokes.
+  double handwriting = 0.0;
   int threads = 1;
 };
 
@@ -57,6 +61,11 @@ struct SynthReport {
 // the calling thread.
 SynthReport synthesize_lines(const SynthSettings& settings, const std::filesystem::path& out_dir,
                              const std::function<void(std::int64_t)>& progress = {});
+
+// Writes one training line as NNNNNN.png + NNNNNN.gt.txt (the index, six
+// digits at least), each file atomically: what every line generator writes.
+void write_numbered_line(const std::filesystem::path& out_dir, std::int64_t index,
+                         const Image& image, const std::string& text);
 
 // Scales to exactly `height` rows, keeping the aspect ratio (area-averaging).
 Image scale_to_height(const Image& image, int height);

@@ -47,7 +47,7 @@ std::string format_name(l_int32 format) {
     case IFF_UNKNOWN:
       return "unknown";
     default:
-      if (format >= IFF_TIFF && format <= IFF_TIFF_JPEG) return "TIFF";
+      if (L_FORMAT_IS_TIFF(format)) return "TIFF";
       return "unsupported";
   }
 }
@@ -107,24 +107,62 @@ Image::Image(int width, int height, std::uint8_t fill) : width_(width), height_(
   pixels_.assign(static_cast<std::size_t>(width) * height, fill);
 }
 
-Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
-                   std::int64_t max_pixels) {
-  quiet_leptonica();
-  const std::string where(name);
+namespace {
+
+// Leptonica numbers TIFF's compressions apart (PNM, PS, GIF... sit between
+// IFF_TIFF_ZIP and IFF_TIFF_JPEG).
+bool is_tiff(l_int32 format) {
+  return L_FORMAT_IS_TIFF(format);
+}
+
+l_int32 file_format(std::span<const std::uint8_t> bytes, const std::string& where) {
   if (bytes.empty()) throw Error(where + ": file is empty");
   l_int32 format = IFF_UNKNOWN;
   findFileFormatBuffer(bytes.data(), &format);
   if (format == IFF_UNKNOWN)
     throw Error(where + ": not an image in a known format (PNG, JPEG, TIFF, PNM, BMP, WebP)");
+  return format;
+}
+
+int tiff_pages(std::span<const std::uint8_t> bytes, const std::string& where) {
+  FILE* f = ::fmemopen(const_cast<std::uint8_t*>(bytes.data()), bytes.size(), "rb");
+  if (!f) throw Error(where + ": cannot read the TIFF's pages");
+  l_int32 n = 0;
+  const bool ok = tiffGetCount(f, &n) == 0;
+  std::fclose(f);
+  if (!ok || n < 1) throw Error(where + ": cannot decode TIFF data (corrupt or truncated file)");
+  return n;
+}
+
+// Page `page` of the image (0-based; -1: the image, which must have one page).
+Image decode_page(std::span<const std::uint8_t> bytes, const std::string& where, int page,
+                  std::int64_t max_pixels) {
+  quiet_leptonica();
+  const l_int32 format = file_format(bytes, where);
+  const int pages = is_tiff(format) ? tiff_pages(bytes, where) : 1;
+  if (page < 0 && pages > 1)
+    throw Error(where + ": a TIFF of " + std::to_string(pages) +
+                " pages; each page is a line image of its own (load_image_page; ocr-infer "
+                "reads them as " +
+                where + "#page=1 ..)");
+  if (page >= pages)
+    throw Error(where + ": has no page " + std::to_string(page + 1) + " (" + std::to_string(pages) +
+                (pages == 1 ? " page)" : " pages)"));
+  page = std::max(page, 0);
   if (format == IFF_PNG)
     if (auto image = detail::decode_png_8bit(bytes, where, max_pixels)) return std::move(*image);
   // The header's size first: a small file may claim a huge image.
-  l_int32 hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0, hformat = 0;
-  if (pixReadHeaderMem(bytes.data(), bytes.size(), &hformat, &hw, &hh, &bps, &spp, &cmap) == 0 &&
-      static_cast<std::int64_t>(hw) * hh > max_pixels)
+  l_int32 hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0, hformat = 0, res = 0;
+  const bool header = is_tiff(format)
+                          ? readHeaderMemTiff(bytes.data(), bytes.size(), page, &hw, &hh, &bps,
+                                              &spp, &res, &cmap, &hformat) == 0
+                          : pixReadHeaderMem(bytes.data(), bytes.size(), &hformat, &hw, &hh, &bps,
+                                             &spp, &cmap) == 0;
+  if (header && static_cast<std::int64_t>(hw) * hh > max_pixels)
     throw Error(where + ": image is " + std::to_string(hw) + "x" + std::to_string(hh) +
                 " pixels, more than the limit of " + std::to_string(max_pixels));
-  PixPtr pix(pixReadMem(bytes.data(), bytes.size()));
+  PixPtr pix(is_tiff(format) ? pixReadMemTiff(bytes.data(), bytes.size(), page)
+                             : pixReadMem(bytes.data(), bytes.size()));
   if (!pix)
     throw Error(where + ": cannot decode " + format_name(format) +
                 " data (corrupt or truncated file)");
@@ -155,13 +193,49 @@ Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
   return out;
 }
 
-Image load_image(const std::filesystem::path& path, std::int64_t max_pixels) {
+}  // namespace
+
+Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
+                   std::int64_t max_pixels) {
+  return decode_page(bytes, std::string(name), -1, max_pixels);
+}
+
+namespace {
+
+// The whole file, bounded: a path naming a device or a FIFO that never ends
+// (/dev/zero) must not fill the memory.
+std::vector<std::uint8_t> read_image_file(const std::filesystem::path& path) {
+  constexpr std::size_t kMaxBytes = std::size_t{1} << 28;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> bytes;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk).gcount() > 0) {
+    bytes.insert(bytes.end(), chunk, chunk + in.gcount());
+    if (bytes.size() > kMaxBytes)
+      throw Error(path.string() + ": larger than " + std::to_string(kMaxBytes >> 20) +
+                  " MB (not a line image?)");
+  }
   if (in.bad()) throw Error(path.string() + ": read failed");
-  return decode_image(bytes, path.string(), max_pixels);
+  return bytes;
+}
+
+}  // namespace
+
+Image load_image(const std::filesystem::path& path, std::int64_t max_pixels) {
+  return decode_page(read_image_file(path), path.string(), -1, max_pixels);
+}
+
+Image load_image_page(const std::filesystem::path& path, int page, std::int64_t max_pixels) {
+  if (page < 0) throw Error(path.string() + ": page " + std::to_string(page) + " is not a page");
+  return decode_page(read_image_file(path), path.string(), page, max_pixels);
+}
+
+int count_image_pages(const std::filesystem::path& path) {
+  quiet_leptonica();
+  const auto bytes = read_image_file(path);
+  const l_int32 format = file_format(bytes, path.string());
+  return is_tiff(format) ? tiff_pages(bytes, path.string()) : 1;
 }
 
 void save_png(const std::filesystem::path& path, const ImageView& image) {

@@ -1,11 +1,17 @@
 #include "io/line_sources.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <set>
 
 #include "core/file_io.hpp"
 #include "ocrcore/error.hpp"
+#include "ocrcore/image.hpp"
 #include "ocrcore/metrics.hpp"
 
 namespace fs = std::filesystem;
@@ -36,11 +42,29 @@ std::string trim_line_end(std::string s) {
   return s;
 }
 
+// A file or directory by what it is, not by the path that reached it.
+struct FileId {
+  dev_t device;
+  ino_t inode;
+  auto operator<=>(const FileId&) const = default;
+};
+
+std::optional<FileId> file_id(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return std::nullopt;
+  return FileId{st.st_dev, st.st_ino};
+}
+
 void add_path(const fs::path& p, const std::string& given, std::vector<fs::path>& out) {
   std::error_code ec;
   auto st = fs::status(p, ec);
   if (ec || !fs::exists(st)) throw Error(given + ": no such file or directory");
   if (fs::is_directory(st)) {
+    // Symlinks are followed, but each real directory is entered once (a link
+    // back up the tree is a cycle) and each file read once, however many
+    // links reach it.
+    std::set<FileId> directories, files;
+    if (auto id = file_id(p)) directories.insert(*id);
     std::vector<fs::path> found;
     for (auto it =
              fs::recursive_directory_iterator(p,
@@ -48,7 +72,14 @@ void add_path(const fs::path& p, const std::string& given, std::vector<fs::path>
                                                   fs::directory_options::skip_permission_denied,
                                               ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec) && has_image_extension(it->path())) found.push_back(it->path());
+      const auto id = file_id(it->path());
+      if (it->is_directory(ec)) {
+        if (!id || !directories.insert(*id).second) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file(ec) && has_image_extension(it->path()) && id &&
+          files.insert(*id).second)
+        found.push_back(it->path());
     }
     if (ec) throw Error(given + ": cannot list directory: " + ec.message());
     if (found.empty())
@@ -61,6 +92,28 @@ void add_path(const fs::path& p, const std::string& given, std::vector<fs::path>
     out.push_back(p);
   }
 }
+
+// Reads one line (without its end) of at most `max_bytes`; false at the end of
+// the input. A longer line is an error naming `where` and the line's number:
+// a list that never ends a line (/dev/zero) must not fill the memory.
+bool read_bounded_line(std::istream& in, std::string& line, std::size_t max_bytes,
+                       const std::string& where, std::size_t number) {
+  line.clear();
+  std::istream::int_type c;
+  bool any = false;
+  while ((c = in.get()) != std::istream::traits_type::eof()) {
+    any = true;
+    if (c == '\n') break;
+    if (line.size() == max_bytes)
+      throw Error(where + ":" + std::to_string(number) + ": line longer than " +
+                  std::to_string(max_bytes) + " bytes (not a list of paths?)");
+    line.push_back(static_cast<char>(c));
+  }
+  if (in.bad()) throw Error(where + ": read error");
+  return any;
+}
+
+constexpr std::size_t kMaxPathLine = 1 << 16;
 
 }  // namespace
 
@@ -77,16 +130,17 @@ std::vector<fs::path> expand_inputs(const std::vector<std::string>& inputs,
   for (const std::string& in : inputs) {
     if (in == "-") {
       std::string line;
-      while (std::getline(stdin_paths, line)) {
+      for (std::size_t n = 1;
+           read_bounded_line(stdin_paths, line, kMaxPathLine, "standard input", n); ++n) {
         line = trim_line_end(line);
         if (!line.empty()) add_path(line, line, out);
       }
     } else if (in.size() > 1 && in[0] == '@') {
       const fs::path list = in.substr(1);
-      std::ifstream f(list);
+      std::ifstream f(list, std::ios::binary);
       if (!f) throw Error(list.string() + ": cannot open list file");
       std::string line;
-      while (std::getline(f, line)) {
+      for (std::size_t n = 1; read_bounded_line(f, line, kMaxPathLine, list.string(), n); ++n) {
         line = trim_line_end(line);
         if (line.empty() || line[0] == '#') continue;
         fs::path p = line;
@@ -114,7 +168,19 @@ std::optional<fs::path> ground_truth_path(const fs::path& image) {
 }
 
 std::string read_ground_truth(const fs::path& path) {
-  std::string text = detail::read_text_file(path);
+  // A line's transcription is short: a bound keeps a file that never ends
+  // (a link to /dev/zero) from filling the memory.
+  constexpr std::size_t kMaxBytes = 1 << 20;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
+  std::string text;
+  char chunk[4096];
+  while (text.size() <= kMaxBytes && in.read(chunk, sizeof chunk).gcount() > 0)
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) throw Error(path.string() + ": read error");
+  if (text.size() > kMaxBytes)
+    throw Error(path.string() + ": ground truth longer than " + std::to_string(kMaxBytes) +
+                " bytes (not a transcription?)");
   if (!is_valid_utf8(text)) {
     // Point at the first bad byte so the user can find it.
     std::size_t good = 0;
@@ -132,7 +198,7 @@ std::map<fs::path, std::string> read_ground_truth_tsv(const fs::path& tsv) {
   if (!f) throw Error(tsv.string() + ": cannot open ground-truth TSV");
   std::map<fs::path, std::string> out;
   std::string line;
-  for (int n = 1; std::getline(f, line); ++n) {
+  for (std::size_t n = 1; read_bounded_line(f, line, 1 << 20, tsv.string(), n); ++n) {
     line = trim_line_end(line);
     if (line.empty()) continue;
     const auto tab = line.find('\t');
@@ -166,6 +232,41 @@ std::vector<LineSource> attach_ground_truth(const std::vector<fs::path>& images,
       }
     }
     out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::string LineSource::name() const {
+  return page < 0 ? image.string() : image.string() + "#page=" + std::to_string(page + 1);
+}
+
+std::vector<LineSource> split_pages(std::vector<LineSource> sources,
+                                    const std::optional<fs::path>& tsv) {
+  std::vector<LineSource> out;
+  std::optional<std::map<fs::path, std::string>> table;
+  for (LineSource& s : sources) {
+    const std::string ext = lower(s.image.extension().string());
+    int pages = 1;
+    if (s.page < 0 && (ext == ".tif" || ext == ".tiff")) {
+      try {
+        pages = count_image_pages(s.image);
+      } catch (const Error&) {
+        pages = 1;
+      }
+    }
+    if (pages == 1) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    if (tsv && !table) table = read_ground_truth_tsv(*tsv);
+    for (int p = 0; p < pages; ++p) {
+      LineSource page{s.image, std::nullopt, {}, p};
+      if (table) {
+        auto it = table->find(lookup_key(page.name()));
+        if (it != table->end()) page.ground_truth = it->second;
+      }
+      out.push_back(std::move(page));
+    }
   }
   return out;
 }

@@ -14,6 +14,9 @@ struct LineSource {
   std::filesystem::path image;
   std::optional<std::string> ground_truth;
   std::string ground_truth_error;  // why the ground truth could not be read
+  int page = -1;                   // page of a multi-page TIFF (0-based); -1: the file's only image
+  // How results name the line: the path, or PATH#page=N (from 1) for a page.
+  std::string name() const;
 };
 
 // Extensions recognised as line images when walking directories.
@@ -47,5 +50,13 @@ std::map<std::filesystem::path, std::string> read_ground_truth_tsv(
 // as weakly canonical paths), else from the file beside it.
 std::vector<LineSource> attach_ground_truth(const std::vector<std::filesystem::path>& images,
                                             const std::optional<std::filesystem::path>& tsv);
+
+// Each page of a multi-page TIFF among `sources` becomes a line of its own,
+// named PATH#page=N, in page order where the file was; its ground truth is the
+// `tsv` row of that name (a NAME.gt.txt beside the file cannot tell pages
+// apart). A file whose pages cannot be counted stays as it is: reading it
+// reports why.
+std::vector<LineSource> split_pages(std::vector<LineSource> sources,
+                                    const std::optional<std::filesystem::path>& tsv);
 
 }  // namespace ocrcore

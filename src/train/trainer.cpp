@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -32,17 +33,21 @@ using Clock = std::chrono::steady_clock;
 class JsonLog {
  public:
   explicit JsonLog(const std::filesystem::path& path)
-      : out_(drop_partial_line(path), std::ios::app) {
-    if (!out_) throw Error(path.string() + ": cannot open log for appending");
+      : path_(path), out_(drop_partial_line(path), std::ios::app) {
+    if (!out_)
+      throw Error(path.string() + ": cannot open log for appending: " + std::strerror(errno));
   }
   void write(json j) {
     j["time"] =
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     out_ << j.dump() << '\n';
     out_.flush();
+    // A log that silently stops (a full disk) would hide the run's history.
+    if (!out_) throw Error(path_.string() + ": write error: " + std::strerror(errno));
   }
 
  private:
+  std::filesystem::path path_;
   std::ofstream out_;
 
   // A run killed in the middle of a write may leave half a line; a resumed run

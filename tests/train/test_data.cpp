@@ -159,6 +159,20 @@ TEST(Renderer, LeavesOutSymbolFonts) {
   }
 }
 
+TEST(Renderer, LeavesOutFacesThatDrawNothing) {
+  // Seto's "ex" face maps Latin code points to empty glyphs (it holds kanji):
+  // its lines would be blank images labelled with text.
+  const std::filesystem::path seto = "/usr/share/fonts/truetype/seto";
+  if (!std::filesystem::exists(seto / "setofont-ex.ttf") ||
+      !std::filesystem::exists(seto / "setofont.ttf"))
+    GTEST_SKIP() << "fonts-seto not installed (setup-deps.sh --training-data)";
+  LineRenderer r({seto / "setofont-ex.ttf", seto / "setofont.ttf"}, {"a", "0"});
+  ASSERT_EQ(r.font_count(), 1u);
+  EXPECT_EQ(r.font_name(0), "setofont.ttf");
+  ASSERT_EQ(r.excluded().size(), 1u);
+  EXPECT_NE(r.excluded()[0].find("draws nothing for 'a'"), std::string::npos) << r.excluded()[0];
+}
+
 TEST(Renderer, RendersDarkInkOnWhite) {
   if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
   LineRenderer r(find_fonts({kDejaVu.string()}), {"H", "i"});
@@ -229,6 +243,36 @@ TEST(BatchLoader, ReportsBadImagesAndKeepsGoing) {
   EXPECT_EQ(b.lines.size(), 5u);
   ASSERT_EQ(b.problems.size(), 1u);
   EXPECT_NE(b.problems[0].find("l3.png"), std::string::npos) << b.problems[0];
+}
+
+TEST(BatchLoader, SkipsLinesWithFarMoreFramesThanCharacters) {
+  // A hair-thin crop normalises to a line thousands of pixels wide; as the
+  // widest line of its batch it would set every line's width.
+  test::TempDir dir;
+  Image normal(60, 20, 255), thin(2000, 20, 255);
+  for (int x = 5; x < 55; ++x)
+    normal.at(x, 10) = 0;
+  for (int x = 5; x < 1995; ++x)
+    thin.at(x, 10) = 0;
+  save_png(dir / "a.png", normal);
+  test::write_bytes(dir / "a.gt.txt", "ab\n");
+  save_png(dir / "b.png", thin);
+  test::write_bytes(dir / "b.gt.txt", "ab\n");
+  const Codec codec(printable_ascii_alphabet());
+  auto lines = read_dataset({dir.path().string()}, codec, UnknownCharacters::skip_line, nullptr);
+  LoaderSettings s;
+  s.batch_size = 8;
+  s.augment = false;
+  s.preprocessing.height = 16;
+  s.frames_for_width = [](int width) { return width / 4; };
+  BatchLoader loader(lines, s);
+  Batch b = loader.next();
+  ASSERT_EQ(b.lines.size(), 1u);
+  EXPECT_EQ(b.lines[0].width, 48);
+  ASSERT_EQ(b.problems.size(), 1u);
+  EXPECT_NE(b.problems[0].find("b.png: 400 frames are too many for its 2 characters"),
+            std::string::npos)
+      << b.problems[0];
 }
 
 }  // namespace

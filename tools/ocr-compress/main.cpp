@@ -14,6 +14,7 @@
 #include "data/codec.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/model_import.hpp"
+#include "tool_main.hpp"
 
 namespace fs = std::filesystem;
 using ocrcore::Error;
@@ -27,7 +28,9 @@ extern "C" void on_signal(int) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int tool_main(int argc, char** argv) {
   CLI::App app{
       "Compress a CNN-DBLSTM-CTC teacher: teacher-student learning, Tucker-2, fine-tuning."};
   ocrcore::compress::CompressSettings s;
@@ -174,4 +177,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ocr-compress: error: %s\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ocrcore::tools::run_tool("ocr-compress", argc, argv, tool_main);
 }

@@ -17,10 +17,13 @@
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/model_import.hpp"
 #include "onnx/onnx_model.hpp"
+#include "tool_main.hpp"
 
 using ocrcore::Error;
 
-int main(int argc, char** argv) {
+namespace {
+
+int tool_main(int argc, char** argv) {
   CLI::App app{"Convert models: ONNX <-> ocrcore, PyTorch state_dict (safetensors) -> ocrcore."};
   std::string input, output, alphabet, arch_path;
   int opset = 13;
@@ -33,6 +36,11 @@ int main(int argc, char** argv) {
       "'ascii' or a file with one character per line; needed when the input has no alphabet");
   app.add_option("--arch", arch_path, "Architecture JSON for a .safetensors state_dict")
       ->check(CLI::ExistingFile);
+  std::string to;
+  app.add_option("--to", to,
+                 "Output format, ocrm or onnx (default: from the output's extension; needed for "
+                 "'-', a FIFO or a device)")
+      ->check(CLI::IsMember({"ocrm", "onnx"}));
   app.add_option("--opset", opset, "ONNX opset for .onnx output")->capture_default_str();
   std::string quantize = "fp32";
   app.add_option("--quantize", quantize,
@@ -61,7 +69,8 @@ int main(int argc, char** argv) {
     const auto model = ocrcore::onnx_io::import_model(
         input, arch_path,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
-    const std::string ext = std::filesystem::path(output).extension().string();
+    const std::string ext =
+        to.empty() ? std::filesystem::path(output).extension().string() : "." + to;
     const ocrcore::Precision weights = ocrcore::parse_precision(quantize);
     if (!calibrate.empty() && (ext != ".onnx" || weights != ocrcore::Precision::int8))
       throw Error("--calibrate applies to int8 ONNX output (--quantize int8, .onnx)");
@@ -90,7 +99,7 @@ int main(int argc, char** argv) {
       ocrcore::save_model(output, model->architecture(), model->alphabet(), model->preprocessing(),
                           model->tensors(), model->metadata(), weights);
     } else {
-      throw Error(output + ": unknown output format (.ocrm, .onnx)");
+      throw Error(output + ": unknown output format (.ocrm, .onnx; or give --to)");
     }
     std::fprintf(stderr, "ocr-convert: %s -> %s (%lld parameters, %d classes)\n", input.c_str(),
                  output.c_str(), static_cast<long long>(model->parameter_count()),
@@ -100,4 +109,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ocr-convert: error: %s\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ocrcore::tools::run_tool("ocr-convert", argc, argv, tool_main);
 }

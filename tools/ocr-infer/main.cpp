@@ -20,6 +20,7 @@
 #include "io/line_sources.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "progress.hpp"
+#include "tool_main.hpp"
 
 namespace fs = std::filesystem;
 using ocrcore::Error;
@@ -93,9 +94,9 @@ std::string format_line(const std::string& format, const ocrcore::LineSource& sr
   if (format == "tsv") {
     char conf[32];
     std::snprintf(conf, sizeof conf, "%.4f", r.confidence);
-    return src.image.string() + "\t" + r.text + "\t" + conf + "\n";
+    return src.name() + "\t" + r.text + "\t" + conf + "\n";
   }
-  nlohmann::json j = {{"path", src.image.string()}, {"text", r.text}, {"confidence", r.confidence}};
+  nlohmann::json j = {{"path", src.name()}, {"text", r.text}, {"confidence", r.confidence}};
   auto& chars = j["chars"] = nlohmann::json::array();
   for (const auto& c : r.chars)
     chars.push_back({{"text", c.text},
@@ -119,7 +120,7 @@ int run(const Options& opt) {
     auto images = ocrcore::expand_inputs(opt.inputs, std::cin);
     std::optional<fs::path> tsv;
     if (!opt.gt_tsv.empty()) tsv = opt.gt_tsv;
-    sources = ocrcore::attach_ground_truth(images, tsv);
+    sources = ocrcore::split_pages(ocrcore::attach_ground_truth(images, tsv), tsv);
     fs::path model_path = opt.model;
     if (model_path.empty()) {
       auto found = find_default_model();
@@ -167,9 +168,20 @@ int run(const Options& opt) {
     return kExitUsage;
   }
 
+  // Results stream to standard output, a FIFO or a device as they come; a
+  // file is written beside its (real) target and renamed over it at the end.
+  // Opened before any work, so a path that cannot be written fails at once.
+  std::optional<ocrcore::OutputFile> results;
+  try {
+    if (!opt.output.empty())
+      ocrcore::remove_stale_temporary_files(std::filesystem::absolute(opt.output).parent_path());
+    results.emplace(opt.output.empty() ? "-" : opt.output);
+  } catch (const Error& e) {
+    std::cerr << "ocr-infer: " << e.what() << "\n";
+    return kExitSomeFailed;
+  }
+  const bool stream_results = results->kind() != ocrcore::OutputKind::replace_file;
   ocrcore::Recognizer recognizer(model, ropt);
-  std::ostringstream buffered;  // with --output: written atomically at the end
-  std::ostream& out = opt.output.empty() ? std::cout : buffered;
   ocrcore::tools::Progress progress(sources.size(), "lines",
                                     !opt.quiet && sources.size() > std::size_t(opt.batch_size));
   std::size_t failed = 0, recognised = 0;
@@ -178,53 +190,51 @@ int run(const Options& opt) {
   ocrcore::tools::ErrorReport error_report;
   const auto start = std::chrono::steady_clock::now();
 
-  auto report = [&](const fs::path& path, const std::string& what) {
+  auto report = [&](const std::string& name, const std::string& what) {
     progress.finish();
     std::string msg = what;
-    if (!msg.starts_with(path.string())) msg = path.string() + ": " + msg;
+    if (!msg.starts_with(name)) msg = name + ": " + msg;
     std::cerr << "ocr-infer: " << msg << "\n";
   };
 
   // The library reads the images a window of batches at a time, batches them
   // by width and reports each line's own failure, in input order.
-  std::vector<fs::path> paths;
+  std::vector<ocrcore::ImageFile> paths;
   paths.reserve(sources.size());
   for (const auto& src : sources)
-    paths.push_back(src.image);
-  recognizer.recognize_files(
-      paths,
-      [&](std::size_t i, ocrcore::LineOutcome&& outcome) {
-        const auto& src = sources[i];
-        progress.update(i + 1);
-        if (!outcome.result) {
-          report(src.image, outcome.error);
-          ++failed;
-          return;
-        }
-        const ocrcore::LineResult& result = *outcome.result;
-        std::optional<ocrcore::ErrorCount> line_chars;
-        if (!src.ground_truth_error.empty()) {
-          report(src.image, src.ground_truth_error);
-          ++failed;
-        } else if (src.ground_truth) {
-          line_chars = score.add(result.text, *src.ground_truth);
-          if (analyse) error_report.add(src.image.string(), result.text, *src.ground_truth);
-        }
-        out << format_line(opt.format, src, result, line_chars);
-        if (opt.output.empty()) out.flush();
-        ++recognised;
-      },
-      opt.batch_size, opt.max_image_pixels);
-  progress.finish();
-
-  if (!opt.output.empty()) {
-    try {
-      ocrcore::remove_stale_temporary_files(std::filesystem::absolute(opt.output).parent_path());
-      ocrcore::write_file_atomic(opt.output, buffered.str());
-    } catch (const Error& e) {
-      std::cerr << "ocr-infer: " << e.what() << "\n";
-      return kExitSomeFailed;
-    }
+    paths.push_back({src.image, src.page});
+  try {
+    recognizer.recognize_files(
+        paths,
+        [&](std::size_t i, ocrcore::LineOutcome&& outcome) {
+          const auto& src = sources[i];
+          progress.update(i + 1);
+          if (!outcome.result) {
+            report(src.name(), outcome.error);
+            ++failed;
+            return;
+          }
+          const ocrcore::LineResult& result = *outcome.result;
+          std::optional<ocrcore::ErrorCount> line_chars;
+          if (!src.ground_truth_error.empty()) {
+            report(src.name(), src.ground_truth_error);
+            ++failed;
+          } else if (src.ground_truth) {
+            line_chars = score.add(result.text, *src.ground_truth);
+            if (analyse) error_report.add(src.name(), result.text, *src.ground_truth);
+          }
+          results->write(format_line(opt.format, src, result, line_chars));
+          if (stream_results) results->flush();
+          ++recognised;
+        },
+        opt.batch_size, opt.max_image_pixels);
+    progress.finish();
+    results->commit();
+  } catch (const Error& e) {
+    // The results cannot be delivered: stop, say where and why.
+    progress.finish();
+    std::cerr << "ocr-infer: " << e.what() << "\n";
+    return kExitSomeFailed;
   }
 
   const double secs =
@@ -262,7 +272,9 @@ int run(const Options& opt) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int tool_main(int argc, char** argv) {
   ocrcore::tools::keep_freed_memory_for_reuse();
   CLI::App app{
       "Recognise text-line images with an ocrcore model (CNN-DBLSTM-CTC).\n"
@@ -373,5 +385,12 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "ocr-infer: " << e.what() << "\n";
   }
-  return ocrcore::tools::exit_without_teardown(code);
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ocrcore::tools::exit_without_teardown(
+      ocrcore::tools::run_tool("ocr-infer", argc, argv, tool_main));
 }

@@ -17,6 +17,7 @@
 #include "lm/weight_tuning.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "progress.hpp"
+#include "tool_main.hpp"
 
 namespace {
 
@@ -164,7 +165,9 @@ int tune(const TuneOptions& opt) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int tool_main(int argc, char** argv) {
   CLI::App app{
       "Build a character n-gram language model (ARPA) from text, for ocr-infer --lm, and "
       "compile it into the binary form that loads fast ('compile').\n"
@@ -248,9 +251,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (*compile_cmd) {
     try {
-      ocrcore::LanguageModel::load(compile_input)->write_binary(compile_output);
-      // What was written must load.
-      auto lm = ocrcore::LanguageModel::load(compile_output);
+      auto lm = ocrcore::LanguageModel::load(compile_input);
+      lm->write_binary(compile_output);
+      // What was written must load (a file can be read back; a FIFO or a
+      // device cannot).
+      if (std::filesystem::is_regular_file(compile_output))
+        lm = ocrcore::LanguageModel::load(compile_output);
       std::fprintf(stderr, "ocr-lm compile: %s -> %s: order %d, %zu n-grams\n",
                    compile_input.c_str(), compile_output.c_str(), lm->order(), lm->ngram_count());
       return 0;
@@ -288,10 +294,11 @@ int main(int argc, char** argv) {
     ocrcore::write_file_atomic(output, [&](std::ostream& out) {
       report = ocrcore::lm::build_character_lm(files, s, out);
     });
-    // What was written must load.
-    auto lm = ocrcore::LanguageModel::load(output);
+    // What was written must load (a file can be read back; a FIFO or a
+    // device cannot).
+    if (std::filesystem::is_regular_file(output)) ocrcore::LanguageModel::load(output);
     std::fprintf(stderr, "ocr-lm: %zu files, %zu lines, %zu characters -> %s: order %d, ",
-                 files.size(), report.lines, report.characters, output.c_str(), lm->order());
+                 files.size(), report.lines, report.characters, output.c_str(), s.order);
     for (std::size_t n = 0; n < report.ngrams.size(); ++n)
       std::fprintf(stderr, "%s%zu %zu-grams", n ? ", " : "", report.ngrams[n], n + 1);
     std::fprintf(stderr, "\n");
@@ -300,4 +307,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ocr-lm: %s\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ocrcore::tools::run_tool("ocr-lm", argc, argv, tool_main);
 }

