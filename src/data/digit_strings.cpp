@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <numbers>
 
 #include "core/file_io.hpp"
 #include "data/augment.hpp"
