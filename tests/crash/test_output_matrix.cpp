@@ -429,6 +429,13 @@ TEST_F(OutputMatrix, InputsWithoutEndCyclesAndPages) {
   }
   EXPECT_EQ(count_image_pages(t.path() / "pages.tif"), 3);
   EXPECT_THROW(load_image(t.path() / "pages.tif"), Error);
+  try {
+    load_image_page(t.path() / "pages.tif", 3);
+    ADD_FAILURE() << "page 4 of 3 was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has no page 4 (3 pages)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_image_page(t.path() / "pages.tif", -1), Error);
   write_bytes(t.path() / "gt.tsv",
               "pages.tif#page=2\t" + read_bytes(samples / "000002.gt.txt").substr(0, 15) + "\n");
   r = run({kInfer, "-t", "1", "-m", kModel, "--format", "tsv", "--gt",

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -108,23 +109,30 @@ TEST(Augment, IsSeededAndKeepsInkOnPaper) {
 
 TEST(Synth, SameSeedSameFilesAnyThreadCount) {
   if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
-  test::TempDir one, two;
-  SynthSettings s = small_synth(12);
-  s.threads = 1;
-  auto r = synthesize_lines(s, one.path());
-  EXPECT_EQ(r.written, 12);
-  s.threads = 2;
-  synthesize_lines(s, two.path());
-  for (int i = 1; i <= 12; ++i) {
-    char name[16];
-    std::snprintf(name, sizeof name, "%06d", i);
-    EXPECT_EQ(test::read_bytes(one / (std::string(name) + ".png")),
-              test::read_bytes(two / (std::string(name) + ".png")))
-        << name;
-    const std::string gt = test::read_bytes(one / (std::string(name) + ".gt.txt"));
-    EXPECT_FALSE(gt.empty());
-    Image im = load_image(one / (std::string(name) + ".png"));
-    EXPECT_EQ(im.height(), 32);
+  // Plain lines, and lines with a writer's irregularity (--handwriting).
+  for (const double handwriting : {0.0, 1.0}) {
+    SCOPED_TRACE(handwriting);
+    test::TempDir one, two;
+    SynthSettings s = small_synth(12);
+    s.handwriting = handwriting;
+    s.threads = 1;
+    auto r = synthesize_lines(s, one.path());
+    EXPECT_EQ(r.written, 12);
+    s.threads = 2;
+    synthesize_lines(s, two.path());
+    for (int i = 1; i <= 12; ++i) {
+      char name[16];
+      std::snprintf(name, sizeof name, "%06d", i);
+      EXPECT_EQ(test::read_bytes(one / (std::string(name) + ".png")),
+                test::read_bytes(two / (std::string(name) + ".png")))
+          << name;
+      const std::string gt = test::read_bytes(one / (std::string(name) + ".gt.txt"));
+      EXPECT_FALSE(gt.empty());
+      Image im = load_image(one / (std::string(name) + ".png"));
+      EXPECT_EQ(im.height(), 32);
+      EXPECT_LT(*std::min_element(im.data(), im.data() + im.width() * im.height()), 200)
+          << name << ": blank";
+    }
   }
 }
 

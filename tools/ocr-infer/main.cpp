@@ -173,9 +173,12 @@ int run(const Options& opt) {
   // Opened before any work, so a path that cannot be written fails at once.
   std::optional<ocrcore::OutputFile> results;
   try {
-    if (!opt.output.empty())
-      ocrcore::remove_stale_temporary_files(std::filesystem::absolute(opt.output).parent_path());
     results.emplace(opt.output.empty() ? "-" : opt.output);
+    // Killed runs' temporaries lie where the file is replaced: beside the
+    // real target (a symlink's target may be elsewhere).
+    if (results->kind() == ocrcore::OutputKind::replace_file)
+      ocrcore::remove_stale_temporary_files(
+          std::filesystem::absolute(results->target()).parent_path());
   } catch (const Error& e) {
     std::cerr << "ocr-infer: " << e.what() << "\n";
     return kExitSomeFailed;
