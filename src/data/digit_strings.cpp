@@ -389,7 +389,7 @@ std::int64_t synthesize_digit_strings(const DigitStringSettings& s,
   if (s.count < 0) throw Error("--count must not be negative");
   if (s.max_digits < 1 || s.max_digits > 64) throw Error("--max-digits must be in 1..64");
   const HandwrittenDigits digits = load_mnist_digits(s.mnist_dir, s.split);
-  std::filesystem::create_directories(out_dir);
+  prepare_line_directory(out_dir);
   std::atomic<std::int64_t> done{0};
   std::mutex error_mutex;
   std::string first_error;

@@ -18,6 +18,19 @@
 
 namespace ocrcore::data {
 
+void prepare_line_directory(const std::filesystem::path& out_dir) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(out_dir, ec);
+  if (std::filesystem::exists(st)) {
+    if (!std::filesystem::is_directory(st))
+      throw Error(out_dir.string() +
+                  ": exists and is not a directory (lines are written into a directory)");
+    return;
+  }
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw Error(out_dir.string() + ": cannot create the directory: " + ec.message());
+}
+
 void write_numbered_line(const std::filesystem::path& out_dir, std::int64_t index,
                          const Image& image, const std::string& text) {
   char name[32];
@@ -153,7 +166,7 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
     }
     report.fonts_excluded = probe.excluded();
   }
-  std::filesystem::create_directories(out_dir);
+  prepare_line_directory(out_dir);
   std::atomic<std::int64_t> done{0};
   std::mutex error_mutex;
   std::string first_error;

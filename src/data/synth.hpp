@@ -62,6 +62,12 @@ struct SynthReport {
 SynthReport synthesize_lines(const SynthSettings& settings, const std::filesystem::path& out_dir,
                              const std::function<void(std::int64_t)>& progress = {});
 
+// Makes `out_dir` (and its parents) for numbered lines, or accepts it when it
+// is a directory already (a symlink to one is followed); anything else there
+// (a file, a FIFO, a device) is refused with an error naming it, before any
+// line is rendered.
+void prepare_line_directory(const std::filesystem::path& out_dir);
+
 // Writes one training line as NNNNNN.png + NNNNNN.gt.txt (the index, six
 // digits at least), each file atomically: what every line generator writes.
 void write_numbered_line(const std::filesystem::path& out_dir, std::int64_t index,

@@ -1,12 +1,14 @@
 // Where outputs go, as a user's machine meets them: every tool that writes a
-// file (ocr-infer's results and --errors-json, ocr-convert, ocr-lm, ocr-train)
+// file (ocr-infer's results and --errors-json, ocr-convert, ocr-lm, ocr-train,
+// ocr-compress)
 // x {regular file, new path, symlink to a file, dangling symlink, FIFO with a
 // reader, character device, directory, read-only directory, missing parent},
 // plus standard output on a full device, closed, and a pipe closed early. For
 // each: the exit code, the message, and that nothing but the intended output
 // changed in the temporary tree (every other entry's type and bytes compared).
 // Inputs: a list that never ends a line, a directory with a symlink cycle, a
-// multi-page TIFF.
+// multi-page TIFF. ocr-synth, whose output is a directory of lines: a new
+// path, a directory, a link to one; anything else refused before rendering.
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -35,7 +37,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kInfer = OCR_INFER_EXE, kConvert = OCR_CONVERT_EXE, kLm = OCR_LM_EXE,
-                  kTrain = OCR_TRAIN_EXE, kSynth = OCR_SYNTH_EXE;
+                  kTrain = OCR_TRAIN_EXE, kSynth = OCR_SYNTH_EXE, kCompress = OCR_COMPRESS_EXE;
 const std::string kModel = OCRCORE_SOURCE_DIR "/models/compact-printed.ocrm";
 
 enum class Stdout { file, full_device, closed, early_closed_pipe };
@@ -147,6 +149,13 @@ class OutputMatrix : public ::testing::Test {
                   .exit_code,
               0);
     std::ofstream(d / "arch.json") << kTinyLineArchitecture;
+    // A teacher for ocr-compress's output (one step is enough).
+    ASSERT_EQ(run({kTrain, "--arch", (d / "arch.json").string(), "--train", (d / "lines").string(),
+                   "--iterations", "1", "-b", "4", "-t", "1", "-q", "--run-dir",
+                   (d / "teacher-run").string(), "-o", (d / "teacher.ocrm").string()},
+                  d)
+                  .exit_code,
+              0);
     // The read-only directory case runs ocr-train as an unprivileged user,
     // who must be able to make its run directory here.
     fs::permissions(d, fs::perms::all, fs::perm_options::add);
@@ -207,6 +216,34 @@ class OutputMatrix : public ::testing::Test {
                                            o};
          },
          text_nonempty},
+        {"ocr-compress -o",
+         [=](const std::string& o) {
+           static int runs = 0;
+           return std::vector<std::string>{kCompress,
+                                           "--teacher",
+                                           (d / "teacher.ocrm").string(),
+                                           "--train",
+                                           (d / "lines").string(),
+                                           "--run-dir",
+                                           (d / ("compress" + std::to_string(runs++))).string(),
+                                           "--stages",
+                                           "ts",
+                                           "--ts-iterations",
+                                           "1",
+                                           "-b",
+                                           "4",
+                                           "--latency-lines",
+                                           "1",
+                                           "--eval",
+                                           "none",
+                                           "--no-augment",
+                                           "-t",
+                                           "1",
+                                           "-q",
+                                           "-o",
+                                           o};
+         },
+         [](const std::string& bytes) { EXPECT_GT(bytes.size(), 1000u); }},
     };
   }
 
@@ -358,6 +395,60 @@ TEST_F(OutputMatrix, EveryToolEveryKindOfPath) {
       }
     }
   }
+}
+
+TEST_F(OutputMatrix, SynthWritesIntoDirectoriesOnly) {
+  TempDir t;
+  const fs::path root = t.path();
+  fs::create_directories(root / "scratch");
+  auto synth = [&](const fs::path& out) {
+    return run({kSynth, "--corpus", (fixtures_dir() / "corpus.txt").string(), "--fonts",
+                "/usr/share/fonts/truetype/dejavu", "-o", out.string(), "--count", "2", "--height",
+                "16", "--max-chars", "8", "-q"},
+               root / "scratch");
+  };
+  auto lines_in = [](const fs::path& dir) {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir))
+      n += e.path().extension() == ".png";
+    return n;
+  };
+  // A new path, parents made.
+  ToolRun r = synth(root / "new/deeper");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines_in(root / "new/deeper"), 2);
+  // A directory with other files: they stay as they were.
+  fs::create_directories(root / "existing");
+  write_bytes(root / "existing/bystander.txt", "keep me\n");
+  r = synth(root / "existing");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines_in(root / "existing"), 2);
+  EXPECT_EQ(read_bytes(root / "existing/bystander.txt"), "keep me\n");
+  // A link to a directory: followed, the link kept.
+  fs::create_directories(root / "real");
+  fs::create_directory_symlink("real", root / "link");
+  r = synth(root / "link");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(file_type(root / "link"), "link");
+  EXPECT_EQ(lines_in(root / "real"), 2);
+  // A file, a FIFO, a device, a dangling link: refused, named, untouched.
+  write_bytes(root / "file.txt", "old\n");
+  ASSERT_EQ(::mkfifo((root / "fifo").c_str(), 0644), 0);
+  fs::create_symlink("nowhere/at/all", root / "dangling");
+  std::vector<std::pair<fs::path, std::string>> refused = {
+      {root / "file.txt", "file"}, {root / "fifo", "fifo"}, {root / "dangling", "link"}};
+  if (::mknod((root / "null").c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0)
+    refused.push_back({root / "null", "chardev"});
+  for (const auto& [path, type] : refused) {
+    SCOPED_TRACE(path.string());
+    r = synth(path);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find(path.string()), std::string::npos) << r.err;
+    EXPECT_EQ(file_type(path), type);
+  }
+  EXPECT_NE(synth(root / "file.txt").err.find("exists and is not a directory"), std::string::npos);
+  EXPECT_EQ(read_bytes(root / "file.txt"), "old\n");
+  EXPECT_FALSE(fs::exists(root / "nowhere"));
 }
 
 TEST_F(OutputMatrix, StandardOutputFailuresAreReported) {
