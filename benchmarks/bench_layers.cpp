@@ -231,8 +231,8 @@ double fma_peak_gflops() {
 
 // The engine's settings: threads, the convolution algorithm ("auto" is the
 // engine's own choice) and OCRCORE_TUCKER's Tucker execution.
-RecognizerOptions engine_options(int threads, const char* conv_algorithm) {
-  RecognizerOptions options;
+OnednnSettings engine_options(int threads, const char* conv_algorithm) {
+  OnednnSettings options;
   options.threads = threads;
   options.conv_algorithm = parse_conv_algorithm(conv_algorithm);
   const char* tucker = std::getenv("OCRCORE_TUCKER");

@@ -248,10 +248,8 @@ int run(int argc, char** argv) {
   }
   if (profile) {
     if (backend != Backend::onednn) throw Error("--profile times the onednn engine only");
-    RecognizerOptions options;
-    options.lstm_precision = precision;
-    options.conv_precision = conv;
-    auto engine = detail::make_onednn_engine(*model, options);
+    auto engine =
+        detail::make_onednn_engine(*model, {.lstm_precision = precision, .conv_precision = conv});
     for (const auto& l : lines)  // warm-up: primitives for every line width
       engine->forward(std::span(&l, 1));
     engine->set_profiling(true);

@@ -34,18 +34,34 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
       options_.backend == Backend::reference
           ? detail::make_reference_engine(ModelAccess::network(*model_), options_.threads,
                                           options_.conv_precision)
-          : detail::make_onednn_engine(*model_, options_));
+          : detail::make_onednn_engine(*model_, {.threads = options_.threads,
+                                                 .isa = options_.isa,
+                                                 .conv_algorithm = options_.conv_algorithm,
+                                                 .tucker = options_.tucker,
+                                                 .lstm_precision = options_.lstm_precision,
+                                                 .conv_precision = options_.conv_precision}));
 }
 
 Recognizer::~Recognizer() = default;
 Recognizer::Recognizer(Recognizer&&) noexcept = default;
 Recognizer& Recognizer::operator=(Recognizer&&) noexcept = default;
 
+void Recognizer::check_usable() const {
+  if (!engine_) throw Error("this Recognizer was moved from; use the one it was moved to");
+}
+
+const Model& Recognizer::model() const {
+  check_usable();
+  return *model_;
+}
+
 std::vector<LogProbs> Recognizer::forward(std::span<const LineTensor> lines) {
+  check_usable();
   return engine_->backend->forward(lines);
 }
 
 LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x) const {
+  check_usable();
   if (lp.classes != model_->num_classes() || lp.frames < 0 ||
       lp.values.size() != static_cast<std::size_t>(lp.frames) * lp.classes)
     throw Error("log-probabilities of " + std::to_string(lp.frames) + " frames x " +
@@ -57,8 +73,9 @@ LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x)
   for (std::size_t i = 0; i < lp.values.size(); ++i)
     if (std::isnan(lp.values[i]) || lp.values[i] == INFINITY)
       throw Error(model_->source() + ": the network's output is not a number at frame " +
-                  std::to_string(i / static_cast<std::size_t>(lp.classes)) +
-                  " (weights so large that the computation overflows?)");
+                      std::to_string(i / static_cast<std::size_t>(lp.classes)) +
+                      " (weights so large that the computation overflows?)",
+                  ErrorKind::bad_model);
   std::vector<int> labels;
   std::vector<ctc::LabelSpan> spans;
   double log_prob = 0;
@@ -162,7 +179,8 @@ LanguageModelOptions tuned_language_model_options(const Model& model) {
     float parsed = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
     if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(parsed))
-      throw Error(model.source() + ": metadata " + key + " is '" + text + "', not a number");
+      throw Error(model.source() + ": metadata " + key + " is '" + text + "', not a number",
+                  ErrorKind::bad_model);
     value = parsed;
   };
   read(kMetadataLmWeight, options.weight);
@@ -184,13 +202,14 @@ void clamp_boxes(LineResult& result, int image_width) {
 }  // namespace
 
 std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images) {
+  check_usable();
   std::vector<LineTensor> lines;
   lines.reserve(images.size());
   for (std::size_t i = 0; i < images.size(); ++i) {
     try {
       lines.push_back(normalize_line(images[i], model_->preprocessing()));
     } catch (const Error& e) {
-      throw Error("image " + std::to_string(i) + " of the batch: " + e.what());
+      throw Error("image " + std::to_string(i) + " of the batch: " + e.what(), e.kind());
     }
   }
   auto log_probs = forward(lines);
@@ -205,6 +224,7 @@ std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images)
 
 std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> images,
                                                     int batch_size) {
+  check_usable();
   if (batch_size < 1) throw Error("batch size must be >= 1");
   std::vector<LineOutcome> out(images.size());
   std::vector<LineTensor> lines(images.size());
@@ -214,9 +234,9 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
       lines[i] = normalize_line(images[i], model_->preprocessing());
       order.push_back(i);
     } catch (const Error& e) {
-      out[i].error = e.what();
+      out[i].error = e;
     } catch (const std::bad_alloc&) {
-      out[i].error = "out of memory while normalising the line";
+      out[i].error = Error("out of memory while normalising the line");
     }
   }
   // Widest first: a batch whose shape the engine has not built yet can then
@@ -240,9 +260,11 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
         out[order[k]].result = std::move(results[k - b0]);
       return true;
     } catch (const std::exception& e) {
+      const Error* known = dynamic_cast<const Error*>(&e);
       for (std::size_t k = b0; k < b1; ++k) {
         lines[order[k]] = std::move(batch[k - b0]);
-        out[order[k]].error = std::string("recognition failed: ") + e.what();
+        out[order[k]].error = Error(std::string("recognition failed: ") + e.what(),
+                                    known ? known->kind() : ErrorKind::internal);
       }
       return false;
     }
@@ -254,24 +276,15 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
     // fail on their own are reported.
     if (!run(b0, b1) && b1 - b0 > 1)
       for (std::size_t k = b0; k < b1; ++k)
-        if (run(k, k + 1)) out[order[k]].error.clear();
+        if (run(k, k + 1)) out[order[k]].error.reset();
   }
   return out;
 }
 
-void Recognizer::recognize_files(std::span<const std::filesystem::path> paths,
-                                 const std::function<void(std::size_t, LineOutcome&&)>& each,
-                                 int batch_size, std::int64_t max_pixels) {
-  std::vector<ImageFile> files;
-  files.reserve(paths.size());
-  for (const auto& p : paths)
-    files.push_back({p, -1});
-  recognize_files(files, each, batch_size, max_pixels);
-}
-
-void Recognizer::recognize_files(std::span<const ImageFile> paths,
-                                 const std::function<void(std::size_t, LineOutcome&&)>& each,
-                                 int batch_size, std::int64_t max_pixels) {
+void Recognizer::recognize_files(std::span<const ImageFile> paths, OutcomeCallback each,
+                                 void* context, int batch_size, std::int64_t max_pixels) {
+  check_usable();
+  if (!each) throw Error("recognize_files needs a callback");
   if (batch_size < 1) throw Error("batch size must be >= 1");
   const std::size_t window = static_cast<std::size_t>(batch_size) * 8;
   for (std::size_t begin = 0; begin < paths.size(); begin += window) {
@@ -286,10 +299,10 @@ void Recognizer::recognize_files(std::span<const ImageFile> paths,
                              : load_image_page(paths[i].path, paths[i].page, max_pixels));
         loaded.push_back(i - begin);
       } catch (const Error& e) {
-        outcomes[i - begin].error = e.what();
+        outcomes[i - begin].error = e;
       } catch (const std::bad_alloc&) {
         outcomes[i - begin].error =
-            paths[i].path.string() + ": out of memory while loading the image";
+            Error(paths[i].path.string() + ": out of memory while loading the image");
       }
     }
     const std::vector<ImageView> views(images.begin(), images.end());
@@ -297,7 +310,7 @@ void Recognizer::recognize_files(std::span<const ImageFile> paths,
     for (std::size_t k = 0; k < recognised.size(); ++k)
       outcomes[loaded[k]] = std::move(recognised[k]);
     for (std::size_t i = begin; i < end; ++i)
-      each(i, std::move(outcomes[i - begin]));
+      each(context, i, std::move(outcomes[i - begin]));
   }
 }
 

@@ -157,14 +157,15 @@ void compare_backends(const Architecture& arch, unsigned seed,
                       ConvAlgorithm conv = ConvAlgorithm::automatic,
                       TuckerExecution tucker = TuckerExecution::automatic) {
   auto model = random_model(arch, seed);
-  Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer ref(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
   auto lines = random_lines(arch.input_height, {1, 3, 17, 64, 65, 130, 257, 9}, seed);
   auto a = ref.forward(lines);
   // Every kernel path this CPU can run, one and two threads.
   for (Isa isa : supported_isas())
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::string(isa_name(isa)) + ", threads " + std::to_string(threads));
-      RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, threads, isa};
+      RecognizerOptions options{
+          .decoder = Decoder::greedy, .backend = Backend::onednn, .threads = threads, .isa = isa};
       options.conv_algorithm = conv;
       options.tucker = tucker;
       Recognizer fast(model, options);
@@ -223,7 +224,7 @@ TEST(Backends, OnednnMatchesReferenceDirectAndWinograd) {
   auto model = random_model(winograd_arch(), 501);
   auto lines = random_lines(16, {70, 33}, 502);
   auto run = [&](ConvAlgorithm conv) {
-    RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, 1};
+    RecognizerOptions options{.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1};
     options.conv_algorithm = conv;
     return Recognizer(model, options).forward(lines);
   };
@@ -238,11 +239,13 @@ TEST(Backends, PreparedWeightsDoNotGrowWithRecognizers) {
   for (const Architecture& arch : {tucker_arch(), winograd_arch()}) {
     auto model = random_model(arch, 31);
     auto lines = random_lines(arch.input_height, {90, 33, 250}, 32);
-    Recognizer reference(model, {Decoder::greedy, 1, Backend::reference, 1});
+    Recognizer reference(model,
+                         {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
     reference.forward(lines);
     EXPECT_EQ(ModelAccess::prepared_bytes(*model), 0u) << "the reference backend prepares nothing";
 
-    const RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, 1};
+    const RecognizerOptions options{
+        .decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1};
     Recognizer first(model, options);
     const auto want = first.forward(lines);
     const std::size_t one = ModelAccess::prepared_bytes(*model);
@@ -273,9 +276,10 @@ TEST(Backends, Int8LstmStepsAgreeAcrossPathsAndStayCloseToFp32) {
   for (const Architecture& arch : {wide_arch(20), small_crnn(16, 9)}) {
     auto model = random_model(arch, 41);
     auto lines = random_lines(arch.input_height, {3, 64, 130, 257, 9}, 42);
-    Recognizer fp32(model, {Decoder::greedy, 1, Backend::onednn, 1});
+    Recognizer fp32(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
     const auto want = fp32.forward(lines);
-    RecognizerOptions options{Decoder::greedy, 1, Backend::onednn, 1, Isa::generic};
+    RecognizerOptions options{
+        .decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1, .isa = Isa::generic};
     options.lstm_precision = Precision::int8;
     ASSERT_TRUE(int8_lstm_supported(Isa::generic)) << "the generic path is the reference";
     const auto generic = Recognizer(model, options).forward(lines);
@@ -306,7 +310,8 @@ TEST(Backends, Int8LstmStepsAgreeAcrossPathsAndStayCloseToFp32) {
       }
     }
   }
-  RecognizerOptions reference{Decoder::greedy, 1, Backend::reference, 1};
+  RecognizerOptions reference{
+      .decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1};
   reference.lstm_precision = Precision::int8;
   EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), reference), Error);
   EXPECT_EQ(parse_precision("int8"), Precision::int8);
@@ -318,13 +323,14 @@ TEST(Backends, Int8LstmStepsAgreeAcrossPathsAndStayCloseToFp32) {
 // arithmetic; batch invariant (each line is quantised with its own scale);
 // against fp32 within what quantisation costs.
 TEST(Backends, Int8ConvolutionsMatchThePlainIntegerArithmetic) {
-  RecognizerOptions int8{Decoder::greedy, 1, Backend::onednn, 1};
+  RecognizerOptions int8{.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1};
   int8.conv_precision = Precision::int8;
   if (!int8_conv_supported()) {
     EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), int8), Error);
     GTEST_SKIP() << "no AVX-512 VNNI: int8 convolutions are refused (checked)";
   }
-  RecognizerOptions reference{Decoder::greedy, 1, Backend::reference, 1};
+  RecognizerOptions reference{
+      .decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1};
   reference.conv_precision = Precision::int8;
   for (const Architecture& arch : {wide_arch(20), small_crnn(16, 9)}) {
     auto model = random_model(arch, 43);
@@ -332,7 +338,9 @@ TEST(Backends, Int8ConvolutionsMatchThePlainIntegerArithmetic) {
     ASSERT_GE(std::count(flags.begin(), flags.end(), true), 1) << "the test runs int8 layers";
     auto lines = random_lines(arch.input_height, {3, 64, 130, 257, 9}, 44);
     Recognizer fast(model, int8), plain(model, reference);
-    const auto want = Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(lines);
+    const auto want =
+        Recognizer(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1})
+            .forward(lines);
     float worst_plain = 0, worst_fp32 = 0;
     int frames = 0, same_best = 0;
     std::vector<LogProbs> single;
@@ -377,13 +385,14 @@ TEST(Backends, Int8ConvolutionsMatchThePlainIntegerArithmetic) {
 // precision) and against fp32, on models with Tucker chains, batch norm and
 // channel counts that overhang oneDNN's blocks.
 TEST(Backends, Bf16ConvolutionsMatchThePlainBf16Arithmetic) {
-  RecognizerOptions bf16{Decoder::greedy, 1, Backend::onednn, 1};
+  RecognizerOptions bf16{.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1};
   bf16.conv_precision = Precision::bf16;
   if (!bf16_conv_supported()) {
     EXPECT_THROW(Recognizer(random_model(small_crnn(16, 9), 1), bf16), Error);
     GTEST_SKIP() << "no AVX-512 BF16: bf16 convolutions are refused (checked)";
   }
-  RecognizerOptions reference{Decoder::greedy, 1, Backend::reference, 1};
+  RecognizerOptions reference{
+      .decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1};
   reference.conv_precision = Precision::bf16;
   RecognizerOptions lstm_bf16 = bf16;
   lstm_bf16.lstm_precision = Precision::bf16;
@@ -392,7 +401,9 @@ TEST(Backends, Bf16ConvolutionsMatchThePlainBf16Arithmetic) {
   for (const Architecture& arch : {wide_arch(20), small_crnn(16, 9)}) {
     auto model = random_model(arch, 47);
     auto lines = random_lines(arch.input_height, {3, 64, 130, 257, 9}, 48);
-    const auto want = Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(lines);
+    const auto want =
+        Recognizer(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1})
+            .forward(lines);
     const auto plain = Recognizer(model, reference).forward(lines);
     float worst_plain = 0, worst_fp32 = 0, plain_fp32 = 0;
     int frames = 0, same_best = 0;
@@ -444,8 +455,9 @@ TEST(Quantization, CalibrationRangesAreTheLargestValueEachOpReceives) {
   // The observer sees what the reference engine computes with: its result
   // is the reference backend's.
   const auto direct = detail::reference_forward(net, lines[1]);
-  const auto engine = Recognizer(model, {Decoder::greedy, 1, Backend::reference, 1})
-                          .forward(std::span(&lines[1], 1));
+  const auto engine =
+      Recognizer(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1})
+          .forward(std::span(&lines[1], 1));
   EXPECT_EQ(direct.values, engine[0].values);
   LineTensor wrong = lines[0];
   wrong.height = 15;
@@ -513,7 +525,7 @@ TEST(Tuning, ImageConvForOneChannel3x3AndItsPool) {
 TEST(Backends, BatchInvariance) {
   auto arch = small_crnn(16, 7);
   auto model = random_model(arch, 11);
-  Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer rec(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
   auto lines = random_lines(16, {40, 300, 7, 121, 40, 2}, 3);
   auto together = rec.forward(lines);
   for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -529,25 +541,39 @@ TEST(Backends, BatchInvariance) {
 TEST(Backends, ThreadCountDoesNotChangeResults) {
   auto model = random_model(small_crnn(16, 7), 12);
   auto lines = random_lines(16, {90, 31, 200}, 4);
-  Recognizer one(model, {Decoder::greedy, 1, Backend::onednn, 1});
-  Recognizer two(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  Recognizer one(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
+  Recognizer two(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 2});
   auto a = one.forward(lines), b = two.forward(lines);
   for (std::size_t i = 0; i < lines.size(); ++i)
     EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-5f);
 }
 
 TEST(Backends, RepeatedShapesReuseCachedPrimitives) {
-  // Same engine, alternating batch shapes: cached primitives must be rebuilt
-  // or reused correctly.
+  // Same engine, alternating batch shapes: each shape's primitives are made
+  // once (the first round), reused after (no creation time at all), and give
+  // the reference's results every time.
   auto model = random_model(small_crnn(16, 7), 13);
-  Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
-  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer ref(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
+  auto engine = detail::make_onednn_engine(*model, {});
+  engine->set_profiling(true);
+  auto creation_seconds = [&] {
+    const auto p = engine->profile();
+    EXPECT_EQ(p.back().name, "primitive creation");
+    return p.back().seconds;
+  };
+  double after_first_round = 0;
   for (int round = 0; round < 3; ++round) {
     for (auto widths : {std::vector<int>{50, 20}, std::vector<int>{80}, std::vector<int>{50, 20}}) {
       auto lines = random_lines(16, widths, static_cast<unsigned>(round));
-      auto a = ref.forward(lines), b = fast.forward(lines);
+      auto a = ref.forward(lines), b = engine->forward(lines);
       for (std::size_t i = 0; i < lines.size(); ++i)
         EXPECT_LE(max_abs_diff(a[i].values, b[i].values), 1e-4f);
+    }
+    if (round == 0) {
+      after_first_round = creation_seconds();
+      EXPECT_GT(after_first_round, 0.0) << "the first round made no primitives";
+    } else {
+      EXPECT_EQ(creation_seconds(), after_first_round) << "round " << round << " made primitives";
     }
   }
 }
@@ -602,8 +628,12 @@ TEST(Backends, NarrowBatchAfterAWideOne) {
              far = random_lines(16, {100}, 3);
   engine->forward(far);
   engine->forward(wide);
-  const auto own = Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 1}).forward(narrow);
-  const auto ref = Recognizer(model, {Decoder::greedy, 1, Backend::reference, 1}).forward(narrow);
+  const auto own =
+      Recognizer(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1})
+          .forward(narrow);
+  const auto ref =
+      Recognizer(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1})
+          .forward(narrow);
   int builds = 0;
   double created = creation_seconds();
   for (int run = 0; run < 300; ++run) {
@@ -622,7 +652,7 @@ TEST(Backends, WrongLineHeightIsAnError) {
   std::mt19937 rng(1);
   std::vector<LineTensor> lines{random_line(20, 30, rng)};
   for (Backend b : {Backend::reference, Backend::onednn}) {
-    Recognizer rec(model, {Decoder::greedy, 1, b, 1});
+    Recognizer rec(model, {.decoder = Decoder::greedy, .backend = b, .threads = 1});
     EXPECT_THROW(rec.forward(lines), Error);
   }
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <sstream>
 
@@ -29,7 +30,8 @@ double directory_cer(const fs::path& dir, Backend backend, std::size_t max_lines
   if (sources.size() > max_lines) sources.resize(max_lines);
   // One thread: ctest already runs tests in parallel, and oversubscribed OpenMP
   // teams spin-wait.
-  Recognizer rec(Model::load(kModel), {Decoder::greedy, 1, backend, 1});
+  Recognizer rec(Model::load(kModel),
+                 {.decoder = Decoder::greedy, .backend = backend, .threads = 1});
   std::vector<LabelledLine> lines;
   for (const auto& s : sources) {
     EXPECT_TRUE(s.ground_truth) << s.image;
@@ -55,10 +57,44 @@ TEST(DefaultModel, Uw3DevTest) {
 }
 
 TEST(DefaultModel, BackendsAgreeOnText) {
-  // Log-probabilities agree to 1e-4; a near-tie could still flip one argmax on
-  // another instruction set, hence a tolerance of about one character. Four
-  // lines: the reference engine takes seconds per line of a full-size model.
+  // Each line reads the same on both engines, text and frame by frame. Their
+  // log-probabilities agree to about 1e-4 (the Backends tests), so a frame's
+  // argmax may differ only where the reference's two best classes are closer
+  // than 1e-3: such a near-tie is allowed, and the line's text is then not
+  // compared. Four lines: the reference engine takes seconds per line of a
+  // full-size model.
   const fs::path dir = fs::path(OCRCORE_SOURCE_DIR) / "models" / "samples";
-  EXPECT_NEAR(directory_cer(dir, Backend::onednn, 4), directory_cer(dir, Backend::reference, 4),
-              0.02);
+  std::istringstream none;
+  auto sources = expand_inputs({dir.string()}, none);
+  ASSERT_GE(sources.size(), 4u);
+  sources.resize(4);
+  const auto model = Model::load(kModel);
+  Recognizer fast(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
+  Recognizer ref(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
+  int compared = 0;
+  for (const auto& source : sources) {
+    SCOPED_TRACE(source.string());
+    const LineTensor line = normalize_line(load_image(source), model->preprocessing());
+    const LogProbs a = ref.forward(std::span(&line, 1)).front();
+    const LogProbs b = fast.forward(std::span(&line, 1)).front();
+    ASSERT_EQ(a.frames, b.frames);
+    ASSERT_EQ(a.classes, b.classes);
+    bool near_tie = false;
+    for (int t = 0; t < a.frames; ++t) {
+      const float* fa = a.frame(t);
+      const float* fb = b.frame(t);
+      const auto best_a = std::max_element(fa, fa + a.classes) - fa;
+      const auto best_b = std::max_element(fb, fb + b.classes) - fb;
+      if (best_a == best_b) continue;
+      const float margin = fa[best_a] - fa[best_b];
+      EXPECT_LT(margin, 1e-3f) << "frame " << t << ": class " << best_a << " against " << best_b;
+      near_tie = true;
+    }
+    if (near_tie) continue;
+    ++compared;
+    const std::string text = ref.decode(a, line.scale_x, line.offset_x).text;
+    EXPECT_EQ(fast.decode(b, line.scale_x, line.offset_x).text, text);
+    EXPECT_FALSE(text.empty());
+  }
+  EXPECT_GE(compared, 3) << "near-ties on most lines: the engines disagree more than rounding";
 }

@@ -54,13 +54,14 @@ Scored random_lines(Recognizer& oracle, int count) {
 
 TEST(Evaluate, NormalisedLinesScoreAsEachLineOnItsOwn) {
   auto model = random_model(small_crnn(16, 9), 11);
-  Recognizer oracle(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer oracle(model,
+                    {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
   const Scored s = random_lines(oracle, 11);
   ASSERT_GT(s.expected.chars.errors, 0u);
   std::vector<LineTensor> lines;
   for (const Image& image : s.images)
     lines.push_back(normalize_line(image, model->preprocessing()));
-  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  Recognizer fast(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 2});
   for (int batch_size : {1, 4, 16}) {
     SCOPED_TRACE("batch size " + std::to_string(batch_size));
     const TextScore got = evaluate(fast, lines, s.references, batch_size);
@@ -76,7 +77,8 @@ TEST(Evaluate, NormalisedLinesScoreAsEachLineOnItsOwn) {
 
 TEST(Evaluate, AnUnreadableImageCountsAsReadEmpty) {
   auto model = random_model(small_crnn(16, 9), 12);
-  Recognizer oracle(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer oracle(model,
+                    {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
   const Scored s = random_lines(oracle, 5);
   TempDir dir;
   std::vector<LabelledLine> lines;
@@ -88,7 +90,7 @@ TEST(Evaluate, AnUnreadableImageCountsAsReadEmpty) {
   write_bytes(dir / "broken.png", "not a png");
   lines.push_back({dir / "broken.png", "abc"});
   lines.push_back({dir / "missing.png", "de"});
-  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer fast(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
   for (int batch_size : {1, 3}) {
     const TextScore got = evaluate(fast, lines, batch_size);
     EXPECT_EQ(got.lines, 7u);

@@ -48,14 +48,16 @@ TEST(Recognizer, DecodeGivesTextConfidencesAndPositions) {
 
 TEST(Recognizer, LineConfidenceIsSequenceProbability) {
   auto model = random_model(small_crnn(16, 3), 2);
-  Recognizer rec(model, {Decoder::greedy, 1, Backend::reference, 1});
+  Recognizer rec(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
   // 2 frames, P(a) = .4, P(blank) = .6 : greedy says "", P("") = .36.
   LogProbs lp{
       2, 3, {std::log(0.6f), std::log(0.4f), -30.0f, std::log(0.6f), std::log(0.4f), -30.0f}};
   auto r = rec.decode(lp);
   EXPECT_EQ(r.text, "");
   EXPECT_NEAR(r.confidence, 0.36f, 1e-4);
-  Recognizer beam(model, {Decoder::beam, 4, Backend::reference, 1});
+  Recognizer beam(
+      model,
+      {.decoder = Decoder::beam, .beam_width = 4, .backend = Backend::reference, .threads = 1});
   auto b = beam.decode(lp);
   EXPECT_EQ(b.text, "a");
   EXPECT_NEAR(b.confidence, 0.64f, 1e-4);
@@ -66,8 +68,8 @@ TEST(Recognizer, ImagesEndToEndBothBackendsAgree) {
   std::vector<Image> images{random_image(120, 30, 1), random_image(40, 16, 2),
                             random_image(300, 45, 3), random_image(3, 20, 4)};
   std::vector<ImageView> views(images.begin(), images.end());
-  Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
-  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  Recognizer ref(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
+  Recognizer fast(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 2});
   auto a = ref.recognize(views), b = fast.recognize(views);
   ASSERT_EQ(a.size(), 4u);
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -88,13 +90,13 @@ TEST(Recognizer, SharedModelConcurrentRecognizers) {
   for (unsigned i = 0; i < 6; ++i)
     images.push_back(random_image(80 + 30 * int(i), 24, i));
   std::vector<ImageView> views(images.begin(), images.end());
-  Recognizer single(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer single(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
   auto expected = single.recognize(views);
   std::vector<std::vector<LineResult>> got(3);
   std::vector<std::thread> threads;
   for (int t = 0; t < 3; ++t)
     threads.emplace_back([&, t] {
-      Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+      Recognizer rec(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
       for (int rep = 0; rep < 3; ++rep)
         got[t] = rec.recognize(views);
     });
@@ -130,7 +132,9 @@ TEST(Recognizer, NonFiniteNetworkOutputIsAnError) {
            std::filesystem::path(OCRCORE_SOURCE_DIR) / "fuzz/regressions/fuzz_model_file")) {
     const Image line = random_image(96, 24, 3);
     try {
-      Recognizer(Model::load(e.path()), {Decoder::greedy, 1, Backend::onednn, 1}).recognize(line);
+      Recognizer(Model::load(e.path()),
+                 {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1})
+          .recognize(line);
     } catch (const Error& error) {
       SUCCEED() << error.what();
     }
@@ -144,8 +148,9 @@ TEST(Recognizer, EachLineOnItsOwnInInputOrder) {
     images.push_back(random_image(30 + 57 * int((i * 5) % 7), 16 + 4 * int(i % 3), 10 + i));
   std::vector<ImageView> views(images.begin(), images.end());
   views.insert(views.begin() + 3, ImageView());  // an unusable image among them
-  Recognizer oracle(model, {Decoder::greedy, 1, Backend::reference, 1});
-  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 2});
+  Recognizer oracle(model,
+                    {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
+  Recognizer fast(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 2});
   for (int batch_size : {1, 3, 16}) {
     SCOPED_TRACE("batch size " + std::to_string(batch_size));
     const auto outcomes = fast.recognize_each(views, batch_size);
@@ -153,11 +158,14 @@ TEST(Recognizer, EachLineOnItsOwnInInputOrder) {
     for (std::size_t i = 0; i < views.size(); ++i) {
       if (i == 3) {
         EXPECT_FALSE(outcomes[i].result);
-        EXPECT_NE(outcomes[i].error.find("empty"), std::string::npos) << outcomes[i].error;
+        ASSERT_TRUE(outcomes[i].error);
+        EXPECT_NE(std::string(outcomes[i].error->what()).find("empty"), std::string::npos)
+            << outcomes[i].error->what();
+        EXPECT_EQ(outcomes[i].error->kind(), ErrorKind::bad_input);
         continue;
       }
-      ASSERT_TRUE(outcomes[i].result) << "line " << i << ": " << outcomes[i].error;
-      EXPECT_TRUE(outcomes[i].error.empty());
+      ASSERT_TRUE(outcomes[i].result) << "line " << i << ": " << outcomes[i].error->what();
+      EXPECT_FALSE(outcomes[i].error);
       const LineResult want = oracle.recognize(views[i]);
       EXPECT_EQ(outcomes[i].result->text, want.text) << "line " << i;
       EXPECT_NEAR(outcomes[i].result->confidence, want.confidence, 1e-3) << "line " << i;
@@ -189,14 +197,19 @@ TEST(Recognizer, EachLineIsolatesALineWhoseRecognitionFails) {
   const Image blank(80, 16, 255);
   const Image inked = random_image(80, 16, 3);
   std::vector<ImageView> views{blank, inked, blank};
-  Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer rec(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
   EXPECT_THROW(rec.recognize(views), Error) << "the whole batch fails";
   const auto outcomes = rec.recognize_each(views, 3);
   ASSERT_EQ(outcomes.size(), 3u);
-  EXPECT_TRUE(outcomes[0].result) << outcomes[0].error;
+  EXPECT_TRUE(outcomes[0].result);
+  EXPECT_FALSE(outcomes[0].error);
   EXPECT_FALSE(outcomes[1].result);
-  EXPECT_NE(outcomes[1].error.find("recognition failed"), std::string::npos) << outcomes[1].error;
-  EXPECT_TRUE(outcomes[2].result) << outcomes[2].error;
+  ASSERT_TRUE(outcomes[1].error);
+  EXPECT_NE(std::string(outcomes[1].error->what()).find("recognition failed"), std::string::npos)
+      << outcomes[1].error->what();
+  // The network's output is not a number: the model's weights are at fault.
+  EXPECT_EQ(outcomes[1].error->kind(), ErrorKind::bad_model) << outcomes[1].error->what();
+  EXPECT_TRUE(outcomes[2].result);
 }
 
 // Files read a window (8 batches) at a time: results in input order across
@@ -217,8 +230,9 @@ TEST(Recognizer, FilesInInputOrderWithTheirOwnErrors) {
     save_png(paths.back(), images.back());
   }
   paths.push_back(dir / "missing.png");
-  Recognizer oracle(model, {Decoder::greedy, 1, Backend::reference, 1});
-  Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer oracle(model,
+                    {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
+  Recognizer rec(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
   for (int batch_size : {1, 4}) {
     std::vector<std::size_t> order;
     rec.recognize_files(
@@ -227,10 +241,15 @@ TEST(Recognizer, FilesInInputOrderWithTheirOwnErrors) {
           order.push_back(i);
           if (i == 4 || i == 11) {
             EXPECT_FALSE(o.result);
-            EXPECT_NE(o.error.find(paths[i].string()), std::string::npos) << o.error;
+            ASSERT_TRUE(o.error);
+            EXPECT_NE(std::string(o.error->what()).find(paths[i].string()), std::string::npos)
+                << o.error->what();
+            // Not an image: bad input; missing: the file system said so.
+            EXPECT_EQ(o.error->kind(), i == 4 ? ErrorKind::bad_input : ErrorKind::io)
+                << o.error->what();
             return;
           }
-          ASSERT_TRUE(o.result) << o.error;
+          ASSERT_TRUE(o.result) << o.error->what();
           EXPECT_EQ(o.result->text, oracle.recognize(images[i]).text) << "file " << i;
         },
         batch_size);
@@ -245,8 +264,14 @@ TEST(Recognizer, FilesInInputOrderWithTheirOwnErrors) {
 
 TEST(Recognizer, BadOptionsAndImages) {
   auto model = random_model(small_crnn(16, 9), 5);
-  EXPECT_THROW(Recognizer(model, {Decoder::greedy, 1, Backend::onednn, 0}), Error);
-  EXPECT_THROW(Recognizer(model, {Decoder::beam, 0, Backend::onednn, 1}), Error);
+  EXPECT_THROW(
+      Recognizer(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 0}),
+      Error);
+  EXPECT_THROW(
+      Recognizer(
+          model,
+          {.decoder = Decoder::beam, .beam_width = 0, .backend = Backend::onednn, .threads = 1}),
+      Error);
   EXPECT_THROW(Recognizer(nullptr), Error);
   Recognizer rec(model);
   EXPECT_THROW(rec.decode(peaked({0, 1, 2}, 12)), Error);  // model has 9 classes
@@ -261,4 +286,77 @@ TEST(Recognizer, BadOptionsAndImages) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("image 1 of the batch"), std::string::npos);
   }
+}
+
+// A Recognizer moved from says so on every call instead of dereferencing
+// nothing; the one moved to works.
+TEST(Recognizer, MovedFromThrowsAClearError) {
+  auto model = random_model(small_crnn(16, 9), 5);
+  Recognizer from(model);
+  Recognizer to(std::move(from));
+  const Image line = random_image(50, 16, 2);
+  const ImageView view = line;
+  auto expect_moved = [](auto&& call) {
+    try {
+      call();
+      ADD_FAILURE() << "a moved-from Recognizer ran";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("moved from"), std::string::npos) << e.what();
+      EXPECT_EQ(e.kind(), ErrorKind::bad_input);
+    }
+  };
+  expect_moved([&] { from.recognize(view); });
+  expect_moved([&] { from.recognize_each(std::span(&view, 1)); });
+  expect_moved([&] { from.decode(peaked({0, 1}, 9)); });
+  expect_moved([&] { from.forward({}); });
+  expect_moved([&] { from.model(); });
+  expect_moved([&] {
+    from.recognize_files(std::vector<std::filesystem::path>{"x.png"},
+                         [](std::size_t, LineOutcome&&) {});
+  });
+  EXPECT_EQ(to.recognize(view).text, Recognizer(model).recognize(view).text);
+  Recognizer assigned(model);
+  assigned = std::move(to);
+  expect_moved([&] { to.recognize(view); });
+  EXPECT_NO_THROW(assigned.recognize(view));
+}
+
+// Each kind of failure carries its category: what the caller passed, a bad
+// model, the file system, what this CPU cannot run.
+TEST(Recognizer, ErrorsCarryTheirKind) {
+  auto model = random_model(small_crnn(16, 9), 5);
+  auto kind_of = [](auto&& call) {
+    try {
+      call();
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    ADD_FAILURE() << "no error";
+    return ErrorKind::internal;
+  };
+  EXPECT_EQ(kind_of([&] { Recognizer(model, {.threads = 0}); }), ErrorKind::bad_input);
+  EXPECT_EQ(kind_of([&] { Recognizer(model, {.lstm_precision = Precision::bf16}); }),
+            ErrorKind::bad_input);
+  TempDir dir;
+  EXPECT_EQ(kind_of([&] { Model::load(dir / "missing.ocrm"); }), ErrorKind::io);
+  EXPECT_EQ(kind_of([&] { load_image(dir / "missing.png"); }), ErrorKind::io);
+  write_bytes(dir / "garbage.ocrm", std::string(64, 'x'));
+  EXPECT_EQ(kind_of([&] { Model::load(dir / "garbage.ocrm"); }), ErrorKind::bad_model);
+  write_bytes(dir / "garbage.png", "not a png");
+  EXPECT_EQ(kind_of([&] { load_image(dir / "garbage.png"); }), ErrorKind::bad_input);
+  write_bytes(dir / "garbage.arpa", "no data here\n");
+  EXPECT_EQ(kind_of([&] { LanguageModel::load(dir / "garbage.arpa"); }), ErrorKind::bad_model);
+  // A model whose tensors do not fit its architecture.
+  TensorMap tensors = model->tensors();
+  tensors.erase(tensors.begin());
+  EXPECT_EQ(kind_of([&] {
+              Model::from_parts(model->architecture(), model->alphabet(), model->preprocessing(),
+                                tensors);
+            }),
+            ErrorKind::bad_model);
+  EXPECT_EQ(kind_of([&] { parse_precision("fp8"); }), ErrorKind::bad_input);
+  if (!bf16_conv_supported())
+    EXPECT_EQ(kind_of([&] { Recognizer(model, {.conv_precision = Precision::bf16}); }),
+              ErrorKind::unsupported);
+  EXPECT_EQ(error_kind_name(ErrorKind::io), "I/O");
 }

@@ -50,7 +50,9 @@ TEST(SteadyState, ForwardAllocatesOnlyItsResults) {
     for (int threads : {1, 2}) {
       SCOPED_TRACE(std::string(isa_name(isa)) + ", threads " + std::to_string(threads));
       auto model = random_model(small_crnn(32, 11), 3);
-      Recognizer rec(model, {Decoder::greedy, 1, Backend::onednn, threads, isa});
+      Recognizer rec(
+          model,
+          {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = threads, .isa = isa});
       std::mt19937 rng(5);
       std::vector<LineTensor> batch_a, batch_b;
       for (int w : {200, 37, 120})

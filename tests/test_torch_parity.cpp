@@ -38,7 +38,7 @@ void check(Backend backend, bool batched) {
   auto model = Model::load(test::fixtures_dir() / "torch_crnn.ocrm");
   Fixture f = load_fixture();
   ASSERT_GE(f.lines.size(), 3u);
-  Recognizer rec(model, {Decoder::greedy, 1, backend, 1});
+  Recognizer rec(model, {.decoder = Decoder::greedy, .backend = backend, .threads = 1});
   std::vector<LogProbs> got;
   if (batched) {
     got = rec.forward(f.lines);

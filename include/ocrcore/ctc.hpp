@@ -6,7 +6,7 @@
 
 #include "ocrcore/export.hpp"
 #include "ocrcore/language_model.hpp"
-#include "ocrcore/recognizer.hpp"
+#include "ocrcore/types.hpp"
 
 namespace ocrcore::ctc {
 

@@ -49,10 +49,10 @@ class OCRCORE_API LanguageModel {
   // log10 P(token | state) by ARPA back-off; `next` receives the new context.
   float score(State state, int token, State* next) const;
 
-  struct Impl;  // the n-gram tables (opaque)
+  struct OCRCORE_LOCAL Impl;  // the n-gram tables (opaque)
 
  private:
-  explicit LanguageModel(std::unique_ptr<const Impl> impl);
+  OCRCORE_LOCAL explicit LanguageModel(std::unique_ptr<const Impl> impl);
   std::unique_ptr<const Impl> impl_;
 };
 

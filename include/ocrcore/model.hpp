@@ -10,13 +10,11 @@
 #include "ocrcore/export.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/tensor.hpp"
+#include "ocrcore/types.hpp"
 
 namespace ocrcore {
 
 inline constexpr int kModelFormatVersion = 1;
-
-// Arithmetic of a part of the network, or how a model file stores weights.
-enum class Precision { fp32, int8, bf16 };
 
 // A recognition model loaded once and then read-only: share one Model between
 // any number of threads and Recognizers.
@@ -60,13 +58,14 @@ class OCRCORE_API Model {
  private:
   // The library's own access to the compiled network (src/core/model_access.hpp).
   friend struct ModelAccess;
-  struct Impl;
-  explicit Model(std::unique_ptr<Impl> impl);
+  struct OCRCORE_LOCAL Impl;
+  OCRCORE_LOCAL explicit Model(std::unique_ptr<Impl> impl);
   // Validates the parts and compiles the network (errors name no file);
   // without `keep_tensors` the network takes the tensors' values over.
-  static std::unique_ptr<Impl> build(Architecture architecture, std::vector<std::string> alphabet,
-                                     Preprocessing preprocessing, TensorMap tensors,
-                                     bool keep_tensors);
+  OCRCORE_LOCAL static std::unique_ptr<Impl> build(Architecture architecture,
+                                                   std::vector<std::string> alphabet,
+                                                   Preprocessing preprocessing, TensorMap tensors,
+                                                   bool keep_tensors);
   std::unique_ptr<Impl> impl_;
 };
 

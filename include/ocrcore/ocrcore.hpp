@@ -13,4 +13,5 @@
 #include "ocrcore/model.hpp"
 #include "ocrcore/recognizer.hpp"
 #include "ocrcore/tensor.hpp"
+#include "ocrcore/types.hpp"
 #include "ocrcore/version.hpp"

@@ -2,54 +2,24 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ocrcore/cpu.hpp"
+#include "ocrcore/error.hpp"
 #include "ocrcore/export.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/language_model.hpp"
 #include "ocrcore/model.hpp"
+#include "ocrcore/types.hpp"
 
 namespace ocrcore {
-
-enum class Decoder { greedy, beam };
-// reference: plain loops, one line at a time, the oracle for every fast path.
-// onednn: batched, oneDNN primitives and our own kernels.
-enum class Backend { reference, onednn };
-
-// How the onednn backend runs 3x3 convolutions. Winograd (oneDNN's F(2x2,3x3)
-// and F(4x4,3x3) kernels) does 2.25-4x fewer multiplications than direct
-// convolution, at the cost of transforms, rounding errors around 1e-6
-// relative, and weights stored about four times larger. automatic chooses per
-// layer from its shape (measured rules, src/backend/onednn/tuning.hpp).
-enum class ConvAlgorithm { automatic, direct, winograd };
-// How the onednn backend runs Tucker-2 layers: as their chain of three
-// convolutions, or composed back into the one convolution they approximate
-// (more multiply-adds, sometimes faster). automatic chooses per layer.
-enum class TuckerExecution { automatic, chain, composed };
-// Arithmetic of a part of the network (onednn backend).
-//   LSTMs, int8: the input and recurrent matrices quantised per gate row when
-//   the model is prepared, each frame's input and the hidden state per step,
-//   integer dot products (AVX-512 VNNI, or the generic path); the cell stays
-//   fp32. About 2x faster DBLSTM.
-//   Convolutions, int8: weights quantised per output channel when the model is
-//   prepared; each convolution's input (a ReLU's output, so >= 0) quantised to
-//   uint8 with a scale from its largest value in the batch; oneDNN's int8
-//   convolutions (AVX-512 VNNI only). The image layer and convolutions whose
-//   input can be negative (inside Tucker chains) stay fp32.
-//   Convolutions, bf16: weights and each convolution's input rounded to
-//   bfloat16 (8 bits of mantissa), products summed in fp32 by oneDNN's bf16
-//   kernels (AVX-512 BF16 only); every convolution but the image layer. About
-//   2x faster than fp32, half as fast as int8, and closer to fp32 than int8.
-//   There is no bf16 LSTM: lstm_precision bf16 is refused.
-// What each costs in accuracy is measured in README.md (Benchmarks).
-// (enum class Precision: ocrcore/model.hpp.)
 
 struct RecognizerOptions {
   Decoder decoder = Decoder::greedy;
@@ -109,38 +79,20 @@ inline constexpr const char* kMetadataLmBonus = "lm_bonus";
 // naming the model if a recorded value is not a finite number.
 OCRCORE_API LanguageModelOptions tuned_language_model_options(const Model& model);
 
-struct CharResult {
-  std::string text;         // one alphabet entry (UTF-8)
-  float confidence = 0.0f;  // peak posterior of this character over its frames
-  int frame_begin = 0;      // frames [frame_begin, frame_end) emit it
-  int frame_end = 0;
-  int x_begin = 0;  // columns [x_begin, x_end) of the source image
-  int x_end = 0;
-};
-
-struct LineResult {
-  std::string text;
-  float confidence = 0.0f;  // P(text | image) under the CTC model
-  std::vector<CharResult> chars;
-};
-
-// One line of Recognizer::recognize_each: its result, or why it has none.
+// One line of Recognizer::recognize_each: its result, or why it has none
+// (error->kind() says whether the image was bad, unreadable, ...).
 struct LineOutcome {
   std::optional<LineResult> result;
-  std::string error;  // empty when recognised
+  std::optional<Error> error;  // set exactly when result is not
 };
 
-// Per-frame log-posteriors of one line: frames x classes, row-major.
-struct LogProbs {
-  int frames = 0;
-  int classes = 0;
-  std::vector<float> values;
-  const float* frame(int t) const { return values.data() + static_cast<std::size_t>(t) * classes; }
-};
+// Receives the outcome of input `index` (recognize_files' function-pointer
+// form): `context` is the caller's, passed through.
+using OutcomeCallback = void (*)(void* context, std::size_t index, LineOutcome&& outcome);
 
 // Runs a model. Holds its own scratch memory: use one Recognizer per thread
 // (they may share one Model). A line's result never depends on the other
-// lines of its batch.
+// lines of its batch. A Recognizer moved from throws Error on every call.
 class OCRCORE_API Recognizer {
  public:
   explicit Recognizer(std::shared_ptr<const Model> model, RecognizerOptions options = {});
@@ -156,18 +108,36 @@ class OCRCORE_API Recognizer {
   // input order. A line that cannot be read (an unusable image, recognition
   // failing on it) gets its error, and every other line is still recognised.
   std::vector<LineOutcome> recognize_each(std::span<const ImageView> images, int batch_size = 4);
-  // Line images read from disk a window of batches at a time (memory stays
+  // Pages of line images (ImageFile: a multi-page TIFF's pages are lines of
+  // their own) read from disk a window of batches at a time (memory stays
   // bounded for any number of files), each recognised as by recognize_each;
-  // `each(index, outcome)` receives them in input order. A file that cannot
-  // be read (load_image's limits and errors) gets its error, naming the file.
-  void recognize_files(std::span<const std::filesystem::path> paths,
-                       const std::function<void(std::size_t, LineOutcome&&)>& each,
+  // `each(context, index, outcome)` receives them in input order. A file that
+  // cannot be read (load_image's limits and errors) gets its error, naming
+  // the file.
+  void recognize_files(std::span<const ImageFile> files, OutcomeCallback each, void* context,
                        int batch_size = 4, std::int64_t max_pixels = kDefaultMaxImagePixels);
-  // The same over pages of files (ImageFile): a multi-page TIFF's pages are
-  // line images of their own.
-  void recognize_files(std::span<const ImageFile> files,
-                       const std::function<void(std::size_t, LineOutcome&&)>& each,
-                       int batch_size = 4, std::int64_t max_pixels = kDefaultMaxImagePixels);
+  // The same with any callable `each(index, outcome)` (a lambda), over pages
+  // or paths (whole files).
+  template <class Each>
+  void recognize_files(std::span<const ImageFile> files, Each&& each, int batch_size = 4,
+                       std::int64_t max_pixels = kDefaultMaxImagePixels) {
+    recognize_files(
+        files,
+        [](void* context, std::size_t index, LineOutcome&& outcome) {
+          (*static_cast<std::remove_reference_t<Each>*>(context))(index, std::move(outcome));
+        },
+        const_cast<void*>(static_cast<const void*>(std::addressof(each))), batch_size, max_pixels);
+  }
+  template <class Each>
+  void recognize_files(std::span<const std::filesystem::path> paths, Each&& each,
+                       int batch_size = 4, std::int64_t max_pixels = kDefaultMaxImagePixels) {
+    std::vector<ImageFile> files;
+    files.reserve(paths.size());
+    for (const auto& path : paths)
+      files.push_back({path, -1});
+    recognize_files(std::span<const ImageFile>(files), std::forward<Each>(each), batch_size,
+                    max_pixels);
+  }
 
   // Lower level: lines already normalised (normalize_line) to log-posteriors,
   // and decoding of log-posteriors.
@@ -175,13 +145,15 @@ class OCRCORE_API Recognizer {
   // `scale_x` and `offset_x` map frames back to source columns (LineTensor's).
   LineResult decode(const LogProbs& log_probs, float scale_x = 1.0f, float offset_x = 0.0f) const;
 
-  const Model& model() const { return *model_; }
+  const Model& model() const;
   const RecognizerOptions& options() const { return options_; }
 
  private:
+  // Throws Error if this Recognizer was moved from.
+  OCRCORE_LOCAL void check_usable() const;
   std::shared_ptr<const Model> model_;
   RecognizerOptions options_;
-  struct Engine;  // the backend that runs the network
+  struct OCRCORE_LOCAL Engine;  // the backend that runs the network
   std::unique_ptr<Engine> engine_;
 };
 

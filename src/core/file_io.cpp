@@ -37,10 +37,12 @@ fs::path resolve_symlinks(const fs::path& path) {
     if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
     std::error_code ec;
     const fs::path link = fs::read_symlink(p, ec);
-    if (ec) throw Error(path.string() + ": cannot read the symbolic link: " + ec.message());
+    if (ec)
+      throw Error(path.string() + ": cannot read the symbolic link: " + ec.message(),
+                  ErrorKind::io);
     p = link.is_absolute() ? link : p.parent_path() / link;
   }
-  throw Error(path.string() + ": too many levels of symbolic links");
+  throw Error(path.string() + ": too many levels of symbolic links", ErrorKind::io);
 }
 
 constexpr std::size_t kOutputBufferBytes = 1 << 16;
@@ -93,7 +95,7 @@ OutputFile::OutputFile(const std::filesystem::path& path) : name_(path.string())
   bool exists = false;
   if (::stat(target_.c_str(), &st) == 0) {
     exists = true;
-    if (S_ISDIR(st.st_mode)) throw Error(name_ + ": is a directory");
+    if (S_ISDIR(st.st_mode)) throw Error(name_ + ": is a directory", ErrorKind::io);
     if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
       kind_ = OutputKind::stream;
       fd_ = ::open(target_.c_str(), O_WRONLY | O_CLOEXEC | O_NOCTTY);
@@ -101,8 +103,9 @@ OutputFile::OutputFile(const std::filesystem::path& path) : name_(path.string())
       return;
     }
     if (!S_ISREG(st.st_mode))
-      throw Error(name_ +
-                  ": not a regular file, FIFO or character device; refusing to write over it");
+      throw Error(
+          name_ + ": not a regular file, FIFO or character device; refusing to write over it",
+          ErrorKind::io);
   } else if (errno != ENOENT) {
     fail("cannot inspect", errno);
   }
@@ -147,7 +150,7 @@ void OutputFile::fail(const std::string& what, int error) const {
   if (kind_ != OutputKind::standard_output && target_ != fs::path(name_))
     who += " (-> " + target_.string() + ")";
   if (kind_ == OutputKind::standard_output) who = "standard output";
-  throw Error(who + ": " + what + ": " + std::strerror(error));
+  throw Error(who + ": " + what + ": " + std::strerror(error), ErrorKind::io);
 }
 
 void OutputFile::write_all(const char* data, std::size_t size) {
@@ -163,7 +166,7 @@ void OutputFile::write_all(const char* data, std::size_t size) {
 }
 
 void OutputFile::write(std::string_view bytes) {
-  if (committed_) throw Error(name_ + ": written after it was finished");
+  if (committed_) throw Error(name_ + ": written after it was finished", ErrorKind::internal);
   if (!deferred_error_.empty()) flush();  // throws it
   buffer_.append(bytes);
   if (buffer_.size() >= kOutputBufferBytes) flush();
@@ -172,7 +175,7 @@ void OutputFile::write(std::string_view bytes) {
 void OutputFile::flush() {
   if (!deferred_error_.empty()) {
     buffer_.clear();
-    throw Error(deferred_error_);
+    throw Error(deferred_error_, ErrorKind::io);
   }
   if (buffer_.empty()) return;
   std::string pending;
@@ -250,11 +253,11 @@ namespace detail {
 
 OpenFile::OpenFile(const std::filesystem::path& path) : name_(path.string()) {
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw Error(name_ + ": cannot open: " + errno_text());
+  if (fd_ < 0) throw Error(name_ + ": cannot open: " + errno_text(), ErrorKind::io);
   struct stat st {};
   if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd_);
-    throw Error(name_ + ": not a regular file");
+    throw Error(name_ + ": not a regular file", ErrorKind::io);
   }
 }
 
@@ -264,7 +267,8 @@ OpenFile::~OpenFile() {
 
 std::size_t OpenFile::size() const {
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) throw Error(name_ + ": cannot read its size: " + errno_text());
+  if (::fstat(fd_, &st) != 0)
+    throw Error(name_ + ": cannot read its size: " + errno_text(), ErrorKind::io);
   return static_cast<std::size_t>(st.st_size);
 }
 
@@ -280,7 +284,8 @@ void MappedFile::map(const OpenFile& file) {
   size_ = file.size();
   if (size_ == 0) return;
   void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, file.fd(), 0);
-  if (p == MAP_FAILED) throw Error(file.name() + ": cannot map into memory: " + errno_text());
+  if (p == MAP_FAILED)
+    throw Error(file.name() + ": cannot map into memory: " + errno_text(), ErrorKind::io);
   data_ = static_cast<const std::uint8_t*>(p);
 }
 
@@ -299,10 +304,10 @@ void MappedFile::release(std::size_t offset, std::size_t length) const {
 
 std::string read_text_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open: " + errno_text());
+  if (!in) throw Error(path.string() + ": cannot open: " + errno_text(), ErrorKind::io);
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) throw Error(path.string() + ": read failed");
+  if (in.bad()) throw Error(path.string() + ": read failed", ErrorKind::io);
   return ss.str();
 }
 

@@ -141,6 +141,14 @@ TensorMap read_tensors(const detail::SafetensorsView& view, const Architecture& 
   return tensors;
 }
 
+// An error met reading or building a model, named by its source: what is
+// wrong with the parts makes the model bad; I/O failures and the rest keep
+// their kind.
+Error model_error(const std::string& source, const Error& e) {
+  const ErrorKind kind = e.kind() == ErrorKind::bad_input ? ErrorKind::bad_model : e.kind();
+  return Error(source + ": " + e.what(), kind);
+}
+
 }  // namespace
 
 std::unique_ptr<Model::Impl> Model::build(Architecture architecture,
@@ -188,7 +196,13 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
   const std::string source = path.string();
   auto open = std::make_unique<detail::OpenFile>(path);
   const detail::MappedFile file(*open);
-  auto view = detail::parse_safetensors(file.data(), file.size(), source);
+  const auto view = [&] {
+    try {
+      return detail::parse_safetensors(file.data(), file.size(), source);
+    } catch (const Error& e) {  // its messages name the file already
+      throw Error(e.what(), e.kind() == ErrorKind::bad_input ? ErrorKind::bad_model : e.kind());
+    }
+  }();
   try {
     auto meta = [&](const char* key) -> const std::string& {
       auto it = view.metadata.find(key);
@@ -199,7 +213,8 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
     const std::string& version = meta(kKeyVersion);
     if (version != std::to_string(kModelFormatVersion))
       throw Error("format version '" + version + "' is not supported (this build reads " +
-                  std::to_string(kModelFormatVersion) + ")");
+                      std::to_string(kModelFormatVersion) + ")",
+                  ErrorKind::unsupported);
 
     Architecture architecture = Architecture::from_json(meta(kKeyArchitecture));
     std::vector<std::string> alphabet;
@@ -234,7 +249,7 @@ std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
         impl->stored_weights = Precision::bf16;
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
   } catch (const Error& e) {
-    throw Error(source + ": " + e.what());
+    throw model_error(source, e);
   }
 }
 
@@ -248,7 +263,7 @@ std::shared_ptr<const Model> Model::from_parts(Architecture architecture,
     impl->source = source;
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
   } catch (const Error& e) {
-    throw Error(source + ": " + e.what());
+    throw model_error(source, e);
   }
 }
 
@@ -269,12 +284,13 @@ const TensorMap& Model::tensors() const {
                                std::min(file.size(), impl_->file_header.size()));
     if (now != impl_->file_header)
       throw Error(impl_->source +
-                  ": the file was rewritten in place after the model was loaded; load it again");
-    const auto view = detail::parse_safetensors(file.data(), file.size(), impl_->source);
+                      ": the file was rewritten in place after the model was loaded; load it again",
+                  ErrorKind::io);
     try {
+      const auto view = detail::parse_safetensors(file.data(), file.size(), impl_->source);
       impl_->tensors = read_tensors(view, impl_->architecture, nullptr);
     } catch (const Error& e) {
-      throw Error(impl_->source + ": " + e.what());
+      throw model_error(impl_->source, e);
     }
   });
   return impl_->tensors;

@@ -207,7 +207,7 @@ namespace {
 std::vector<std::uint8_t> read_image_file(const std::filesystem::path& path) {
   constexpr std::size_t kMaxBytes = std::size_t{1} << 28;
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno));
+  if (!in) throw Error(path.string() + ": cannot open: " + std::strerror(errno), ErrorKind::io);
   std::vector<std::uint8_t> bytes;
   char chunk[1 << 16];
   while (in.read(chunk, sizeof chunk).gcount() > 0) {
@@ -216,7 +216,7 @@ std::vector<std::uint8_t> read_image_file(const std::filesystem::path& path) {
       throw Error(path.string() + ": larger than " + std::to_string(kMaxBytes >> 20) +
                   " MB (not a line image?)");
   }
-  if (in.bad()) throw Error(path.string() + ": read failed");
+  if (in.bad()) throw Error(path.string() + ": read failed", ErrorKind::io);
   return bytes;
 }
 
@@ -242,7 +242,7 @@ void save_png(const std::filesystem::path& path, const ImageView& image) {
   quiet_leptonica();
   if (image.empty()) throw Error(path.string() + ": cannot save an empty image");
   PixPtr pix(pixCreate(image.width, image.height, 8));
-  if (!pix) throw Error(path.string() + ": cannot allocate the image to save");
+  if (!pix) throw Error(path.string() + ": cannot allocate the image to save", ErrorKind::io);
   l_uint32* data = pixGetData(pix.get());
   const l_int32 wpl = pixGetWpl(pix.get());
   for (int y = 0; y < image.height; ++y) {
@@ -253,7 +253,7 @@ void save_png(const std::filesystem::path& path, const ImageView& image) {
   l_uint8* encoded = nullptr;
   size_t size = 0;
   if (pixWriteMem(&encoded, &size, pix.get(), IFF_PNG) != 0 || !encoded)
-    throw Error(path.string() + ": PNG encoding failed");
+    throw Error(path.string() + ": PNG encoding failed", ErrorKind::io);
   std::unique_ptr<l_uint8, void (*)(void*)> owned(encoded, lept_free);
   write_file_atomic(path, [&](std::ostream& out) {
     out.write(reinterpret_cast<const char*>(owned.get()), static_cast<std::streamsize>(size));

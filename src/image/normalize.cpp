@@ -170,7 +170,7 @@ CenteredFrame centered_frame(const TextGeometry& g, int H) {
 InkColumns::InkColumns(const ImageView& image, const std::array<bool, 256>& is_ink)
     : width_(image.width), height_(image.height), begin_(image.width + 1, 0) {
   if (height_ > kMaxHeight)
-    throw Error("InkColumns: image taller than 65535 rows (internal error)");
+    throw Error("InkColumns: image taller than 65535 rows (internal error)", ErrorKind::internal);
   // Two passes by rows: count each column's ink, then place its rows.
   for (int y = 0; y < height_; ++y)
     for (int x = 0; x < width_; ++x)

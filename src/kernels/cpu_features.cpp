@@ -56,7 +56,8 @@ Isa resolve_isa(Isa requested) {
                     s += (s.empty() ? "" : ", ") + std::string(isa_name(i));
                   return s;
                 }() +
-                ")");
+                    ")",
+                ErrorKind::unsupported);
   return requested;
 }
 

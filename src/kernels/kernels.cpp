@@ -70,7 +70,8 @@ PackedDense pack_dense(const float* w, const float* bias, int rows, int k) {
 PackedRecurrentInt8 pack_recurrent_int8(const float* w_hh, const float* bias, int hidden) {
   if (hidden < 1 || hidden > kMaxInt8Hidden)
     throw Error("int8 LSTM step: hidden size " + std::to_string(hidden) + " is outside 1.." +
-                std::to_string(kMaxInt8Hidden));
+                    std::to_string(kMaxInt8Hidden),
+                ErrorKind::unsupported);
   PackedRecurrentInt8 p;
   static_cast<PackedInt8Rows&>(p) = pack_int8_rows(w_hh, 4 * hidden, hidden, 1.0f / 127.0f);
   p.hidden = hidden;
@@ -90,7 +91,7 @@ const KernelTable& kernel_table(Isa isa) {
     case Isa::automatic:
       break;
   }
-  throw Error("kernel_table needs a resolved instruction set");
+  throw Error("kernel_table needs a resolved instruction set", ErrorKind::internal);
 }
 
 }  // namespace ocrcore::detail::kernels

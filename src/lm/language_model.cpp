@@ -231,7 +231,7 @@ std::unique_ptr<LanguageModel::Impl> load_arpa(const std::filesystem::path& path
     return true;
   };
   auto fail = [&](const std::string& what) {
-    throw Error(path.string() + ":" + std::to_string(line_no) + ": " + what);
+    throw Error(path.string() + ":" + std::to_string(line_no) + ": " + what, ErrorKind::bad_model);
   };
   // Header: "\data\" then "ngram N=count" lines.
   std::vector<std::size_t> expected;
@@ -259,10 +259,13 @@ std::unique_ptr<LanguageModel::Impl> load_arpa(const std::filesystem::path& path
     }
     if (!line.empty() && line[0] == '\\') break;  // the first section starts
   }
-  if (!in_data) throw Error(path.string() + ": not an ARPA language model (no \\data\\ line)");
+  if (!in_data)
+    throw Error(path.string() + ": not an ARPA language model (no \\data\\ line)",
+                ErrorKind::bad_model);
   if (expected.empty() || expected.size() > kMaxOrder)
     throw Error(path.string() + ": order " + std::to_string(expected.size()) +
-                " is not supported (1 to " + std::to_string(kMaxOrder) + ")");
+                    " is not supported (1 to " + std::to_string(kMaxOrder) + ")",
+                ErrorKind::bad_model);
   lm->order = static_cast<int>(expected.size());
   lm->ngrams.resize(expected.size());
   // The header's counts size the tables, but a header can claim anything: an
@@ -328,12 +331,13 @@ std::unique_ptr<LanguageModel::Impl> load_arpa(const std::filesystem::path& path
     if (const std::string bad = check_entry(e); !bad.empty()) fail(bad);
     lm->ngrams[n - 1].insert(key) = e;
   } while (next_line());
-  if (!ended) throw Error(path.string() + ": truncated (no \\end\\ line)");
+  if (!ended) throw Error(path.string() + ": truncated (no \\end\\ line)", ErrorKind::bad_model);
   for (int k = 0; k < lm->order; ++k)
     if (lm->ngrams[k].size() != expected[k])
       throw Error(path.string() + ": " + std::to_string(k + 1) + "-grams: the header says " +
-                  std::to_string(expected[k]) + ", the file has " +
-                  std::to_string(lm->ngrams[k].size()));
+                      std::to_string(expected[k]) + ", the file has " +
+                      std::to_string(lm->ngrams[k].size()),
+                  ErrorKind::bad_model);
   if (const Entry* unk = lm->ngrams[0].find(push(0, kUnknown)))
     lm->unknown_log_prob = unk->log_prob;
   return lm;
@@ -350,7 +354,7 @@ T read_at(const detail::MappedFile& file, std::size_t offset) {
 std::unique_ptr<LanguageModel::Impl> load_binary(const std::filesystem::path& path,
                                                  std::unique_ptr<detail::MappedFile> file) {
   auto fail = [&](const std::string& what) -> void {
-    throw Error(path.string() + ": binary language model: " + what);
+    throw Error(path.string() + ": binary language model: " + what, ErrorKind::bad_model);
   };
   const std::size_t size = file->size();
   if (size < sizeof(BinaryHeader)) fail("truncated header");

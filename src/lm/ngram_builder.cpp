@@ -42,7 +42,7 @@ std::vector<std::u32string> read_lines(const std::vector<std::filesystem::path>&
   std::string text;
   for (const auto& file : corpus) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(file.string() + ": cannot read the corpus file");
+    if (!in) throw Error(file.string() + ": cannot read the corpus file", ErrorKind::io);
     std::size_t line_no = 0;
     while (std::getline(in, text)) {
       ++line_no;

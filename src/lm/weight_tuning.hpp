@@ -5,7 +5,7 @@
 
 #include "ocrcore/language_model.hpp"
 #include "ocrcore/metrics.hpp"
-#include "ocrcore/recognizer.hpp"
+#include "ocrcore/types.hpp"
 
 namespace ocrcore::lm {
 

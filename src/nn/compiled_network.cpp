@@ -36,8 +36,9 @@ void fold_batch_norm(ConvOp& conv, const BatchNormSpec& bn, const TensorMap& t) 
   const std::size_t per_out = conv.weight.size() / conv.out_channels;
   for (int o = 0; o < conv.out_channels; ++o) {
     if (var[o] < 0)
-      throw Error("batch norm '" + bn.name + "': running_var[" + std::to_string(o) +
-                  "] is negative");
+      throw Error(
+          "batch norm '" + bn.name + "': running_var[" + std::to_string(o) + "] is negative",
+          ErrorKind::bad_model);
     double scale = gamma[o] / std::sqrt(double(var[o]) + bn.eps);
     for (std::size_t i = 0; i < per_out; ++i)
       conv.weight[o * per_out + i] = static_cast<float>(conv.weight[o * per_out + i] * scale);
@@ -145,7 +146,8 @@ CompiledNetwork compile_network(const Architecture& a, TensorMap&& t) {
   }
   int w = 1;
   while (a.frames_for_width(w) < 1) {
-    if (++w > 1 << 16) throw Error("architecture: no input width gives an output frame");
+    if (++w > 1 << 16)
+      throw Error("architecture: no input width gives an output frame", ErrorKind::bad_model);
   }
   net.min_width = w;
   return net;

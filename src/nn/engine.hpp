@@ -11,7 +11,8 @@
 #include "nn/quantization.hpp"
 #include "ocrcore/cpu.hpp"
 #include "ocrcore/image.hpp"
-#include "ocrcore/recognizer.hpp"
+#include "ocrcore/model.hpp"
+#include "ocrcore/types.hpp"
 
 namespace ocrcore::detail {
 
@@ -47,8 +48,17 @@ LogProbs reference_forward(const CompiledNetwork& network, const LineTensor& lin
 // bf16 convolutions (bf16_convolutions) as conv2d_bf16_reference.
 std::unique_ptr<Engine> make_reference_engine(const CompiledNetwork& network, int threads,
                                               Precision conv_precision = Precision::fp32);
+// How the onednn engine runs (RecognizerOptions' fields of the same names).
+struct OnednnSettings {
+  int threads = 1;
+  Isa isa = Isa::automatic;
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;
+  TuckerExecution tucker = TuckerExecution::automatic;
+  Precision lstm_precision = Precision::fp32;
+  Precision conv_precision = Precision::fp32;
+};
 // On the model's shared prepared weights (made on first use).
-std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options);
+std::unique_ptr<Engine> make_onednn_engine(const Model& model, const OnednnSettings& settings);
 
 // Checks that each line has the network's input height; throws Error naming
 // the line otherwise.

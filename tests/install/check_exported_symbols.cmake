@@ -1,6 +1,9 @@
 # Fails unless every dynamic symbol LIBRARY defines belongs to the public
 # ocrcore:: API: no ocrcore::detail, anonymous-namespace, nlohmann, oneDNN or
-# std:: symbols. Run with -DLIBRARY=path/to/libocrcore.so.
+# std:: symbols, and no private member of a public class (its Impl, the
+# helpers marked OCRCORE_LOCAL). With -DREADME, the count README.md states
+# ("exports the public `ocrcore::` API only, N symbols") must be the count
+# found. Run with -DLIBRARY=path/to/libocrcore.so [-DREADME=path/to/README.md].
 find_program(NM nm REQUIRED)
 execute_process(COMMAND ${NM} -D --defined-only -C ${LIBRARY}
                 OUTPUT_VARIABLE listing RESULT_VARIABLE rc)
@@ -21,7 +24,7 @@ foreach(line IN LISTS lines)
     continue()  # the symbol version node
   endif()
   if(name MATCHES "^((typeinfo|typeinfo name|vtable) for )?ocrcore::"
-     AND NOT name MATCHES "ocrcore::detail::|anonymous namespace")
+     AND NOT name MATCHES "ocrcore::detail::|anonymous namespace|::Impl[:,> ]|::Impl$|::build\\(|::check_usable\\(")
     math(EXPR public "${public} + 1")
   else()
     list(APPEND offending "${name}")
@@ -41,4 +44,14 @@ foreach(required "ocrcore::Model::load" "ocrcore::Recognizer::recognize" "ocrcor
     message(FATAL_ERROR "${LIBRARY} does not export ${required}")
   endif()
 endforeach()
+if(README)
+  file(READ ${README} readme)
+  string(REGEX REPLACE "[ \n]+" " " readme "${readme}")
+  if(NOT readme MATCHES "exports the public `ocrcore::` API only, ([0-9]+) symbols")
+    message(FATAL_ERROR "${README} does not say how many symbols the library exports")
+  endif()
+  if(NOT CMAKE_MATCH_1 EQUAL public)
+    message(FATAL_ERROR "${README} says the library exports ${CMAKE_MATCH_1} symbols; it exports ${public}")
+  endif()
+endif()
 message(STATUS "${LIBRARY}: ${public} exported symbols, all public ocrcore:: API")

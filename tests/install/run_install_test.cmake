@@ -15,7 +15,7 @@ endfunction()
 
 run_step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
 run_step(${CMAKE_COMMAND} -DLIBRARY=${PREFIX}/${LIBDIR}/libocrcore.so
-         -P ${SOURCE_DIR}/tests/install/check_exported_symbols.cmake)
+         -DREADME=${SOURCE_DIR}/README.md -P ${SOURCE_DIR}/tests/install/check_exported_symbols.cmake)
 foreach(mode CONFIG PKGCONFIG)
   set(bin ${WORK_DIR}/${mode})
   run_step(${CMAKE_COMMAND} -E env PKG_CONFIG_PATH=${PREFIX}/${LIBDIR}/pkgconfig

@@ -72,8 +72,8 @@ inline void compare_engines(const std::string& layers, int height, int channels_
   SCOPED_TRACE(json);
   auto arch = Architecture::from_json(json);
   auto model = test::random_model(arch, 17);
-  Recognizer ref(model, {Decoder::greedy, 1, Backend::reference, 1});
-  Recognizer fast(model, {Decoder::greedy, 1, Backend::onednn, 1});
+  Recognizer ref(model, {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
+  Recognizer fast(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
   std::mt19937 rng(5);
   std::vector<LineTensor> lines;
   for (int w : {1, 5, 16, 33, 70})

@@ -213,7 +213,7 @@ int run(const Options& opt) {
           const auto& src = sources[i];
           progress.update(i + 1);
           if (!outcome.result) {
-            report(src.name(), outcome.error);
+            report(src.name(), outcome.error ? outcome.error->what() : "not recognised");
             ++failed;
             return;
           }

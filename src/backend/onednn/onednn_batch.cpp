@@ -19,7 +19,8 @@ void FeatureMaps::reset(const memory::desc& desc, int b, int c, int h, int w) {
   batch = b, channels = c, height = h, width = w;
   md = desc;
   if (!Layout::from(md, layout))
-    throw Error("oneDNN chose a memory layout ocrcore cannot mask (internal error)");
+    throw Error("oneDNN chose a memory layout ocrcore cannot mask (internal error)",
+                ErrorKind::internal);
   values.resize(md.get_size() / sizeof(float));
 }
 

@@ -103,7 +103,8 @@ class Context {
     const dnnl_status_t st =
         dnnl_primitive_execute(p.get(), stream.get(), static_cast<int>(args.size()), args.data());
     if (st != dnnl_success)
-      throw Error("oneDNN primitive failed (status " + std::to_string(st) + ")");
+      throw Error("oneDNN primitive failed (status " + std::to_string(st) + ")",
+                  ErrorKind::internal);
   }
   // Runs `make` (creating primitives), adding its time to setup_seconds.
   template <class F>

@@ -99,7 +99,7 @@ class OnednnEngine final : public Engine {
     try {
       run(lines, out);
     } catch (const dnnl::error& e) {
-      throw Error(std::string("oneDNN error: ") + e.what());
+      throw Error(std::string("oneDNN error: ") + e.what(), ErrorKind::internal);
     }
   }
 
@@ -275,7 +275,7 @@ class LineParallelEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerOptions& options) {
+std::unique_ptr<Engine> make_onednn_engine(const Model& model, const OnednnSettings& options) {
   try {
     auto prepared = prepared_network(model, options.isa, options.tucker, options.lstm_precision,
                                      options.conv_precision);
@@ -284,7 +284,7 @@ std::unique_ptr<Engine> make_onednn_engine(const Model& model, const RecognizerO
                                                   options.conv_algorithm);
     return std::make_unique<OnednnEngine>(std::move(prepared), 1, options.conv_algorithm);
   } catch (const dnnl::error& e) {
-    throw Error(std::string("oneDNN backend unavailable: ") + e.what());
+    throw Error(std::string("oneDNN backend unavailable: ") + e.what(), ErrorKind::unsupported);
   }
 }
 

@@ -28,7 +28,8 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
   const bool int8 = lstm_precision == Precision::int8;
   if (int8 && (!kernels_.lstm_step_int8 || !kernels_.int8_projection))
     throw Error("the int8 LSTM step needs AVX-512 VNNI, which this CPU lacks (kernel path " +
-                std::string(isa_name(resolved_isa)) + "); use fp32");
+                    std::string(isa_name(resolved_isa)) + "); use fp32",
+                ErrorKind::unsupported);
   const auto& ops = network_.ops;
   for (std::size_t i = 0; i < ops.size(); ++i) {
     if (const auto* t = std::get_if<TuckerOp>(&ops[i])) {
@@ -61,12 +62,14 @@ PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_is
   std::vector<bool> bf16_ops, int8_ops;
   if (conv_precision == Precision::bf16) {
     if (!kernels::cpu_has_avx512_bf16())
-      throw Error("bf16 convolutions need AVX-512 BF16, which this CPU lacks; use fp32 or int8");
+      throw Error("bf16 convolutions need AVX-512 BF16, which this CPU lacks; use fp32 or int8",
+                  ErrorKind::unsupported);
     bf16_ops = bf16_convolutions(network_);
   }
   if (conv_precision == Precision::int8) {
     if (!kernels::cpu_has_avx512_vnni())
-      throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32");
+      throw Error("int8 convolutions need AVX-512 VNNI, which this CPU lacks; use fp32",
+                  ErrorKind::unsupported);
     int8_ops = int8_convolutions(network_);
   }
   convolutions_.resize(ops.size());

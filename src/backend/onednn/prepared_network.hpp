@@ -21,7 +21,7 @@
 #include "kernels/kernels.hpp"
 #include "nn/compiled_network.hpp"
 #include "nn/quantization.hpp"
-#include "ocrcore/recognizer.hpp"
+#include "ocrcore/types.hpp"
 
 namespace ocrcore::detail {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "nn/compiled_network.hpp"
-#include "ocrcore/recognizer.hpp"
+#include "ocrcore/types.hpp"
 
 namespace ocrcore::detail::tuning {
 

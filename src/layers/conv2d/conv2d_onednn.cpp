@@ -134,7 +134,8 @@ ConvExecutor::Shape& ConvExecutor::shape(Context& c, const FeatureMaps& in, int 
     e.src_line_bytes = static_cast<std::size_t>(pd.src_desc().data.format_desc.blocking.strides[0]);
     if (in.batch > 1 &&
         (from.get_size() != in.layout.sb * sizeof(float) || to.get_size() != e.src_line_bytes))
-      throw Error("oneDNN chose an int8 layout whose lines are not contiguous (internal error)");
+      throw Error("oneDNN chose an int8 layout whose lines are not contiguous (internal error)",
+                  ErrorKind::internal);
     const memory::dims dims{in.batch, in.channels, in.height, in.width};
     // The AVX-512 kernel where both are channels-innermost; elsewhere
     // oneDNN's generated reorder beats the plain loop (which is the

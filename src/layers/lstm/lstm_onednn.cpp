@@ -18,7 +18,8 @@ void sgemm(char transa, char transb, int m, int n, int k, const float* a, int ld
            int ldb, float beta, float* c, int ldc) {
   if (m == 0 || n == 0) return;
   dnnl_status_t st = dnnl_sgemm(transa, transb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-  if (st != dnnl_success) throw Error("oneDNN sgemm failed (status " + std::to_string(st) + ")");
+  if (st != dnnl_success)
+    throw Error("oneDNN sgemm failed (status " + std::to_string(st) + ")", ErrorKind::internal);
 }
 
 class LstmExecutor final : public OpExecutor {
