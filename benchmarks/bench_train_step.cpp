@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
     const int total_steps = warmup + steps;
     for (int i = 0; i < net.layer_count(); ++i) {
       const std::string type = i < static_cast<int>(arch.layers.size())
-                                   ? std::string(layer_type_name(arch.layers[i]))
+                                   ? std::string(arch.layers[i].type())
                                    : "log_softmax";
       std::fprintf(stderr, "layer %2d %-12s forward %7.1f ms  backward %7.1f ms\n", i, type.c_str(),
                    1e3 * net.forward_seconds()[i] / total_steps,

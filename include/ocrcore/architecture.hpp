@@ -2,96 +2,77 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <variant>
+#include <type_traits>
 #include <vector>
 
 #include "ocrcore/export.hpp"
 
 namespace ocrcore {
 
-// Layers of a CNN-DBLSTM-CTC model, in the order the network applies them.
-// Names are the tensor-name prefixes of docs/model-format.md.
+namespace detail {
+class LayerImpl;
+template <class Fields>
+class KindLayer;
+}  // namespace detail
 
-struct Conv2dSpec {
-  std::string name;
-  int in_channels = 0, out_channels = 0;
-  int kernel_h = 3, kernel_w = 3;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  bool bias = true;
-};
+// One layer of a CNN-DBLSTM-CTC architecture. Its kind and fields are
+// ocrcore's own (docs/model-format.md lists the kinds and their JSON): a
+// caller sees its type and name, and all of it through Architecture's JSON.
+// Adding a kind to ocrcore changes nothing here, so nothing in the ABI.
+class OCRCORE_API LayerSpec {
+ public:
+  // ocrcore's own code makes layers from a kind's fields:
+  // LayerSpec(Conv2dSpec{...}) (src/layers/<kind>/<kind>.hpp).
+  template <class Fields>
+  requires(!std::is_same_v<Fields, LayerSpec>)
+      LayerSpec(Fields fields)  // NOLINT(google-explicit-constructor): a layer of that kind
+      : impl_(std::make_unique<detail::KindLayer<Fields>>(std::move(fields))) {}
+  LayerSpec(const LayerSpec& other);
+  LayerSpec(LayerSpec&& other) noexcept;
+  LayerSpec& operator=(const LayerSpec& other);
+  LayerSpec& operator=(LayerSpec&& other) noexcept;
+  ~LayerSpec();
 
-// A convolution stored as its Tucker-2 factors: 1x1 (C -> R1), k x k core
-// (R1 -> R2, the original stride and padding), 1x1 (R2 -> S, with bias).
-// rank_in == 0 means no input factor (the core reads the C input channels
-// directly): Tucker-1 for one-channel layers, truncated SVD for 1x1 layers.
-struct TuckerConvSpec {
-  std::string name;
-  int in_channels = 0, out_channels = 0;
-  int kernel_h = 3, kernel_w = 3;
-  int stride_h = 1, stride_w = 1;
-  int pad_h = 0, pad_w = 0;
-  int rank_in = 0, rank_out = 0;
-  bool bias = true;
-};
+  // "conv2d", "lstm", ...: the JSON type name.
+  std::string_view type() const;
+  // The prefix of its tensors' names; empty for kinds without tensors.
+  std::string_view name() const;
 
-// Folded into the preceding convolution when the model is loaded.
-struct BatchNormSpec {
-  std::string name;
-  int num_features = 0;
-  float eps = 1e-5f;
-};
-
-struct ReluSpec {};
-
-struct MaxPoolSpec {
-  int kernel_h = 2, kernel_w = 2;
-  int stride_h = 2, stride_w = 2;
-  int pad_h = 0, pad_w = 0;
-  bool ceil_mode = false;
-};
-
-// Identity at inference; kept so training architectures load unchanged.
-struct DropoutSpec {
-  float p = 0.0f;
-};
-
-// Turns the C x H' x W' feature map into W' frames of D = C * H' values;
-// frame t holds feature[c * H' + h] = map[c][h][t] (PyTorch's
-// x.permute(3, 0, 1, 2).reshape(W', N, C * H')).
-struct CollapseSpec {};
-
-// The tensors of one layer and direction of an LSTM, under PyTorch's names
-// (NAME.weight_ih_l0, NAME.weight_ih_l0_reverse, ...), gates in PyTorch's
-// order i, f, g, o.
-struct LstmTensorNames {
-  std::string weight_ih, weight_hh, bias_ih, bias_hh;
-};
-
-struct LstmSpec {
-  std::string name;
-  int input_size = 0, hidden_size = 0, num_layers = 1;
-  bool bidirectional = true;
-
-  int directions() const { return bidirectional ? 2 : 1; }
-  // Direction 0 forward, 1 reverse.
-  LstmTensorNames tensor_names(int layer, int direction) const {
-    const std::string suffix = "_l" + std::to_string(layer) + (direction ? "_reverse" : "");
-    return {name + ".weight_ih" + suffix, name + ".weight_hh" + suffix, name + ".bias_ih" + suffix,
-            name + ".bias_hh" + suffix};
+  // ocrcore's own access to the kind: its fields if it is of that kind.
+  template <class Fields>
+  const Fields* as() const {
+    const auto* kind = dynamic_cast<const detail::KindLayer<Fields>*>(impl_.get());
+    return kind ? &kind->fields : nullptr;
   }
-};
+  template <class Fields>
+  Fields* as() {
+    auto* kind = dynamic_cast<detail::KindLayer<Fields>*>(impl_.get());
+    return kind ? &kind->fields : nullptr;
+  }
+  template <class Fields>
+  bool is() const {
+    return as<Fields>() != nullptr;
+  }
+  // Its fields; throws Error if it is of another kind.
+  template <class Fields>
+  const Fields& get() const {
+    if (const Fields* fields = as<Fields>()) return *fields;
+    throw_not_of_kind();
+  }
+  template <class Fields>
+  Fields& get() {
+    if (Fields* fields = as<Fields>()) return *fields;
+    throw_not_of_kind();
+  }
+  const detail::LayerImpl& impl() const { return *impl_; }
 
-struct LinearSpec {
-  std::string name;
-  int in_features = 0, out_features = 0;
-  bool bias = true;
+ private:
+  [[noreturn]] OCRCORE_LOCAL void throw_not_of_kind() const;
+  std::unique_ptr<detail::LayerImpl> impl_;
 };
-
-using LayerSpec = std::variant<Conv2dSpec, TuckerConvSpec, BatchNormSpec, ReluSpec, MaxPoolSpec,
-                               DropoutSpec, CollapseSpec, LstmSpec, LinearSpec>;
 
 // Name and shape of one tensor a layer needs.
 struct TensorRequirement {
@@ -126,8 +107,5 @@ struct OCRCORE_API Architecture {
   // Multiply-adds x 2 for one line of input_height x `width`.
   double flops(int width) const;
 };
-
-// "conv2d", "tucker_conv", ... : the JSON type name of a layer.
-OCRCORE_API std::string_view layer_type_name(const LayerSpec& layer);
 
 }  // namespace ocrcore

@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include "compress/tucker.hpp"
+#include "layers/conv2d/conv2d.hpp"
+#include "layers/max_pool/max_pool.hpp"
+#include "layers/tucker_conv/tucker_conv.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
 
@@ -71,13 +74,13 @@ std::vector<std::pair<int, int>> layer_output_sizes(const Architecture& a, int w
   std::vector<std::pair<int, int>> out;
   int h = a.input_height, w = width;
   for (const LayerSpec& l : a.layers) {
-    if (auto* c = std::get_if<Conv2dSpec>(&l)) {
+    if (auto* c = l.as<Conv2dSpec>()) {
       h = detail::conv_out(h, c->kernel_h, c->stride_h, c->pad_h);
       w = detail::conv_out(w, c->kernel_w, c->stride_w, c->pad_w);
-    } else if (auto* t = std::get_if<TuckerConvSpec>(&l)) {
+    } else if (auto* t = l.as<TuckerConvSpec>()) {
       h = detail::conv_out(h, t->kernel_h, t->stride_h, t->pad_h);
       w = detail::conv_out(w, t->kernel_w, t->stride_w, t->pad_w);
-    } else if (auto* p = std::get_if<MaxPoolSpec>(&l)) {
+    } else if (auto* p = l.as<MaxPoolSpec>()) {
       h = detail::pool_out(h, p->kernel_h, p->stride_h, p->pad_h, p->ceil_mode);
       w = detail::pool_out(w, p->kernel_w, p->stride_w, p->pad_w, p->ceil_mode);
     }
@@ -132,7 +135,7 @@ DecomposedModel decompose_model(const Architecture& arch, const TensorMap& tenso
   const auto sizes = layer_output_sizes(arch, 512);
   std::vector<Candidate> candidates;
   for (std::size_t i = 0; i < arch.layers.size(); ++i)
-    if (auto* c = std::get_if<Conv2dSpec>(&arch.layers[i])) {
+    if (auto* c = arch.layers[i].as<Conv2dSpec>()) {
       auto it = tensors.find(c->name + ".weight");
       if (it == tensors.end()) throw Error("decompose: no tensor " + c->name + ".weight");
       candidates.push_back(

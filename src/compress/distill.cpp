@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "compress/student.hpp"
+#include "layers/lstm/lstm.hpp"
 #include "ocrcore/error.hpp"
 #include "train/ctc_loss.hpp"
 
@@ -12,7 +13,7 @@ namespace ocrcore::compress {
 std::vector<float> lstm_guided_metric(const Architecture& teacher, const TensorMap& tensors) {
   const std::size_t ci = collapse_index(teacher);
   for (std::size_t i = ci + 1; i < teacher.layers.size(); ++i) {
-    auto* l = std::get_if<LstmSpec>(&teacher.layers[i]);
+    auto* l = teacher.layers[i].as<LstmSpec>();
     if (!l) continue;
     std::vector<float> w;
     int rows = 0;

@@ -4,13 +4,19 @@
 #include <cmath>
 
 #include "compress/decompose.hpp"
+#include "layers/batch_norm/batch_norm.hpp"
+#include "layers/collapse/collapse.hpp"
+#include "layers/conv2d/conv2d.hpp"
+#include "layers/linear/linear.hpp"
+#include "layers/lstm/lstm.hpp"
+#include "layers/tucker_conv/tucker_conv.hpp"
 #include "ocrcore/error.hpp"
 
 namespace ocrcore::compress {
 
 std::size_t collapse_index(const Architecture& a) {
   for (std::size_t i = 0; i < a.layers.size(); ++i)
-    if (std::holds_alternative<CollapseSpec>(a.layers[i])) return i;
+    if (a.layers[i].is<CollapseSpec>()) return i;
   throw Error("the network has no collapse layer (no CNN feature sequence)");
 }
 
@@ -18,8 +24,8 @@ int feature_dimension(const Architecture& a) {
   const std::size_t ci = collapse_index(a);
   int channels = a.input_channels;
   for (std::size_t i = 0; i < ci; ++i) {
-    if (auto* c = std::get_if<Conv2dSpec>(&a.layers[i])) channels = c->out_channels;
-    if (auto* t = std::get_if<TuckerConvSpec>(&a.layers[i])) channels = t->out_channels;
+    if (auto* c = a.layers[i].as<Conv2dSpec>()) channels = c->out_channels;
+    if (auto* t = a.layers[i].as<TuckerConvSpec>()) channels = t->out_channels;
   }
   const auto sizes = layer_output_sizes(a, 512);
   return channels * sizes[ci].first;
@@ -31,9 +37,9 @@ Architecture derive_student(const Architecture& teacher, double m,
   const std::size_t ci = collapse_index(teacher);
   std::vector<std::size_t> convs;
   for (std::size_t i = 0; i < ci; ++i) {
-    if (std::holds_alternative<TuckerConvSpec>(teacher.layers[i]))
+    if (teacher.layers[i].is<TuckerConvSpec>())
       throw Error("derive a student from a teacher with plain convolutions");
-    if (std::holds_alternative<Conv2dSpec>(teacher.layers[i])) convs.push_back(i);
+    if (teacher.layers[i].is<Conv2dSpec>()) convs.push_back(i);
   }
   if (convs.empty()) throw Error("the teacher has no convolution");
   if (!channels.empty() && channels.size() != convs.size())
@@ -43,7 +49,7 @@ Architecture derive_student(const Architecture& teacher, double m,
   Architecture s = teacher;
   int prev = teacher.input_channels;
   for (std::size_t k = 0; k < convs.size(); ++k) {
-    auto& c = std::get<Conv2dSpec>(s.layers[convs[k]]);
+    auto& c = s.layers[convs[k]].get<Conv2dSpec>();
     const bool last = k + 1 == convs.size();
     int out = channels.empty() ? std::max(1, static_cast<int>(std::lround(c.out_channels * m)))
                                : channels[k];
@@ -53,9 +59,8 @@ Architecture derive_student(const Architecture& teacher, double m,
     c.out_channels = out;
     prev = out;
     // The batch norm right after follows the width.
-    for (std::size_t j = convs[k] + 1; j < ci && !std::holds_alternative<Conv2dSpec>(s.layers[j]);
-         ++j)
-      if (auto* bn = std::get_if<BatchNormSpec>(&s.layers[j])) bn->num_features = out;
+    for (std::size_t j = convs[k] + 1; j < ci && !s.layers[j].is<Conv2dSpec>(); ++j)
+      if (auto* bn = s.layers[j].as<BatchNormSpec>()) bn->num_features = out;
   }
   check_student(s, teacher);
   return s;
@@ -87,8 +92,8 @@ void check_student(const Architecture& student, const Architecture& teacher) {
 std::vector<std::string> recurrent_prefixes(const Architecture& a) {
   std::vector<std::string> out;
   for (std::size_t i = collapse_index(a) + 1; i < a.layers.size(); ++i) {
-    if (auto* l = std::get_if<LstmSpec>(&a.layers[i])) out.push_back(l->name + ".");
-    if (auto* l = std::get_if<LinearSpec>(&a.layers[i])) out.push_back(l->name + ".");
+    if (auto* l = a.layers[i].as<LstmSpec>()) out.push_back(l->name + ".");
+    if (auto* l = a.layers[i].as<LinearSpec>()) out.push_back(l->name + ".");
   }
   return out;
 }

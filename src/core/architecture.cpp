@@ -1,41 +1,18 @@
 #include "ocrcore/architecture.hpp"
 
 #include "core/file_io.hpp"
-#include "layers/layer_kinds.hpp"
+#include "layers/layer_registry.hpp"
 #include "ocrcore/error.hpp"
 
 // The architecture as a whole; what each layer kind contributes (its JSON,
-// shape, tensors and work) is in src/layers/<kind>/.
+// shape, tensors, work and lowering) is in src/layers/<kind>/, found through
+// the registry.
 namespace ocrcore {
 
 namespace {
 
 using detail::FieldReader;
 using detail::json;
-using detail::LayerKind;
-using detail::visit_layer_kind;
-
-// The kinds' JSON type names, in LayerSpec's order.
-template <std::size_t... I>
-constexpr auto type_names(std::index_sequence<I...>) {
-  return std::array<std::string_view, sizeof...(I)>{
-      LayerKind<std::variant_alternative_t<I, LayerSpec>>::type_name...};
-}
-constexpr auto kTypeNames = type_names(std::make_index_sequence<std::variant_size_v<LayerSpec>>{});
-
-template <std::size_t I = 0>
-LayerSpec parse_kind(std::string_view type, FieldReader& f, const std::string& where) {
-  if constexpr (I == std::variant_size_v<LayerSpec>) {
-    std::string known;
-    for (std::string_view name : kTypeNames)
-      known += (known.empty() ? "" : ", ") + std::string(name);
-    throw Error(where + ": unknown layer type '" + std::string(type) + "' (known: " + known + ")");
-  } else {
-    using Spec = std::variant_alternative_t<I, LayerSpec>;
-    if (type == LayerKind<Spec>::type_name) return LayerKind<Spec>::parse(f);
-    return parse_kind<I + 1>(type, f, where);
-  }
-}
 
 LayerSpec parse_layer(const json& j, std::size_t index) {
   std::string where = "layer " + std::to_string(index);
@@ -47,34 +24,52 @@ LayerSpec parse_layer(const json& j, std::size_t index) {
            (j.contains("name") && j["name"].is_string() ? " '" + j["name"].get<std::string>() + "'"
                                                         : std::string()) +
            ")";
+  const auto& kinds = detail::layer_kinds();
+  const auto* kind = kinds.find(type);
+  if (!kind)
+    throw Error(where + ": unknown layer type '" + type + "' (known: " + kinds.known_types() + ")");
   FieldReader f(j, where);
   f.string("type");
-  LayerSpec out = parse_kind(type, f, where);
+  LayerSpec out = kind->parse(f);
   f.reject_unknown();
   return out;
 }
 
 json layer_to_json(const LayerSpec& layer) {
   json j;
-  j["type"] = std::string(layer_type_name(layer));
-  visit_layer_kind(layer, [&](const auto& spec, auto kind) { kind.write(spec, j); });
+  j["type"] = std::string(layer.type());
+  layer.impl().write(j);
   return j;
 }
 
 std::string describe(const LayerSpec& layer, std::size_t index) {
-  std::string s = "layer " + std::to_string(index) + " (" + std::string(layer_type_name(layer));
-  std::visit(
-      [&](const auto& spec) {
-        if constexpr (requires { spec.name; }) s += " '" + spec.name + "'";
-      },
-      layer);
+  std::string s = "layer " + std::to_string(index) + " (" + std::string(layer.type());
+  if (!layer.name().empty()) s += " '" + std::string(layer.name()) + "'";
   return s + ")";
 }
 
 }  // namespace
 
-std::string_view layer_type_name(const LayerSpec& layer) {
-  return kTypeNames[layer.index()];
+LayerSpec::LayerSpec(const LayerSpec& other) : impl_(other.impl_->clone()) {}
+LayerSpec::LayerSpec(LayerSpec&& other) noexcept = default;
+LayerSpec& LayerSpec::operator=(const LayerSpec& other) {
+  if (this != &other) impl_ = other.impl_->clone();
+  return *this;
+}
+LayerSpec& LayerSpec::operator=(LayerSpec&& other) noexcept = default;
+LayerSpec::~LayerSpec() = default;
+
+std::string_view LayerSpec::type() const {
+  return impl_->type();
+}
+std::string_view LayerSpec::name() const {
+  return impl_->name();
+}
+void LayerSpec::throw_not_of_kind() const {
+  throw Error("layer " + std::string(type()) +
+                  (name().empty() ? std::string() : " '" + std::string(name()) + "'") +
+                  " is not of the kind asked for",
+              ErrorKind::internal);
 }
 
 Architecture Architecture::load(const std::filesystem::path& path) {
@@ -126,38 +121,48 @@ int Architecture::validate() const {
   shape.height = input_height;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     detail::ShapeCheck check(shape, describe(layers[i], i));
-    visit_layer_kind(layers[i], [&](const auto& spec, auto kind) { kind.check(spec, check); });
+    layers[i].impl().check(check);
     if (shape.height < 1) check.fail("reduces the height to " + std::to_string(shape.height));
   }
   if (!shape.sequence)
     throw Error("architecture: no 'collapse' layer turns the feature map into frames");
-  if (!std::holds_alternative<LinearSpec>(layers.back()))
+  if (layers.back().type() != "linear")
     throw Error("architecture: the last layer must be 'linear' (per-frame class scores)");
   if (shape.features < 2)
     throw Error("architecture: the output needs at least 2 classes (blank + 1)");
   return shape.features;
 }
 
+int detail::first_sequence_layer(const Architecture& a) {
+  detail::LayerShape shape;
+  shape.channels = a.input_channels;
+  shape.height = a.input_height;
+  for (std::size_t i = 0; i < a.layers.size(); ++i) {
+    if (shape.sequence) return static_cast<int>(i);
+    detail::ShapeCheck check(shape, describe(a.layers[i], i));
+    a.layers[i].impl().check(check);
+  }
+  return -1;
+}
+
 std::vector<TensorRequirement> Architecture::required_tensors() const {
   std::vector<TensorRequirement> out;
   for (const auto& layer : layers)
-    visit_layer_kind(layer, [&](const auto& spec, auto kind) { kind.tensors(spec, out); });
+    layer.impl().tensors(out);
   return out;
 }
 
 int Architecture::width_stride() const {
   int stride = 1;
   for (const auto& layer : layers)
-    stride *= visit_layer_kind(layer,
-                               [](const auto& spec, auto kind) { return kind.width_stride(spec); });
+    stride *= layer.impl().width_stride();
   return stride;
 }
 
 int Architecture::frames_for_width(int width) const {
   for (const auto& layer : layers) {
     if (width < 1) return 0;
-    width = visit_layer_kind(
-        layer, [&](const auto& spec, auto kind) { return kind.output_width(spec, width); });
+    width = layer.impl().output_width(width);
   }
   return std::max(width, 0);
 }
@@ -165,14 +170,14 @@ int Architecture::frames_for_width(int width) const {
 std::int64_t Architecture::parameter_count() const {
   std::int64_t n = 0;
   for (const auto& layer : layers)
-    n += visit_layer_kind(layer, [](const auto& spec, auto kind) { return kind.parameters(spec); });
+    n += layer.impl().parameters();
   return n;
 }
 
 double Architecture::flops(int width) const {
   detail::WorkCount work{input_height, width, 0.0};
   for (const auto& layer : layers)
-    visit_layer_kind(layer, [&](const auto& spec, auto kind) { kind.count(spec, work); });
+    layer.impl().count(work);
   return 2 * work.madds;
 }
 

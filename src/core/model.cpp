@@ -86,13 +86,12 @@ std::vector<std::string> int8_weight_names(const Model& model) {
   const std::vector<bool> int8 = detail::int8_convolutions(network);
   for (std::size_t i = 0; i < int8.size(); ++i)
     if (int8[i]) names.push_back(std::get<detail::ConvOp>(network.ops[i]).weight_name);
-  for (const auto& layer : model.architecture().layers)
-    if (const auto* lstm = std::get_if<LstmSpec>(&layer))
+  for (const auto& op : network.ops)
+    if (const auto* lstm = std::get_if<detail::LstmOp>(&op))
       for (int l = 0; l < lstm->num_layers; ++l)
         for (int d = 0; d < lstm->directions(); ++d) {
-          const LstmTensorNames n = lstm->tensor_names(l, d);
-          names.push_back(n.weight_ih);
-          names.push_back(n.weight_hh);
+          names.push_back(lstm->layers[l][d].w_ih_name);
+          names.push_back(lstm->layers[l][d].w_hh_name);
         }
   return names;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -11,18 +12,70 @@
 #include "ocrcore/error.hpp"
 
 // What the architecture knows about each layer kind, one place per kind
-// (src/layers/<kind>/<kind>.hpp): LayerKind<Spec> names the kind in JSON, reads
-// and writes its fields, checks and propagates the shape, lists its tensors and
-// counts its work. The kinds themselves are the alternatives of LayerSpec
-// (include/ocrcore/architecture.hpp); src/layers/layer_kinds.hpp includes
-// every kind and dispatches. LayerKind has no primary definition, so a kind
-// without its traits does not compile.
+// (src/layers/<kind>/<kind>.hpp): the kind's fields are a plain struct (Spec),
+// and LayerKind<Spec> names the kind in JSON, reads and writes its fields,
+// checks and propagates the shape, lists its tensors, counts its work and
+// lowers it into the compiled network. A LayerSpec holds a KindLayer<Spec>
+// behind the LayerImpl interface, so that the architecture, the loader and
+// the compiler iterate layers without knowing the kinds; the registry
+// (layers/layer_registry.hpp) finds a kind by its JSON name. LayerKind has no
+// primary definition, so a kind without its traits does not compile.
 namespace ocrcore::detail {
 
 using json = nlohmann::json;
 
 template <class Spec>
 struct LayerKind;
+
+class FieldReader;
+class ShapeCheck;
+struct WorkCount;
+class Lowering;  // nn/lowering.hpp
+
+// One layer's behaviour, whatever its kind.
+class LayerImpl {
+ public:
+  virtual ~LayerImpl() = default;
+  virtual std::unique_ptr<LayerImpl> clone() const = 0;
+  virtual std::string_view type() const = 0;
+  virtual std::string_view name() const = 0;
+  virtual void write(json& j) const = 0;
+  virtual void check(ShapeCheck& c) const = 0;
+  virtual void tensors(std::vector<TensorRequirement>& out) const = 0;
+  virtual std::int64_t parameters() const = 0;
+  virtual void count(WorkCount& w) const = 0;
+  virtual int output_width(int width) const = 0;
+  virtual int width_stride() const = 0;
+  // Appends the layer's ops to the network being compiled (or folds the
+  // layer into the op before it).
+  virtual void lower(Lowering& lowering) const = 0;
+};
+
+// A layer of kind Spec: its fields and, through LayerKind<Spec>, its behaviour.
+template <class Spec>
+class KindLayer final : public LayerImpl {
+ public:
+  using Kind = LayerKind<Spec>;
+  explicit KindLayer(Spec f) : fields(std::move(f)) {}
+  std::unique_ptr<LayerImpl> clone() const override { return std::make_unique<KindLayer>(fields); }
+  std::string_view type() const override { return Kind::type_name; }
+  std::string_view name() const override {
+    if constexpr (requires { fields.name; })
+      return fields.name;
+    else
+      return {};
+  }
+  void write(json& j) const override { Kind::write(fields, j); }
+  void check(ShapeCheck& c) const override { Kind::check(fields, c); }
+  void tensors(std::vector<TensorRequirement>& out) const override { Kind::tensors(fields, out); }
+  std::int64_t parameters() const override { return Kind::parameters(fields); }
+  void count(WorkCount& w) const override { Kind::count(fields, w); }
+  int output_width(int width) const override { return Kind::output_width(fields, width); }
+  int width_stride() const override { return Kind::width_stride(fields); }
+  void lower(Lowering& lowering) const override { Kind::lower(fields, lowering); }
+
+  Spec fields;
+};
 
 // Reads the fields of one layer object, remembering which were used so that
 // unknown (misspelt) fields are reported instead of silently ignored.
@@ -92,6 +145,13 @@ struct WorkCount {
 }  // namespace ocrcore::detail
 
 namespace ocrcore::detail {
+
+// Calls f(fields) for the first of the kinds Specs... that `layer` is of;
+// false if it is of none of them (code that handles some kinds only).
+template <class... Specs, class F>
+bool visit_kinds(const LayerSpec& layer, F&& f) {
+  return ((layer.is<Specs>() ? (f(layer.get<Specs>()), true) : false) || ...);
+}
 
 // Defaults for kinds without tensors or work that keep the size of the data
 // (ReLU, dropout): each may override what differs.

@@ -39,9 +39,10 @@ struct ReluOp {};
 struct CollapseOp {};
 
 struct LstmDirection {
-  std::vector<float> w_ih;  // [4N][input], gates i, f, g, o
-  std::vector<float> w_hh;  // [4N][N]
-  std::vector<float> bias;  // b_ih + b_hh, [4N]
+  std::vector<float> w_ih;           // [4N][input], gates i, f, g, o
+  std::vector<float> w_hh;           // [4N][N]
+  std::vector<float> bias;           // b_ih + b_hh, [4N]
+  std::string w_ih_name, w_hh_name;  // the model's tensors (int8 files store them as I8)
 };
 
 struct LstmOp {

@@ -9,6 +9,15 @@
 #include "core/model_access.hpp"
 #include "core/overloaded.hpp"
 #include "core/preprocessing_json.hpp"
+#include "layers/batch_norm/batch_norm.hpp"
+#include "layers/collapse/collapse.hpp"
+#include "layers/conv2d/conv2d.hpp"
+#include "layers/dropout/dropout.hpp"
+#include "layers/linear/linear.hpp"
+#include "layers/lstm/lstm.hpp"
+#include "layers/max_pool/max_pool.hpp"
+#include "layers/relu/relu.hpp"
+#include "layers/tucker_conv/tucker_conv.hpp"
 #include "nn/quantization.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
@@ -190,7 +199,10 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   };
   for (const LayerSpec& layer : arch.layers) {
     const std::string anon = std::to_string(index++);
-    std::visit(
+    const bool exported = detail::visit_kinds<Conv2dSpec, TuckerConvSpec, BatchNormSpec, ReluSpec,
+                                              MaxPoolSpec, DropoutSpec, CollapseSpec, LstmSpec,
+                                              LinearSpec>(
+        layer,
         detail::Overloaded{
             [&](const Conv2dSpec& c) {
               conv(c.name, c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.pad_h, c.pad_w,
@@ -301,9 +313,10 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
                 b.float_tensor(lin.name + ".bias", bt.shape, bt.data);
                 cur = b.node("Add", "/" + lin.name + "/Add", {cur, lin.name + ".bias"})->output(0);
               }
-            },
-        },
-        layer);
+            }});
+    if (!exported)
+      throw Error("layer kind '" + std::string(layer.type()) + "' has no ONNX export",
+                  ErrorKind::unsupported);
   }
   finish_and_write(m, model, cur, path);
 }

@@ -18,6 +18,15 @@
 #include <sstream>
 
 #include "core/preprocessing_json.hpp"
+#include "layers/batch_norm/batch_norm.hpp"
+#include "layers/collapse/collapse.hpp"
+#include "layers/conv2d/conv2d.hpp"
+#include "layers/dropout/dropout.hpp"
+#include "layers/linear/linear.hpp"
+#include "layers/lstm/lstm.hpp"
+#include "layers/max_pool/max_pool.hpp"
+#include "layers/relu/relu.hpp"
+#include "layers/tucker_conv/tucker_conv.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
@@ -497,17 +506,16 @@ class Importer {
       return a.size() > b.size() && a.compare(a.size() - b.size(), b.size(), b) == 0;
     };
     auto& layers = out.architecture.layers;
-    if (ends_with(name, ".out") && !layers.empty() &&
-        std::holds_alternative<Conv2dSpec>(layers.back())) {
+    if (ends_with(name, ".out") && !layers.empty() && layers.back().is<Conv2dSpec>()) {
       const std::string base = name.substr(0, name.size() - 4);
-      const Conv2dSpec core = std::get<Conv2dSpec>(layers.back());
+      const Conv2dSpec core = layers.back().get<Conv2dSpec>();
       if (core.name == base + ".core" && !core.bias && s.kernel_h == 1 && s.kernel_w == 1 &&
           s.stride_h == 1 && s.stride_w == 1) {
         layers.pop_back();
         std::optional<Conv2dSpec> in;
-        if (!layers.empty() && std::holds_alternative<Conv2dSpec>(layers.back()) &&
-            std::get<Conv2dSpec>(layers.back()).name == base + ".in") {
-          in = std::get<Conv2dSpec>(layers.back());
+        if (!layers.empty() && layers.back().is<Conv2dSpec>() &&
+            layers.back().get<Conv2dSpec>().name == base + ".in") {
+          in = layers.back().get<Conv2dSpec>();
           layers.pop_back();
         }
         TuckerConvSpec t;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <vector>
 
 #include "ocrcore/architecture.hpp"
@@ -28,10 +29,16 @@ class Layer {
   virtual std::vector<Parameter*> parameters() { return {}; }
   // Per-step seed for layers with randomness (dropout).
   virtual void set_seed(std::uint64_t /*seed*/) {}
+  // Fresh values for its parameters, drawn from `rng` in parameter order
+  // (the network calls each layer in turn). By default: Kaiming-normal
+  // convolution weights [out][in][kh][kw], PyTorch-style uniform linear
+  // weights [out][in], everything else (biases) zero.
+  virtual void initialize(std::mt19937_64& rng);
 };
 
-// Builds the layer for one architecture entry; parameters start at zero (the
-// network initialises or loads them).
+// Builds the layer for one architecture entry through the registry
+// (train/layer_factory.hpp); parameters start at zero (the network
+// initialises or loads them).
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec);
 // Log-softmax over the features of each frame: the network's last step.
 std::unique_ptr<Layer> make_log_softmax();

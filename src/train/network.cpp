@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "layers/layer_registry.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
 
@@ -12,20 +13,19 @@ namespace ocrcore::train {
 
 Network::Network(Architecture architecture) : architecture_(std::move(architecture)) {
   architecture_.validate();
+  first_sequence_layer_ = detail::first_sequence_layer(architecture_);
   const auto& specs = architecture_.layers;
+  const TrainLayerRegistry& registry = train_layers();
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    if (std::holds_alternative<CollapseSpec>(specs[i]))
-      first_sequence_layer_ = static_cast<int>(i) + 1;
-    const bool bn_then_relu = std::holds_alternative<BatchNormSpec>(specs[i]) &&
-                              i + 1 < specs.size() &&
-                              std::holds_alternative<ReluSpec>(specs[i + 1]);
-    if (bn_then_relu) {
-      layers_.push_back(make_batch_norm_layer(std::get<BatchNormSpec>(specs[i]), true));
-      layers_.push_back(make_pass_through_layer());
-      ++i;
-    } else {
-      layers_.push_back(make_layer(specs[i]));
+    if (i + 1 < specs.size()) {
+      if (const auto fused = registry.fusion(specs[i], specs[i + 1])) {
+        layers_.push_back(fused(specs[i], specs[i + 1]));
+        layers_.push_back(make_pass_through_layer());
+        ++i;
+        continue;
+      }
     }
+    layers_.push_back(registry.make(specs[i]));
   }
   layers_.push_back(make_log_softmax());
   acts_.resize(layers_.size() + 1);
@@ -48,46 +48,8 @@ std::vector<Parameter*> Network::parameters() {
 
 void Network::initialize(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  for (std::size_t i = 0; i < architecture_.layers.size(); ++i) {
-    const LayerSpec& spec = architecture_.layers[i];
-    for (Parameter* p : layers_[i]->parameters()) {
-      auto& v = p->value;
-      const auto ends_with = [&](const char* s) {
-        const std::string suffix(s);
-        return p->name.size() >= suffix.size() &&
-               p->name.compare(p->name.size() - suffix.size(), suffix.size(), suffix) == 0;
-      };
-      if (std::holds_alternative<BatchNormSpec>(spec)) {
-        const float fill = ends_with(".weight") || ends_with(".running_var") ? 1.0f : 0.0f;
-        std::fill(v.begin(), v.end(), fill);
-      } else if (std::holds_alternative<LstmSpec>(spec)) {
-        const int H = std::get<LstmSpec>(spec).hidden_size;
-        if (p->name.find(".bias_") != std::string::npos) {
-          std::fill(v.begin(), v.end(), 0.0f);
-          // Forget gates start open so that gradients flow through time early on.
-          if (p->name.find(".bias_ih") != std::string::npos)
-            std::fill(v.begin() + H, v.begin() + 2 * H, 1.0f);
-        } else {
-          std::uniform_real_distribution<float> u(-1.0f / std::sqrt(static_cast<float>(H)),
-                                                  1.0f / std::sqrt(static_cast<float>(H)));
-          for (float& x : v)
-            x = u(rng);
-        }
-      } else if (p->shape.size() == 4) {  // convolution weights [out][in][kh][kw]
-        const auto fan_in = static_cast<float>(p->shape[1] * p->shape[2] * p->shape[3]);
-        std::normal_distribution<float> nd(0.0f, std::sqrt(2.0f / fan_in));
-        for (float& x : v)
-          x = nd(rng);
-      } else if (p->shape.size() == 2) {  // linear [out][in]
-        const auto bound = 1.0f / std::sqrt(static_cast<float>(p->shape[1]));
-        std::uniform_real_distribution<float> u(-bound, bound);
-        for (float& x : v)
-          x = u(rng);
-      } else {
-        std::fill(v.begin(), v.end(), 0.0f);  // biases
-      }
-    }
-  }
+  for (auto& layer : layers_)
+    layer->initialize(rng);
 }
 
 void Network::load(const TensorMap& tensors) {

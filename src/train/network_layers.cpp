@@ -1,11 +1,13 @@
-// The network's last step (log-softmax over each frame) and the factory that
-// builds a layer for each architecture entry (src/layers/<kind>/<kind>_train.cpp).
+// The network's last step (log-softmax over each frame), the layers' default
+// initialisation, and the registry that builds a layer for each architecture
+// entry (src/layers/<kind>/<kind>_train.cpp).
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <random>
+#include <string>
 
-#include "core/overloaded.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
 #include "train/parallel.hpp"
@@ -61,22 +63,80 @@ std::unique_ptr<Layer> make_log_softmax() {
   return std::make_unique<LogSoftmaxLayer>();
 }
 
+void Layer::initialize(std::mt19937_64& rng) {
+  for (Parameter* p : parameters()) {
+    auto& v = p->value;
+    if (p->shape.size() == 4) {  // convolution weights [out][in][kh][kw]
+      const auto fan_in = static_cast<float>(p->shape[1] * p->shape[2] * p->shape[3]);
+      std::normal_distribution<float> nd(0.0f, std::sqrt(2.0f / fan_in));
+      for (float& x : v)
+        x = nd(rng);
+    } else if (p->shape.size() == 2) {  // linear [out][in]
+      const auto bound = 1.0f / std::sqrt(static_cast<float>(p->shape[1]));
+      std::uniform_real_distribution<float> u(-bound, bound);
+      for (float& x : v)
+        x = u(rng);
+    } else {
+      std::fill(v.begin(), v.end(), 0.0f);  // biases
+    }
+  }
+}
+
+void TrainLayerRegistry::add(std::string_view type, Make maker) {
+  for (const auto& entry : entries_)
+    if (entry.first == type)
+      throw Error("training layer of kind '" + std::string(type) + "' registered twice",
+                  ErrorKind::internal);
+  entries_.emplace_back(type, maker);
+}
+
+std::unique_ptr<Layer> TrainLayerRegistry::make(const LayerSpec& spec) const {
+  for (const auto& [type, maker] : entries_)
+    if (type == spec.type()) return maker(spec);
+  throw Error("layer kind '" + std::string(spec.type()) + "' has no training layer",
+              ErrorKind::unsupported);
+}
+
+void TrainLayerRegistry::add_fusion(std::string_view first, std::string_view second,
+                                    MakeFused maker) {
+  fusions_.push_back({first, second, maker});
+}
+
+TrainLayerRegistry::MakeFused TrainLayerRegistry::fusion(const LayerSpec& first,
+                                                         const LayerSpec& second) const {
+  for (const Fusion& f : fusions_)
+    if (f.first == first.type() && f.second == second.type()) return f.make;
+  return nullptr;
+}
+
+namespace {
+
+class PassThroughLayer final : public Layer {
+ public:
+  void forward(Activations& in, Activations& out, Mode /*mode*/) override { std::swap(in, out); }
+  void backward(const Activations& /*in*/, const Activations& /*out*/, Activations& diff_out,
+                Activations* diff_in) override {
+    if (diff_in) std::swap(*diff_in, diff_out);
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_pass_through_layer() {
+  return std::make_unique<PassThroughLayer>();
+}
+
+const TrainLayerRegistry& train_layers() {
+  static const TrainLayerRegistry registry = [] {
+    TrainLayerRegistry r;
+    register_train_layers(r);
+    return r;
+  }();
+  return registry;
+}
+
 std::unique_ptr<Layer> make_layer(const LayerSpec& spec) {
-  using Made = std::unique_ptr<Layer>;
-  // Every kind is handled: a new one does not compile until it is.
-  return std::visit(
-      detail::Overloaded{
-          [](const Conv2dSpec& s) -> Made { return make_conv_layer(s); },
-          [](const TuckerConvSpec& s) -> Made { return make_tucker_conv_layer(s); },
-          [](const BatchNormSpec& s) -> Made { return make_batch_norm_layer(s, false); },
-          [](const ReluSpec&) -> Made { return make_relu_layer(); },
-          [](const MaxPoolSpec& s) -> Made { return make_max_pool_layer(s); },
-          [](const DropoutSpec& s) -> Made { return make_dropout_layer(s); },
-          [](const CollapseSpec&) -> Made { return make_collapse_layer(); },
-          [](const LstmSpec& s) -> Made { return make_lstm_layer(s); },
-          [](const LinearSpec& s) -> Made { return make_linear_layer(s); },
-      },
-      spec);
+  return train_layers().make(spec);
 }
 
 }  // namespace ocrcore::train

@@ -11,6 +11,8 @@
 #include "compress/distill.hpp"
 #include "compress/distill_loss.hpp"
 #include "compress/student.hpp"
+#include "layers/batch_norm/batch_norm.hpp"
+#include "layers/conv2d/conv2d.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
 
@@ -298,12 +300,12 @@ TEST(Student, WidthMultiplierKeepsTheFeatureDimension) {
   EXPECT_EQ(feature_dimension(t), 48);
   const Architecture s = derive_student(t, 0.5);
   EXPECT_EQ(feature_dimension(s), 48);
-  EXPECT_EQ(std::get<Conv2dSpec>(s.layers[0]).out_channels, 8);
-  EXPECT_EQ(std::get<BatchNormSpec>(s.layers[1]).num_features, 8);
-  EXPECT_EQ(std::get<Conv2dSpec>(s.layers[4]).in_channels, 8);
+  EXPECT_EQ(s.layers[0].get<Conv2dSpec>().out_channels, 8);
+  EXPECT_EQ(s.layers[1].get<BatchNormSpec>().num_features, 8);
+  EXPECT_EQ(s.layers[4].get<Conv2dSpec>().in_channels, 8);
   EXPECT_LT(s.parameter_count(), t.parameter_count());
   const Architecture c = derive_student(t, 0, {4, 8, 6, 12});
-  EXPECT_EQ(std::get<Conv2dSpec>(c.layers[8]).out_channels, 6);
+  EXPECT_EQ(c.layers[8].get<Conv2dSpec>().out_channels, 6);
   EXPECT_THROW(derive_student(t, 0, {4, 8}), Error);
   try {
     derive_student(t, 0, {4, 8, 6, 10});

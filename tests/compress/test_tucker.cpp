@@ -7,6 +7,8 @@
 #include <random>
 
 #include "compress/tucker.hpp"
+#include "layers/conv2d/conv2d.hpp"
+#include "layers/tucker_conv/tucker_conv.hpp"
 #include "train/layer_factory.hpp"
 
 namespace ocrcore::compress {
@@ -38,8 +40,8 @@ TEST(Tucker, FullRankReproducesTheLayer) {
   // The three-convolution layer computes what the original convolution does.
   Conv2dSpec conv{"c", C, S, 3, 3, 1, 1, 1, 1, true};
   TuckerConvSpec tucker{"t", C, S, 3, 3, 1, 1, 1, 1, C, S, true};
-  auto original = train::make_conv_layer(conv);
-  auto factored = train::make_tucker_conv_layer(tucker);
+  auto original = train::make_layer(conv);
+  auto factored = train::make_layer(tucker);
   std::mt19937 rng(2);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   original->parameters()[0]->value = k.data;

@@ -1,3 +1,4 @@
+#include "layers/collapse/collapse.hpp"
 #include "layers/layer_tests.hpp"
 
 using namespace ocrcore;
@@ -24,7 +25,7 @@ TEST(Collapse, GradientsMatchFiniteDifferences) {
   using namespace ocrcore::train;
   using namespace ocrcore::train::testing;
   std::mt19937 rng(6);
-  auto collapse = make_collapse_layer();
+  auto collapse = make_layer(CollapseSpec{});
   gradient_check(*collapse, random_maps(2, 3, 2, 6, {6, 4}, rng));
 }
 #endif

@@ -1,3 +1,4 @@
+#include "layers/conv2d/conv2d.hpp"
 #include "layers/layer_tests.hpp"
 
 using namespace ocrcore;
@@ -71,7 +72,7 @@ TEST(Conv2d, GradientsMatchFiniteDifferences) {
   std::mt19937 rng(1);
   for (auto [k, s, pad] : {std::tuple{3, 1, 1}, std::tuple{3, 2, 1}, std::tuple{1, 1, 0}}) {
     Conv2dSpec spec{"c", 3, 5, k, k, s, s, pad, pad, true};
-    auto layer = make_conv_layer(spec);
+    auto layer = make_layer(spec);
     randomize(*layer, rng);
     auto c = gradient_check(*layer, random_maps(3, 3, 6, 11, {11, 7, 4}, rng));
     EXPECT_GT(c.compared, 0);

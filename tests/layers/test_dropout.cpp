@@ -1,3 +1,4 @@
+#include "layers/dropout/dropout.hpp"
 #include "layers/layer_tests.hpp"
 
 using namespace ocrcore;
@@ -16,7 +17,7 @@ TEST(Dropout, GradientsMatchFiniteDifferences) {
   using namespace ocrcore::train;
   using namespace ocrcore::train::testing;
   std::mt19937 rng(6);
-  auto dropout = make_dropout_layer({0.3f});
+  auto dropout = make_layer(DropoutSpec{0.3f});
   dropout->set_seed(42);
   gradient_check(*dropout, random_maps(2, 3, 2, 6, {6, 4}, rng), Mode::training, 1e-2f);
 }

@@ -1,4 +1,5 @@
 #include "layers/layer_tests.hpp"
+#include "layers/linear/linear.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;
@@ -27,7 +28,7 @@ TEST(Linear, GradientsMatchFiniteDifferences) {
   using namespace ocrcore::train;
   using namespace ocrcore::train::testing;
   std::mt19937 rng(9);
-  auto linear = make_linear_layer({"fc", 6, 5, true});
+  auto linear = make_layer(LinearSpec{"fc", 6, 5, true});
   randomize(*linear, rng);
   gradient_check(*linear, random_sequences(4, 2, 6, {4, 2}, rng));
 }

@@ -1,4 +1,5 @@
 #include "layers/layer_tests.hpp"
+#include "layers/lstm/lstm.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;
@@ -70,7 +71,7 @@ TEST(Lstm, GradientsMatchFiniteDifferences) {
   using namespace ocrcore::train::testing;
   std::mt19937 rng(8);
   for (auto [layers, bidi] : {std::pair{1, true}, std::pair{2, true}, std::pair{2, false}}) {
-    auto lstm = make_lstm_layer({"rnn", 5, 4, layers, bidi});
+    auto lstm = make_layer(LstmSpec{"rnn", 5, 4, layers, bidi});
     randomize(*lstm, rng, 0.5f);
     auto c =
         gradient_check(*lstm, random_sequences(7, 3, 5, {7, 4, 1}, rng), Mode::training, 1e-2f, 30);

@@ -1,4 +1,5 @@
 #include "layers/layer_tests.hpp"
+#include "layers/max_pool/max_pool.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;
@@ -52,9 +53,9 @@ TEST(MaxPool, GradientsMatchFiniteDifferences) {
   using namespace ocrcore::train::testing;
   std::mt19937 rng(5);
   for (bool ceil_mode : {false, true}) {
-    auto layer = make_max_pool_layer({2, 2, 2, 2, 0, 0, ceil_mode});
+    auto layer = make_layer(MaxPoolSpec{2, 2, 2, 2, 0, 0, ceil_mode});
     gradient_check(*layer, random_maps(2, 3, 5, 9, {9, 5}, rng), Mode::training, 1e-3f);
-    auto tall = make_max_pool_layer({2, 1, 2, 1, 0, 0, false});
+    auto tall = make_layer(MaxPoolSpec{2, 1, 2, 1, 0, 0, false});
     gradient_check(*tall, random_maps(2, 3, 4, 7, {7, 2}, rng), Mode::training, 1e-3f);
   }
 }

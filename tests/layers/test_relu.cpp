@@ -1,4 +1,5 @@
 #include "layers/layer_tests.hpp"
+#include "layers/relu/relu.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;
@@ -24,7 +25,7 @@ TEST(Relu, GradientsMatchFiniteDifferences) {
   using namespace ocrcore::train;
   using namespace ocrcore::train::testing;
   std::mt19937 rng(6);
-  auto relu = make_relu_layer();
+  auto relu = make_layer(ReluSpec{});
   gradient_check(*relu, random_maps(2, 3, 2, 6, {6, 4}, rng), Mode::training, 1e-3f);
 }
 #endif

@@ -1,4 +1,5 @@
 #include "layers/layer_tests.hpp"
+#include "layers/tucker_conv/tucker_conv.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::layer_test;
@@ -22,7 +23,7 @@ TEST(TuckerConv, GradientsMatchFiniteDifferences) {
   std::mt19937 rng(2);
   for (int rank_in : {2, 0}) {
     TuckerConvSpec spec{"t", 4, 6, 3, 3, 1, 1, 1, 1, rank_in, 3, true};
-    auto layer = make_tucker_conv_layer(spec);
+    auto layer = make_layer(spec);
     randomize(*layer, rng, 0.5f);
     gradient_check(*layer, random_maps(2, 4, 5, 9, {9, 5}, rng));
   }

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "layers/batch_norm/batch_norm.hpp"
+#include "layers/relu/relu.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
 #include "train/parallel.hpp"
@@ -94,6 +96,14 @@ class BatchNormLayer final : public Layer {
         running_mean_(s.name + ".running_mean", {s.num_features}, false),
         running_var_(s.name + ".running_var", {s.num_features}, false) {
     std::fill(weight_.value.begin(), weight_.value.end(), 1.0f);
+    std::fill(running_var_.value.begin(), running_var_.value.end(), 1.0f);
+  }
+
+  // Identity at the start: weight and running variance 1, the rest 0.
+  void initialize(std::mt19937_64& /*rng*/) override {
+    std::fill(weight_.value.begin(), weight_.value.end(), 1.0f);
+    std::fill(bias_.value.begin(), bias_.value.end(), 0.0f);
+    std::fill(running_mean_.value.begin(), running_mean_.value.end(), 0.0f);
     std::fill(running_var_.value.begin(), running_var_.value.end(), 1.0f);
   }
 
@@ -256,27 +266,26 @@ class BatchNormLayer final : public Layer {
   bool fused_relu_ = false;
 };
 
-// Stands in for a ReLU fused into the batch norm before it: hands the
-// activations and gradients through by swapping buffers (no copy).
-class PassThroughLayer final : public Layer {
- public:
-  void forward(Activations& in, Activations& out, Mode /*mode*/) override { std::swap(in, out); }
-  void backward(const Activations& /*in*/, const Activations& /*out*/, Activations& diff_out,
-                Activations* diff_in) override {
-    if (diff_in) std::swap(*diff_in, diff_out);
-  }
-};
-
 }  // namespace
 
-std::unique_ptr<Layer> make_batch_norm_layer(const BatchNormSpec& s, bool fuse_relu) {
-  auto layer = std::make_unique<BatchNormLayer>(s);
-  if (fuse_relu) layer->fuse_relu();
+namespace {
+
+std::unique_ptr<Layer> make_batch_norm_layer(const BatchNormSpec& s) {
+  return std::make_unique<BatchNormLayer>(s);
+}
+
+std::unique_ptr<Layer> make_batch_norm_relu_layer(const LayerSpec& bn, const LayerSpec& /*relu*/) {
+  auto layer = std::make_unique<BatchNormLayer>(bn.get<BatchNormSpec>());
+  layer->fuse_relu();
   return layer;
 }
 
-std::unique_ptr<Layer> make_pass_through_layer() {
-  return std::make_unique<PassThroughLayer>();
+}  // namespace
+
+void register_batch_norm_train(TrainLayerRegistry& registry) {
+  registry.add<BatchNormSpec, make_batch_norm_layer>();
+  registry.add_fusion(detail::LayerKind<BatchNormSpec>::type_name,
+                      detail::LayerKind<ReluSpec>::type_name, make_batch_norm_relu_layer);
 }
 
 }  // namespace ocrcore::train

@@ -2,6 +2,15 @@
 
 #include "layers/layer_kind.hpp"
 
+namespace ocrcore {
+
+// Turns the C x H' x W' feature map into W' frames of D = C * H' values;
+// frame t holds feature[c * H' + h] = map[c][h][t] (PyTorch's
+// x.permute(3, 0, 1, 2).reshape(W', N, C * H')).
+struct CollapseSpec {};
+
+}  // namespace ocrcore
+
 namespace ocrcore::detail {
 
 // The feature map's columns become frames: no work of its own (the engines
@@ -15,6 +24,7 @@ struct LayerKind<CollapseSpec> : ElementwiseLayerKind {
     c.shape.sequence = true;
     c.shape.features = c.shape.channels * c.shape.height;
   }
+  static void lower(const CollapseSpec& s, Lowering& lowering);
 };
 
 }  // namespace ocrcore::detail

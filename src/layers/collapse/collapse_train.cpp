@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "layers/collapse/collapse.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
 #include "train/parallel.hpp"
@@ -49,8 +50,16 @@ class CollapseLayer final : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_collapse_layer() {
+namespace {
+
+std::unique_ptr<Layer> make_collapse_layer(const CollapseSpec& /*spec*/) {
   return std::make_unique<CollapseLayer>();
+}
+
+}  // namespace
+
+void register_collapse_train(TrainLayerRegistry& registry) {
+  registry.add<CollapseSpec, make_collapse_layer>();
 }
 
 }  // namespace ocrcore::train

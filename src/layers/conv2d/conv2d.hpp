@@ -3,6 +3,19 @@
 #include "layers/layer_kind.hpp"
 #include "nn/shapes.hpp"
 
+namespace ocrcore {
+
+struct Conv2dSpec {
+  std::string name;
+  int in_channels = 0, out_channels = 0;
+  int kernel_h = 3, kernel_w = 3;
+  int stride_h = 1, stride_w = 1;
+  int pad_h = 0, pad_w = 0;
+  bool bias = true;
+};
+
+}  // namespace ocrcore
+
 namespace ocrcore::detail {
 
 // The fields conv2d and tucker_conv share, as PyTorch's Conv2d names them.
@@ -53,6 +66,7 @@ struct LayerKind<Conv2dSpec> {
     return conv_out(width, s.kernel_w, s.stride_w, s.pad_w);
   }
   static int width_stride(const Conv2dSpec& s) { return s.stride_w; }
+  static void lower(const Conv2dSpec& s, Lowering& lowering);
 };
 
 }  // namespace ocrcore::detail

@@ -8,6 +8,7 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "layers/conv2d/conv2d.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
@@ -176,10 +177,18 @@ std::unique_ptr<Layer> make_convolution_layer(const ConvGeometry& g, const std::
   return std::make_unique<ConvLayer>(g, weight_name, bias_name);
 }
 
+namespace {
+
 std::unique_ptr<Layer> make_conv_layer(const Conv2dSpec& s) {
   return make_convolution_layer(ConvGeometry{s.in_channels, s.out_channels, s.kernel_h, s.kernel_w,
                                              s.stride_h, s.stride_w, s.pad_h, s.pad_w},
                                 s.name + ".weight", s.bias ? s.name + ".bias" : "");
+}
+
+}  // namespace
+
+void register_conv2d_train(TrainLayerRegistry& registry) {
+  registry.add<Conv2dSpec, make_conv_layer>();
 }
 
 }  // namespace ocrcore::train

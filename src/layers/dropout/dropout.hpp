@@ -2,6 +2,15 @@
 
 #include "layers/layer_kind.hpp"
 
+namespace ocrcore {
+
+// Identity at inference; kept so training architectures load unchanged.
+struct DropoutSpec {
+  float p = 0.0f;
+};
+
+}  // namespace ocrcore
+
 namespace ocrcore::detail {
 
 // Identity at inference.
@@ -16,6 +25,7 @@ struct LayerKind<DropoutSpec> : ElementwiseLayerKind {
   }
   static void write(const DropoutSpec& s, json& j) { j["p"] = s.p; }
   static void check(const DropoutSpec&, ShapeCheck&) {}
+  static void lower(const DropoutSpec& s, Lowering& lowering);
 };
 
 }  // namespace ocrcore::detail

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "data/seeding.hpp"
+#include "layers/dropout/dropout.hpp"
 #include "train/layer_factory.hpp"
 #include "train/parallel.hpp"
 
@@ -49,8 +50,16 @@ class DropoutLayer final : public Layer {
 
 }  // namespace
 
+namespace {
+
 std::unique_ptr<Layer> make_dropout_layer(const DropoutSpec& s) {
   return std::make_unique<DropoutLayer>(s);
+}
+
+}  // namespace
+
+void register_dropout_train(TrainLayerRegistry& registry) {
+  registry.add<DropoutSpec, make_dropout_layer>();
 }
 
 }  // namespace ocrcore::train

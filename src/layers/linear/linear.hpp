@@ -2,6 +2,16 @@
 
 #include "layers/layer_kind.hpp"
 
+namespace ocrcore {
+
+struct LinearSpec {
+  std::string name;
+  int in_features = 0, out_features = 0;
+  bool bias = true;
+};
+
+}  // namespace ocrcore
+
 namespace ocrcore::detail {
 
 template <>
@@ -19,6 +29,7 @@ struct LayerKind<LinearSpec> {
   }
   static int output_width(const LinearSpec&, int width) { return width; }
   static int width_stride(const LinearSpec&) { return 1; }
+  static void lower(const LinearSpec& s, Lowering& lowering);
 };
 
 }  // namespace ocrcore::detail

@@ -1,4 +1,6 @@
+#include "layers/layer_registry.hpp"
 #include "layers/linear/linear.hpp"
+#include "nn/lowering.hpp"
 
 namespace ocrcore::detail {
 
@@ -29,6 +31,20 @@ void LayerKind<LinearSpec>::check(const LinearSpec& s, ShapeCheck& c) {
 void LayerKind<LinearSpec>::tensors(const LinearSpec& s, std::vector<TensorRequirement>& out) {
   out.push_back({s.name + ".weight", {s.out_features, s.in_features}});
   if (s.bias) out.push_back({s.name + ".bias", {s.out_features}});
+}
+
+void LayerKind<LinearSpec>::lower(const LinearSpec& s, Lowering& l) {
+  LinearOp op;
+  op.in_features = s.in_features;
+  op.out_features = s.out_features;
+  op.weight = l.take(s.name + ".weight");
+  op.bias = s.bias ? l.take(s.name + ".bias")
+                   : std::vector<float>(static_cast<std::size_t>(s.out_features));
+  l.add(std::move(op));
+}
+
+void register_linear_layer(LayerKindRegistry& registry) {
+  registry.add<LinearSpec>();
 }
 
 }  // namespace ocrcore::detail

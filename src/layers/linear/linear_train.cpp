@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "layers/linear/linear.hpp"
 #include "ocrcore/error.hpp"
 #include "train/gemm.hpp"
 #include "train/layer_factory.hpp"
@@ -60,8 +61,16 @@ class LinearLayer final : public Layer {
 
 }  // namespace
 
+namespace {
+
 std::unique_ptr<Layer> make_linear_layer(const LinearSpec& s) {
   return std::make_unique<LinearLayer>(s);
+}
+
+}  // namespace
+
+void register_linear_train(TrainLayerRegistry& registry) {
+  registry.add<LinearSpec, make_linear_layer>();
 }
 
 }  // namespace ocrcore::train

@@ -1,4 +1,6 @@
+#include "layers/layer_registry.hpp"
 #include "layers/lstm/lstm.hpp"
+#include "nn/lowering.hpp"
 
 namespace ocrcore::detail {
 
@@ -61,6 +63,35 @@ void LayerKind<LstmSpec>::count(const LstmSpec& s, WorkCount& w) {
     const double in = l == 0 ? s.input_size : double(s.hidden_size) * s.directions();
     w.madds += s.directions() * double(w.width) * 4 * s.hidden_size * (in + s.hidden_size);
   }
+}
+
+// Each direction's two biases summed: the engines add one.
+void LayerKind<LstmSpec>::lower(const LstmSpec& s, Lowering& l) {
+  LstmOp op;
+  op.input_size = s.input_size;
+  op.hidden_size = s.hidden_size;
+  op.num_layers = s.num_layers;
+  op.bidirectional = s.bidirectional;
+  op.layers.resize(s.num_layers);
+  for (int layer = 0; layer < s.num_layers; ++layer) {
+    for (int d = 0; d < op.directions(); ++d) {
+      const LstmTensorNames names = s.tensor_names(layer, d);
+      LstmDirection& dir = op.layers[layer][d];
+      dir.w_ih = l.take(names.weight_ih);
+      dir.w_hh = l.take(names.weight_hh);
+      dir.w_ih_name = names.weight_ih;
+      dir.w_hh_name = names.weight_hh;
+      dir.bias = l.take(names.bias_ih);
+      const auto& b_hh = l.values(names.bias_hh);
+      for (std::size_t i = 0; i < dir.bias.size(); ++i)
+        dir.bias[i] += b_hh[i];
+    }
+  }
+  l.add(std::move(op));
+}
+
+void register_lstm_layer(LayerKindRegistry& registry) {
+  registry.add<LstmSpec>();
 }
 
 }  // namespace ocrcore::detail

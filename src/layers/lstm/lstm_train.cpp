@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "layers/lstm/lstm.hpp"
 #include "ocrcore/error.hpp"
 #include "train/gemm.hpp"
 #include "train/layer_factory.hpp"
@@ -49,6 +50,23 @@ class LstmLayer final : public Layer {
       for (Parameter* p : {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh})
         all.push_back(p);
     return all;
+  }
+
+  // PyTorch's uniform(-1/sqrt(H), 1/sqrt(H)) weights, zero biases but the
+  // input bias of the forget gates, 1: they start open, so that gradients
+  // flow through time early on.
+  void initialize(std::mt19937_64& rng) override {
+    const int H = s_.hidden_size;
+    const float bound = 1.0f / std::sqrt(static_cast<float>(H));
+    std::uniform_real_distribution<float> u(-bound, bound);
+    for (auto& w : weights_) {
+      for (Parameter* p : {&w.w_ih, &w.w_hh})
+        for (float& x : p->value)
+          x = u(rng);
+      std::fill(w.b_ih.value.begin(), w.b_ih.value.end(), 0.0f);
+      std::fill(w.b_ih.value.begin() + H, w.b_ih.value.begin() + 2 * H, 1.0f);
+      std::fill(w.b_hh.value.begin(), w.b_hh.value.end(), 0.0f);
+    }
   }
 
   void forward(Activations& in, Activations& out, Mode /*mode*/) override {
@@ -225,8 +243,16 @@ class LstmLayer final : public Layer {
 
 }  // namespace
 
+namespace {
+
 std::unique_ptr<Layer> make_lstm_layer(const LstmSpec& s) {
   return std::make_unique<LstmLayer>(s);
+}
+
+}  // namespace
+
+void register_lstm_train(TrainLayerRegistry& registry) {
+  registry.add<LstmSpec, make_lstm_layer>();
 }
 
 }  // namespace ocrcore::train

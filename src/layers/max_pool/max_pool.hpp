@@ -3,6 +3,17 @@
 #include "layers/layer_kind.hpp"
 #include "nn/shapes.hpp"
 
+namespace ocrcore {
+
+struct MaxPoolSpec {
+  int kernel_h = 2, kernel_w = 2;
+  int stride_h = 2, stride_w = 2;
+  int pad_h = 0, pad_w = 0;
+  bool ceil_mode = false;
+};
+
+}  // namespace ocrcore
+
 namespace ocrcore::detail {
 
 template <>
@@ -22,6 +33,7 @@ struct LayerKind<MaxPoolSpec> : ElementwiseLayerKind {
     return pool_out(width, s.kernel_w, s.stride_w, s.pad_w, s.ceil_mode);
   }
   static int width_stride(const MaxPoolSpec& s) { return s.stride_w; }
+  static void lower(const MaxPoolSpec& s, Lowering& lowering);
 };
 
 }  // namespace ocrcore::detail

@@ -1,4 +1,6 @@
+#include "layers/layer_registry.hpp"
 #include "layers/max_pool/max_pool.hpp"
+#include "nn/lowering.hpp"
 
 namespace ocrcore::detail {
 
@@ -18,6 +20,14 @@ void LayerKind<MaxPoolSpec>::write(const MaxPoolSpec& s, json& j) {
   j["stride"] = {s.stride_h, s.stride_w};
   j["padding"] = {s.pad_h, s.pad_w};
   j["ceil_mode"] = s.ceil_mode;
+}
+
+void LayerKind<MaxPoolSpec>::lower(const MaxPoolSpec& s, Lowering& l) {
+  l.add(PoolOp{s.kernel_h, s.kernel_w, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.ceil_mode});
+}
+
+void register_max_pool_layer(LayerKindRegistry& registry) {
+  registry.add<MaxPoolSpec>();
 }
 
 }  // namespace ocrcore::detail

@@ -5,6 +5,7 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "layers/max_pool/max_pool.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
 #include "train/layer_factory.hpp"
@@ -105,8 +106,16 @@ class MaxPoolLayer final : public Layer {
 
 }  // namespace
 
+namespace {
+
 std::unique_ptr<Layer> make_max_pool_layer(const MaxPoolSpec& s) {
   return std::make_unique<MaxPoolLayer>(s);
+}
+
+}  // namespace
+
+void register_max_pool_train(TrainLayerRegistry& registry) {
+  registry.add<MaxPoolSpec, make_max_pool_layer>();
 }
 
 }  // namespace ocrcore::train

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "layers/relu/relu.hpp"
 #include "train/layer_factory.hpp"
 #include "train/parallel.hpp"
 
@@ -45,8 +46,16 @@ class ReluLayer final : public Layer {
 
 }  // namespace
 
-std::unique_ptr<Layer> make_relu_layer() {
+namespace {
+
+std::unique_ptr<Layer> make_relu_layer(const ReluSpec& /*spec*/) {
   return std::make_unique<ReluLayer>();
+}
+
+}  // namespace
+
+void register_relu_train(TrainLayerRegistry& registry) {
+  registry.add<ReluSpec, make_relu_layer>();
 }
 
 }  // namespace ocrcore::train

@@ -1,4 +1,6 @@
+#include "layers/layer_registry.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
+#include "nn/lowering.hpp"
 
 namespace ocrcore::detail {
 
@@ -49,6 +51,27 @@ void LayerKind<TuckerConvSpec>::count(const TuckerConvSpec& s, WorkCount& w) {
   }
   w.madds += double(core_in) * s.rank_out * s.kernel_h * s.kernel_w * w.height * w.width;
   w.madds += double(s.rank_out) * s.out_channels * w.height * w.width;
+}
+
+void LayerKind<TuckerConvSpec>::lower(const TuckerConvSpec& s, Lowering& l) {
+  TuckerOp op;
+  int core_in = s.in_channels;
+  if (s.rank_in > 0) {
+    op.has_in = true;
+    op.in =
+        make_conv_op(s.in_channels, s.rank_in, 1, 1, 1, 1, 0, 0, l.take(s.name + ".in.weight"), {});
+    core_in = s.rank_in;
+  }
+  op.core = make_conv_op(core_in, s.rank_out, s.kernel_h, s.kernel_w, s.stride_h, s.stride_w,
+                         s.pad_h, s.pad_w, l.take(s.name + ".core.weight"), {});
+  op.out =
+      make_conv_op(s.rank_out, s.out_channels, 1, 1, 1, 1, 0, 0, l.take(s.name + ".out.weight"),
+                   s.bias ? l.take(s.name + ".out.bias") : std::vector<float>{});
+  l.add(std::move(op));
+}
+
+void register_tucker_conv_layer(LayerKindRegistry& registry) {
+  registry.add<TuckerConvSpec>();
 }
 
 }  // namespace ocrcore::detail

@@ -1,5 +1,6 @@
 // The Tucker-2 convolution for training: its factors as three convolutions.
 
+#include "layers/tucker_conv/tucker_conv.hpp"
 #include "train/layer_factory.hpp"
 
 namespace ocrcore::train {
@@ -59,8 +60,16 @@ class TuckerConvLayer final : public Layer {
 
 }  // namespace
 
+namespace {
+
 std::unique_ptr<Layer> make_tucker_conv_layer(const TuckerConvSpec& s) {
   return std::make_unique<TuckerConvLayer>(s);
+}
+
+}  // namespace
+
+void register_tucker_conv_train(TrainLayerRegistry& registry) {
+  registry.add<TuckerConvSpec, make_tucker_conv_layer>();
 }
 
 }  // namespace ocrcore::train
