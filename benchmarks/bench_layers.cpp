@@ -36,6 +36,11 @@
 
 #include "core/model_access.hpp"
 #include "kernels/kernels.hpp"
+#include "layers/collapse/collapse_op.hpp"
+#include "layers/linear/linear_op.hpp"
+#include "layers/lstm/lstm_op.hpp"
+#include "layers/max_pool/max_pool_op.hpp"
+#include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "nn/engine.hpp"
 #include "nn/shapes.hpp"
 #include "ocrcore/ocrcore.hpp"
@@ -157,27 +162,28 @@ std::vector<OpFlops> op_flops(const CompiledNetwork& net, int height, int width)
     return f;
   };
   auto add = [](OpFlops& a, OpFlops b) { a.nominal += b.nominal, a.useful += b.useful; };
-  for (const Op& op : net.ops) {
+  for (const auto& op_ptr : net.ops) {
+    const Op& op = *op_ptr;
     OpFlops f;
-    if (auto* cv = std::get_if<ConvOp>(&op)) {
+    if (auto* cv = op_as<ConvOp>(op)) {
       f = conv(*cv);
-    } else if (auto* t = std::get_if<TuckerOp>(&op)) {
+    } else if (auto* t = op_as<TuckerOp>(op)) {
       // Counted as the chain's work even where the engine composes the
       // layer (it then does more multiply-adds than this counts).
       if (t->has_in) add(f, conv(t->in));
       add(f, conv(t->core));
       add(f, conv(t->out));
-    } else if (auto* p = std::get_if<PoolOp>(&op)) {
+    } else if (auto* p = op_as<PoolOp>(op)) {
       h = pool_out(h, p->kernel_h, p->stride_h, p->pad_h, p->ceil_mode);
       w = pool_out(w, p->kernel_w, p->stride_w, p->pad_w, p->ceil_mode);
-    } else if (std::holds_alternative<CollapseOp>(op)) {
+    } else if (op_as<CollapseOp>(op)) {
       frames = w;
-    } else if (auto* l = std::get_if<LstmOp>(&op)) {
+    } else if (auto* l = op_as<LstmOp>(op)) {
       for (int k = 0; k < l->num_layers; ++k)
         f.nominal += 2.0 * frames * l->directions() * 4 * l->hidden_size *
                      (l->layer_input(k) + l->hidden_size);
       f.useful = f.nominal;
-    } else if (auto* lin = std::get_if<LinearOp>(&op)) {
+    } else if (auto* lin = op_as<LinearOp>(op)) {
       f.nominal = f.useful = 2.0 * frames * lin->in_features * lin->out_features;
     }
     out.push_back(f);
@@ -293,14 +299,12 @@ void register_benchmarks() {
     // Benchmark names from the engine's own op names ("conv 64->128 3x3").
     const auto ops = make_onednn_engine(*model, engine_options(1, "auto"))->profile();
     for (std::size_t i = 0; i < net.ops.size(); ++i) {
-      if (std::holds_alternative<ReluOp>(net.ops[i]) ||
-          std::holds_alternative<CollapseOp>(net.ops[i]) || ops[i].name.ends_with("(folded)"))
-        continue;
+      if (op_as<ReluOp>(*net.ops[i]) || op_as<CollapseOp>(*net.ops[i]) || ops[i].folded) continue;
       std::string label = ops[i].name;
       std::replace(label.begin(), label.end(), ' ', '_');
       char prefix[16];
       std::snprintf(prefix, sizeof prefix, "%02zu_", i);
-      const auto* cv = std::get_if<ConvOp>(&net.ops[i]);
+      const auto* cv = op_as<ConvOp>(*net.ops[i]);
       const bool winograd_shape = cv && i > 0 && cv->kernel_h == 3 && cv->kernel_w == 3 &&
                                   cv->stride_h == 1 && cv->stride_w == 1;
       for (auto [batch, threads] : {std::pair{1, 1}, std::pair{8, 2}})

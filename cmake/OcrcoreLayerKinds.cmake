@@ -1,13 +1,15 @@
 # ocrcore_layer_kind(<kind>): adds src/layers/<kind>/ to the build (see
 # src/layers/kinds.cmake for what each file of a kind is). After the list,
 # ocrcore_write_layer_registries() generates the files that register every
-# kind: OCRCORE_LAYER_RUNTIME_SOURCES and OCRCORE_LAYER_TRAIN_SOURCES then
-# hold the kinds' sources and their registry for each library.
+# kind (its layer, its oneDNN executors, its training layer):
+# OCRCORE_LAYER_RUNTIME_SOURCES and OCRCORE_LAYER_TRAIN_SOURCES then hold the
+# kinds' sources and their registries for each library.
 
 set(OCRCORE_LAYER_RUNTIME_SOURCES "")
 set(OCRCORE_LAYER_TRAIN_SOURCES "")
 set(OCRCORE_LAYER_KINDS "")
 set(OCRCORE_TRAINABLE_LAYER_KINDS "")
+set(OCRCORE_ONEDNN_LAYER_KINDS "")
 
 macro(ocrcore_layer_kind kind)
   set(_ocrcore_dir ${PROJECT_SOURCE_DIR}/src/layers/${kind})
@@ -19,6 +21,9 @@ macro(ocrcore_layer_kind kind)
       list(APPEND OCRCORE_LAYER_RUNTIME_SOURCES ${_ocrcore_dir}/${kind}_${_ocrcore_part}.cpp)
     endif()
   endforeach()
+  if(EXISTS ${_ocrcore_dir}/${kind}_onednn.cpp)
+    list(APPEND OCRCORE_ONEDNN_LAYER_KINDS ${kind})
+  endif()
   if(EXISTS ${_ocrcore_dir}/${kind}_train.cpp)
     list(APPEND OCRCORE_LAYER_TRAIN_SOURCES ${_ocrcore_dir}/${kind}_train.cpp)
     list(APPEND OCRCORE_TRAINABLE_LAYER_KINDS ${kind})
@@ -57,6 +62,10 @@ macro(ocrcore_write_layer_registries)
   ocrcore_write_layer_registry(${_ocrcore_generated}/train_layers_registry.cpp
     train/layer_factory.hpp ocrcore::train TrainLayerRegistry register_train_layers train
     ${OCRCORE_TRAINABLE_LAYER_KINDS})
-  list(APPEND OCRCORE_LAYER_RUNTIME_SOURCES ${_ocrcore_generated}/layer_kinds_registry.cpp)
+  ocrcore_write_layer_registry(${_ocrcore_generated}/onednn_executors_registry.cpp
+    backend/onednn/onednn_batch.hpp ocrcore::detail::onednn ExecutorRegistry
+    register_onednn_executors onednn ${OCRCORE_ONEDNN_LAYER_KINDS})
+  list(APPEND OCRCORE_LAYER_RUNTIME_SOURCES ${_ocrcore_generated}/layer_kinds_registry.cpp
+       ${_ocrcore_generated}/onednn_executors_registry.cpp)
   list(APPEND OCRCORE_LAYER_TRAIN_SOURCES ${_ocrcore_generated}/train_layers_registry.cpp)
 endmacro()

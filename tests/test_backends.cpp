@@ -6,6 +6,8 @@
 #include "backend/onednn/shape_planner.hpp"
 #include "backend/onednn/tuning.hpp"
 #include "core/model_access.hpp"
+#include "layers/max_pool/max_pool_op.hpp"
+#include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "nn/engine.hpp"
 #include "nn/quantization.hpp"
 #include "test_util.hpp"

@@ -84,15 +84,8 @@ std::vector<std::string> int8_weight_names(const Model& model) {
   std::vector<std::string> names;
   const detail::CompiledNetwork& network = ModelAccess::network(model);
   const std::vector<bool> int8 = detail::int8_convolutions(network);
-  for (std::size_t i = 0; i < int8.size(); ++i)
-    if (int8[i]) names.push_back(std::get<detail::ConvOp>(network.ops[i]).weight_name);
-  for (const auto& op : network.ops)
-    if (const auto* lstm = std::get_if<detail::LstmOp>(&op))
-      for (int l = 0; l < lstm->num_layers; ++l)
-        for (int d = 0; d < lstm->directions(); ++d) {
-          names.push_back(lstm->layers[l][d].w_ih_name);
-          names.push_back(lstm->layers[l][d].w_hh_name);
-        }
+  for (std::size_t i = 0; i < network.ops.size(); ++i)
+    network.ops[i]->int8_stored_tensors(int8[i], names);
   return names;
 }
 

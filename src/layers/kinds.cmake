@@ -3,7 +3,8 @@
 #   <kind>_spec.cpp        the architecture entry: JSON fields, shape rules,
 #                          tensors, work, lowering; register_<kind>_layer()  libocrcore
 #   <kind>_reference.cpp   the plain reference forward                        libocrcore
-#   <kind>_onednn.cpp      the oneDNN engine's executor                       libocrcore
+#   <kind>_onednn.cpp      the oneDNN engine's executors and weight
+#                          preparation; register_<kind>_onednn()             libocrcore
 #   <kind>_train.cpp       the training layer; register_<kind>_train()         ocrcore_train
 # and the registries generated below call every kind's register functions, so
 # no code outside the kind's folder lists the kinds.

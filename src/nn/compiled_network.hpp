@@ -1,82 +1,117 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "nn/reference_data.hpp"
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/tensor.hpp"
 
 namespace ocrcore::detail {
 
-// The network as the engines run it: batch norm folded into the convolution
-// before it, ReLU fused into the layer before it where possible, dropout gone,
-// every bias present (zeros where the file had none).
+struct Int8Rows;  // nn/quantization.hpp
+struct ScaleShiftOp;
 
-struct ConvOp {
-  int in_channels = 0, out_channels = 0;
-  int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-  bool relu = false;
-  std::vector<float> weight;  // [out][in][kh][kw]
-  std::vector<float> bias;    // [out]
-  std::string weight_name;    // the model's tensor, for a conv2d layer (not a Tucker factor)
+// The network as the engines run it: ops, each a kind's compiled form
+// (src/layers/<kind>/), after the graph passes (nn/passes.hpp): batch norm
+// folded into the convolution before it, ReLU fused into the layer before it
+// where possible; dropout gone; every bias present (zeros where the file had
+// none).
+
+// One line's data between ops in the reference engine: a feature map before
+// the collapse, a frame sequence after it.
+struct ReferenceValue {
+  FeatureMap map;
+  Sequence sequence;
+  bool is_sequence = false;
 };
 
-// Tucker-2 chain: optional 1x1 input factor, k x k core, 1x1 output factor
-// (the fused ReLU, if any, is on `out`).
-struct TuckerOp {
-  bool has_in = false;
-  ConvOp in, core, out;
+// How an op computes in the reference engine: with its int8 weights (an int8
+// convolution), or in bf16 arithmetic.
+struct ReferenceArithmetic {
+  const Int8Rows* int8 = nullptr;
+  bool bf16 = false;
 };
 
-struct PoolOp {
-  int kernel_h = 2, kernel_w = 2, stride_h = 2, stride_w = 2, pad_h = 0, pad_w = 0;
-  bool ceil_mode = false;
+// One op of the compiled network. The engines find what runs it by its type
+// (the oneDNN engine's executor registry); what every engine and pass asks
+// of any op is here.
+class Op {
+ public:
+  Op() = default;
+  Op(const Op&) = default;
+  Op& operator=(const Op&) = default;
+  virtual ~Op() = default;
+
+  // "conv 64->128 3x3": for profiles and messages.
+  virtual std::string describe() const = 0;
+  // The plain reference forward of one line (src/layers/<kind>/<kind>_reference.cpp).
+  virtual void reference(ReferenceValue& value, const ReferenceArithmetic& arithmetic) const = 0;
+
+  // Graph passes. Takes over a per-channel map applied to its output (a
+  // batch norm after it, ScaleShiftOp); false if it cannot.
+  virtual bool fold_scale_shift(const ScaleShiftOp& /*map*/) { return false; }
+  // Takes over the ReLU after it; false if it cannot (or has one already).
+  virtual bool fuse_relu() { return false; }
+  // Whether it turns the feature map into frames (the collapse): the ops
+  // after it run on frame sequences.
+  virtual bool makes_sequence() const { return false; }
+
+  // Quantisation rules (nn/quantization.hpp). A plain convolution that runs
+  // in int8 when its input cannot be negative:
+  virtual bool int8_capable() const { return false; }
+  // Convolutions that run in bf16 with conv_precision bf16 (but as the image layer):
+  virtual bool bf16_capable() const { return false; }
+  // Whether its output cannot be negative, given whether its input can.
+  virtual bool output_nonnegative(bool /*input_nonnegative*/) const { return false; }
+  // An int8-capable op's weights as the int8 engines run them.
+  virtual Int8Rows int8_weights() const;
+  // The model's tensors an int8 file stores as I8 for this op (`runs_int8`:
+  // whether it is one of the int8 convolutions).
+  virtual void int8_stored_tensors(bool /*runs_int8*/, std::vector<std::string>& /*names*/) const {}
 };
 
-struct ReluOp {};
-struct CollapseOp {};
+// `op` as an op of type T, or nullptr.
+template <class T>
+const T* op_as(const Op& op) {
+  return dynamic_cast<const T*>(&op);
+}
+template <class T>
+T* op_as(Op& op) {
+  return dynamic_cast<T*>(&op);
+}
+// Calls f(op as T) for the first of the types Ts... that `op` is of; false if
+// it is of none of them (code that handles some kinds of op only).
+template <class... Ts, class F>
+bool visit_ops(const Op& op, F&& f) {
+  return ((op_as<Ts>(op) ? (f(*op_as<Ts>(op)), true) : false) || ...);
+}
 
-struct LstmDirection {
-  std::vector<float> w_ih;           // [4N][input], gates i, f, g, o
-  std::vector<float> w_hh;           // [4N][N]
-  std::vector<float> bias;           // b_ih + b_hh, [4N]
-  std::string w_ih_name, w_hh_name;  // the model's tensors (int8 files store them as I8)
+// A per-channel affine map y = (x - center[c]) * scale[c] + shift[c] (a batch
+// norm), until the pass folds it into the convolution before it.
+struct ScaleShiftOp final : Op {
+  std::vector<float> center, shift;
+  std::vector<double> scale;
+
+  std::string describe() const override { return "scale-shift"; }
+  void reference(ReferenceValue& value, const ReferenceArithmetic& arithmetic) const override;
 };
 
-struct LstmOp {
-  int input_size = 0, hidden_size = 0, num_layers = 1;
-  bool bidirectional = true;
-  // layers[l][d]: d = 0 forward, 1 backward.
-  std::vector<std::array<LstmDirection, 2>> layers;
-  int directions() const { return bidirectional ? 2 : 1; }
-  int layer_input(int l) const { return l == 0 ? input_size : hidden_size * directions(); }
+// A ReLU the pass could not fuse into the op before it.
+struct ReluOp final : Op {
+  std::string describe() const override { return "relu"; }
+  void reference(ReferenceValue& value, const ReferenceArithmetic& arithmetic) const override;
+  bool output_nonnegative(bool) const override { return true; }
 };
-
-struct LinearOp {
-  int in_features = 0, out_features = 0;
-  bool relu = false;
-  std::vector<float> weight;  // [out][in]
-  std::vector<float> bias;    // [out]
-};
-
-using Op = std::variant<ConvOp, TuckerOp, PoolOp, ReluOp, CollapseOp, LstmOp, LinearOp>;
 
 struct CompiledNetwork {
   int input_height = 0;
   int num_classes = 0;
   int min_width = 1;  // narrower lines are padded with background to this width
-  std::vector<Op> ops;
+  std::vector<std::unique_ptr<Op>> ops;
 };
-
-// The single convolution a Tucker chain computes: W = U_out * core * U_in
-// (exact up to rounding, since the input and core factors carry no bias).
-ConvOp compose_tucker(const TuckerOp& op);
-
-// Multiply-adds per output pixel of the chain and of its composed convolution.
-double tucker_chain_macs(const TuckerOp& op);
-double tucker_composed_macs(const TuckerOp& op);
 
 // `tensors` must already hold every required tensor with its shape (the model
 // loader checks that first). The second form takes the values over instead of

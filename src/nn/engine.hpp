@@ -20,7 +20,8 @@ namespace ocrcore::detail {
 // scratch memory and is used by one thread at a time.
 struct OpProfile {
   std::string name;
-  double seconds = 0;  // summed over forward calls since profiling was switched on
+  double seconds = 0;   // summed over forward calls since profiling was switched on
+  bool folded = false;  // run inside the step of the op before it (a fusion)
 };
 
 class Engine {

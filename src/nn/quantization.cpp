@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <variant>
 
 #include "nn/engine.hpp"
 
@@ -54,16 +53,8 @@ std::vector<bool> int8_convolutions(const CompiledNetwork& network) {
   std::vector<bool> int8(ops.size(), false);
   bool nonnegative = false;  // the image may be anything a model was trained on
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (const auto* conv = std::get_if<ConvOp>(&ops[i])) {
-      int8[i] = nonnegative;
-      nonnegative = conv->relu;
-    } else if (const auto* t = std::get_if<TuckerOp>(&ops[i])) {
-      nonnegative = t->out.relu;
-    } else if (std::holds_alternative<ReluOp>(ops[i])) {
-      nonnegative = true;
-    } else if (!std::holds_alternative<PoolOp>(ops[i])) {
-      break;  // the collapse: no convolutions after it
-    }
+    int8[i] = ops[i]->int8_capable() && nonnegative;
+    nonnegative = ops[i]->output_nonnegative(nonnegative);
   }
   return int8;
 }
@@ -71,8 +62,7 @@ std::vector<bool> int8_convolutions(const CompiledNetwork& network) {
 std::vector<bool> bf16_convolutions(const CompiledNetwork& network) {
   std::vector<bool> bf16(network.ops.size(), false);
   for (std::size_t i = 1; i < network.ops.size(); ++i)
-    bf16[i] = std::holds_alternative<ConvOp>(network.ops[i]) ||
-              std::holds_alternative<TuckerOp>(network.ops[i]);
+    bf16[i] = network.ops[i]->bf16_capable();
   return bf16;
 }
 

@@ -28,9 +28,6 @@ Int8Rows quantize_rows(const std::vector<float>& matrix, std::size_t rows);
 // The scales quantize_rows gives, without the values.
 std::vector<float> row_scales(const std::vector<float>& matrix, std::size_t rows);
 std::vector<float> dequantize_rows(const Int8Rows& q);
-inline Int8Rows quantize_conv_weights(const ConvOp& op) {
-  return quantize_rows(op.weight, static_cast<std::size_t>(op.out_channels));
-}
 
 // Per op of `network`: true for the convolutions that run in int8, the plain
 // convolutions (not Tucker chains) whose input is a ReLU's output, through

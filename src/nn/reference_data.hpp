@@ -2,8 +2,6 @@
 
 #include <vector>
 
-#include "nn/compiled_network.hpp"
-
 namespace ocrcore::detail {
 
 // What the plain-loop reference layers (src/layers/<kind>/<kind>_reference.cpp)

@@ -4,7 +4,6 @@
 #include <exception>
 #include <map>
 
-#include "core/overloaded.hpp"
 #include "nn/engine.hpp"
 #include "nn/quantization.hpp"
 #include "nn/reference_layers.hpp"
@@ -15,35 +14,20 @@ namespace ocrcore::detail {
 LogProbs reference_forward(const CompiledNetwork& net, const LineTensor& line,
                            const std::map<std::size_t, Int8Rows>& int8,
                            const std::vector<bool>& bf16, const ReferenceObserver& observe) {
-  FeatureMap map(1, line.height, std::max(line.width, net.min_width));
+  ReferenceValue value;
+  FeatureMap& map = value.map;
+  map = FeatureMap(1, line.height, std::max(line.width, net.min_width));
   for (int y = 0; y < line.height; ++y)
     std::copy_n(line.pixels.begin() + static_cast<std::ptrdiff_t>(y) * line.width, line.width,
                 map.values.begin() + static_cast<std::ptrdiff_t>(y) * map.width);
-  Sequence seq;
-  bool collapsed = false;
   for (std::size_t i = 0; i < net.ops.size(); ++i) {
-    if (observe) observe(i, collapsed ? seq.values : map.values);
-    const bool in_bf16 = i < bf16.size() && bf16[i];
-    // Every kind of op is handled: a new one does not compile until it is.
-    std::visit(Overloaded{
-                   [&](const ConvOp& c) {
-                     const auto q = int8.find(i);
-                     map = q != int8.end() ? conv2d_int8_reference(map, c, q->second)
-                           : in_bf16       ? conv2d_bf16_reference(map, c)
-                                           : conv2d_reference(map, c);
-                   },
-                   [&](const TuckerOp& t) { map = tucker_conv_reference(map, t, in_bf16); },
-                   [&](const PoolOp& p) { map = maxpool_reference(map, p); },
-                   [&](const ReluOp&) { relu_reference(collapsed ? seq.values : map.values); },
-                   [&](const CollapseOp&) {
-                     seq = collapse_reference(map);
-                     collapsed = true;
-                   },
-                   [&](const LstmOp& l) { seq = lstm_reference(seq, l); },
-                   [&](const LinearOp& lin) { seq = linear_reference(seq, lin); },
-               },
-               net.ops[i]);
+    if (observe) observe(i, value.is_sequence ? value.sequence.values : value.map.values);
+    ReferenceArithmetic arithmetic;
+    arithmetic.bf16 = i < bf16.size() && bf16[i];
+    if (const auto q = int8.find(i); q != int8.end()) arithmetic.int8 = &q->second;
+    net.ops[i]->reference(value, arithmetic);
   }
+  Sequence& seq = value.sequence;
   log_softmax_reference(seq);
   return LogProbs{seq.frames, seq.features, std::move(seq.values)};
 }
@@ -59,7 +43,7 @@ class ReferenceEngine final : public Engine {
     if (conv_precision == Precision::int8) {
       const std::vector<bool> int8 = int8_convolutions(net_);
       for (std::size_t i = 0; i < int8.size(); ++i)
-        if (int8[i]) int8_.emplace(i, quantize_conv_weights(std::get<ConvOp>(net_.ops[i])));
+        if (int8[i]) int8_.emplace(i, net_.ops[i]->int8_weights());
     } else if (conv_precision == Precision::bf16) {
       bf16_ = bf16_convolutions(net_);
     }

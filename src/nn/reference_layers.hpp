@@ -1,14 +1,8 @@
 #pragma once
 
-// The plain-loop reference of every layer kind (src/layers/<kind>/), one line
-// at a time: the oracle that every optimised path is tested against.
-#include "layers/collapse/collapse_reference.hpp"
-#include "layers/conv2d/conv2d_reference.hpp"
-#include "layers/linear/linear_reference.hpp"
-#include "layers/lstm/lstm_reference.hpp"
-#include "layers/max_pool/max_pool_reference.hpp"
-#include "layers/relu/relu_reference.hpp"
-#include "layers/tucker_conv/tucker_conv_reference.hpp"
+// The reference engine's own last step. Each kind's plain-loop reference is
+// in its folder (src/layers/<kind>/<kind>_reference.hpp) and reached through
+// Op::reference.
 #include "nn/reference_data.hpp"
 
 namespace ocrcore::detail {

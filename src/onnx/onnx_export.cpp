@@ -11,13 +11,18 @@
 #include "core/preprocessing_json.hpp"
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/collapse/collapse.hpp"
+#include "layers/collapse/collapse_op.hpp"
 #include "layers/conv2d/conv2d.hpp"
 #include "layers/dropout/dropout.hpp"
 #include "layers/linear/linear.hpp"
+#include "layers/linear/linear_op.hpp"
 #include "layers/lstm/lstm.hpp"
+#include "layers/lstm/lstm_op.hpp"
 #include "layers/max_pool/max_pool.hpp"
+#include "layers/max_pool/max_pool_op.hpp"
 #include "layers/relu/relu.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
+#include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "nn/quantization.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
@@ -337,42 +342,45 @@ class Int8GraphWriter {
     const std::vector<bool> int8 = detail::int8_convolutions(net_);
     for (std::size_t i = 0; i < net_.ops.size(); ++i) {
       const std::string id = std::to_string(i);
-      const detail::Op& op = net_.ops[i];
+      const detail::Op& op = *net_.ops[i];
       // Only a max pool keeps its input's quantisation for an int8
       // convolution to take over.
-      if (!std::holds_alternative<detail::PoolOp>(op) && !int8[i]) scale_ = 0;
-      std::visit(detail::Overloaded{
-                     [&](const detail::ConvOp& c) {
-                       if (int8[i])
-                         int8_conv(c, "conv" + id, i);
-                       else
-                         float_conv(c, "conv" + id);
-                     },
-                     [&](const detail::TuckerOp& t) {
-                       if (t.has_in) float_conv(t.in, "tucker" + id + ".in");
-                       float_conv(t.core, "tucker" + id + ".core");
-                       float_conv(t.out, "tucker" + id + ".out");
-                     },
-                     [&](const detail::PoolOp& p) {
-                       auto* n = b_.node("MaxPool", "/pool" + id + "/MaxPool", {cur_});
-                       GraphBuilder::ints(n, "kernel_shape", {p.kernel_h, p.kernel_w});
-                       GraphBuilder::ints(n, "strides", {p.stride_h, p.stride_w});
-                       GraphBuilder::ints(n, "pads", {p.pad_h, p.pad_w, p.pad_h, p.pad_w});
-                       GraphBuilder::integer(n, "ceil_mode", p.ceil_mode ? 1 : 0);
-                       cur_ = n->output(0);
-                     },
-                     [&](const detail::ReluOp&) { relu("relu" + id); },
-                     [&](const detail::CollapseOp&) {
-                       auto* tr = b_.node("Transpose", "/collapse" + id + "/Transpose", {cur_});
-                       GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
-                       cur_ = b_.node("Reshape", "/collapse" + id + "/Reshape",
-                                      {tr->output(0), "ocrcore.merge_last_two"})
-                                  ->output(0);
-                     },
-                     [&](const detail::LstmOp& l) { lstm(l, "lstm" + id); },
-                     [&](const detail::LinearOp& lin) { linear(lin, "linear" + id); },
-                 },
-                 op);
+      if (!detail::op_as<detail::PoolOp>(op) && !int8[i]) scale_ = 0;
+      const bool exported =
+          detail::visit_ops<detail::ConvOp, detail::TuckerOp, detail::PoolOp, detail::ReluOp,
+                            detail::CollapseOp, detail::LstmOp, detail::LinearOp>(
+              op, detail::Overloaded{
+                      [&](const detail::ConvOp& c) {
+                        if (int8[i])
+                          int8_conv(c, "conv" + id, i);
+                        else
+                          float_conv(c, "conv" + id);
+                      },
+                      [&](const detail::TuckerOp& t) {
+                        if (t.has_in) float_conv(t.in, "tucker" + id + ".in");
+                        float_conv(t.core, "tucker" + id + ".core");
+                        float_conv(t.out, "tucker" + id + ".out");
+                      },
+                      [&](const detail::PoolOp& p) {
+                        auto* n = b_.node("MaxPool", "/pool" + id + "/MaxPool", {cur_});
+                        GraphBuilder::ints(n, "kernel_shape", {p.kernel_h, p.kernel_w});
+                        GraphBuilder::ints(n, "strides", {p.stride_h, p.stride_w});
+                        GraphBuilder::ints(n, "pads", {p.pad_h, p.pad_w, p.pad_h, p.pad_w});
+                        GraphBuilder::integer(n, "ceil_mode", p.ceil_mode ? 1 : 0);
+                        cur_ = n->output(0);
+                      },
+                      [&](const detail::ReluOp&) { relu("relu" + id); },
+                      [&](const detail::CollapseOp&) {
+                        auto* tr = b_.node("Transpose", "/collapse" + id + "/Transpose", {cur_});
+                        GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
+                        cur_ = b_.node("Reshape", "/collapse" + id + "/Reshape",
+                                       {tr->output(0), "ocrcore.merge_last_two"})
+                                   ->output(0);
+                      },
+                      [&](const detail::LstmOp& l) { lstm(l, "lstm" + id); },
+                      [&](const detail::LinearOp& lin) { linear(lin, "linear" + id); }});
+      if (!exported)
+        throw Error(op.describe() + " has no int8 ONNX export", ErrorKind::unsupported);
     }
     return cur_;
   }
@@ -431,7 +439,7 @@ class Int8GraphWriter {
     // then pools in uint8).
     const float x_scale = scale_ > 0 ? quantize_dequantize_on(name + ".input", scale_)
                                      : quantize_dequantize(name + ".input", largest_[op]);
-    const detail::Int8Rows w = detail::quantize_conv_weights(c);
+    const detail::Int8Rows w = c.int8_weights();
     const std::int64_t O = c.out_channels;
     b_.typed_tensor<std::int8_t>(name + ".weight_quantized", onnx::TensorProto::INT8, conv_dims(c),
                                  w.values);

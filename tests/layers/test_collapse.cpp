@@ -1,4 +1,5 @@
 #include "layers/collapse/collapse.hpp"
+#include "layers/collapse/collapse_reference.hpp"
 #include "layers/layer_tests.hpp"
 
 using namespace ocrcore;

@@ -1,4 +1,5 @@
 #include "layers/conv2d/conv2d.hpp"
+#include "layers/conv2d/conv2d_reference.hpp"
 #include "layers/layer_tests.hpp"
 
 using namespace ocrcore;

@@ -1,5 +1,6 @@
 #include "layers/layer_tests.hpp"
 #include "layers/linear/linear.hpp"
+#include "layers/linear/linear_reference.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;

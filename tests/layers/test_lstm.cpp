@@ -1,5 +1,6 @@
 #include "layers/layer_tests.hpp"
 #include "layers/lstm/lstm.hpp"
+#include "layers/lstm/lstm_reference.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;

@@ -1,5 +1,6 @@
 #include "layers/layer_tests.hpp"
 #include "layers/max_pool/max_pool.hpp"
+#include "layers/max_pool/max_pool_reference.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;

@@ -1,5 +1,6 @@
 #include "layers/layer_tests.hpp"
 #include "layers/relu/relu.hpp"
+#include "layers/relu/relu_reference.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail;

@@ -1,5 +1,6 @@
 #include "layers/layer_tests.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
+#include "layers/tucker_conv/tucker_conv_reference.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::layer_test;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/model_access.hpp"
+#include "layers/lstm/lstm_op.hpp"
 #include "nn/quantization.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/onnx_model.hpp"
@@ -321,7 +322,7 @@ TEST(OnnxExport, Int8QdqGraphRunsInInt8InOnnxRuntime) {
   EXPECT_EQ(weight_dq, int8_convs);
   int lstm_layers = 0;
   for (const auto& op : net.ops)
-    if (const auto* l = std::get_if<detail::LstmOp>(&op)) lstm_layers += l->num_layers;
+    if (const auto* l = detail::op_as<detail::LstmOp>(*op)) lstm_layers += l->num_layers;
   EXPECT_EQ(lstms, lstm_layers);
 
   const int W = 57;

@@ -54,3 +54,30 @@ memory::desc plain_desc(int b, int c, int h, int w) {
 }
 
 }  // namespace ocrcore::detail::onednn
+
+namespace ocrcore::detail::onednn {
+
+void ExecutorRegistry::add(Entry entry) {
+  for (const Entry& e : entries_)
+    if (e.type == entry.type)
+      throw Error("an op type has two oneDNN executors registered", ErrorKind::internal);
+  entries_.push_back(entry);
+}
+
+const ExecutorRegistry::Entry& ExecutorRegistry::find(const Op& op) const {
+  for (const Entry& e : entries_)
+    if (e.type == std::type_index(typeid(op))) return e;
+  throw Error("the oneDNN engine cannot run " + op.describe() + " (no executor for it)",
+              ErrorKind::unsupported);
+}
+
+const ExecutorRegistry& executors() {
+  static const ExecutorRegistry registry = [] {
+    ExecutorRegistry r;
+    register_onednn_executors(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace ocrcore::detail::onednn

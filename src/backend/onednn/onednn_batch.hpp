@@ -14,6 +14,7 @@
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
+#include <typeindex>
 #include <vector>
 
 #include "backend/onednn/prepared_network.hpp"
@@ -97,7 +98,6 @@ class Context {
   void advance() { std::swap(in_, out_); }
   // After the collapse.
   FrameBatch frames;
-  bool collapsed = false;
 
   void execute(const dnnl::primitive& p, const ExecArgs& args) {
     const dnnl_status_t st =
@@ -133,18 +133,60 @@ class Context {
 };
 
 // One step of an engine's plan: runs one op of the compiled network (or, for
-// the first layer's own kernel, the pool after it too) on the context's
-// batch. Built when the engine is made; keeps its primitives per input shape.
+// a fusion, the ops it covers) on the context's batch. Built when the engine
+// is made; keeps its primitives per input shape.
 class OpExecutor {
  public:
   virtual ~OpExecutor() = default;
   virtual void run(Context& context) = 0;
   // Forgets every shape's primitives (the shape table was full).
   virtual void forget_shapes() {}
-  // Ops of the network run by the last run(): 2 when a folded pool ran too.
+  // Ops of the network it runs: more than 1 for a fusion.
   virtual std::size_t ops_run() const { return 1; }
+  // For profiles: its own name, and one per op it runs.
   virtual std::string name() const = 0;
+  virtual std::vector<std::string> op_names() const { return {name()}; }
 };
+
+// Where an op runs: before the collapse on feature maps, or after it on
+// frame sequences (an op that runs on either, such as a ReLU, is built for
+// its place).
+struct OpPlacement {
+  bool sequence = false;
+};
+
+// How the engine runs each type of op: its executor and, if it keeps weights,
+// their preparation. Each kind's src/layers/<kind>/<kind>_onednn.cpp
+// registers its own (register_<kind>_onednn(), called by the list generated
+// from src/layers/kinds.cmake); the engine builds its plan from here and
+// includes no kind.
+class ExecutorRegistry {
+ public:
+  using Make = std::unique_ptr<OpExecutor> (*)(const PreparedNetwork& prepared, std::size_t op,
+                                               OpPlacement placement);
+  using Prepare = std::unique_ptr<PreparedOp> (*)(const Op& op, const PrepareContext& context);
+  struct Entry {
+    std::type_index type;
+    Make make;
+    Prepare prepare;  // null for ops that keep no weights
+  };
+
+  template <class OpType>
+  void add(Make make, Prepare prepare = nullptr) {
+    add({typeid(OpType), make, prepare});
+  }
+  void add(Entry entry);
+  // The entry for `op`'s type; throws Error naming the op when none runs it.
+  const Entry& find(const Op& op) const;
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+// The registry of every kind's executor, made on first use.
+const ExecutorRegistry& executors();
+// Generated (src/layers/kinds.cmake): registers every kind's executors.
+void register_onednn_executors(ExecutorRegistry& registry);
 
 // Cached per-shape entries (primitives and their memory objects) of one
 // executor, found by the input layout; cleared when full.

@@ -22,11 +22,10 @@
 #include <numeric>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "backend/onednn/image_conv.hpp"
 #include "backend/onednn/onednn_batch.hpp"
 #include "backend/onednn/prepared_network.hpp"
 #include "backend/onednn/shape_planner.hpp"
-#include "core/overloaded.hpp"
-#include "layers/onednn_executors.hpp"
 #include "nn/engine.hpp"
 #include "ocrcore/error.hpp"
 
@@ -44,35 +43,22 @@ struct PlanStep {
   std::size_t first_op = 0;
 };
 
-// The plan: one executor per op of the compiled network (the first layer's
-// own kernel takes the pool after it when that folds in). Every kind of op is
-// handled: a new one does not compile until it has an executor.
+// The plan: one executor per op of the compiled network, each from its
+// kind's entry in the executor registry, then the engine's fusion: the image
+// layer (and the pool after it) as planned when the network was prepared.
 std::vector<PlanStep> make_plan(const PreparedNetwork& prepared) {
   const auto& ops = prepared.network().ops;
+  const ExecutorRegistry& registry = executors();
   std::vector<PlanStep> plan;
+  OpPlacement placement;
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (i == 0 && prepared.image_conv().active) {
-      const std::string name = std::holds_alternative<TuckerOp>(ops[0])
-                                   ? tucker_conv_name(prepared, 0)
-                                   : conv_name(std::get<ConvOp>(ops[0]));
-      plan.push_back({make_image_conv_executor(prepared, name), 0});
-      if (prepared.image_conv().pool) ++i;  // the pool runs inside it
-      continue;
-    }
-    plan.push_back(
-        {std::visit(Overloaded{
-                        [&](const ConvOp&) { return make_conv2d_executor(prepared, i); },
-                        [&](const TuckerOp&) { return make_tucker_conv_executor(prepared, i); },
-                        [&](const PoolOp& p) -> std::unique_ptr<OpExecutor> {
-                          return std::make_unique<MaxPoolExecutor>(p);
-                        },
-                        [&](const ReluOp&) { return make_relu_executor(); },
-                        [&](const CollapseOp&) { return make_collapse_executor(); },
-                        [&](const LstmOp&) { return make_lstm_executor(prepared, i); },
-                        [&](const LinearOp&) { return make_linear_executor(prepared, i); },
-                    },
-                    ops[i]),
-         i});
+    plan.push_back({registry.find(*ops[i]).make(prepared, i, placement), i});
+    if (ops[i]->makes_sequence()) placement.sequence = true;
+  }
+  if (prepared.image_conv().active) {
+    auto fused = make_image_conv_executor(prepared);
+    plan.erase(plan.begin(), plan.begin() + static_cast<std::ptrdiff_t>(fused->ops_run()));
+    plan.insert(plan.begin(), {std::move(fused), 0});
   }
   return plan;
 }
@@ -105,13 +91,14 @@ class OnednnEngine final : public Engine {
 
   void set_profiling(bool on) override { profiling_ = on; }
   // One entry per op of the network: a step's time counts for its first op,
-  // an op run inside another's step is marked "(folded)".
+  // the other ops a fused step runs are marked folded.
   std::vector<OpProfile> profile() const override {
     std::vector<OpProfile> out(net_.ops.size());
     for (const PlanStep& step : plan_) {
-      out[step.first_op] = {step.executor->name(), profile_[step.first_op]};
-      for (std::size_t k = 1; k < step.executor->ops_run(); ++k)
-        out[step.first_op + k] = {"maxpool (folded)", 0.0};
+      const std::vector<std::string> names = step.executor->op_names();
+      for (std::size_t k = 0; k < step.executor->ops_run(); ++k)
+        out[step.first_op + k] = {k < names.size() ? names[k] : step.executor->name(),
+                                  k == 0 ? profile_[step.first_op] : 0.0, k > 0};
     }
     out.push_back({"log_softmax", softmax_seconds_});
     out.push_back({"primitive creation", profiled_setup_seconds_});
@@ -160,7 +147,6 @@ class OnednnEngine final : public Engine {
       }
     }
 
-    context_.collapsed = false;
     for (PlanStep& step : plan_) {
       const auto start = profiling_ ? Clock::now() : Clock::time_point{};
       step.executor->run(context_);

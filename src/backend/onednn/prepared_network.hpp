@@ -1,12 +1,13 @@
 #pragma once
 
 // A network's weights in the form the oneDNN engine runs them, prepared once
-// per model, instruction set, Tucker setting and precisions and shared by every engine
-// (every Recognizer) on that model: LSTM recurrent matrices packed for the
-// step kernel (or quantised for the int8 step), linear layers transposed for
-// the dense kernel, the first layer's weights transposed for its own
-// kernel, Tucker chains composed where the tuning rules say so, and convolution weights reordered
-// into the layouts oneDNN's primitives ask for (quantised first for int8 convolutions).
+// per model, instruction set, Tucker setting and precisions and shared by
+// every engine (every Recognizer) on that model. Each op's kind prepares its
+// own (src/layers/<kind>/<kind>_onednn.cpp: LSTM matrices packed for the step
+// kernel, linear layers for the dense kernel, Tucker chains composed where
+// the tuning rules say so, convolution weights reordered into the layouts
+// oneDNN's primitives ask for); the image-layer fusion adds the first
+// layer's weights for its own kernel.
 
 #include <array>
 #include <cstddef>
@@ -15,10 +16,12 @@
 #include <memory>
 #include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <vector>
 
 #include "core/model_access.hpp"
 #include "kernels/kernels.hpp"
+#include "layers/conv2d/conv2d_op.hpp"
 #include "nn/compiled_network.hpp"
 #include "nn/quantization.hpp"
 #include "ocrcore/types.hpp"
@@ -62,24 +65,49 @@ class PreparedConv {
   mutable std::vector<std::unique_ptr<Reordered>> reordered_;
 };
 
+// What one op keeps in the prepared network (its kind's weights in the form
+// its executor runs them); made by the kind's prepare function
+// (src/layers/<kind>/<kind>_onednn.cpp, through the executor registry).
+class PreparedOp {
+ public:
+  virtual ~PreparedOp() = default;
+  virtual std::size_t bytes() const = 0;
+};
+
+// The convolutions an op runs, in order: one for a conv2d op or a composed
+// Tucker op, a Tucker chain's factors (input, if any, core, output).
+class PreparedConvolutions final : public PreparedOp {
+ public:
+  std::vector<std::unique_ptr<PreparedConv>> convolutions;
+  std::optional<ConvOp> composed;  // a Tucker chain composed (the convolution points into it)
+  std::size_t bytes() const override;
+};
+
+// What a kind's prepare function is given: the settings the network is
+// prepared for, and what the quantisation rules say of this op.
+struct PrepareContext {
+  const kernels::KernelTable& kernels;
+  Isa isa = Isa::generic;
+  TuckerExecution tucker = TuckerExecution::automatic;
+  Precision lstm_precision = Precision::fp32;
+  bool int8_convolution = false;  // int8_convolutions() chose it
+  bool bf16_convolution = false;  // bf16_convolutions() chose it
+  bool first_op = false;
+};
+
 class PreparedNetwork final : public PreparedWeights {
  public:
-  struct LstmLayer {
-    std::vector<float> w_ih;            // both directions stacked: [dirs * 4N][input]
-    kernels::PackedInt8Rows w_ih_int8;  // int8 LSTMs: the same quantised (w_ih then empty)
-    std::array<kernels::PackedRecurrent, 2> recurrent;           // fp32 steps
-    std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
-  };
   struct ImageConvPlan {
     bool active = false;         // op 0 runs on kernels::ImageConv
     bool pool = false;           // op 1, a max pool, is folded into it
     std::vector<float> weights;  // [9][channels]
   };
 
-  // `network` must outlive this object (the model owns both).
-  // Throws Error if `lstm_precision` is int8 and the instruction set has no
-  // int8 step, `conv_precision` is int8 and the CPU has no VNNI, or it is
-  // bf16 and the CPU has no AVX-512 BF16.
+  // `network` must outlive this object (the model owns both). Each op is
+  // prepared by its kind (the executor registry). Throws Error if
+  // `lstm_precision` is int8 and the instruction set has no int8 step,
+  // `conv_precision` is int8 and the CPU has no VNNI, or it is bf16 and the
+  // CPU has no AVX-512 BF16.
   PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa, TuckerExecution tucker,
                   Precision lstm_precision, Precision conv_precision);
 
@@ -90,29 +118,31 @@ class PreparedNetwork final : public PreparedWeights {
   const CompiledNetwork& network() const { return network_; }
   const kernels::KernelTable& kernels() const { return kernels_; }
   Precision lstm_precision() const { return lstm_precision_; }
-  // Whether Tucker op `op` runs composed into one convolution.
-  bool composed(std::size_t op) const { return composed_.count(op) > 0; }
-  // The convolutions op `op` runs, in order: one for a conv2d op or a
-  // composed Tucker op, a Tucker chain's factors (input, if any, core,
-  // output); none for other ops.
-  const std::vector<std::unique_ptr<PreparedConv>>& convolutions(std::size_t op) const {
-    return convolutions_.at(op);
+  // What op `op`'s kind prepared, as its type T; throws Error if it prepared
+  // nothing of that type.
+  template <class T>
+  const T& op(std::size_t op) const {
+    const T* prepared = op < ops_.size() ? dynamic_cast<const T*>(ops_[op].get()) : nullptr;
+    if (!prepared) missing(op);
+    return *prepared;
   }
-  const std::vector<LstmLayer>& lstm(std::size_t op) const { return lstm_.at(op); }
-  // Linear op `op`'s weights transposed for kernels::DenseProjection.
-  const kernels::PackedDense& dense(std::size_t op) const { return dense_.at(op); }
+  // The same, or nullptr.
+  template <class T>
+  const T* find(std::size_t op) const {
+    return op < ops_.size() ? dynamic_cast<const T*>(ops_[op].get()) : nullptr;
+  }
+  // The image-layer fusion (backend/onednn/image_conv.hpp), planned once here.
   const ImageConvPlan& image_conv() const { return image_; }
 
   std::size_t bytes() const override;
 
  private:
+  [[noreturn]] void missing(std::size_t op) const;
+
   const CompiledNetwork& network_;
   const kernels::KernelTable& kernels_;
   Precision lstm_precision_;
-  std::map<std::size_t, ConvOp> composed_;  // (a map: the convolutions point into it)
-  std::vector<std::vector<std::unique_ptr<PreparedConv>>> convolutions_;  // by op
-  std::map<std::size_t, std::vector<LstmLayer>> lstm_;
-  std::map<std::size_t, kernels::PackedDense> dense_;
+  std::vector<std::unique_ptr<PreparedOp>> ops_;  // by op; null where a kind prepares nothing
   ImageConvPlan image_;
 };
 

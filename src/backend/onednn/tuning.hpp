@@ -6,7 +6,8 @@
 
 #include <string_view>
 
-#include "nn/compiled_network.hpp"
+#include "layers/max_pool/max_pool_op.hpp"
+#include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "ocrcore/types.hpp"
 
 namespace ocrcore::detail::tuning {

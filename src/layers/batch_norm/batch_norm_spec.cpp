@@ -39,28 +39,22 @@ void LayerKind<BatchNormSpec>::tensors(const BatchNormSpec& s,
     out.push_back({s.name + t, {s.num_features}});
 }
 
-// Folded into the convolution before it (validate() guarantees one): output
-// channel o scaled by gamma/sqrt(var+eps) and its bias shifted, which is
-// exactly batch norm applied after it.
+// A per-channel map, (x - mean) * gamma / sqrt(var + eps) + beta, which the
+// graph pass folds into the convolution before it (validate() guarantees one).
 void LayerKind<BatchNormSpec>::lower(const BatchNormSpec& s, Lowering& l) {
-  Op* prev = l.last();
-  ConvOp* conv = prev ? std::get_if<ConvOp>(prev) : nullptr;
-  if (auto* tucker = prev ? std::get_if<TuckerOp>(prev) : nullptr) conv = &tucker->out;
-  if (!conv) throw Error("batch norm '" + s.name + "' follows no convolution", ErrorKind::internal);
   const auto& gamma = l.values(s.name + ".weight");
-  const auto& beta = l.values(s.name + ".bias");
-  const auto& mean = l.values(s.name + ".running_mean");
   const auto& var = l.values(s.name + ".running_var");
-  const std::size_t per_out = conv->weight.size() / conv->out_channels;
-  for (int o = 0; o < conv->out_channels; ++o) {
+  ScaleShiftOp op;
+  op.center = l.take(s.name + ".running_mean");
+  op.shift = l.take(s.name + ".bias");
+  op.scale.resize(s.num_features);
+  for (int o = 0; o < s.num_features; ++o) {
     if (var[o] < 0)
       throw Error("batch norm '" + s.name + "': running_var[" + std::to_string(o) + "] is negative",
                   ErrorKind::bad_model);
-    const double scale = gamma[o] / std::sqrt(double(var[o]) + s.eps);
-    for (std::size_t i = 0; i < per_out; ++i)
-      conv->weight[o * per_out + i] = static_cast<float>(conv->weight[o * per_out + i] * scale);
-    conv->bias[o] = static_cast<float>((conv->bias[o] - mean[o]) * scale + beta[o]);
+    op.scale[o] = gamma[o] / std::sqrt(double(var[o]) + s.eps);
   }
+  l.add(std::move(op));
 }
 
 void register_batch_norm_layer(LayerKindRegistry& registry) {

@@ -3,7 +3,8 @@
 
 #include <cstring>
 
-#include "layers/onednn_executors.hpp"
+#include "backend/onednn/onednn_batch.hpp"
+#include "layers/collapse/collapse_op.hpp"
 
 namespace ocrcore::detail::onednn {
 
@@ -20,7 +21,6 @@ class CollapseExecutor final : public OpExecutor {
     f.features = D;
     f.lengths = in.widths;
     f.values.assign(static_cast<std::size_t>(T) * B * D, 0.0f);
-    c.collapsed = true;
     if (in.height == 1 && in.layout.block == 1 && in.layout.sc == 1) {
       // Channels innermost (nhwc), as oneDNN lays out the last convolution:
       // each frame is already one contiguous feature vector.
@@ -42,10 +42,15 @@ class CollapseExecutor final : public OpExecutor {
   std::string name() const override { return "collapse"; }
 };
 
+std::unique_ptr<OpExecutor> make_collapse_executor(const PreparedNetwork&, std::size_t,
+                                                   OpPlacement) {
+  return std::make_unique<CollapseExecutor>();
+}
+
 }  // namespace
 
-std::unique_ptr<OpExecutor> make_collapse_executor() {
-  return std::make_unique<CollapseExecutor>();
+void register_collapse_onednn(ExecutorRegistry& registry) {
+  registry.add<CollapseOp>(make_collapse_executor);
 }
 
 }  // namespace ocrcore::detail::onednn

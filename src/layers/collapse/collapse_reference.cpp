@@ -1,5 +1,7 @@
 #include "layers/collapse/collapse_reference.hpp"
 
+#include "layers/collapse/collapse_op.hpp"
+
 namespace ocrcore::detail {
 
 Sequence collapse_reference(const FeatureMap& in) {
@@ -9,6 +11,12 @@ Sequence collapse_reference(const FeatureMap& in) {
       for (int y = 0; y < in.height; ++y)
         out.row(t)[c * in.height + y] = in.at(c, y, t);
   return out;
+}
+
+void CollapseOp::reference(ReferenceValue& v, const ReferenceArithmetic&) const {
+  v.sequence = collapse_reference(v.map);
+  v.map = {};
+  v.is_sequence = true;
 }
 
 }  // namespace ocrcore::detail

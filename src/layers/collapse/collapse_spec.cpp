@@ -1,4 +1,5 @@
 #include "layers/collapse/collapse.hpp"
+#include "layers/collapse/collapse_op.hpp"
 #include "layers/layer_registry.hpp"
 #include "nn/lowering.hpp"
 

@@ -1,13 +1,12 @@
 // conv2d in the oneDNN engine: oneDNN's convolution primitives per input
-// shape (fp32, bf16, or int8 with each line quantised on its own), and the
-// image layer on ocrcore's own one-channel kernel.
+// shape (fp32, bf16, or int8 with each line quantised on its own). (The image
+// layer on ocrcore's own kernel is a fusion: backend/onednn/image_conv.cpp.)
 
 #include "layers/conv2d/conv2d_onednn.hpp"
 
 #include <omp.h>
 
 #include "backend/onednn/tuning.hpp"
-#include "layers/max_pool/max_pool_onednn.hpp"
 #include "nn/quantization.hpp"
 #include "nn/shapes.hpp"
 
@@ -241,133 +240,28 @@ void ConvExecutor::run(Context& c) {
 
 namespace {
 
-// The first layer on kernels::ImageConv (a one-channel 3x3 convolution, with
-// the 2x2 pool after it when it folds in), writing the layout oneDNN's own
-// first convolution would produce (what the next layer was planned around).
-// Where that layout has channel runs the kernel cannot write, the layer runs
-// on oneDNN (and the pool on its own) from then on.
-class ImageConvExecutor final : public OpExecutor {
- public:
-  ImageConvExecutor(const PreparedNetwork& prepared, const std::string& name)
-      : plan_(prepared.image_conv()),
-        op_(prepared.convolutions(0).front()->op()),
-        fallback_(*prepared.convolutions(0).front(), name) {
-    if (plan_.pool)
-      fallback_pool_ =
-          std::make_unique<MaxPoolExecutor>(std::get<PoolOp>(prepared.network().ops[1]));
-  }
+std::unique_ptr<PreparedOp> prepare_conv2d(const Op& op, const PrepareContext& context) {
+  const auto& conv = *op_as<ConvOp>(op);
+  auto prepared = std::make_unique<PreparedConvolutions>();
+  // int8: only the scales are kept here; the int8 values are made when
+  // oneDNN asks for a layout (PreparedConv::weights).
+  prepared->convolutions.push_back(std::make_unique<PreparedConv>(
+      conv,
+      context.int8_convolution ? row_scales(conv.weight, conv.out_channels) : std::vector<float>{},
+      context.bf16_convolution));
+  return prepared;
+}
 
-  void run(Context& c) override {
-    if (active_ && (active_ = run_kernel(c))) return;
-    fallback_.run(c);
-    if (fallback_pool_) fallback_pool_->run(c);
-  }
-  void forget_shapes() override {
-    out_mds_.clear();
-    fallback_.forget_shapes();
-    if (fallback_pool_) fallback_pool_->forget_shapes();
-  }
-  std::size_t ops_run() const override { return plan_.pool ? 2 : 1; }
-  std::string name() const override { return fallback_.name() + (plan_.pool ? " + maxpool" : ""); }
-
- private:
-  // The output descriptor for input `in`, or null when the kernel cannot
-  // write the layout oneDNN would choose.
-  const memory::desc* out_desc(Context& c, const FeatureMaps& in) {
-    for (const auto& [src, dst] : out_mds_)
-      if (src == in.md) return &dst;
-    if (out_mds_.size() >= kMaxShapes) out_mds_.clear();
-    // Only the descriptor: the kernel runs this layer, so oneDNN's code for
-    // it would never run (generating it cost 2-3 ms per shape).
-    Layout l;
-    if (!Layout::from(fallback_.describe(c, in, in.height, in.width).dst_desc(), l)) return nullptr;
-    tag t;
-    if (l.block == 1 && l.sc == 1)
-      t = tag::nhwc;
-    else if (l.block == 8)
-      t = tag::nChw8c;
-    else if (l.block == 16)
-      t = tag::nChw16c;
-    else
-      return nullptr;
-    const int oh = plan_.pool ? in.height / 2 : in.height;
-    const int ow = plan_.pool ? in.width / 2 : in.width;
-    out_mds_.emplace_back(in.md, memory::desc({in.batch, op_.out_channels, oh, ow}, dt::f32, t));
-    return &out_mds_.back().second;
-  }
-
-  bool run_kernel(Context& c) {
-    FeatureMaps& in = c.input();
-    FeatureMaps& out = c.output();
-    const memory::desc* md = out_desc(c, in);
-    if (!md) return false;
-    const int B = in.batch, H = in.height, W = in.width;
-    const int oh = plan_.pool ? H / 2 : H, ow = plan_.pool ? W / 2 : W;
-    // Each line with a one-pixel zero border (columns past its width are
-    // already zero in the plain input).
-    const std::size_t stride = static_cast<std::size_t>(W) + 2,
-                      plane = stride * (static_cast<std::size_t>(H) + 2);
-    auto& padded = c.padded;
-    padded.assign(plane * B, 0.0f);
-    for (int b = 0; b < B; ++b)
-      for (int y = 0; y < H; ++y)
-        std::copy_n(in.values.data() + in.layout.at(b, 0, y, 0), W,
-                    padded.data() + b * plane + (y + 1) * stride + 1);
-    out.reset(*md, B, op_.out_channels, oh, ow);
-    out.widths.resize(B);
-    for (int b = 0; b < B; ++b)
-      out.widths[b] = plan_.pool ? pool_out(in.widths[b], 2, 2, 0, false) : in.widths[b];
-    constexpr int kRows = 4;  // output rows per task
-    const int chunks = (oh + kRows - 1) / kRows;
-    const auto& kernels = c.kernels;
-#pragma omp parallel for collapse(2) num_threads(c.threads) if (c.threads > 1) schedule(static)
-    for (int b = 0; b < B; ++b)
-      for (int r = 0; r < chunks; ++r) {
-        kernels::ImageConv a;
-        a.input = padded.data() + b * plane;
-        a.input_stride = stride;
-        a.out_cols = ow;
-        a.row_begin = r * kRows;
-        a.row_end = std::min(oh, a.row_begin + kRows);
-        a.channels = op_.out_channels;
-        a.weights = plan_.weights.data();
-        a.bias = op_.bias.data();
-        a.relu = op_.relu;
-        a.pool = plan_.pool;
-        a.output = out.values.data() + b * out.layout.sb;
-        a.out_sy = out.layout.sy;
-        a.out_sx = out.layout.sx;
-        a.out_sc = out.layout.sc;
-        a.out_block = out.layout.block;
-        kernels.image_conv(a);
-      }
-    c.advance();
-    return true;
-  }
-
-  const PreparedNetwork::ImageConvPlan& plan_;
-  const ConvOp& op_;
-  ConvExecutor fallback_;
-  std::unique_ptr<MaxPoolExecutor> fallback_pool_;
-  bool active_ = true;  // cleared if oneDNN picks a layout the kernel cannot write
-  std::vector<std::pair<memory::desc, memory::desc>> out_mds_;
-};
+std::unique_ptr<OpExecutor> make_conv2d_executor(const PreparedNetwork& prepared, std::size_t op,
+                                                 OpPlacement) {
+  const PreparedConv& conv = *prepared.op<PreparedConvolutions>(op).convolutions.front();
+  return std::make_unique<ConvExecutor>(conv, conv.op().describe());
+}
 
 }  // namespace
 
-std::string conv_name(const ConvOp& op) {
-  return "conv " + std::to_string(op.in_channels) + "->" + std::to_string(op.out_channels) + " " +
-         std::to_string(op.kernel_h) + "x" + std::to_string(op.kernel_w);
-}
-
-std::unique_ptr<OpExecutor> make_conv2d_executor(const PreparedNetwork& prepared, std::size_t op) {
-  const PreparedConv& conv = *prepared.convolutions(op).front();
-  return std::make_unique<ConvExecutor>(conv, conv_name(conv.op()));
-}
-
-std::unique_ptr<OpExecutor> make_image_conv_executor(const PreparedNetwork& prepared,
-                                                     const std::string& name) {
-  return std::make_unique<ImageConvExecutor>(prepared, name);
+void register_conv2d_onednn(ExecutorRegistry& registry) {
+  registry.add<ConvOp>(make_conv2d_executor, prepare_conv2d);
 }
 
 }  // namespace ocrcore::detail::onednn

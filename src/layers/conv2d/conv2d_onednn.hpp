@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "backend/onednn/onednn_batch.hpp"
+#include "layers/conv2d/conv2d_op.hpp"
 
 namespace ocrcore::detail::onednn {
 
@@ -34,15 +35,5 @@ class ConvExecutor final : public OpExecutor {
   std::string name_;
   std::vector<Shape> shapes_;
 };
-
-// Op `op`, a conv2d, as the engine's plan runs it.
-std::unique_ptr<OpExecutor> make_conv2d_executor(const PreparedNetwork& prepared, std::size_t op);
-// Op 0 (a conv2d or a composed Tucker op) on ocrcore's own image kernel
-// where PreparedNetwork::image_conv() says so, with the pool after it when
-// it folds in (the executor then runs two ops).
-std::unique_ptr<OpExecutor> make_image_conv_executor(const PreparedNetwork& prepared,
-                                                     const std::string& name);
-// "conv 64->128 3x3".
-std::string conv_name(const ConvOp& op);
 
 }  // namespace ocrcore::detail::onednn

@@ -75,4 +75,10 @@ FeatureMap conv2d_bf16_reference(const FeatureMap& in, const ConvOp& op) {
   return conv2d_reference(rounded, bf16);
 }
 
+void ConvOp::reference(ReferenceValue& v, const ReferenceArithmetic& arithmetic) const {
+  v.map = arithmetic.int8   ? conv2d_int8_reference(v.map, *this, *arithmetic.int8)
+          : arithmetic.bf16 ? conv2d_bf16_reference(v.map, *this)
+                            : conv2d_reference(v.map, *this);
+}
+
 }  // namespace ocrcore::detail

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "layers/conv2d/conv2d_op.hpp"
 #include "nn/quantization.hpp"
 #include "nn/reference_data.hpp"
 

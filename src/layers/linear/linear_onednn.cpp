@@ -3,11 +3,20 @@
 
 #include <omp.h>
 
-#include "layers/onednn_executors.hpp"
+#include "backend/onednn/onednn_batch.hpp"
+#include "layers/linear/linear_op.hpp"
 
 namespace ocrcore::detail::onednn {
 
 namespace {
+
+// The weights transposed for kernels::DenseProjection.
+struct PreparedDense final : PreparedOp {
+  kernels::PackedDense dense;
+  std::size_t bytes() const override {
+    return (dense.w.size() + dense.bias.size()) * sizeof(float);
+  }
+};
 
 class LinearExecutor final : public OpExecutor {
  public:
@@ -47,11 +56,24 @@ class LinearExecutor final : public OpExecutor {
   const kernels::PackedDense& weights_;
 };
 
+std::unique_ptr<PreparedOp> prepare_linear(const Op& op, const PrepareContext&) {
+  const auto& lin = *op_as<LinearOp>(op);
+  auto prepared = std::make_unique<PreparedDense>();
+  prepared->dense =
+      kernels::pack_dense(lin.weight.data(), lin.bias.data(), lin.out_features, lin.in_features);
+  return prepared;
+}
+
+std::unique_ptr<OpExecutor> make_linear_executor(const PreparedNetwork& prepared, std::size_t op,
+                                                 OpPlacement) {
+  return std::make_unique<LinearExecutor>(*op_as<LinearOp>(*prepared.network().ops.at(op)),
+                                          prepared.op<PreparedDense>(op).dense);
+}
+
 }  // namespace
 
-std::unique_ptr<OpExecutor> make_linear_executor(const PreparedNetwork& prepared, std::size_t op) {
-  return std::make_unique<LinearExecutor>(std::get<LinearOp>(prepared.network().ops.at(op)),
-                                          prepared.dense(op));
+void register_linear_onednn(ExecutorRegistry& registry) {
+  registry.add<LinearOp>(make_linear_executor, prepare_linear);
 }
 
 }  // namespace ocrcore::detail::onednn

@@ -18,4 +18,8 @@ Sequence linear_reference(const Sequence& in, const LinearOp& op) {
   return out;
 }
 
+void LinearOp::reference(ReferenceValue& v, const ReferenceArithmetic&) const {
+  v.sequence = linear_reference(v.sequence, *this);
+}
+
 }  // namespace ocrcore::detail

@@ -1,5 +1,6 @@
 #include "layers/layer_registry.hpp"
 #include "layers/linear/linear.hpp"
+#include "layers/linear/linear_op.hpp"
 #include "nn/lowering.hpp"
 
 namespace ocrcore::detail {
@@ -41,6 +42,16 @@ void LayerKind<LinearSpec>::lower(const LinearSpec& s, Lowering& l) {
   op.bias = s.bias ? l.take(s.name + ".bias")
                    : std::vector<float>(static_cast<std::size_t>(s.out_features));
   l.add(std::move(op));
+}
+
+std::string LinearOp::describe() const {
+  return "linear " + std::to_string(in_features) + "->" + std::to_string(out_features);
+}
+
+bool LinearOp::fuse_relu() {
+  if (relu) return false;
+  relu = true;
+  return true;
 }
 
 void register_linear_layer(LayerKindRegistry& registry) {

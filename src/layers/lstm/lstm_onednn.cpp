@@ -8,7 +8,8 @@
 
 #include <array>
 
-#include "layers/onednn_executors.hpp"
+#include "backend/onednn/onednn_batch.hpp"
+#include "layers/lstm/lstm_op.hpp"
 
 namespace ocrcore::detail::onednn {
 
@@ -22,9 +23,64 @@ void sgemm(char transa, char transb, int m, int n, int k, const float* a, int ld
     throw Error("oneDNN sgemm failed (status " + std::to_string(st) + ")", ErrorKind::internal);
 }
 
+// Each layer's matrices as the step and projection kernels take them.
+struct LstmLayer {
+  std::vector<float> w_ih;            // both directions stacked: [dirs * 4N][input]
+  kernels::PackedInt8Rows w_ih_int8;  // int8 LSTMs: the same quantised (w_ih then empty)
+  std::array<kernels::PackedRecurrent, 2> recurrent;           // fp32 steps
+  std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
+};
+
+template <class T>
+std::size_t vector_bytes(const std::vector<T>& v) {
+  return v.size() * sizeof(T);
+}
+
+struct PreparedLstm final : PreparedOp {
+  std::vector<LstmLayer> layers;
+  std::size_t bytes() const override {
+    std::size_t total = 0;
+    for (const auto& l : layers) {
+      total += vector_bytes(l.w_ih) + vector_bytes(l.w_ih_int8.w) +
+               vector_bytes(l.w_ih_int8.scale) + vector_bytes(l.w_ih_int8.zero_term);
+      for (const auto& r : l.recurrent)
+        total += vector_bytes(r.w) + vector_bytes(r.bias);
+      for (const auto& r : l.recurrent_int8)
+        total += vector_bytes(r.w) + vector_bytes(r.scale) + vector_bytes(r.zero_term) +
+                 vector_bytes(r.bias);
+    }
+    return total;
+  }
+};
+
+std::unique_ptr<PreparedOp> prepare_lstm(const Op& op, const PrepareContext& context) {
+  const auto& l = *op_as<LstmOp>(op);
+  const bool int8 = context.lstm_precision == Precision::int8;
+  auto prepared = std::make_unique<PreparedLstm>();
+  for (int layer = 0; layer < l.num_layers; ++layer) {
+    LstmLayer p;
+    for (int d = 0; d < l.directions(); ++d) {
+      const auto& w = l.layers[layer][d];
+      if (int8)
+        p.recurrent_int8[d] =
+            kernels::pack_recurrent_int8(w.w_hh.data(), w.bias.data(), l.hidden_size);
+      else
+        p.recurrent[d] = kernels::pack_recurrent(w.w_hh.data(), w.bias.data(), l.hidden_size);
+      p.w_ih.insert(p.w_ih.end(), w.w_ih.begin(), w.w_ih.end());
+    }
+    if (int8) {
+      p.w_ih_int8 = kernels::pack_int8_rows(p.w_ih.data(), 4 * l.hidden_size * l.directions(),
+                                            l.layer_input(layer));
+      p.w_ih = {};  // only the int8 form runs
+    }
+    prepared->layers.push_back(std::move(p));
+  }
+  return prepared;
+}
+
 class LstmExecutor final : public OpExecutor {
  public:
-  LstmExecutor(const LstmOp& op, const std::vector<PreparedNetwork::LstmLayer>& packed, bool int8)
+  LstmExecutor(const LstmOp& op, const std::vector<LstmLayer>& packed, bool int8)
       : op_(op), packed_(packed), int8_(int8) {}
 
   void run(Context& c) override {
@@ -32,7 +88,7 @@ class LstmExecutor final : public OpExecutor {
     const int N = op_.hidden_size, dirs = op_.directions(), G = 4 * N * dirs;
     const std::size_t rows = static_cast<std::size_t>(f.frames) * f.lines;
     for (int l = 0; l < op_.num_layers; ++l) {
-      const PreparedNetwork::LstmLayer& p = packed_[l];
+      const LstmLayer& p = packed_[l];
       const int Din = op_.layer_input(l);
       // Input projection of every frame of every line, both directions: one
       // GEMM (the step kernel adds the biases).
@@ -75,7 +131,7 @@ class LstmExecutor final : public OpExecutor {
     std::vector<float> h, c, scratch;
   };
 
-  void run_direction(Context& c, const PreparedNetwork::LstmLayer& p, int d) {
+  void run_direction(Context& c, const LstmLayer& p, int d) {
     FrameBatch& f = c.frames;
     const int N = op_.hidden_size, dirs = op_.directions(), G = 4 * N * dirs;
     DirectionState& s = state_[d];  // zeroed and sized by run()
@@ -101,17 +157,22 @@ class LstmExecutor final : public OpExecutor {
   }
 
   const LstmOp& op_;
-  const std::vector<PreparedNetwork::LstmLayer>& packed_;
+  const std::vector<LstmLayer>& packed_;
   bool int8_;
   std::array<DirectionState, 2> state_;
 };
 
+std::unique_ptr<OpExecutor> make_lstm_executor(const PreparedNetwork& prepared, std::size_t op,
+                                               OpPlacement) {
+  return std::make_unique<LstmExecutor>(*op_as<LstmOp>(*prepared.network().ops.at(op)),
+                                        prepared.op<PreparedLstm>(op).layers,
+                                        prepared.lstm_precision() == Precision::int8);
+}
+
 }  // namespace
 
-std::unique_ptr<OpExecutor> make_lstm_executor(const PreparedNetwork& prepared, std::size_t op) {
-  return std::make_unique<LstmExecutor>(std::get<LstmOp>(prepared.network().ops.at(op)),
-                                        prepared.lstm(op),
-                                        prepared.lstm_precision() == Precision::int8);
+void register_lstm_onednn(ExecutorRegistry& registry) {
+  registry.add<LstmOp>(make_lstm_executor, prepare_lstm);
 }
 
 }  // namespace ocrcore::detail::onednn

@@ -52,4 +52,8 @@ Sequence lstm_reference(const Sequence& in, const LstmOp& op) {
   return x;
 }
 
+void LstmOp::reference(ReferenceValue& v, const ReferenceArithmetic&) const {
+  v.sequence = lstm_reference(v.sequence, *this);
+}
+
 }  // namespace ocrcore::detail

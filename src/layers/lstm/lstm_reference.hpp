@@ -1,5 +1,6 @@
 #pragma once
 
+#include "layers/lstm/lstm_op.hpp"
 #include "nn/reference_data.hpp"
 
 namespace ocrcore::detail {

@@ -1,5 +1,6 @@
 #include "layers/layer_registry.hpp"
 #include "layers/lstm/lstm.hpp"
+#include "layers/lstm/lstm_op.hpp"
 #include "nn/lowering.hpp"
 
 namespace ocrcore::detail {
@@ -88,6 +89,11 @@ void LayerKind<LstmSpec>::lower(const LstmSpec& s, Lowering& l) {
     }
   }
   l.add(std::move(op));
+}
+
+std::string LstmOp::describe() const {
+  return std::string(bidirectional ? "bilstm " : "lstm ") + std::to_string(input_size) + "->" +
+         std::to_string(hidden_size) + " x" + std::to_string(num_layers);
 }
 
 void register_lstm_layer(LayerKindRegistry& registry) {

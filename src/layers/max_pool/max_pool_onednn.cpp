@@ -64,4 +64,17 @@ void MaxPoolExecutor::run(Context& c) {
   c.advance();
 }
 
+namespace {
+
+std::unique_ptr<OpExecutor> make_max_pool_executor(const PreparedNetwork& prepared, std::size_t op,
+                                                   OpPlacement) {
+  return std::make_unique<MaxPoolExecutor>(*op_as<PoolOp>(*prepared.network().ops.at(op)));
+}
+
+}  // namespace
+
+void register_max_pool_onednn(ExecutorRegistry& registry) {
+  registry.add<PoolOp>(make_max_pool_executor);
+}
+
 }  // namespace ocrcore::detail::onednn

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "backend/onednn/onednn_batch.hpp"
+#include "layers/max_pool/max_pool_op.hpp"
 
 namespace ocrcore::detail::onednn {
 

@@ -31,4 +31,8 @@ FeatureMap maxpool_reference(const FeatureMap& in, const PoolOp& op) {
   return out;
 }
 
+void PoolOp::reference(ReferenceValue& v, const ReferenceArithmetic&) const {
+  v.map = maxpool_reference(v.map, *this);
+}
+
 }  // namespace ocrcore::detail

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "layers/max_pool/max_pool_op.hpp"
 #include "nn/reference_data.hpp"
 
 namespace ocrcore::detail {

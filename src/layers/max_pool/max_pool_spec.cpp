@@ -1,5 +1,6 @@
 #include "layers/layer_registry.hpp"
 #include "layers/max_pool/max_pool.hpp"
+#include "layers/max_pool/max_pool_op.hpp"
 #include "nn/lowering.hpp"
 
 namespace ocrcore::detail {

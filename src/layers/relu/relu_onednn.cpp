@@ -1,24 +1,43 @@
-// A ReLU the compiled network could not fuse into the layer before it.
+// A ReLU the graph pass could not fuse into the op before it: on the feature
+// maps before the collapse, or on the frames after it (which of the two is
+// decided when the plan is built).
 
-#include "layers/onednn_executors.hpp"
+#include <algorithm>
+
+#include "backend/onednn/onednn_batch.hpp"
 
 namespace ocrcore::detail::onednn {
 
 namespace {
 
-class ReluExecutor final : public OpExecutor {
+class FeatureMapReluExecutor final : public OpExecutor {
  public:
   void run(Context& c) override {
-    for (float& x : c.collapsed ? c.frames.values : c.input().values)
+    for (float& x : c.input().values)
       x = std::max(x, 0.0f);
   }
   std::string name() const override { return "relu"; }
 };
 
+class FrameReluExecutor final : public OpExecutor {
+ public:
+  void run(Context& c) override {
+    for (float& x : c.frames.values)
+      x = std::max(x, 0.0f);
+  }
+  std::string name() const override { return "relu"; }
+};
+
+std::unique_ptr<OpExecutor> make_relu_executor(const PreparedNetwork&, std::size_t,
+                                               OpPlacement placement) {
+  if (placement.sequence) return std::make_unique<FrameReluExecutor>();
+  return std::make_unique<FeatureMapReluExecutor>();
+}
+
 }  // namespace
 
-std::unique_ptr<OpExecutor> make_relu_executor() {
-  return std::make_unique<ReluExecutor>();
+void register_relu_onednn(ExecutorRegistry& registry) {
+  registry.add<ReluOp>(make_relu_executor);
 }
 
 }  // namespace ocrcore::detail::onednn

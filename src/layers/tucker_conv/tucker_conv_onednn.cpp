@@ -2,7 +2,9 @@
 // or the one convolution they compose into where that runs faster
 // (tuning::compose_tucker, decided when the model is prepared).
 
-#include "layers/onednn_executors.hpp"
+#include "backend/onednn/tuning.hpp"
+#include "layers/conv2d/conv2d_onednn.hpp"
+#include "layers/tucker_conv/tucker_conv_op.hpp"
 
 namespace ocrcore::detail::onednn {
 
@@ -13,7 +15,7 @@ class TuckerChainExecutor final : public OpExecutor {
   TuckerChainExecutor(const std::vector<std::unique_ptr<PreparedConv>>& factors, std::string name)
       : name_(std::move(name)) {
     for (const auto& f : factors)
-      factors_.push_back(std::make_unique<ConvExecutor>(*f, conv_name(f->op())));
+      factors_.push_back(std::make_unique<ConvExecutor>(*f, f->op().describe()));
   }
   void run(Context& c) override {
     for (auto& f : factors_)
@@ -30,23 +32,42 @@ class TuckerChainExecutor final : public OpExecutor {
   std::string name_;
 };
 
-}  // namespace
-
-std::string tucker_conv_name(const PreparedNetwork& prepared, std::size_t op) {
-  const auto& t = std::get<TuckerOp>(prepared.network().ops.at(op));
-  const int in = t.has_in ? t.in.in_channels : t.core.in_channels;
-  const std::string channels = std::to_string(in) + "->" + std::to_string(t.out.out_channels);
-  if (prepared.composed(op)) return "tucker composed " + channels;
-  return "tucker " + channels + " ranks " + std::to_string(t.core.in_channels) + "," +
-         std::to_string(t.core.out_channels);
+std::unique_ptr<PreparedOp> prepare_tucker_conv(const Op& op, const PrepareContext& context) {
+  const auto& t = *op_as<TuckerOp>(op);
+  auto prepared = std::make_unique<PreparedConvolutions>();
+  auto add = [&](const ConvOp& conv) {
+    prepared->convolutions.push_back(
+        std::make_unique<PreparedConv>(conv, std::vector<float>{}, context.bf16_convolution));
+  };
+  if (tuning::compose_tucker(t, context.first_op, context.tucker)) {
+    prepared->composed = compose_tucker(t);
+    add(*prepared->composed);
+  } else {
+    if (t.has_in) add(t.in);
+    add(t.core);
+    add(t.out);
+  }
+  return prepared;
 }
 
+// "tucker 64->128 ranks 20,30", or "tucker composed 64->128".
 std::unique_ptr<OpExecutor> make_tucker_conv_executor(const PreparedNetwork& prepared,
-                                                      std::size_t op) {
-  const auto& convolutions = prepared.convolutions(op);
-  const std::string name = tucker_conv_name(prepared, op);
-  if (prepared.composed(op)) return std::make_unique<ConvExecutor>(*convolutions.front(), name);
-  return std::make_unique<TuckerChainExecutor>(convolutions, name);
+                                                      std::size_t op, OpPlacement) {
+  const auto& t = *op_as<TuckerOp>(*prepared.network().ops.at(op));
+  const auto& p = prepared.op<PreparedConvolutions>(op);
+  if (p.composed) {
+    const int in = t.has_in ? t.in.in_channels : t.core.in_channels;
+    return std::make_unique<ConvExecutor>(
+        *p.convolutions.front(),
+        "tucker composed " + std::to_string(in) + "->" + std::to_string(t.out.out_channels));
+  }
+  return std::make_unique<TuckerChainExecutor>(p.convolutions, t.describe());
+}
+
+}  // namespace
+
+void register_tucker_conv_onednn(ExecutorRegistry& registry) {
+  registry.add<TuckerOp>(make_tucker_conv_executor, prepare_tucker_conv);
 }
 
 }  // namespace ocrcore::detail::onednn

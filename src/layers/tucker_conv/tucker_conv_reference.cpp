@@ -13,4 +13,8 @@ FeatureMap tucker_conv_reference(const FeatureMap& in, const TuckerOp& op, bool 
   return conv(map, op.out);
 }
 
+void TuckerOp::reference(ReferenceValue& v, const ReferenceArithmetic& arithmetic) const {
+  v.map = tucker_conv_reference(v.map, *this, arithmetic.bf16);
+}
+
 }  // namespace ocrcore::detail

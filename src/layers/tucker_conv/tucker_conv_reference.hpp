@@ -1,5 +1,6 @@
 #pragma once
 
+#include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "nn/reference_data.hpp"
 
 namespace ocrcore::detail {

@@ -1,5 +1,6 @@
 #include "layers/layer_registry.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
+#include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "nn/lowering.hpp"
 
 namespace ocrcore::detail {
@@ -68,6 +69,59 @@ void LayerKind<TuckerConvSpec>::lower(const TuckerConvSpec& s, Lowering& l) {
       make_conv_op(s.rank_out, s.out_channels, 1, 1, 1, 1, 0, 0, l.take(s.name + ".out.weight"),
                    s.bias ? l.take(s.name + ".out.bias") : std::vector<float>{});
   l.add(std::move(op));
+}
+
+std::string TuckerOp::describe() const {
+  const int in_c = has_in ? in.in_channels : core.in_channels;
+  return "tucker " + std::to_string(in_c) + "->" + std::to_string(out.out_channels) + " ranks " +
+         std::to_string(core.in_channels) + "," + std::to_string(core.out_channels);
+}
+
+ConvOp compose_tucker(const TuckerOp& t) {
+  const ConvOp& core = t.core;
+  const int in_c = t.has_in ? t.in.in_channels : core.in_channels;
+  const int r1 = core.in_channels, r2 = core.out_channels, out_c = t.out.out_channels;
+  const int taps = core.kernel_h * core.kernel_w;
+  ConvOp c;
+  c.in_channels = in_c;
+  c.out_channels = out_c;
+  c.kernel_h = core.kernel_h, c.kernel_w = core.kernel_w;
+  c.stride_h = core.stride_h, c.stride_w = core.stride_w;
+  c.pad_h = core.pad_h, c.pad_w = core.pad_w;
+  c.relu = t.out.relu;
+  // core * U_in: [r2][in_c][taps], accumulated in double.
+  std::vector<double> mid(static_cast<std::size_t>(r2) * in_c * taps, 0.0);
+  for (int o = 0; o < r2; ++o)
+    for (int r = 0; r < r1; ++r)
+      for (int k = 0; k < taps; ++k) {
+        const double w = core.weight[(static_cast<std::size_t>(o) * r1 + r) * taps + k];
+        for (int i = 0; i < in_c; ++i)
+          mid[(static_cast<std::size_t>(o) * in_c + i) * taps + k] +=
+              w * (t.has_in ? t.in.weight[static_cast<std::size_t>(r) * in_c + i] : (r == i));
+      }
+  c.weight.assign(static_cast<std::size_t>(out_c) * in_c * taps, 0.0f);
+  for (int o = 0; o < out_c; ++o)
+    for (std::size_t j = 0; j < static_cast<std::size_t>(in_c) * taps; ++j) {
+      double acc = 0;
+      for (int r = 0; r < r2; ++r)
+        acc += static_cast<double>(t.out.weight[static_cast<std::size_t>(o) * r2 + r]) *
+               mid[static_cast<std::size_t>(r) * in_c * taps + j];
+      c.weight[static_cast<std::size_t>(o) * in_c * taps + j] = static_cast<float>(acc);
+    }
+  c.bias = t.out.bias;
+  return c;
+}
+
+double tucker_chain_macs(const TuckerOp& t) {
+  const ConvOp& core = t.core;
+  return (t.has_in ? static_cast<double>(t.in.in_channels) * t.in.out_channels : 0.0) +
+         static_cast<double>(core.in_channels) * core.out_channels * core.kernel_h * core.kernel_w +
+         static_cast<double>(t.out.in_channels) * t.out.out_channels;
+}
+
+double tucker_composed_macs(const TuckerOp& t) {
+  const int in_c = t.has_in ? t.in.in_channels : t.core.in_channels;
+  return static_cast<double>(in_c) * t.out.out_channels * t.core.kernel_h * t.core.kernel_w;
 }
 
 void register_tucker_conv_layer(LayerKindRegistry& registry) {
