@@ -34,16 +34,16 @@
 #include <random>
 #include <sstream>
 
-#include "core/model_access.hpp"
-#include "kernels/kernels.hpp"
 #include "layers/collapse/collapse_op.hpp"
 #include "layers/linear/linear_op.hpp"
 #include "layers/lstm/lstm_op.hpp"
 #include "layers/max_pool/max_pool_op.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
-#include "nn/engine.hpp"
-#include "nn/shapes.hpp"
 #include "ocrcore/ocrcore.hpp"
+#include "runtime/engines/engine.hpp"
+#include "runtime/graph/shapes.hpp"
+#include "runtime/kernels/kernels.hpp"
+#include "runtime/model/model_access.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;

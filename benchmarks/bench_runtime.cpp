@@ -40,11 +40,11 @@
 #include <optional>
 #include <thread>
 
-#include "core/file_io.hpp"
-#include "core/model_access.hpp"
-#include "io/line_sources.hpp"
-#include "nn/engine.hpp"
 #include "ocrcore/ocrcore.hpp"
+#include "runtime/core/file_io.hpp"
+#include "runtime/engines/engine.hpp"
+#include "runtime/model/model_access.hpp"
+#include "tool_support/line_sources.hpp"
 
 using namespace ocrcore;
 

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "train/ctc_loss.hpp"
-#include "train/network.hpp"
-#include "train/optimizer.hpp"
+#include "training/train/ctc_loss.hpp"
+#include "training/train/network.hpp"
+#include "training/train/optimizer.hpp"
 
 using namespace ocrcore;
 

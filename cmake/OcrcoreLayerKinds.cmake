@@ -60,10 +60,10 @@ macro(ocrcore_write_layer_registries)
     layers/layer_registry.hpp ocrcore::detail LayerKindRegistry register_layer_kinds layer
     ${OCRCORE_LAYER_KINDS})
   ocrcore_write_layer_registry(${_ocrcore_generated}/train_layers_registry.cpp
-    train/layer_factory.hpp ocrcore::train TrainLayerRegistry register_train_layers train
+    training/train/layer_factory.hpp ocrcore::train TrainLayerRegistry register_train_layers train
     ${OCRCORE_TRAINABLE_LAYER_KINDS})
   ocrcore_write_layer_registry(${_ocrcore_generated}/onednn_executors_registry.cpp
-    backend/onednn/onednn_batch.hpp ocrcore::detail::onednn ExecutorRegistry
+    runtime/engines/onednn/onednn_batch.hpp ocrcore::detail::onednn ExecutorRegistry
     register_onednn_executors onednn ${OCRCORE_ONEDNN_LAYER_KINDS})
   list(APPEND OCRCORE_LAYER_RUNTIME_SOURCES ${_ocrcore_generated}/layer_kinds_registry.cpp
        ${_ocrcore_generated}/onednn_executors_registry.cpp)

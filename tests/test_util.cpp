@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/file_io.hpp"
-#include "core/safetensors.hpp"
-#include "nn/shapes.hpp"
+#include "runtime/core/file_io.hpp"
+#include "runtime/core/safetensors.hpp"
+#include "runtime/graph/shapes.hpp"
 
 namespace ocrcore::test {
 

@@ -56,7 +56,7 @@ class OCRCORE_API Model {
   Precision stored_weights() const;
 
  private:
-  // The library's own access to the compiled network (src/core/model_access.hpp).
+  // The library's own access to the compiled network (src/runtime/model/model_access.hpp).
   friend struct ModelAccess;
   struct OCRCORE_LOCAL Impl;
   OCRCORE_LOCAL explicit Model(std::unique_ptr<Impl> impl);

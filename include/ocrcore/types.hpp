@@ -23,7 +23,7 @@ enum class Backend { reference, onednn };
 // and F(4x4,3x3) kernels) does 2.25-4x fewer multiplications than direct
 // convolution, at the cost of transforms, rounding errors around 1e-6
 // relative, and weights stored about four times larger. automatic chooses per
-// layer from its shape (measured rules, src/backend/onednn/tuning.hpp).
+// layer from its shape (measured rules, src/runtime/engines/onednn/tuning.hpp).
 enum class ConvAlgorithm { automatic, direct, winograd };
 // How the onednn backend runs Tucker-2 layers: as their chain of three
 // convolutions, or composed back into the one convolution they approximate

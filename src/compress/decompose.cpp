@@ -8,8 +8,8 @@
 #include "layers/conv2d/conv2d.hpp"
 #include "layers/max_pool/max_pool.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
-#include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
+#include "runtime/graph/shapes.hpp"
 
 namespace ocrcore::compress {
 

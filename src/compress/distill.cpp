@@ -6,7 +6,7 @@
 #include "compress/student.hpp"
 #include "layers/lstm/lstm.hpp"
 #include "ocrcore/error.hpp"
-#include "train/ctc_loss.hpp"
+#include "training/train/ctc_loss.hpp"
 
 namespace ocrcore::compress {
 

@@ -6,7 +6,7 @@
 #include "compress/teacher_target_cache.hpp"
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/tensor.hpp"
-#include "train/objective.hpp"
+#include "training/train/objective.hpp"
 
 namespace ocrcore::compress {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "ocrcore/error.hpp"
-#include "train/gemm.hpp"
+#include "training/train/gemm.hpp"
 
 namespace ocrcore::compress {
 

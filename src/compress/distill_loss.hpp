@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "train/activations.hpp"
+#include "training/train/activations.hpp"
 
 namespace ocrcore::compress {
 

@@ -7,14 +7,14 @@
 #include <sstream>
 
 #include "compress/student.hpp"
-#include "core/file_io.hpp"
-#include "data/batch_loader.hpp"
-#include "data/dataset.hpp"
 #include "ocrcore/error.hpp"
 #include "ocrcore/evaluation.hpp"
 #include "ocrcore/metrics.hpp"
 #include "ocrcore/recognizer.hpp"
-#include "train/network.hpp"
+#include "runtime/core/file_io.hpp"
+#include "training/data/batch_loader.hpp"
+#include "training/data/dataset.hpp"
+#include "training/train/network.hpp"
 
 namespace ocrcore::compress {
 

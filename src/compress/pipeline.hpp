@@ -12,7 +12,7 @@
 #include "compress/decompose.hpp"
 #include "compress/distill.hpp"
 #include "ocrcore/model.hpp"
-#include "train/trainer.hpp"
+#include "training/train/trainer.hpp"
 
 namespace ocrcore::compress {
 

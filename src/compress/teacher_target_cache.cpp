@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include "core/file_io.hpp"
-#include "data/seeding.hpp"
 #include "ocrcore/error.hpp"
+#include "runtime/core/file_io.hpp"
+#include "training/data/seeding.hpp"
 
 namespace ocrcore::compress {
 namespace {

@@ -14,7 +14,7 @@
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/image.hpp"
 #include "ocrcore/tensor.hpp"
-#include "train/activations.hpp"
+#include "training/train/activations.hpp"
 
 namespace ocrcore::compress {
 

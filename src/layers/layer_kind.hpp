@@ -30,7 +30,7 @@ struct LayerKind;
 class FieldReader;
 class ShapeCheck;
 struct WorkCount;
-class Lowering;  // nn/lowering.hpp
+class Lowering;  // runtime/graph/lowering.hpp
 
 // One layer's behaviour, whatever its kind.
 class LayerImpl {

@@ -1,9 +1,9 @@
 #include "onnx/model_import.hpp"
 
-#include "core/file_io.hpp"
-#include "core/safetensors.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
+#include "runtime/core/file_io.hpp"
+#include "runtime/core/safetensors.hpp"
 
 namespace ocrcore::onnx_io {
 

@@ -5,10 +5,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/file_io.hpp"
-#include "core/model_access.hpp"
-#include "core/overloaded.hpp"
-#include "core/preprocessing_json.hpp"
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/collapse/collapse.hpp"
 #include "layers/collapse/collapse_op.hpp"
@@ -23,9 +19,13 @@
 #include "layers/relu/relu.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
-#include "nn/quantization.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
+#include "runtime/core/file_io.hpp"
+#include "runtime/core/overloaded.hpp"
+#include "runtime/core/preprocessing_json.hpp"
+#include "runtime/graph/quantization.hpp"
+#include "runtime/model/model_access.hpp"
 
 namespace ocrcore::onnx_io {
 

@@ -17,7 +17,6 @@
 #include <set>
 #include <sstream>
 
-#include "core/preprocessing_json.hpp"
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/collapse/collapse.hpp"
 #include "layers/conv2d/conv2d.hpp"
@@ -27,9 +26,10 @@
 #include "layers/max_pool/max_pool.hpp"
 #include "layers/relu/relu.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
-#include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
 #include "onnx/onnx_model.hpp"
+#include "runtime/core/preprocessing_json.hpp"
+#include "runtime/graph/shapes.hpp"
 
 namespace ocrcore::onnx_io {
 

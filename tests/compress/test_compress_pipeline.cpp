@@ -9,11 +9,11 @@
 
 #include "compress/pipeline.hpp"
 #include "compress/student.hpp"
-#include "data/dataset.hpp"
-#include "data/synth.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
-#include "train/trainer.hpp"
+#include "training/data/dataset.hpp"
+#include "training/data/synth.hpp"
+#include "training/train/trainer.hpp"
 
 namespace ocrcore::compress {
 namespace {

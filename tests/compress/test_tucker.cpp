@@ -9,7 +9,7 @@
 #include "compress/tucker.hpp"
 #include "layers/conv2d/conv2d.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
-#include "train/layer_factory.hpp"
+#include "training/train/layer_factory.hpp"
 
 namespace ocrcore::compress {
 namespace {

@@ -13,15 +13,15 @@
 #include <string>
 #include <vector>
 
-#include "core/file_io.hpp"
-#include "core/safetensors.hpp"
-#include "nn/reference_layers.hpp"
 #include "ocrcore/recognizer.hpp"
+#include "runtime/core/file_io.hpp"
+#include "runtime/core/safetensors.hpp"
+#include "runtime/engines/reference/log_softmax_reference.hpp"
 #include "test_util.hpp"
 
 #if OCRCORE_TEST_TRAINING
 #include "train/gradient_check.hpp"
-#include "train/layer_factory.hpp"
+#include "training/train/layer_factory.hpp"
 #endif
 
 namespace ocrcore::layer_test {

@@ -9,11 +9,11 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "core/model_access.hpp"
 #include "layers/lstm/lstm_op.hpp"
-#include "nn/quantization.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/onnx_model.hpp"
+#include "runtime/graph/quantization.hpp"
+#include "runtime/model/model_access.hpp"
 #include "test_util.hpp"
 
 namespace ocrcore {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "train/layers.hpp"
+#include "training/train/layers.hpp"
 
 namespace ocrcore::train::testing {
 

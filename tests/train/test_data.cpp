@@ -8,14 +8,14 @@
 #include <cmath>
 #include <fstream>
 
-#include "data/augment.hpp"
-#include "data/batch_loader.hpp"
-#include "data/codec.hpp"
-#include "data/dataset.hpp"
-#include "data/line_renderer.hpp"
-#include "data/synth.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
+#include "training/data/augment.hpp"
+#include "training/data/batch_loader.hpp"
+#include "training/data/codec.hpp"
+#include "training/data/dataset.hpp"
+#include "training/data/line_renderer.hpp"
+#include "training/data/synth.hpp"
 
 namespace ocrcore::data {
 namespace {

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <random>
 
-#include "train/ctc_loss.hpp"
 #include "train/gradient_check.hpp"
-#include "train/layer_factory.hpp"
+#include "training/train/ctc_loss.hpp"
+#include "training/train/layer_factory.hpp"
 
 namespace ocrcore::train {
 namespace {

@@ -7,10 +7,10 @@
 #include <fstream>
 #include <set>
 
-#include "core/file_io.hpp"
-#include "data/digit_strings.hpp"
 #include "ocrcore/ocrcore.hpp"
+#include "runtime/core/file_io.hpp"
 #include "test_util.hpp"
+#include "training/data/digit_strings.hpp"
 
 namespace ocrcore::data {
 namespace {

@@ -8,9 +8,9 @@
 #include <cmath>
 #include <random>
 
-#include "lm/weight_tuning.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
+#include "training/lm/weight_tuning.hpp"
 
 namespace ocrcore::lm {
 namespace {

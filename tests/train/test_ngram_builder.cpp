@@ -7,9 +7,9 @@
 #include <cmath>
 #include <sstream>
 
-#include "lm/ngram_builder.hpp"
 #include "ocrcore/language_model.hpp"
 #include "test_util.hpp"
+#include "training/lm/ngram_builder.hpp"
 
 namespace ocrcore::lm {
 namespace {

@@ -8,16 +8,16 @@
 #include <chrono>
 #include <cmath>
 
-#include "data/batch_loader.hpp"
-#include "data/codec.hpp"
-#include "data/dataset.hpp"
-#include "data/synth.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
-#include "train/ctc_loss.hpp"
-#include "train/layer_factory.hpp"
-#include "train/network.hpp"
-#include "train/optimizer.hpp"
+#include "training/data/batch_loader.hpp"
+#include "training/data/codec.hpp"
+#include "training/data/dataset.hpp"
+#include "training/data/synth.hpp"
+#include "training/train/ctc_loss.hpp"
+#include "training/train/layer_factory.hpp"
+#include "training/train/network.hpp"
+#include "training/train/optimizer.hpp"
 
 namespace ocrcore::train {
 namespace {

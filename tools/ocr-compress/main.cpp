@@ -10,11 +10,11 @@
 #include <thread>
 
 #include "compress/pipeline.hpp"
-#include "core/file_io.hpp"
-#include "data/codec.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/model_import.hpp"
+#include "runtime/core/file_io.hpp"
 #include "tool_main.hpp"
+#include "training/data/codec.hpp"
 
 namespace fs = std::filesystem;
 using ocrcore::Error;

@@ -12,12 +12,12 @@
 #include <cstdio>
 #include <iostream>
 
-#include "data/codec.hpp"
-#include "io/line_sources.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/model_import.hpp"
 #include "onnx/onnx_model.hpp"
 #include "tool_main.hpp"
+#include "tool_support/line_sources.hpp"
+#include "training/data/codec.hpp"
 
 using ocrcore::Error;
 

@@ -14,13 +14,13 @@
 #include <thread>
 
 #include "batch_process.hpp"
-#include "core/file_io.hpp"
 #include "default_model.hpp"
-#include "eval/error_report.hpp"
-#include "io/line_sources.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "progress.hpp"
+#include "runtime/core/file_io.hpp"
 #include "tool_main.hpp"
+#include "tool_support/error_report.hpp"
+#include "tool_support/line_sources.hpp"
 
 namespace fs = std::filesystem;
 using ocrcore::Error;

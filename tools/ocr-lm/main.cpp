@@ -10,14 +10,14 @@
 #include <optional>
 #include <sstream>
 
-#include "core/file_io.hpp"
-#include "data/codec.hpp"
-#include "io/line_sources.hpp"
-#include "lm/ngram_builder.hpp"
-#include "lm/weight_tuning.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "progress.hpp"
+#include "runtime/core/file_io.hpp"
 #include "tool_main.hpp"
+#include "tool_support/line_sources.hpp"
+#include "training/data/codec.hpp"
+#include "training/lm/ngram_builder.hpp"
+#include "training/lm/weight_tuning.hpp"
 
 namespace {
 

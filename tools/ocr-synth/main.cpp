@@ -8,14 +8,14 @@
 #include <fstream>
 #include <thread>
 
-#include "data/codec.hpp"
-#include "data/digit_strings.hpp"
-#include "data/line_renderer.hpp"
-#include "data/synth.hpp"
-#include "io/line_sources.hpp"
 #include "ocrcore/error.hpp"
 #include "progress.hpp"
 #include "tool_main.hpp"
+#include "tool_support/line_sources.hpp"
+#include "training/data/codec.hpp"
+#include "training/data/digit_strings.hpp"
+#include "training/data/line_renderer.hpp"
+#include "training/data/synth.hpp"
 
 namespace {
 

@@ -8,11 +8,11 @@
 #include <sstream>
 #include <thread>
 
-#include "core/file_io.hpp"
-#include "data/codec.hpp"
 #include "ocrcore/error.hpp"
+#include "runtime/core/file_io.hpp"
 #include "tool_main.hpp"
-#include "train/trainer.hpp"
+#include "training/data/codec.hpp"
+#include "training/train/trainer.hpp"
 
 namespace fs = std::filesystem;
 

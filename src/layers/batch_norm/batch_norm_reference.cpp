@@ -1,7 +1,7 @@
 // The per-channel map a batch norm lowers to, in case it is not folded (the
 // graph pass folds every one: validate() puts each after a convolution).
 
-#include "nn/compiled_network.hpp"
+#include "runtime/graph/compiled_network.hpp"
 
 namespace ocrcore::detail {
 

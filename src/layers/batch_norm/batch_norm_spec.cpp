@@ -2,8 +2,8 @@
 
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/layer_registry.hpp"
-#include "nn/lowering.hpp"
 #include "ocrcore/error.hpp"
+#include "runtime/graph/lowering.hpp"
 
 namespace ocrcore::detail {
 

@@ -10,8 +10,8 @@
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/relu/relu.hpp"
 #include "ocrcore/error.hpp"
-#include "train/layer_factory.hpp"
-#include "train/parallel.hpp"
+#include "training/train/layer_factory.hpp"
+#include "training/train/parallel.hpp"
 
 namespace ocrcore::train {
 

@@ -3,8 +3,8 @@
 
 #include <cstring>
 
-#include "backend/onednn/onednn_batch.hpp"
 #include "layers/collapse/collapse_op.hpp"
+#include "runtime/engines/onednn/onednn_batch.hpp"
 
 namespace ocrcore::detail::onednn {
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "nn/compiled_network.hpp"
+#include "runtime/graph/compiled_network.hpp"
 
 namespace ocrcore::detail {
 

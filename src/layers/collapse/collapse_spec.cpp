@@ -1,7 +1,7 @@
 #include "layers/collapse/collapse.hpp"
 #include "layers/collapse/collapse_op.hpp"
 #include "layers/layer_registry.hpp"
-#include "nn/lowering.hpp"
+#include "runtime/graph/lowering.hpp"
 
 namespace ocrcore::detail {
 

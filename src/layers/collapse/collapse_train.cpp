@@ -4,8 +4,8 @@
 
 #include "layers/collapse/collapse.hpp"
 #include "ocrcore/error.hpp"
-#include "train/layer_factory.hpp"
-#include "train/parallel.hpp"
+#include "training/train/layer_factory.hpp"
+#include "training/train/parallel.hpp"
 
 namespace ocrcore::train {
 

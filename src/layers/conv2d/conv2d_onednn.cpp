@@ -1,14 +1,73 @@
 // conv2d in the oneDNN engine: oneDNN's convolution primitives per input
 // shape (fp32, bf16, or int8 with each line quantised on its own). (The image
-// layer on ocrcore's own kernel is a fusion: backend/onednn/image_conv.cpp.)
+// layer on ocrcore's own kernel is a fusion: runtime/engines/onednn/image_conv.cpp.)
 
 #include "layers/conv2d/conv2d_onednn.hpp"
 
 #include <omp.h>
 
-#include "backend/onednn/tuning.hpp"
-#include "nn/quantization.hpp"
-#include "nn/shapes.hpp"
+#include <new>
+
+#include "runtime/engines/onednn/tuning.hpp"
+#include "runtime/graph/quantization.hpp"
+#include "runtime/graph/shapes.hpp"
+
+namespace ocrcore::detail {
+
+namespace {
+
+template <class T>
+std::size_t vector_bytes(const std::vector<T>& v) {
+  return v.size() * sizeof(T);
+}
+
+}  // namespace
+
+const void* PreparedConv::weights(const dnnl::memory::desc& layout, const dnnl::engine& engine,
+                                  dnnl::stream& stream) const {
+  using dnnl::memory;
+  std::lock_guard lock(mutex_);
+  for (const auto& r : reordered_)
+    if (r->layout == layout) return r->values.get();
+  auto r = std::make_unique<Reordered>();
+  r->layout = layout;
+  r->bytes = layout.get_size();
+  r->values.reset(std::aligned_alloc(64, (r->bytes + 63) / 64 * 64));
+  if (!r->values) throw std::bad_alloc();
+  const ConvOp& op = *op_;
+  const memory::dims dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+  const bool int8 = layout.data_type() == memory::data_type::s8;
+  std::vector<std::int8_t> int8_values;  // oihw, as the model file stores them
+  if (int8) int8_values = op.int8_weights().values;
+  memory user(memory::desc(dims, int8 ? memory::data_type::s8 : memory::data_type::f32,
+                           memory::format_tag::oihw),
+              engine,
+              int8 ? static_cast<void*>(int8_values.data())
+                   : static_cast<void*>(const_cast<float*>(op.weight.data())));
+  memory target(layout, engine, r->values.get());
+  dnnl::reorder(user, target).execute(stream, user, target);
+  stream.wait();
+  reordered_.push_back(std::move(r));
+  return reordered_.back()->values.get();
+}
+
+std::size_t PreparedConv::bytes() const {
+  std::size_t total = vector_bytes(int8_scale_);
+  std::lock_guard lock(mutex_);
+  for (const auto& r : reordered_)
+    total += r->bytes;
+  return total;
+}
+
+std::size_t PreparedConvolutions::bytes() const {
+  std::size_t total = 0;
+  if (composed) total += vector_bytes(composed->weight) + vector_bytes(composed->bias);
+  for (const auto& conv : convolutions)
+    total += conv->bytes();
+  return total;
+}
+
+}  // namespace ocrcore::detail
 
 namespace ocrcore::detail::onednn {
 

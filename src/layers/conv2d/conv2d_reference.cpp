@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/bfloat16.hpp"
-#include "nn/shapes.hpp"
+#include "runtime/core/bfloat16.hpp"
+#include "runtime/graph/shapes.hpp"
 
 namespace ocrcore::detail {
 

@@ -1,8 +1,8 @@
 #pragma once
 
 #include "layers/conv2d/conv2d_op.hpp"
-#include "nn/quantization.hpp"
-#include "nn/reference_data.hpp"
+#include "runtime/graph/quantization.hpp"
+#include "runtime/graph/reference_data.hpp"
 
 namespace ocrcore::detail {
 

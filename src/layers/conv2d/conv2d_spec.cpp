@@ -3,8 +3,8 @@
 #include "layers/conv2d/conv2d.hpp"
 #include "layers/conv2d/conv2d_op.hpp"
 #include "layers/layer_registry.hpp"
-#include "nn/lowering.hpp"
-#include "nn/quantization.hpp"
+#include "runtime/graph/lowering.hpp"
+#include "runtime/graph/quantization.hpp"
 
 namespace ocrcore::detail {
 

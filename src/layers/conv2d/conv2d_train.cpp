@@ -9,10 +9,10 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "layers/conv2d/conv2d.hpp"
-#include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
-#include "train/layer_factory.hpp"
-#include "train/onednn_training.hpp"
+#include "runtime/graph/shapes.hpp"
+#include "training/train/layer_factory.hpp"
+#include "training/train/onednn_training.hpp"
 
 namespace ocrcore::train {
 

@@ -1,6 +1,6 @@
 #include "layers/dropout/dropout.hpp"
 #include "layers/layer_registry.hpp"
-#include "nn/lowering.hpp"
+#include "runtime/graph/lowering.hpp"
 
 namespace ocrcore::detail {
 

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 
-#include "data/seeding.hpp"
 #include "layers/dropout/dropout.hpp"
-#include "train/layer_factory.hpp"
-#include "train/parallel.hpp"
+#include "training/data/seeding.hpp"
+#include "training/train/layer_factory.hpp"
+#include "training/train/parallel.hpp"
 
 namespace ocrcore::train {
 

@@ -3,8 +3,8 @@
 
 #include <omp.h>
 
-#include "backend/onednn/onednn_batch.hpp"
 #include "layers/linear/linear_op.hpp"
+#include "runtime/engines/onednn/onednn_batch.hpp"
 
 namespace ocrcore::detail::onednn {
 

@@ -4,8 +4,8 @@
 
 #include "layers/linear/linear.hpp"
 #include "ocrcore/error.hpp"
-#include "train/gemm.hpp"
-#include "train/layer_factory.hpp"
+#include "training/train/gemm.hpp"
+#include "training/train/layer_factory.hpp"
 
 namespace ocrcore::train {
 

@@ -8,8 +8,8 @@
 
 #include <array>
 
-#include "backend/onednn/onednn_batch.hpp"
 #include "layers/lstm/lstm_op.hpp"
+#include "runtime/engines/onednn/onednn_batch.hpp"
 
 namespace ocrcore::detail::onednn {
 

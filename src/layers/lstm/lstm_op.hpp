@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/compiled_network.hpp"
+#include "runtime/graph/compiled_network.hpp"
 
 namespace ocrcore::detail {
 

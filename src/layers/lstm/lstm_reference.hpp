@@ -1,7 +1,7 @@
 #pragma once
 
 #include "layers/lstm/lstm_op.hpp"
-#include "nn/reference_data.hpp"
+#include "runtime/graph/reference_data.hpp"
 
 namespace ocrcore::detail {
 

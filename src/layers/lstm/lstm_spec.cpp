@@ -1,7 +1,7 @@
 #include "layers/layer_registry.hpp"
 #include "layers/lstm/lstm.hpp"
 #include "layers/lstm/lstm_op.hpp"
-#include "nn/lowering.hpp"
+#include "runtime/graph/lowering.hpp"
 
 namespace ocrcore::detail {
 

@@ -12,8 +12,8 @@
 
 #include "layers/lstm/lstm.hpp"
 #include "ocrcore/error.hpp"
-#include "train/gemm.hpp"
-#include "train/layer_factory.hpp"
+#include "training/train/gemm.hpp"
+#include "training/train/layer_factory.hpp"
 
 namespace ocrcore::train {
 

@@ -1,7 +1,7 @@
 #pragma once
 
 #include "layers/layer_kind.hpp"
-#include "nn/shapes.hpp"
+#include "runtime/graph/shapes.hpp"
 
 namespace ocrcore {
 

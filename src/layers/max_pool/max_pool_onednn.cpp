@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "nn/shapes.hpp"
+#include "runtime/graph/shapes.hpp"
 
 namespace ocrcore::detail::onednn {
 

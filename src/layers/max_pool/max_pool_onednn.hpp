@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "backend/onednn/onednn_batch.hpp"
 #include "layers/max_pool/max_pool_op.hpp"
+#include "runtime/engines/onednn/onednn_batch.hpp"
 
 namespace ocrcore::detail::onednn {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "nn/shapes.hpp"
+#include "runtime/graph/shapes.hpp"
 
 namespace ocrcore::detail {
 

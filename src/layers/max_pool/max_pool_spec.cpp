@@ -1,7 +1,7 @@
 #include "layers/layer_registry.hpp"
 #include "layers/max_pool/max_pool.hpp"
 #include "layers/max_pool/max_pool_op.hpp"
-#include "nn/lowering.hpp"
+#include "runtime/graph/lowering.hpp"
 
 namespace ocrcore::detail {
 

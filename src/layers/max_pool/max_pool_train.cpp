@@ -6,10 +6,10 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "layers/max_pool/max_pool.hpp"
-#include "nn/shapes.hpp"
 #include "ocrcore/error.hpp"
-#include "train/layer_factory.hpp"
-#include "train/onednn_training.hpp"
+#include "runtime/graph/shapes.hpp"
+#include "training/train/layer_factory.hpp"
+#include "training/train/onednn_training.hpp"
 
 namespace ocrcore::train {
 

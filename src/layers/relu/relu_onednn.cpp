@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "backend/onednn/onednn_batch.hpp"
+#include "runtime/engines/onednn/onednn_batch.hpp"
 
 namespace ocrcore::detail::onednn {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "nn/compiled_network.hpp"
+#include "runtime/graph/compiled_network.hpp"
 
 namespace ocrcore::detail {
 

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "nn/reference_data.hpp"
+#include "runtime/graph/reference_data.hpp"
 
 namespace ocrcore::detail {
 

@@ -1,6 +1,6 @@
 #include "layers/layer_registry.hpp"
 #include "layers/relu/relu.hpp"
-#include "nn/lowering.hpp"
+#include "runtime/graph/lowering.hpp"
 
 namespace ocrcore::detail {
 

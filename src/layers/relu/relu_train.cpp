@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "layers/relu/relu.hpp"
-#include "train/layer_factory.hpp"
-#include "train/parallel.hpp"
+#include "training/train/layer_factory.hpp"
+#include "training/train/parallel.hpp"
 
 namespace ocrcore::train {
 

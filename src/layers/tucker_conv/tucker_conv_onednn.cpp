@@ -2,9 +2,9 @@
 // or the one convolution they compose into where that runs faster
 // (tuning::compose_tucker, decided when the model is prepared).
 
-#include "backend/onednn/tuning.hpp"
 #include "layers/conv2d/conv2d_onednn.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
+#include "runtime/engines/onednn/tuning.hpp"
 
 namespace ocrcore::detail::onednn {
 

@@ -1,7 +1,7 @@
 #include "layers/layer_registry.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
-#include "nn/lowering.hpp"
+#include "runtime/graph/lowering.hpp"
 
 namespace ocrcore::detail {
 

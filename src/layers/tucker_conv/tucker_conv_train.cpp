@@ -1,7 +1,7 @@
 // The Tucker-2 convolution for training: its factors as three convolutions.
 
 #include "layers/tucker_conv/tucker_conv.hpp"
-#include "train/layer_factory.hpp"
+#include "training/train/layer_factory.hpp"
 
 namespace ocrcore::train {
 

@@ -1,0 +1,321 @@
+#include "ocrcore/recognizer.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <new>
+
+#include "ocrcore/ctc.hpp"
+#include "ocrcore/error.hpp"
+#include "runtime/engines/engine.hpp"
+#include "runtime/kernels/kernels.hpp"
+#include "runtime/model/model_access.hpp"
+
+namespace ocrcore {
+
+struct Recognizer::Engine {
+  explicit Engine(std::unique_ptr<detail::Engine> engine) : backend(std::move(engine)) {}
+  std::unique_ptr<detail::Engine> backend;
+};
+
+Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions options)
+    : model_(std::move(model)), options_(options) {
+  if (!model_) throw Error("Recognizer needs a model");
+  if (options_.threads < 1) throw Error("threads must be >= 1");
+  if (options_.beam_width < 1) throw Error("beam width must be >= 1");
+  if (options_.language_model && options_.decoder != Decoder::beam)
+    throw Error("a language model needs the beam decoder");
+  if (options_.lstm_precision == Precision::bf16)
+    throw Error("there is no bf16 LSTM: its precision is fp32 or int8 (bf16 is for convolutions)");
+  if (options_.lstm_precision != Precision::fp32 && options_.backend == Backend::reference)
+    throw Error(
+        "the reference backend runs fp32 LSTMs only (int8 LSTM steps run on the onednn backend)");
+  engine_ = std::make_unique<Engine>(
+      options_.backend == Backend::reference
+          ? detail::make_reference_engine(ModelAccess::network(*model_), options_.threads,
+                                          options_.conv_precision)
+          : detail::make_onednn_engine(*model_, {.threads = options_.threads,
+                                                 .isa = options_.isa,
+                                                 .conv_algorithm = options_.conv_algorithm,
+                                                 .tucker = options_.tucker,
+                                                 .lstm_precision = options_.lstm_precision,
+                                                 .conv_precision = options_.conv_precision}));
+}
+
+Recognizer::~Recognizer() = default;
+Recognizer::Recognizer(Recognizer&&) noexcept = default;
+Recognizer& Recognizer::operator=(Recognizer&&) noexcept = default;
+
+void Recognizer::check_usable() const {
+  if (!engine_) throw Error("this Recognizer was moved from; use the one it was moved to");
+}
+
+const Model& Recognizer::model() const {
+  check_usable();
+  return *model_;
+}
+
+std::vector<LogProbs> Recognizer::forward(std::span<const LineTensor> lines) {
+  check_usable();
+  return engine_->backend->forward(lines);
+}
+
+LineResult Recognizer::decode(const LogProbs& lp, float scale_x, float offset_x) const {
+  check_usable();
+  if (lp.classes != model_->num_classes() || lp.frames < 0 ||
+      lp.values.size() != static_cast<std::size_t>(lp.frames) * lp.classes)
+    throw Error("log-probabilities of " + std::to_string(lp.frames) + " frames x " +
+                std::to_string(lp.classes) + " classes (" + std::to_string(lp.values.size()) +
+                " values) do not fit this model's " + std::to_string(model_->num_classes()) +
+                " classes");
+  // NaN would make the decoders' comparisons meaningless; infinity is -inf
+  // at most (log of 0). A model with finite but huge weights can overflow.
+  for (std::size_t i = 0; i < lp.values.size(); ++i)
+    if (std::isnan(lp.values[i]) || lp.values[i] == INFINITY)
+      throw Error(model_->source() + ": the network's output is not a number at frame " +
+                      std::to_string(i / static_cast<std::size_t>(lp.classes)) +
+                      " (weights so large that the computation overflows?)",
+                  ErrorKind::bad_model);
+  std::vector<int> labels;
+  std::vector<ctc::LabelSpan> spans;
+  double log_prob = 0;
+  if (options_.decoder == Decoder::beam) {
+    auto hyps = options_.language_model
+                    ? ctc::prefix_beam_search(lp, options_.beam_width, *options_.language_model,
+                                              model_->alphabet(), options_.language_model_options)
+                    : ctc::prefix_beam_search(lp, options_.beam_width,
+                                              options_.language_model_options.prune_log_prob);
+    labels = hyps.front().labels;
+    log_prob = hyps.front().log_prob;
+    spans = ctc::align(lp, labels);
+  } else {
+    spans = ctc::best_path_spans(lp);
+    for (const auto& span : spans)
+      labels.push_back(span.label);
+    log_prob = ctc::sequence_log_prob(lp, labels);
+  }
+  LineResult r;
+  // A probability: rounding in frames that each sum to one (within float) can
+  // add up to a hair above log 1 over a long line.
+  r.confidence = static_cast<float>(std::exp(std::min(0.0, log_prob)));
+  const auto& alphabet = model_->alphabet();
+  const double stride = model_->architecture().width_stride();
+  for (const auto& span : spans) {
+    CharResult c;
+    c.text = alphabet[span.label];
+    float peak = -INFINITY;
+    for (int t = span.frame_begin; t < span.frame_end; ++t)
+      peak = std::max(peak, lp.frame(t)[span.label]);
+    c.confidence = std::exp(peak);
+    c.frame_begin = span.frame_begin;
+    c.frame_end = span.frame_end;
+    c.x_begin =
+        std::max(0, static_cast<int>(std::floor(offset_x + span.frame_begin * stride * scale_x)));
+    c.x_end = std::max(c.x_begin + 1,
+                       static_cast<int>(std::ceil(offset_x + span.frame_end * stride * scale_x)));
+    r.text += c.text;
+    r.chars.push_back(std::move(c));
+  }
+  return r;
+}
+
+ConvAlgorithm parse_conv_algorithm(std::string_view name) {
+  if (name == "auto") return ConvAlgorithm::automatic;
+  if (name == "direct") return ConvAlgorithm::direct;
+  if (name == "winograd") return ConvAlgorithm::winograd;
+  throw Error("convolution algorithm must be auto, direct or winograd, not '" + std::string(name) +
+              "'");
+}
+
+TuckerExecution parse_tucker_execution(std::string_view name) {
+  if (name == "auto") return TuckerExecution::automatic;
+  if (name == "chain") return TuckerExecution::chain;
+  if (name == "composed") return TuckerExecution::composed;
+  throw Error("Tucker execution must be auto, chain or composed, not '" + std::string(name) + "'");
+}
+
+Precision parse_precision(std::string_view name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "int8") return Precision::int8;
+  if (name == "bf16") return Precision::bf16;
+  throw Error("precision must be fp32, int8 or bf16, not '" + std::string(name) + "'");
+}
+
+bool int8_conv_supported() {
+  return detail::kernels::cpu_has_avx512_vnni();
+}
+
+bool bf16_conv_supported() {
+  return detail::kernels::cpu_has_avx512_bf16();
+}
+
+Precision default_conv_precision(const Model& model, Backend backend, Isa isa) {
+  if (model.stored_weights() == Precision::bf16)
+    return backend == Backend::onednn && bf16_conv_supported() ? Precision::bf16 : Precision::fp32;
+  return fastest_precision(backend, isa);
+}
+
+Precision default_lstm_precision(const Model& model, Backend backend, Isa isa) {
+  if (model.stored_weights() == Precision::bf16) return Precision::fp32;
+  return fastest_precision(backend, isa);
+}
+
+Precision fastest_precision(Backend backend, Isa isa) {
+  return backend == Backend::onednn && resolve_isa(isa) == Isa::avx512 && int8_conv_supported()
+             ? Precision::int8
+             : Precision::fp32;
+}
+
+bool int8_lstm_supported(Isa isa) {
+  return detail::kernels::kernel_table(resolve_isa(isa)).lstm_step_int8 != nullptr;
+}
+
+LanguageModelOptions tuned_language_model_options(const Model& model) {
+  LanguageModelOptions options;
+  auto read = [&](const char* key, float& value) {
+    const auto it = model.metadata().find(key);
+    if (it == model.metadata().end()) return;
+    const std::string& text = it->second;
+    float parsed = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), parsed);
+    if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(parsed))
+      throw Error(model.source() + ": metadata " + key + " is '" + text + "', not a number",
+                  ErrorKind::bad_model);
+    value = parsed;
+  };
+  read(kMetadataLmWeight, options.weight);
+  read(kMetadataLmBonus, options.bonus);
+  return options;
+}
+
+namespace {
+
+// The last frames may reach past the image (its width rounded up to the
+// network's stride): boxes stay inside it.
+void clamp_boxes(LineResult& result, int image_width) {
+  for (CharResult& c : result.chars) {
+    c.x_end = std::min(c.x_end, image_width);
+    c.x_begin = std::min(c.x_begin, c.x_end - 1);
+  }
+}
+
+}  // namespace
+
+std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images) {
+  check_usable();
+  std::vector<LineTensor> lines;
+  lines.reserve(images.size());
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    try {
+      lines.push_back(normalize_line(images[i], model_->preprocessing()));
+    } catch (const Error& e) {
+      throw Error("image " + std::to_string(i) + " of the batch: " + e.what(), e.kind());
+    }
+  }
+  auto log_probs = forward(lines);
+  std::vector<LineResult> out;
+  out.reserve(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    out.push_back(decode(log_probs[i], lines[i].scale_x, lines[i].offset_x));
+    clamp_boxes(out.back(), images[i].width);
+  }
+  return out;
+}
+
+std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> images,
+                                                    int batch_size) {
+  check_usable();
+  if (batch_size < 1) throw Error("batch size must be >= 1");
+  std::vector<LineOutcome> out(images.size());
+  std::vector<LineTensor> lines(images.size());
+  std::vector<std::size_t> order;  // lines that normalised, widest first
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    try {
+      lines[i] = normalize_line(images[i], model_->preprocessing());
+      order.push_back(i);
+    } catch (const Error& e) {
+      out[i].error = e;
+    } catch (const std::bad_alloc&) {
+      out[i].error = Error("out of memory while normalising the line");
+    }
+  }
+  // Widest first: a batch whose shape the engine has not built yet can then
+  // run at the wider shape of the batch before it.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return lines[a].width > lines[b].width; });
+  // Runs lines [b0, b1) of `order` as one batch; false if the batch failed.
+  auto run = [&](std::size_t b0, std::size_t b1) {
+    std::vector<LineTensor> batch;
+    for (std::size_t k = b0; k < b1; ++k)
+      batch.push_back(std::move(lines[order[k]]));
+    try {
+      const auto log_probs = forward(batch);
+      std::vector<LineResult> results;
+      for (std::size_t k = b0; k < b1; ++k) {
+        const LineTensor& l = batch[k - b0];
+        results.push_back(decode(log_probs[k - b0], l.scale_x, l.offset_x));
+        clamp_boxes(results.back(), images[order[k]].width);
+      }
+      for (std::size_t k = b0; k < b1; ++k)
+        out[order[k]].result = std::move(results[k - b0]);
+      return true;
+    } catch (const std::exception& e) {
+      const Error* known = dynamic_cast<const Error*>(&e);
+      for (std::size_t k = b0; k < b1; ++k) {
+        lines[order[k]] = std::move(batch[k - b0]);
+        out[order[k]].error = Error(std::string("recognition failed: ") + e.what(),
+                                    known ? known->kind() : ErrorKind::internal);
+      }
+      return false;
+    }
+  };
+  const auto step = static_cast<std::size_t>(batch_size);
+  for (std::size_t b0 = 0; b0 < order.size(); b0 += step) {
+    const std::size_t b1 = std::min(order.size(), b0 + step);
+    // A failed batch is run again line by line, so that only the lines that
+    // fail on their own are reported.
+    if (!run(b0, b1) && b1 - b0 > 1)
+      for (std::size_t k = b0; k < b1; ++k)
+        if (run(k, k + 1)) out[order[k]].error.reset();
+  }
+  return out;
+}
+
+void Recognizer::recognize_files(std::span<const ImageFile> paths, OutcomeCallback each,
+                                 void* context, int batch_size, std::int64_t max_pixels) {
+  check_usable();
+  if (!each) throw Error("recognize_files needs a callback");
+  if (batch_size < 1) throw Error("batch size must be >= 1");
+  const std::size_t window = static_cast<std::size_t>(batch_size) * 8;
+  for (std::size_t begin = 0; begin < paths.size(); begin += window) {
+    const std::size_t end = std::min(paths.size(), begin + window);
+    std::vector<LineOutcome> outcomes(end - begin);
+    std::vector<Image> images;
+    std::vector<std::size_t> loaded;  // index in `outcomes` of each image
+    for (std::size_t i = begin; i < end; ++i) {
+      try {
+        images.push_back(paths[i].page < 0
+                             ? load_image(paths[i].path, max_pixels)
+                             : load_image_page(paths[i].path, paths[i].page, max_pixels));
+        loaded.push_back(i - begin);
+      } catch (const Error& e) {
+        outcomes[i - begin].error = e;
+      } catch (const std::bad_alloc&) {
+        outcomes[i - begin].error =
+            Error(paths[i].path.string() + ": out of memory while loading the image");
+      }
+    }
+    const std::vector<ImageView> views(images.begin(), images.end());
+    auto recognised = recognize_each(views, batch_size);
+    for (std::size_t k = 0; k < recognised.size(); ++k)
+      outcomes[loaded[k]] = std::move(recognised[k]);
+    for (std::size_t i = begin; i < end; ++i)
+      each(context, i, std::move(outcomes[i - begin]));
+  }
+}
+
+LineResult Recognizer::recognize(const ImageView& image) {
+  return std::move(recognize(std::span<const ImageView>(&image, 1)).front());
+}
+
+}  // namespace ocrcore

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ocrcore/image.hpp"
+#include "training/data/augment.hpp"
+#include "training/data/dataset.hpp"
+
+namespace ocrcore::data {
+
+// Where a loader is in its stream of batches; saved in checkpoints so that a
+// resumed run sees the same batches.
+struct LoaderPosition {
+  std::int64_t epoch = 0;
+  std::int64_t pool = 0;   // pool within the epoch
+  std::int64_t batch = 0;  // batch within the pool
+};
+
+struct LoaderSettings {
+  int batch_size = 16;
+  int pool_batches = 32;  // lines are sorted by width within pools of this many batches
+  std::uint64_t seed = 1;
+  bool shuffle = true;
+  bool augment = true;
+  AugmentSettings augmentation;
+  Preprocessing preprocessing;
+  int threads = 1;
+  // Frames the network makes of a normalised width; lines with fewer frames
+  // than their label needs are skipped and counted.
+  std::function<int(int)> frames_for_width;
+};
+
+struct Batch {
+  std::vector<LineTensor> lines;  // widest first
+  std::vector<std::vector<int>> targets;
+  std::vector<std::string> texts;
+  std::vector<char> labelled;         // whether each line has a transcription
+  std::vector<std::size_t> indices;   // into the dataset
+  LoaderPosition position;            // of this batch
+  int skipped = 0;                    // lines of its pool that could not be used (first batch only)
+  std::vector<std::string> problems;  // what was wrong with them
+};
+
+// Streams batches of augmented, normalised lines, endlessly, epoch after
+// epoch. Each epoch is a seeded permutation cut into pools; within a pool
+// lines are sorted by width (little padding) and the pool's batches are
+// shuffled. Worker threads prepare pools ahead of the trainer; the stream
+// depends only on the seed and the position, not on timing or thread count.
+class BatchLoader {
+ public:
+  BatchLoader(std::vector<LabelledLine> lines, LoaderSettings settings, LoaderPosition start = {});
+  ~BatchLoader();
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  Batch next();
+  // Position of the batch the next call to next() returns.
+  LoaderPosition position() const;
+  std::size_t size() const { return lines_.size(); }
+  std::int64_t pools_per_epoch() const;
+
+ private:
+  struct PoolKey {
+    std::int64_t epoch, pool;
+    auto operator<=>(const PoolKey&) const = default;
+  };
+  std::vector<Batch> build_pool(PoolKey key) const;
+  PoolKey after(PoolKey key) const;  // the next pool, wrapping into the next epoch
+  void worker();
+
+  std::vector<LabelledLine> lines_;
+  LoaderSettings s_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_, wanted_;
+  std::map<PoolKey, std::vector<Batch>> done_;
+  PoolKey next_to_build_{};
+  PoolKey consuming_{};
+  std::int64_t batch_in_pool_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+  std::exception_ptr failure_;
+};
+
+// Loads, optionally augments and normalises one line; throws Error naming the file.
+LineTensor prepare_line(const std::filesystem::path& image, const Preprocessing& preprocessing,
+                        const AugmentSettings* augmentation, std::uint64_t seed);
+
+}  // namespace ocrcore::data

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ocrcore/architecture.hpp"
+#include "ocrcore/image.hpp"
+#include "ocrcore/tensor.hpp"
+#include "training/data/augment.hpp"
+#include "training/data/codec.hpp"
+#include "training/train/optimizer.hpp"
+
+namespace ocrcore::train {
+
+class Objective;
+
+struct TrainerSettings {
+  Architecture architecture;
+  std::vector<std::string> alphabet;  // blank first
+  Preprocessing preprocessing;
+  std::optional<std::filesystem::path> init_model;  // start from these weights
+  std::optional<TensorMap> init_tensors;            // or these (takes precedence)
+  // What each step optimises; null: CTC on the ground truth. An objective
+  // that needs no labels also trains on lines without transcriptions.
+  std::shared_ptr<Objective> objective;
+  std::vector<std::string> train_inputs, validation_inputs;
+  std::filesystem::path run_dir;  // checkpoint.ckpt, best.ocrm, last.ocrm, log.jsonl
+  bool resume = false;
+
+  int batch_size = 16;
+  std::int64_t iterations = 10000;
+  // Stop (with a checkpoint, as on SIGINT) on reaching this iteration; 0 = never.
+  // For time-boxed sessions: the run continues later with --resume.
+  std::int64_t stop_at = 0;
+  std::int64_t validate_every = 1000;
+  std::int64_t checkpoint_every = 250;
+  std::int64_t log_every = 50;
+  std::size_t max_validation_lines = 0;  // 0: all
+  OptimizerSettings optimizer;
+  LearningRateSchedule schedule;
+  std::uint64_t seed = 1;
+  int threads = 1;
+  int loader_threads = 1;
+  bool augment = true;
+  data::AugmentSettings augmentation;
+  data::UnknownCharacters unknown_characters = data::UnknownCharacters::skip_line;
+  std::vector<std::string> freeze;
+  std::map<std::string, std::string> model_metadata;  // added to written models
+};
+
+// What the trainer reports as it goes.
+struct TrainerEvent {
+  enum class Kind { message, progress, validation, checkpoint } kind = Kind::message;
+  std::string message;
+  std::int64_t iteration = 0, iterations = 0;
+  double loss = 0, lines_per_second = 0, eta_seconds = 0, learning_rate = 0;
+  double cer = 0, wer = 0;
+  bool best = false;
+};
+
+// Trains a network with CTC: batches from the loader, Adam/SGD steps,
+// periodic validation through the runtime (the exported model, so what is
+// measured is what ocr-infer will do), atomic checkpoints that a resumed run
+// continues from exactly (same batches, same optimiser state), the best
+// model by validation CER kept, JSON-lines log. Returns true when all
+// iterations are done, false when it stopped early (`stop` set or the
+// stop_at iteration reached) after writing a checkpoint.
+class Trainer {
+ public:
+  explicit Trainer(TrainerSettings settings);
+  bool run(const std::atomic<bool>& stop, const std::function<void(const TrainerEvent&)>& report);
+
+ private:
+  TrainerSettings s_;
+};
+
+// Validation of a model's weights on labelled lines through the runtime.
+struct Evaluation {
+  double cer = 0, wer = 0;
+  std::size_t lines = 0, failed = 0;
+};
+
+}  // namespace ocrcore::train

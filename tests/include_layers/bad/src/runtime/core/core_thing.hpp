@@ -1,0 +1,2 @@
+#pragma once
+#include "runtime/graph/graph_thing.hpp"
