@@ -154,7 +154,7 @@ std::vector<OpFlops> op_flops(const CompiledNetwork& net, int height, int width)
   auto conv = [&](const ConvOp& op) {
     const int oh = conv_out(h, op.kernel_h, op.stride_h, op.pad_h);
     const int ow = conv_out(w, op.kernel_w, op.stride_w, op.pad_w);
-    const double channels = 2.0 * op.out_channels * op.in_channels;
+    const double channels = 2.0 * op.out_channels * op.in_channels / op.groups;
     const OpFlops f{channels * oh * ow * op.kernel_h * op.kernel_w,
                     channels * useful_taps(h, oh, op.kernel_h, op.stride_h, op.pad_h) *
                         useful_taps(w, ow, op.kernel_w, op.stride_w, op.pad_w)};

@@ -397,13 +397,13 @@ class Int8GraphWriter {
     GraphBuilder::ints(n, "strides", {c.stride_h, c.stride_w});
     GraphBuilder::ints(n, "pads", {c.pad_h, c.pad_w, c.pad_h, c.pad_w});
     GraphBuilder::ints(n, "dilations", {1, 1});
-    GraphBuilder::integer(n, "group", 1);
+    GraphBuilder::integer(n, "group", c.groups);
     cur_ = n->output(0);
     if (c.relu) relu(name);
   }
 
   std::vector<std::int64_t> conv_dims(const detail::ConvOp& c) const {
-    return {c.out_channels, c.in_channels, c.kernel_h, c.kernel_w};
+    return {c.out_channels, c.in_channels / c.groups, c.kernel_h, c.kernel_w};
   }
 
   void float_conv(const detail::ConvOp& c, const std::string& name) {

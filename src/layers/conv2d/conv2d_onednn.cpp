@@ -14,6 +14,12 @@
 
 namespace ocrcore::detail {
 
+dnnl::memory::dims conv_weight_dims(const ConvOp& op) {
+  if (op.groups == 1) return {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+  return {op.groups, op.out_channels / op.groups, op.in_channels / op.groups, op.kernel_h,
+          op.kernel_w};
+}
+
 namespace {
 
 template <class T>
@@ -35,12 +41,13 @@ const void* PreparedConv::weights(const dnnl::memory::desc& layout, const dnnl::
   r->values.reset(std::aligned_alloc(64, (r->bytes + 63) / 64 * 64));
   if (!r->values) throw std::bad_alloc();
   const ConvOp& op = *op_;
-  const memory::dims dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+  // The model file's order: oihw, or goihw for a grouped convolution.
+  const memory::dims dims = conv_weight_dims(op);
   const bool int8 = layout.data_type() == memory::data_type::s8;
   std::vector<std::int8_t> int8_values;  // oihw, as the model file stores them
   if (int8) int8_values = op.int8_weights().values;
   memory user(memory::desc(dims, int8 ? memory::data_type::s8 : memory::data_type::f32,
-                           memory::format_tag::oihw),
+                           op.groups > 1 ? memory::format_tag::goihw : memory::format_tag::oihw),
               engine,
               int8 ? static_cast<void*>(int8_values.data())
                    : static_cast<void*>(const_cast<float*>(op.weight.data())));
@@ -120,7 +127,7 @@ dnnl::convolution_forward::primitive_desc ConvExecutor::describe(Context& c, con
   const dt weight_type = int8 ? dt::s8 : bf16 ? dt::bf16 : dt::f32;
   memory::dims src_dims = {in.batch, in.channels, in.height, in.width};
   memory::dims dst_dims = {in.batch, op.out_channels, oh, ow};
-  memory::dims w_dims = {op.out_channels, op.in_channels, op.kernel_h, op.kernel_w};
+  const memory::dims w_dims = conv_weight_dims(op);
   const auto b_md = memory::desc({op.out_channels}, dt::f32, tag::x);
   dnnl::primitive_attr attr;
   if (op.relu && !int8) {

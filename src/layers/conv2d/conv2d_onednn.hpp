@@ -12,6 +12,9 @@
 
 namespace ocrcore::detail {
 
+// oneDNN's weight dimensions of `op`: oihw, or goihw with groups.
+dnnl::memory::dims conv_weight_dims(const ConvOp& op);
+
 // One convolution as the engine runs it (a conv2d op, one factor of a Tucker
 // chain, or the chain composed): its weights are kept in the layouts
 // oneDNN's primitives ask for, reordered on the first request (quantised

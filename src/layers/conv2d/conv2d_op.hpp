@@ -9,11 +9,15 @@
 
 namespace ocrcore::detail {
 
+// A convolution; with groups > 1 its input and output channels split into
+// that many groups, output group g seeing input group g only (a grouped or,
+// with groups == in_channels, depthwise convolution).
 struct ConvOp final : Op {
   int in_channels = 0, out_channels = 0;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int groups = 1;
   bool relu = false;
-  std::vector<float> weight;  // [out][in][kh][kw]
+  std::vector<float> weight;  // [out][in / groups][kh][kw]
   std::vector<float> bias;    // [out]
   std::string weight_name;    // the model's tensor, for a conv2d layer (not a Tucker factor)
 

@@ -12,11 +12,14 @@ FeatureMap conv2d_reference(const FeatureMap& in, const ConvOp& op) {
   const int oh = conv_out(in.height, op.kernel_h, op.stride_h, op.pad_h);
   const int ow = conv_out(in.width, op.kernel_w, op.stride_w, op.pad_w);
   FeatureMap out(op.out_channels, oh, ow);
+  // Output channel o sees the input channels of its group only.
+  const int group_in = op.in_channels / op.groups, group_out = op.out_channels / op.groups;
   for (int o = 0; o < op.out_channels; ++o) {
+    const int c0 = o / group_out * group_in;
     for (int y = 0; y < oh; ++y) {
       for (int x = 0; x < ow; ++x) {
         double acc = op.bias[o];
-        for (int c = 0; c < op.in_channels; ++c) {
+        for (int c = c0; c < c0 + group_in; ++c) {
           for (int ky = 0; ky < op.kernel_h; ++ky) {
             const int iy = y * op.stride_h - op.pad_h + ky;
             if (iy < 0 || iy >= in.height) continue;
@@ -24,7 +27,7 @@ FeatureMap conv2d_reference(const FeatureMap& in, const ConvOp& op) {
               const int ix = x * op.stride_w - op.pad_w + kx;
               if (ix < 0 || ix >= in.width) continue;
               const float w =
-                  op.weight[((static_cast<std::size_t>(o) * op.in_channels + c) * op.kernel_h +
+                  op.weight[((static_cast<std::size_t>(o) * group_in + (c - c0)) * op.kernel_h +
                              ky) *
                                 op.kernel_w +
                             kx];

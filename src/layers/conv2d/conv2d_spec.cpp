@@ -57,7 +57,8 @@ ConvOp make_conv_op(int in_channels, int out_channels, int kh, int kw, int sh, i
 
 std::string ConvOp::describe() const {
   return "conv " + std::to_string(in_channels) + "->" + std::to_string(out_channels) + " " +
-         std::to_string(kernel_h) + "x" + std::to_string(kernel_w);
+         std::to_string(kernel_h) + "x" + std::to_string(kernel_w) +
+         (groups > 1 ? " groups " + std::to_string(groups) : std::string());
 }
 
 // Output channel o's weights scaled by scale[o] and its bias mapped: exactly

@@ -26,7 +26,7 @@ class ConvLayer final : public Layer {
  public:
   ConvLayer(ConvGeometry g, const std::string& weight_name, const std::string& bias_name)
       : g_(g),
-        weight_(weight_name, {g.out_channels, g.in_channels, g.kernel_h, g.kernel_w}),
+        weight_(weight_name, {g.out_channels, g.in_channels / g.groups, g.kernel_h, g.kernel_w}),
         has_bias_(!bias_name.empty()),
         bias_(has_bias_ ? bias_name : std::string("<no bias>"), {g.out_channels}, has_bias_) {}
 
@@ -72,7 +72,7 @@ class ConvLayer final : public Layer {
                                {DNNL_ARG_DIFF_WEIGHTS, p.diff_weights},
                                {DNNL_ARG_DIFF_BIAS, dbias}});
       // Back to OIHW, added to what earlier passes accumulated.
-      memory user({p.w_dims, dt::f32, tag::oihw}, training_cpu_engine(), weight_scratch_.data());
+      memory user({p.w_dims, dt::f32, user_tag()}, training_cpu_engine(), weight_scratch_.data());
       dnnl::reorder(p.diff_weights, user).execute(stream, p.diff_weights, user);
       stream.wait();
       for (std::size_t i = 0; i < weight_.grad.size(); ++i)
@@ -96,6 +96,14 @@ class ConvLayer final : public Layer {
   }
 
  private:
+  // The weights as the model file holds them: oihw, or goihw with groups.
+  memory::dims weight_dims() const {
+    if (g_.groups == 1) return {g_.out_channels, g_.in_channels, g_.kernel_h, g_.kernel_w};
+    return {g_.groups, g_.out_channels / g_.groups, g_.in_channels / g_.groups, g_.kernel_h,
+            g_.kernel_w};
+  }
+  tag user_tag() const { return g_.groups == 1 ? tag::oihw : tag::goihw; }
+
   struct Prims {
     memory::dims w_dims;
     memory::desc bias_md;
@@ -120,7 +128,7 @@ class ConvLayer final : public Layer {
     const int oh = detail::conv_out(in.height, g_.kernel_h, g_.stride_h, g_.pad_h);
     const int ow = detail::conv_out(in.width, g_.kernel_w, g_.stride_w, g_.pad_w);
     const memory::dims dst_dims = {in.batch, g_.out_channels, oh, ow};
-    p.w_dims = {g_.out_channels, g_.in_channels, g_.kernel_h, g_.kernel_w};
+    p.w_dims = weight_dims();
     const memory::dims strides = {g_.stride_h, g_.stride_w}, pads = {g_.pad_h, g_.pad_w};
     memory::desc src_md(src_dims, dt::f32, tag::nhwc), dst_md(dst_dims, dt::f32, tag::nhwc);
     memory::desc w_any(p.w_dims, dt::f32, tag::any);
@@ -155,8 +163,7 @@ class ConvLayer final : public Layer {
   void reorder_in(float* user_weights, const memory::desc& want, memory& dst) {
     auto& eng = training_cpu_engine();
     auto stream = dnnl::stream(eng);
-    memory::dims w_dims = {g_.out_channels, g_.in_channels, g_.kernel_h, g_.kernel_w};
-    memory user({w_dims, dt::f32, tag::oihw}, eng, user_weights);
+    memory user({weight_dims(), dt::f32, user_tag()}, eng, user_weights);
     dnnl::reorder(user, dst).execute(stream, user, dst);
     stream.wait();
     (void)want;

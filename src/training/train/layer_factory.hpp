@@ -52,11 +52,12 @@ const TrainLayerRegistry& train_layers();
 // Generated (src/layers/kinds.cmake): registers every kind's training layer.
 void register_train_layers(TrainLayerRegistry& registry);
 
-// A plain convolution's shape: the layer of conv2d, and each factor of a
-// Tucker convolution.
+// A convolution's shape: the layer of conv2d, each factor of a Tucker
+// convolution, a grouped convolution (weights [out][in / groups][kh][kw]).
 struct ConvGeometry {
   int in_channels = 0, out_channels = 0;
   int kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
+  int groups = 1;
 };
 
 // A convolution named by its weight (and bias, empty for none) tensors

@@ -17,7 +17,7 @@ bool compose_tucker(const TuckerOp& op, bool first_layer, TuckerExecution mode) 
 
 bool winograd(const ConvOp& op, int out_height, ConvAlgorithm algorithm) {
   if (op.kernel_h != 3 || op.kernel_w != 3 || op.stride_h != 1 || op.stride_w != 1 ||
-      op.pad_h != 1 || op.pad_w != 1)
+      op.pad_h != 1 || op.pad_w != 1 || op.groups != 1)
     return false;
   if (algorithm != ConvAlgorithm::automatic) return algorithm == ConvAlgorithm::winograd;
   // Measured with bench_layers (direct and Winograd side by side, b1 t1 and
