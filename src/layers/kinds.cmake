@@ -9,6 +9,7 @@
 # and the registries generated below call every kind's register functions, so
 # no code outside the kind's folder lists the kinds.
 ocrcore_layer_kind(conv2d)
+ocrcore_layer_kind(grouped_conv)
 ocrcore_layer_kind(tucker_conv)
 ocrcore_layer_kind(batch_norm)
 ocrcore_layer_kind(relu)
