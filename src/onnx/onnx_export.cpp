@@ -5,21 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "layers/batch_norm/batch_norm.hpp"
-#include "layers/collapse/collapse.hpp"
 #include "layers/collapse/collapse_op.hpp"
-#include "layers/conv2d/conv2d.hpp"
-#include "layers/dropout/dropout.hpp"
-#include "layers/linear/linear.hpp"
 #include "layers/linear/linear_op.hpp"
-#include "layers/lstm/lstm.hpp"
 #include "layers/lstm/lstm_op.hpp"
-#include "layers/max_pool/max_pool.hpp"
 #include "layers/max_pool/max_pool_op.hpp"
-#include "layers/relu/relu.hpp"
-#include "layers/tucker_conv/tucker_conv.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "ocrcore/error.hpp"
+#include "onnx/layer_export.hpp"
 #include "onnx/onnx_model.hpp"
 #include "runtime/core/file_io.hpp"
 #include "runtime/core/overloaded.hpp"
@@ -30,87 +22,6 @@
 namespace ocrcore::onnx_io {
 
 namespace {
-
-class GraphBuilder {
- public:
-  explicit GraphBuilder(onnx::GraphProto* g) : g_(g) {}
-
-  onnx::NodeProto* node(const std::string& op, const std::string& name,
-                        std::vector<std::string> inputs) {
-    onnx::NodeProto* n = g_->add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (const auto& i : inputs)
-      n->add_input(i);
-    n->add_output(name + "_output");
-    return n;
-  }
-  void float_tensor(const std::string& name, const std::vector<std::int64_t>& dims,
-                    const std::vector<float>& v) {
-    onnx::TensorProto* t = g_->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims)
-      t->add_dims(d);
-    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
-  }
-  template <typename T>
-  void typed_tensor(const std::string& name, int type, const std::vector<std::int64_t>& dims,
-                    const std::vector<T>& v) {
-    onnx::TensorProto* t = g_->add_initializer();
-    t->set_name(name);
-    t->set_data_type(type);
-    for (auto d : dims)
-      t->add_dims(d);
-    t->set_raw_data(std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T)));
-  }
-  void int_tensor(const std::string& name, const std::vector<std::int64_t>& v) {
-    onnx::TensorProto* t = g_->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::INT64);
-    t->add_dims(static_cast<std::int64_t>(v.size()));
-    for (auto x : v)
-      t->add_int64_data(x);
-  }
-  static void ints(onnx::NodeProto* n, const std::string& name, std::vector<std::int64_t> v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INTS);
-    for (auto x : v)
-      a->add_ints(x);
-  }
-  static void integer(onnx::NodeProto* n, const std::string& name, std::int64_t v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(v);
-  }
-  static void real(onnx::NodeProto* n, const std::string& name, float v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::FLOAT);
-    a->set_f(v);
-  }
-  static void string(onnx::NodeProto* n, const std::string& name, const std::string& v) {
-    auto* a = n->add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto::STRING);
-    a->set_s(v);
-  }
-
- private:
-  onnx::GraphProto* g_;
-};
-
-// ONNX LSTM gate g (i, o, f, c) is PyTorch's and ocrcore's gate
-// kTorchGateOfOnnxGate[g] (i, f, g, o).
-constexpr int kTorchGateOfOnnxGate[4] = {0, 3, 1, 2};
-
-const Tensor& get(const TensorMap& t, const std::string& name) {
-  auto it = t.find(name);
-  if (it == t.end()) throw Error("export: model has no tensor " + name);
-  return it->second;
-}
 
 void add_input_output(onnx::GraphProto* g, const Model& model) {
   const Architecture& arch = model.architecture();
@@ -173,6 +84,51 @@ void finish_and_write(onnx::ModelProto& m, const Model& model, const std::string
 
 }  // namespace
 
+const Tensor& LayerExport::tensor(const std::string& name) const {
+  auto it = tensors.find(name);
+  if (it == tensors.end()) throw Error("export: model has no tensor " + name);
+  return it->second;
+}
+
+void LayerExport::conv(const std::string& name, int kh, int kw, int sh, int sw, int ph, int pw,
+                       bool bias, int groups) {
+  const Tensor& w = tensor(name + ".weight");
+  graph.float_tensor(name + ".weight", w.shape, w.data);
+  std::vector<std::string> inputs = {current, name + ".weight"};
+  if (bias) {
+    const Tensor& bt = tensor(name + ".bias");
+    graph.float_tensor(name + ".bias", bt.shape, bt.data);
+    inputs.push_back(name + ".bias");
+  }
+  auto* n = graph.node("Conv", "/" + name + "/Conv", inputs);
+  GraphBuilder::ints(n, "kernel_shape", {kh, kw});
+  GraphBuilder::ints(n, "strides", {sh, sw});
+  GraphBuilder::ints(n, "pads", {ph, pw, ph, pw});
+  GraphBuilder::ints(n, "dilations", {1, 1});
+  GraphBuilder::integer(n, "group", groups);
+  current = n->output(0);
+}
+
+void OnnxExportRegistry::add(std::string_view type, Export write) {
+  entries_.emplace_back(type, write);
+}
+
+OnnxExportRegistry::Export OnnxExportRegistry::find(const LayerSpec& layer) const {
+  for (const auto& [type, write] : entries_)
+    if (type == layer.type()) return write;
+  throw Error("layer kind '" + std::string(layer.type()) + "' has no ONNX export",
+              ErrorKind::unsupported);
+}
+
+const OnnxExportRegistry& onnx_exporters() {
+  static const OnnxExportRegistry registry = [] {
+    OnnxExportRegistry r;
+    register_onnx_exporters(r);
+    return r;
+  }();
+  return registry;
+}
+
 void export_onnx(const Model& model, const std::filesystem::path& path, int opset) {
   const Architecture& arch = model.architecture();
   const TensorMap& tensors = model.tensors();
@@ -184,144 +140,11 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   std::string cur = "image";
   b.int_tensor("ocrcore.merge_last_two", {0, 0, -1});
   int index = 0;
-  auto conv = [&](const std::string& name, int kh, int kw, int sh, int sw, int ph, int pw,
-                  bool bias) {
-    const Tensor& w = get(tensors, name + ".weight");
-    b.float_tensor(name + ".weight", w.shape, w.data);
-    std::vector<std::string> inputs = {cur, name + ".weight"};
-    if (bias) {
-      const Tensor& bt = get(tensors, name + ".bias");
-      b.float_tensor(name + ".bias", bt.shape, bt.data);
-      inputs.push_back(name + ".bias");
-    }
-    auto* n = b.node("Conv", "/" + name + "/Conv", inputs);
-    GraphBuilder::ints(n, "kernel_shape", {kh, kw});
-    GraphBuilder::ints(n, "strides", {sh, sw});
-    GraphBuilder::ints(n, "pads", {ph, pw, ph, pw});
-    GraphBuilder::ints(n, "dilations", {1, 1});
-    GraphBuilder::integer(n, "group", 1);
-    cur = n->output(0);
-  };
+  const OnnxExportRegistry& exporters = onnx_exporters();
   for (const LayerSpec& layer : arch.layers) {
-    const std::string anon = std::to_string(index++);
-    const bool exported = detail::visit_kinds<Conv2dSpec, TuckerConvSpec, BatchNormSpec, ReluSpec,
-                                              MaxPoolSpec, DropoutSpec, CollapseSpec, LstmSpec,
-                                              LinearSpec>(
-        layer,
-        detail::Overloaded{
-            [&](const Conv2dSpec& c) {
-              conv(c.name, c.kernel_h, c.kernel_w, c.stride_h, c.stride_w, c.pad_h, c.pad_w,
-                   c.bias);
-            },
-            [&](const TuckerConvSpec& t) {
-              if (t.rank_in > 0) conv(t.name + ".in", 1, 1, 1, 1, 0, 0, false);
-              conv(t.name + ".core", t.kernel_h, t.kernel_w, t.stride_h, t.stride_w, t.pad_h,
-                   t.pad_w, false);
-              conv(t.name + ".out", 1, 1, 1, 1, 0, 0, t.bias);
-            },
-            [&](const BatchNormSpec& bn) {
-              std::vector<std::string> inputs = {cur};
-              for (const char* suffix : {".weight", ".bias", ".running_mean", ".running_var"}) {
-                const Tensor& x = get(tensors, bn.name + suffix);
-                b.float_tensor(bn.name + suffix, x.shape, x.data);
-                inputs.push_back(bn.name + suffix);
-              }
-              auto* n = b.node("BatchNormalization", "/" + bn.name + "/BatchNormalization", inputs);
-              GraphBuilder::real(n, "epsilon", bn.eps);
-              cur = n->output(0);
-            },
-            [&](const ReluSpec&) {
-              cur = b.node("Relu", "/relu" + anon + "/Relu", {cur})->output(0);
-            },
-            [&](const MaxPoolSpec& p) {
-              auto* n = b.node("MaxPool", "/pool" + anon + "/MaxPool", {cur});
-              GraphBuilder::ints(n, "kernel_shape", {p.kernel_h, p.kernel_w});
-              GraphBuilder::ints(n, "strides", {p.stride_h, p.stride_w});
-              GraphBuilder::ints(n, "pads", {p.pad_h, p.pad_w, p.pad_h, p.pad_w});
-              GraphBuilder::integer(n, "ceil_mode", p.ceil_mode ? 1 : 0);
-              cur = n->output(0);
-            },
-            [&](const DropoutSpec& d) {
-              const std::string ratio = "dropout" + anon + ".ratio";
-              b.float_tensor(ratio, {}, {d.p});
-              cur = b.node("Dropout", "/dropout" + anon + "/Dropout", {cur, ratio})->output(0);
-            },
-            [&](const CollapseSpec&) {
-              auto* tr = b.node("Transpose", "/collapse" + anon + "/Transpose", {cur});
-              GraphBuilder::ints(tr, "perm", {3, 0, 1, 2});
-              cur = b.node("Reshape", "/collapse" + anon + "/Reshape",
-                           {tr->output(0), "ocrcore.merge_last_two"})
-                        ->output(0);
-            },
-            [&](const LstmSpec& l) {
-              const int H = l.hidden_size, dirs = l.bidirectional ? 2 : 1;
-              for (int k = 0; k < l.num_layers; ++k) {
-                const int in = k == 0 ? l.input_size : H * dirs;
-                std::vector<float> W, R, B;
-                for (int dir = 0; dir < dirs; ++dir) {
-                  const LstmTensorNames names = l.tensor_names(k, dir);
-                  const Tensor& wih = get(tensors, names.weight_ih);
-                  const Tensor& whh = get(tensors, names.weight_hh);
-                  const Tensor& bih = get(tensors, names.bias_ih);
-                  const Tensor& bhh = get(tensors, names.bias_hh);
-                  auto append = [&](std::vector<float>& dst, const std::vector<float>& src,
-                                    int cols) {
-                    for (int gi = 0; gi < 4; ++gi) {
-                      const auto begin =
-                          src.begin() +
-                          static_cast<std::ptrdiff_t>(kTorchGateOfOnnxGate[gi]) * H * cols;
-                      dst.insert(dst.end(), begin, begin + static_cast<std::ptrdiff_t>(H) * cols);
-                    }
-                  };
-                  append(W, wih.data, in);
-                  append(R, whh.data, H);
-                  append(B, bih.data, 1);
-                  append(B, bhh.data, 1);
-                }
-                const std::string prefix = l.name + ".onnx_l" + std::to_string(k);
-                b.float_tensor(prefix + ".W", {dirs, 4 * H, in}, W);
-                b.float_tensor(prefix + ".R", {dirs, 4 * H, H}, R);
-                b.float_tensor(prefix + ".B", {dirs, 8 * H}, B);
-                auto* n =
-                    b.node("LSTM", "/" + l.name + "/LSTM" + (k ? "_" + std::to_string(k) : ""),
-                           {cur, prefix + ".W", prefix + ".R", prefix + ".B"});
-                GraphBuilder::integer(n, "hidden_size", H);
-                GraphBuilder::string(n, "direction", l.bidirectional ? "bidirectional" : "forward");
-                if (l.bidirectional) {
-                  auto* tr = b.node("Transpose", "/" + l.name + "/Transpose" + std::to_string(k),
-                                    {n->output(0)});
-                  GraphBuilder::ints(tr, "perm", {0, 2, 1, 3});
-                  cur = b.node("Reshape", "/" + l.name + "/Reshape" + std::to_string(k),
-                               {tr->output(0), "ocrcore.merge_last_two"})
-                            ->output(0);
-                } else {
-                  const std::string axes = prefix + ".squeeze_axes";
-                  b.int_tensor(axes, {1});
-                  cur = b.node("Squeeze", "/" + l.name + "/Squeeze" + std::to_string(k),
-                               {n->output(0), axes})
-                            ->output(0);
-                }
-              }
-            },
-            [&](const LinearSpec& lin) {
-              const Tensor& w = get(tensors, lin.name + ".weight");
-              std::vector<float> wt(w.data.size());
-              for (int o = 0; o < lin.out_features; ++o)
-                for (int i = 0; i < lin.in_features; ++i)
-                  wt[static_cast<std::size_t>(i) * lin.out_features + o] =
-                      w.data[static_cast<std::size_t>(o) * lin.in_features + i];
-              b.float_tensor(lin.name + ".weight_t", {lin.in_features, lin.out_features}, wt);
-              cur = b.node("MatMul", "/" + lin.name + "/MatMul", {cur, lin.name + ".weight_t"})
-                        ->output(0);
-              if (lin.bias) {
-                const Tensor& bt = get(tensors, lin.name + ".bias");
-                b.float_tensor(lin.name + ".bias", bt.shape, bt.data);
-                cur = b.node("Add", "/" + lin.name + "/Add", {cur, lin.name + ".bias"})->output(0);
-              }
-            }});
-    if (!exported)
-      throw Error("layer kind '" + std::string(layer.type()) + "' has no ONNX export",
-                  ErrorKind::unsupported);
+    LayerExport e{b, tensors, cur, std::to_string(index++)};
+    exporters.find(layer)(layer, e);
+    cur = e.current;
   }
   finish_and_write(m, model, cur, path);
 }
