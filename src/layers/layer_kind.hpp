@@ -146,13 +146,6 @@ struct WorkCount {
 
 namespace ocrcore::detail {
 
-// Calls f(fields) for the first of the kinds Specs... that `layer` is of;
-// false if it is of none of them (code that handles some kinds only).
-template <class... Specs, class F>
-bool visit_kinds(const LayerSpec& layer, F&& f) {
-  return ((layer.is<Specs>() ? (f(layer.get<Specs>()), true) : false) || ...);
-}
-
 // Defaults for kinds without tensors or work that keep the size of the data
 // (ReLU, dropout): each may override what differs.
 struct ElementwiseLayerKind {
