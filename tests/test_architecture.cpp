@@ -73,6 +73,13 @@ TEST(Architecture, LayerKindsRoundTripWithTheirFields) {
     names.insert(std::string(b.layers[i].type()));
   }
   EXPECT_EQ(names.size(), b.layers.size()) << "each kind once";
+  try {
+    b.layers[0].get<LstmSpec>();
+    ADD_FAILURE() << "a conv2d read as an lstm";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::internal);
+    EXPECT_NE(std::string(e.what()).find("conv2d 'c'"), std::string::npos) << e.what();
+  }
   std::set<std::string_view> registered;
   for (const auto& kind : detail::layer_kinds().entries())
     EXPECT_TRUE(registered.insert(kind.type).second) << kind.type << " registered twice";

@@ -6,8 +6,10 @@
 #include "layers/max_pool/max_pool_op.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "runtime/engines/engine.hpp"
+#include "runtime/engines/onednn/onednn_batch.hpp"
 #include "runtime/engines/onednn/shape_planner.hpp"
 #include "runtime/engines/onednn/tuning.hpp"
+#include "runtime/graph/passes.hpp"
 #include "runtime/graph/quantization.hpp"
 #include "runtime/model/model_access.hpp"
 #include "test_util.hpp"
@@ -657,4 +659,27 @@ TEST(Backends, WrongLineHeightIsAnError) {
     Recognizer rec(model, {.decoder = Decoder::greedy, .backend = b, .threads = 1});
     EXPECT_THROW(rec.forward(lines), Error);
   }
+}
+
+// The engine and the graph passes refuse what they cannot run or fold, with
+// an error naming the op, instead of running something else.
+TEST(Backends, OpsWithoutAnExecutorOrAFoldAreRefused) {
+  const detail::ScaleShiftOp map;
+  try {
+    detail::onednn::executors().find(map);
+    ADD_FAILURE() << "an executor for a scale-shift";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::unsupported);
+    EXPECT_NE(std::string(e.what()).find("scale-shift"), std::string::npos) << e.what();
+  }
+  detail::CompiledNetwork net;
+  net.ops.push_back(std::make_unique<detail::PoolOp>());
+  net.ops.push_back(std::make_unique<detail::ScaleShiftOp>());
+  try {
+    detail::fold_scale_shifts(net);
+    ADD_FAILURE() << "a scale-shift folded into a max pool";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::internal);
+  }
+  EXPECT_EQ(net.ops.size(), 2u);
 }

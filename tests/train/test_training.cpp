@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "layers/relu/relu.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
 #include "training/data/batch_loader.hpp"
@@ -230,3 +231,17 @@ TEST(Training, TinyModelOverfitsTenLines) {
 
 }  // namespace
 }  // namespace ocrcore::train
+
+// A kind the training registry does not know is refused with its name, not
+// trained as something else; the real registry knows every kind.
+TEST(TrainingNetwork, LayerRegistryRefusesAnUnknownKind) {
+  ocrcore::train::TrainLayerRegistry empty;
+  try {
+    empty.make(ocrcore::LayerSpec(ocrcore::ReluSpec{}));
+    ADD_FAILURE() << "a layer made by an empty registry";
+  } catch (const ocrcore::Error& e) {
+    EXPECT_EQ(e.kind(), ocrcore::ErrorKind::unsupported);
+    EXPECT_NE(std::string(e.what()).find("relu"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(ocrcore::train::train_layers().make(ocrcore::LayerSpec(ocrcore::ReluSpec{})), nullptr);
+}

@@ -53,19 +53,31 @@ void check_convolution(const Spec& s, ShapeCheck& c) {
   c.shape.after_convolution = true;
 }
 
+// What every convolution kind (conv2d, grouped_conv, tucker_conv) does alike:
+// its shape rule and its width arithmetic.
+struct ConvolutionLayerKind {
+  template <class Spec>
+  static void check(const Spec& s, ShapeCheck& c) {
+    check_convolution(s, c);
+  }
+  template <class Spec>
+  static int output_width(const Spec& s, int width) {
+    return conv_out(width, s.kernel_w, s.stride_w, s.pad_w);
+  }
+  template <class Spec>
+  static int width_stride(const Spec& s) {
+    return s.stride_w;
+  }
+};
+
 template <>
-struct LayerKind<Conv2dSpec> {
+struct LayerKind<Conv2dSpec> : ConvolutionLayerKind {
   static constexpr std::string_view type_name = "conv2d";
   static Conv2dSpec parse(FieldReader& f);
   static void write(const Conv2dSpec& s, json& j) { write_convolution_fields(s, j); }
-  static void check(const Conv2dSpec& s, ShapeCheck& c) { check_convolution(s, c); }
   static void tensors(const Conv2dSpec& s, std::vector<TensorRequirement>& out);
   static std::int64_t parameters(const Conv2dSpec& s);
   static void count(const Conv2dSpec& s, WorkCount& w);
-  static int output_width(const Conv2dSpec& s, int width) {
-    return conv_out(width, s.kernel_w, s.stride_w, s.pad_w);
-  }
-  static int width_stride(const Conv2dSpec& s) { return s.stride_w; }
   static void lower(const Conv2dSpec& s, Lowering& lowering);
 };
 

@@ -20,15 +20,6 @@ dnnl::memory::dims conv_weight_dims(const ConvOp& op) {
           op.kernel_w};
 }
 
-namespace {
-
-template <class T>
-std::size_t vector_bytes(const std::vector<T>& v) {
-  return v.size() * sizeof(T);
-}
-
-}  // namespace
-
 const void* PreparedConv::weights(const dnnl::memory::desc& layout, const dnnl::engine& engine,
                                   dnnl::stream& stream) const {
   using dnnl::memory;

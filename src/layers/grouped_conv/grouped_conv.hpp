@@ -24,21 +24,16 @@ struct GroupedConvSpec {
 namespace ocrcore::detail {
 
 template <>
-struct LayerKind<GroupedConvSpec> {
+struct LayerKind<GroupedConvSpec> : ConvolutionLayerKind {
   static constexpr std::string_view type_name = "grouped_conv";
   static GroupedConvSpec parse(FieldReader& f);
   static void write(const GroupedConvSpec& s, json& j) {
     write_convolution_fields(s, j);
     j["groups"] = s.groups;
   }
-  static void check(const GroupedConvSpec& s, ShapeCheck& c) { check_convolution(s, c); }
   static void tensors(const GroupedConvSpec& s, std::vector<TensorRequirement>& out);
   static std::int64_t parameters(const GroupedConvSpec& s);
   static void count(const GroupedConvSpec& s, WorkCount& w);
-  static int output_width(const GroupedConvSpec& s, int width) {
-    return conv_out(width, s.kernel_w, s.stride_w, s.pad_w);
-  }
-  static int width_stride(const GroupedConvSpec& s) { return s.stride_w; }
   static void lower(const GroupedConvSpec& s, Lowering& lowering);
 };
 

@@ -31,11 +31,6 @@ struct LstmLayer {
   std::array<kernels::PackedRecurrentInt8, 2> recurrent_int8;  // int8 steps
 };
 
-template <class T>
-std::size_t vector_bytes(const std::vector<T>& v) {
-  return v.size() * sizeof(T);
-}
-
 struct PreparedLstm final : PreparedOp {
   std::vector<LstmLayer> layers;
   std::size_t bytes() const override {

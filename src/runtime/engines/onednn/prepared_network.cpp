@@ -12,15 +12,6 @@
 
 namespace ocrcore::detail {
 
-namespace {
-
-template <class T>
-std::size_t vector_bytes(const std::vector<T>& v) {
-  return v.size() * sizeof(T);
-}
-
-}  // namespace
-
 PreparedNetwork::PreparedNetwork(const CompiledNetwork& network, Isa resolved_isa,
                                  TuckerExecution tucker, Precision lstm_precision,
                                  Precision conv_precision)

@@ -29,6 +29,12 @@ namespace ocrcore::detail {
 // What one op keeps in the prepared network (its kind's weights in the form
 // its executor runs them); made by the kind's prepare function
 // (src/layers/<kind>/<kind>_onednn.cpp, through the executor registry).
+// Bytes a vector's values take: what PreparedOp::bytes() sums.
+template <class T>
+std::size_t vector_bytes(const std::vector<T>& v) {
+  return v.size() * sizeof(T);
+}
+
 class PreparedOp {
  public:
   virtual ~PreparedOp() = default;
