@@ -6,7 +6,9 @@
 #   1. runs the README's demo command (scripts/demo.sh) and checks its output;
 #   2. packs the runtime as Debian packages (scripts/package.sh), installs them with
 #      apt and builds an outside program against the installed package
-#      (pkg-config and CMake), which must read a line;
+#      (pkg-config and CMake), which must read a line; installs the Python
+#      package by the README's command (scripts/install-python.sh) and reads
+#      lines with it, alone and on a local Dask cluster;
 #   3. runs the README's test command (scripts/test.sh), unless --demo-only.
 #
 # It fails when any step fails. Nothing is installed by hand: whatever the
@@ -150,7 +152,7 @@ log "the demo read all $samples sample lines; it installed $(echo "$added" | wc 
   "$(echo "$added" | tr '\n' ' ')"
 
 # ---- 2. Debian packages and an outside program -----------------------------
-log "2. scripts/package.sh, apt-get install, an outside program against the package"
+log "2. scripts/package.sh, apt-get install, an outside program against the package, the Python package"
 in_root '
 cd /src/ocrcore
 scripts/package.sh
@@ -172,6 +174,12 @@ g++ -std=c++20 -O1 consumer.cpp -o consumer-pkgconfig $(pkg-config --cflags --li
 ./consumer-pkgconfig "$model"
 cmake -S . -B cmake-build -G Ninja > /dev/null && cmake --build cmake-build > /dev/null
 ./cmake-build/consumer "$model"
+# The Python package by the README command, then its example from elsewhere.
+/src/ocrcore/scripts/install-python.sh
+dpkg-query -W -f="\${Package} \${Version}: depends on \${Depends}; recommends \${Recommends}\n" python3-ocrcore
+python3 -c "import ocrcore; r = ocrcore.Recognizer(ocrcore.Model.load()); print(r.read(\"/src/ocrcore/models/samples/000001.png\"))"
+python3 -m ocrcore.dask --workers 2 -q /src/ocrcore/models/samples -o /tmp/outside/dask.tsv
+test "$(wc -l < /tmp/outside/dask.tsv)" -eq "$(ls /src/ocrcore/models/samples/*.png | wc -l | xargs expr 1 +)"
 ' 2>&1 | sed 's/^/  | /' || { log "FAILED: packaging or the outside program"; exit 1; }
 
 if ((demo_only)); then

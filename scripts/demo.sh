@@ -11,7 +11,7 @@ build=${OCRCORE_BUILD_DIR:-$root/build-demo}
 echo "demo: [1/3] Debian packages for the runtime (scripts/setup-deps.sh --runtime)"
 "$root/scripts/setup-deps.sh" --runtime
 echo "demo: [2/3] building libocrcore and ocr-infer into $build (a few minutes on 2 cores)"
-OCRCORE_BUILD_DIR=$build "$root/scripts/build.sh" -DOCRCORE_BUILD_TRAINING=OFF \
+OCRCORE_BUILD_DIR=$build "$root/scripts/build.sh" -DOCRCORE_BUILD_TRAINING=OFF -DOCRCORE_BUILD_PYTHON=OFF \
   -DOCRCORE_BUILD_TESTS=OFF -DOCRCORE_BUILD_BENCHMARKS=OFF
 echo "demo: [3/3] reading $root/models/samples with the default model" \
   "(path, text, confidence; CER/WER on stderr)"

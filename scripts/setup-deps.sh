@@ -6,7 +6,8 @@
 #   setup-deps.sh --runtime    libocrcore and ocr-infer only (what scripts/demo.sh uses)
 #   setup-deps.sh --with-peers everything, plus PyTorch, ONNX, PIL and Tesseract
 #                              (fixture scripts and peer benchmarks only)
-#   setup-deps.sh --package    adds what cpack's Debian packages need (scripts/package.sh)
+#   setup-deps.sh --package    adds what cpack's Debian packages need, the Python
+#                              package's included (scripts/package.sh)
 #   setup-deps.sh --training-data  adds the text and fonts the bundled models are
 #                              trained on (scripts/make-corpus.sh, train-teacher.sh,
 #                              make-lm-corpus.sh)
@@ -27,12 +28,16 @@ runtime=(
   build-essential cmake ninja-build pkg-config
   libdnnl-dev nlohmann-json3-dev libcli11-dev libleptonica-dev libpng-dev
 )
+# The Python package (pybind11 against Debian's python3; numpy and PIL images
+# as inputs; Dask distributed for ocrcore.dask; pytest for its tests).
+python=(pybind11-dev python3-dev python3-numpy python3-pil python3-dask python3-distributed)
 # Tests, benchmarks and the training side (ocr-synth's FreeType renderer and
 # fonts, Eigen for Tucker decomposition, ONNX and protobuf for ocr-convert).
 full=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libeigen3-dev libfreetype-dev libonnx-dev libprotobuf-dev
   fonts-urw-base35 fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf
+  "${python[@]}" python3-pytest
 )
 peers=(python3-torch python3-onnx python3-numpy python3-pil tesseract-ocr tesseract-ocr-eng)
 
@@ -41,7 +46,9 @@ for arg in "$@"; do
   case "$arg" in
     --runtime) packages=("${runtime[@]}") ;;
     --with-peers) packages+=("${peers[@]}") ;;
-    --package) packages+=(file) ;; # cpack's dependency scan (dpkg-shlibdeps) runs `file`
+    # cpack's dependency scan (dpkg-shlibdeps) runs `file`; the packages
+    # include python3-ocrcore.
+    --package) packages+=(file "${python[@]}") ;;
     # Training text (perl-doc; Python's and R's manuals for the language
     # model and its tuning lines, scripts/make-lm-corpus.sh) and fonts.
     # Handwriting: faces that imitate it (scripts/make-handwriting-data.sh;

@@ -26,3 +26,15 @@ foreach(mode CONFIG PKGCONFIG)
 endforeach()
 # The installed tool finds its library and the installed default model.
 run_step(${PREFIX}/bin/ocr-infer --version)
+# The installed Python package imports from the prefix alone: its module finds
+# the installed library (RPATH) and Model.load() the installed default model.
+if(PYTHON)
+  set(check "import ocrcore, sys
+assert ocrcore.__file__.startswith(sys.argv[1]), ocrcore.__file__
+model = ocrcore.Model.load()
+assert model.path.startswith(sys.argv[1]), model.path
+print('installed python package reads:', ocrcore.Recognizer(model).read(sys.argv[2]).text)")
+  run_step(${CMAKE_COMMAND} -E env --unset=OCRCORE_MODEL
+           PYTHONPATH=${PREFIX}/${PYTHON_INSTALL_DIR} ${PYTHON} -c "${check}" ${PREFIX}
+           ${SOURCE_DIR}/models/samples/000001.png)
+endif()
