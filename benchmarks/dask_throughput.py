@@ -45,6 +45,33 @@ def run_ocr_infer(ocr_infer: str, lines: str, threads: int):
     return {"lines": count, "wall": wall, "job": job, "rss_mb": usage.ru_maxrss / 1024}
 
 
+def run_two_ocr_infers(ocr_infer: str, lines: str):
+    """Two independent ocr-infer -t 1 over halves of the lines at once: what two
+    processes on this machine's two cores reach without any engine between them."""
+    images = sorted(str(p) for p in Path(lines).glob("*.png"))
+    with tempfile.TemporaryDirectory() as tmp:
+        lists = []
+        for half in (0, 1):
+            listing = Path(tmp) / f"half{half}.txt"
+            listing.write_text("\n".join(images[half::2]) + "\n")
+            lists.append(listing)
+        start = time.perf_counter()
+        processes = [subprocess.Popen([ocr_infer, "-q", "-t", "1", "-o", "/dev/null", f"@{l}"],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                     for l in lists]
+        jobs, peak = [], 0.0
+        for process in processes:
+            _, status, usage = os.wait4(process.pid, 0)
+            stderr = process.stderr.read()
+            process.stderr.close()
+            if os.waitstatus_to_exitcode(status) != 0:
+                sys.exit(f"ocr-infer failed: {stderr}")
+            jobs.append(float(re.search(r"recognised.*?; ([0-9.]+) s", stderr).group(1)))
+            peak = max(peak, usage.ru_maxrss / 1024)
+        wall = time.perf_counter() - start
+    return {"lines": len(images), "wall": wall, "job": max(jobs), "rss_mb": peak}
+
+
 class LocalProcesses:
     """A dask-scheduler and N dask-worker processes (one thread each), as a user runs them."""
 
@@ -75,6 +102,10 @@ class LocalProcesses:
             # starts after loading): the job's figure is the steady state.
             ocrcore.dask.preload(client)
 
+    def scheduler_cpu_s(self):
+        fields = Path(f"/proc/{self.processes[0].pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def worker_peak_rss_mb(self):
         peaks = []
         for worker in self.workers:
@@ -83,38 +114,49 @@ class LocalProcesses:
         return peaks
 
     def close(self):
+        # Workers first, while the scheduler still answers their goodbye; a
+        # worker still waiting on it after 10 s is killed.
         for process in reversed(self.processes):
             process.terminate()
-        for process in self.processes:
-            process.wait()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def run_dask(lines: str, workers: int, partition_size: int):
+def run_dask(lines: str, workers: int, partition_size):
     with tempfile.TemporaryDirectory() as tmp:
         cluster = LocalProcesses(workers, Path(tmp))
         try:
             log = Path(tmp) / "log.jsonl"
+            scheduler_before = cluster.scheduler_cpu_s()
             start = time.perf_counter()
+            size = [] if partition_size is None else ["--partition-size", str(partition_size)]
             subprocess.run(
                 [sys.executable, "-m", "ocrcore.dask", "--scheduler", cluster.address, lines,
-                 "-o", "/dev/null", "--partition-size", str(partition_size), "--log", str(log),
-                 "-q"],
+                 "-o", "/dev/null", *size, "--log", str(log), "-q"],
                 check=True, stderr=subprocess.DEVNULL)
             wall = time.perf_counter() - start
+            scheduler_s = cluster.scheduler_cpu_s() - scheduler_before
             events = [json.loads(line) for line in log.read_text().splitlines()]
             begin = next(e for e in events if e["event"] == "start")
             end = next(e for e in events if e["event"] == "end")
             return {"lines": end["lines"], "wall": wall, "job": end["time"] - begin["time"],
-                    "rss_mb": max(cluster.worker_peak_rss_mb()), "idle_rss_mb": cluster.idle_rss_mb}
+                    "rss_mb": max(cluster.worker_peak_rss_mb()), "idle_rss_mb": cluster.idle_rss_mb,
+                    "tasks": begin["partitions"], "partition_size": begin["partition_size"],
+                    "scheduler_ms_per_task": 1000 * scheduler_s / begin["partitions"]}
         finally:
             cluster.close()
 
 
 def main():
     ocr_infer, lines, rounds, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    partition_size = int(os.environ.get("PARTITION_SIZE", "256"))
+    # The command's own choice (about 8 tasks per worker thread) unless set.
+    partition_size = int(os.environ["PARTITION_SIZE"]) if os.environ.get("PARTITION_SIZE") else None
     configs = [("ocr-infer -t 1", lambda: run_ocr_infer(ocr_infer, lines, 1)),
                ("ocr-infer -t 2", lambda: run_ocr_infer(ocr_infer, lines, 2)),
+               ("2 x ocr-infer -t 1 (halves at once)", lambda: run_two_ocr_infers(ocr_infer, lines)),
                ("dask, 1 worker", lambda: run_dask(lines, 1, partition_size)),
                ("dask, 2 workers", lambda: run_dask(lines, 2, partition_size)),
                # One line per task: the scheduler's cost per task shows.
@@ -141,6 +183,8 @@ def main():
     ratio = lambda a, b, key: median(a, key) / median(b, key)  # noqa: E731
     checks = [
         ("2 workers / 1 worker (job)", ratio("dask, 2 workers", "dask, 1 worker", "job"), ">= 1.8"),
+        ("2 x ocr-infer -t 1 / ocr-infer -t 1 (job): this machine's two-core ceiling",
+         ratio("2 x ocr-infer -t 1 (halves at once)", "ocr-infer -t 1", "job"), ""),
         ("2 workers / 1 worker (end to end)",
          ratio("dask, 2 workers", "dask, 1 worker", "wall"), ""),
         ("2 workers / ocr-infer -t 2 (job)",
@@ -155,14 +199,17 @@ def main():
     # Cost of a task, in worker time: the extra time of 1-line tasks over the
     # extra tasks, times the workers waiting through it.
     extra_s = n / median("dask, 2 workers, 1-line tasks", "job") - n / median("dask, 2 workers", "job")
-    extra_tasks = n - -(-n // partition_size)
+    extra_tasks = (results["dask, 2 workers, 1-line tasks"][0]["tasks"]
+                   - results["dask, 2 workers"][0]["tasks"])
     task_cost_ms = 1000 * extra_s * 2 / extra_tasks
     line_ms = 1000 / median("dask, 1 worker", "job")
     text = [
         "# Batch OCR on Dask against ocr-infer",
         "",
         f"`benchmarks/run_dask.sh`: {n} rendered lines, compact model, medians of {rounds} rounds "
-        f"in alternating order, partitions of {partition_size} lines; workers are `dask-worker "
+        f"in alternating order, partitions of {results['dask, 1 worker'][0]['partition_size']} "
+        f"lines with 1 worker and {results['dask, 2 workers'][0]['partition_size']} with 2; "
+        f"workers are `dask-worker "
         f"--nthreads 1` processes on this machine ({os.cpu_count()} cores).",
         "",
         "| run | lines/s end to end | lines/s job | peak RSS MB |",
@@ -173,8 +220,10 @@ def main():
         "|---|---|---|",
         *[f"| {name} | {value:.2f} | {target} |" for name, value, target in checks],
         "",
-        f"Cost of one task (1-line tasks against {partition_size}-line ones, in worker time): "
-        f"{task_cost_ms:.2f} ms, against {line_ms:.2f} ms per line on one worker. A worker "
+        f"Cost of one task (1-line tasks against the chosen ones, in worker time): "
+        f"{task_cost_ms:.2f} ms, against {line_ms:.2f} ms per line on one worker; the "
+        f"scheduler's own CPU per task (1-line tasks): "
+        f"{median('dask, 2 workers, 1-line tasks', 'scheduler_ms_per_task'):.2f} ms. A worker "
         f"before its first task (Python and the Dask worker alone): "
         f"{median('dask, 1 worker', 'idle_rss_mb'):.0f} MB; reading adds "
         f"{median('dask, 1 worker', 'rss_mb') - median('dask, 1 worker', 'idle_rss_mb'):.0f} "

@@ -56,14 +56,14 @@ class Cluster:
         self.processes[name].wait()
 
     def close(self):
+        # Workers first, while the scheduler still answers their goodbye.
         for process in reversed(list(self.processes.values())):
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes.values():
+            process.terminate()
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +173,11 @@ def test_killed_worker_loses_no_line_and_duplicates_none(cluster, rendered_lines
     assert job.returncode == 0, stderr
     assert done_at_kill < len(expected) // 2, "the worker died too late to test anything"
     check_rows_match(read_tsv(out), expected)
+
+
+def test_partition_size_follows_job_and_cluster():
+    size = ocrcore.dask.partition_size_for
+    assert size(4000, 2) == 250  # 8 tasks per thread
+    assert size(100, 2) == ocrcore.dask.MIN_PARTITION_SIZE  # never tiny tasks
+    assert size(10**9, 4) == ocrcore.dask.MAX_PARTITION_SIZE
+    assert size(0, 0) == ocrcore.dask.MIN_PARTITION_SIZE

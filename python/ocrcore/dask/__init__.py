@@ -28,20 +28,51 @@ import os
 import threading
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
+import dask
 import dask.bag
 
 import ocrcore
 from ocrcore import _core
 
-__all__ = ["read_lines", "preload", "ROW_FIELDS", "DEFAULT_PARTITION_SIZE"]
+__all__ = [
+    "read_lines",
+    "preload",
+    "partition_size_for",
+    "cluster_threads",
+    "ROW_FIELDS",
+    "DEFAULT_PARTITION_SIZE",
+]
 
 #: The fields of each row ``read_lines`` yields.
 ROW_FIELDS = ("path", "text", "confidence", "error")
 
-#: Lines per task. A task then takes about a second on one core with the compact
-#: model (~250 lines/s), so the scheduler's cost per task (about a millisecond)
-#: is lost in it, while 2,000 lines still make 8 tasks to spread.
+#: Lines per task when the cluster's size is unknown. A task then takes about a
+#: third of a second on one core with the compact model (~750 lines/s), so its
+#: cost (about 8 ms of a worker's time, benchmarks/results/dask.md) is ~2% of it.
 DEFAULT_PARTITION_SIZE = 256
+#: Bounds of the partition size chosen from the job and the cluster.
+MIN_PARTITION_SIZE, MAX_PARTITION_SIZE = 64, 4096
+#: Tasks per worker thread the chosen size aims at: the job's tail (the last
+#: tasks, while other threads have nothing left) stays near 1/16 of a task's time
+#: per thread.
+TASKS_PER_THREAD = 8
+
+
+def partition_size_for(lines: int, threads: int) -> int:
+    """The partition size for `lines` lines on `threads` worker threads.
+
+    About TASKS_PER_THREAD tasks per thread (a short tail), within
+    [MIN_PARTITION_SIZE, MAX_PARTITION_SIZE]: small enough tasks balance the
+    load, large enough ones keep the cost of a task (about 8 ms of a worker's
+    time, and the scheduler's own, about 2.5 ms) small against its lines.
+    """
+    wanted = -(-lines // max(1, threads * TASKS_PER_THREAD))
+    return max(MIN_PARTITION_SIZE, min(MAX_PARTITION_SIZE, wanted))
+
+
+def cluster_threads(client: Any) -> int:
+    """Worker threads of the cluster `client` is connected to."""
+    return sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())
 
 PathLike = Union[str, "os.PathLike[str]"]
 Line = Tuple[str, str, int]  # name in results, path to read, page (-1: the file's only image)
@@ -124,7 +155,7 @@ def read_lines(
     client: Any = None,
     model: Union[PathLike, "ocrcore.Model", None] = None,
     lm: Union[PathLike, "ocrcore.LanguageModel", None] = None,
-    partition_size: int = DEFAULT_PARTITION_SIZE,
+    partition_size: Optional[int] = None,
     **recognizer_options: Any,
 ) -> dask.bag.Bag:
     """Reads text-line images on a Dask cluster; one row per input line.
@@ -140,9 +171,10 @@ def read_lines(
     decoder. recognizer_options: ocrcore.Recognizer's keyword arguments (decoder,
     beam_width, lm_weight, ...), except threads: each worker thread runs one.
 
-    partition_size: lines per task (see DEFAULT_PARTITION_SIZE). With ``client`` the
-    work is submitted to it at once (client.persist); without, the bag is lazy and runs
-    where it is computed (the default Dask client, if any).
+    partition_size: lines per task; None chooses from the job and the cluster
+    (partition_size_for with ``client``'s threads; DEFAULT_PARTITION_SIZE without a
+    client). With ``client`` the work is submitted to it at once (client.persist);
+    without, the bag is lazy and runs where it is computed (the default Dask client).
 
     Raises ocrcore.Error for a setting that cannot work (before anything runs).
     """
@@ -151,14 +183,22 @@ def read_lines(
             "threads: each worker thread reads with one thread; choose the workers' "
             "--nthreads instead"
         )
-    if isinstance(partition_size, bool) or not isinstance(partition_size, int) or partition_size < 1:
+    if partition_size is not None and (
+        isinstance(partition_size, bool) or not isinstance(partition_size, int) or partition_size < 1
+    ):
         raise ocrcore.Error(f"partition_size: must be a positive integer, got {partition_size!r}")
     if isinstance(model, ocrcore.Model):
         model = model.path
     if isinstance(lm, ocrcore.LanguageModel):
         raise ocrcore.Error("lm: give the language model's path (workers load it themselves)")
-    bag = _lines_bag(_as_lines(paths), _absolute(model), _absolute(lm), partition_size,
-                     recognizer_options)
+    lines = _as_lines(paths)
+    if partition_size is None:
+        partition_size = (
+            partition_size_for(len(lines), cluster_threads(client))
+            if client is not None
+            else DEFAULT_PARTITION_SIZE
+        )
+    bag = _lines_bag(lines, _absolute(model), _absolute(lm), partition_size, recognizer_options)
     if client is not None:
         bag = client.persist(bag)
     return bag
@@ -196,9 +236,16 @@ def _lines_bag(
     partitions = [lines[i : i + partition_size] for i in range(0, len(lines), partition_size)]
     if not partitions:
         partitions = [[]]
-    return dask.bag.from_sequence(partitions, npartitions=len(partitions)).map_partitions(
-        functools.partial(_read_lines_task, model=model, lm=lm, options=options)
-    )
+    # Partitions run in input order (Dask otherwise orders them by the text of
+    # their keys: 0, 1, 10, 11, ..., 2), so rows can be written as they come.
+    with dask.annotate(priority=_input_order):
+        return dask.bag.from_sequence(partitions, npartitions=len(partitions)).map_partitions(
+            functools.partial(_read_lines_task, model=model, lm=lm, options=options)
+        )
+
+
+def _input_order(key: Any) -> int:
+    return -key[1] if isinstance(key, tuple) and len(key) > 1 and isinstance(key[1], int) else 0
 
 
 def expand_inputs(inputs: List[str]) -> List[Line]:

@@ -20,7 +20,16 @@ from typing import IO, Any, Dict, List, Optional
 
 import ocrcore
 from ocrcore import _core
-from ocrcore.dask import DEFAULT_PARTITION_SIZE, Line, _absolute, _lines_bag, expand_inputs
+from ocrcore.dask import (
+    MAX_PARTITION_SIZE,
+    MIN_PARTITION_SIZE,
+    Line,
+    _absolute,
+    _lines_bag,
+    cluster_threads,
+    expand_inputs,
+    partition_size_for,
+)
 
 PROG = "python3 -m ocrcore.dask"
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
@@ -56,8 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--partition-size",
         type=int,
-        default=DEFAULT_PARTITION_SIZE,
-        help=f"lines per task (default: {DEFAULT_PARTITION_SIZE})",
+        help="lines per task (default: about 8 tasks per worker thread, "
+        f"{MIN_PARTITION_SIZE} to {MAX_PARTITION_SIZE} lines)",
     )
     parser.add_argument("--log", metavar="FILE", help="JSON-lines log of the job")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
@@ -114,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
             raise ocrcore.Error("no input images (give files, directories, @list or -)")
         if args.workers < 1:
             raise ocrcore.Error(f"--workers: must be at least 1, got {args.workers}")
-        if args.partition_size < 1:
+        if args.partition_size is not None and args.partition_size < 1:
             raise ocrcore.Error(f"--partition-size: must be at least 1, got {args.partition_size}")
         options: Dict[str, Any] = {}
         if args.decoder:
@@ -141,19 +150,21 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     start = time.monotonic()
     try:
-        bag = _lines_bag(
-            lines, _absolute(args.model), _absolute(args.lm), args.partition_size, options
-        )
-        futures = client.compute(bag.to_delayed())
-        index_of = {future.key: i for i, future in enumerate(futures)}
         workers = len(client.scheduler_info().get("workers", {}))
-        log.event("start", lines=len(lines), partitions=len(futures), workers=workers)
+        threads = cluster_threads(client)
+        partition_size = args.partition_size or partition_size_for(len(lines), threads)
+        bag = _lines_bag(lines, _absolute(args.model), _absolute(args.lm), partition_size, options)
+        futures = client.compute(bag.to_delayed(optimize_graph=False))
+        index_of = {future.key: i for i, future in enumerate(futures)}
+        log.event("start", lines=len(lines), partitions=len(futures), partition_size=partition_size,
+                  workers=workers, threads=threads)
         progress = _core.Progress(len(lines), "lines", not args.quiet)
         ready: Dict[int, List[Dict[str, Any]]] = {}
         next_to_write, done = 0, 0
-        for future in as_completed(futures):
+        # Results come in batches as tasks finish, fetched in the background.
+        for future, rows in (pair for batch in as_completed(futures, with_results=True).batches()
+                             for pair in batch):
             i = index_of[future.key]
-            rows = future.result()  # a task that failed for good raises here
             future.release()
             ready[i] = rows
             done += len(rows)
