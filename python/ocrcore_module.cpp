@@ -592,5 +592,8 @@ PYBIND11_MODULE(_core, m) {
       .def("update", &ocrcore::tools::Progress::update, py::arg("done"))
       .def("finish", &ocrcore::tools::Progress::finish);
 
+  // The public classes are ocrcore's (help, repr and pickle say ocrcore.X).
+  for (const char* name : {"CharResult", "LineResult", "Model", "LanguageModel", "Recognizer"})
+    m.attr(name).attr("__module__") = "ocrcore";
   m.attr("__version__") = ocrcore::version();
 }

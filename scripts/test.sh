@@ -2,8 +2,8 @@
 # Fresh Debian machine to a passing test suite: installs dependencies (with
 # matplotlib and Chromium for the compression report's test), builds
 # everything (library, tools, tests, sanitizer builds of the suites,
-# benchmarks) and runs every ctest label: unit, cli, train, onnx, compress,
-# report, crash, sanitize (ASan + UBSan), tsan, install.
+# benchmarks, the Python package) and runs every ctest label: unit, cli, train,
+# onnx, compress, python, report, crash, sanitize (ASan + UBSan), tsan, install.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/setup-deps.sh" --report
