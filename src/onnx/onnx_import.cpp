@@ -21,6 +21,7 @@
 #include "layers/collapse/collapse.hpp"
 #include "layers/conv2d/conv2d.hpp"
 #include "layers/dropout/dropout.hpp"
+#include "layers/grouped_conv/grouped_conv.hpp"
 #include "layers/linear/linear.hpp"
 #include "layers/lstm/lstm.hpp"
 #include "layers/max_pool/max_pool.hpp"
@@ -461,7 +462,9 @@ class Importer {
   }
 
   void map_conv(const NodeProto& n, const std::string& fallback, ImportedModel& out) {
-    if (int_attribute(n, "group", 1) != 1) fail(n, "grouped convolution is not supported");
+    const auto groups = int_attribute(n, "group", 1);
+    if (groups < 1 || groups > kMaxGeometry)
+      fail(n, "group " + std::to_string(groups) + " is out of range");
     for (auto d : ints_attribute(n, "dilations", {1, 1}))
       if (d != 1) fail(n, "dilated convolution is not supported");
     if (const auto* a = find_attribute(n, "auto_pad"); a && a->s() != "NOTSET")
@@ -476,8 +479,12 @@ class Importer {
     const auto strides = geometry(n, "strides", {1, 1}, 2, 1);
     Conv2dSpec s;
     const std::string name = layer_name(n, fallback);
-    s.in_channels = static_cast<int>(w.shape[1]);
+    // Grouped: the weights hold in_channels / group inputs per output.
+    s.in_channels = static_cast<int>(w.shape[1] * groups);
     s.out_channels = static_cast<int>(w.shape[0]);
+    if (s.out_channels % groups != 0)
+      fail(n, std::to_string(s.out_channels) + " output channels do not divide into " +
+                  std::to_string(groups) + " groups");
     s.kernel_h = static_cast<int>(w.shape[2]);
     s.kernel_w = static_cast<int>(w.shape[3]);
     s.stride_h = strides[0];
@@ -537,7 +544,19 @@ class Importer {
     s.name = name;
     out.tensors[name + ".weight"] = std::move(weight);
     if (s.bias) out.tensors[name + ".bias"] = std::move(bias);
-    layers.push_back(s);
+    if (groups == 1) {
+      layers.push_back(s);
+      return;
+    }
+    GroupedConvSpec g;
+    g.name = s.name;
+    g.in_channels = s.in_channels, g.out_channels = s.out_channels;
+    g.kernel_h = s.kernel_h, g.kernel_w = s.kernel_w;
+    g.stride_h = s.stride_h, g.stride_w = s.stride_w;
+    g.pad_h = s.pad_h, g.pad_w = s.pad_w;
+    g.groups = static_cast<int>(groups);
+    g.bias = s.bias;
+    layers.push_back(g);
   }
 
   // A 2-D geometry attribute (kernel_shape, strides: `count` 2; pads: 4)

@@ -9,7 +9,9 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "layers/grouped_conv/grouped_conv.hpp"
 #include "layers/lstm/lstm_op.hpp"
+#include "layers/relu/relu.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/onnx_model.hpp"
 #include "runtime/graph/quantization.hpp"
@@ -188,19 +190,26 @@ TEST(OnnxImport, MalformedGeometryAttributesAreRefused) {
 }
 
 TEST(OnnxExport, RoundTripGivesTheModelBack) {
-  const Architecture arch = test::small_crnn(16, 9);
-  auto model = test::random_model(arch, 11);
-  test::TempDir dir;
-  export_onnx(*model, dir / "m.onnx");
-  auto back = import_onnx(dir / "m.onnx");
-  EXPECT_EQ(back.architecture.to_json(), arch.to_json());
-  EXPECT_EQ(back.alphabet, model->alphabet());
-  EXPECT_EQ(back.preprocessing.height, model->preprocessing().height);
-  ASSERT_EQ(back.tensors.size(), model->tensors().size());
-  for (const auto& [name, t] : model->tensors()) {
-    ASSERT_TRUE(back.tensors.count(name)) << name;
-    EXPECT_EQ(back.tensors.at(name).shape, t.shape) << name;
-    EXPECT_EQ(back.tensors.at(name).data, t.data) << name;
+  // The small CRNN, and one with grouped and depthwise convolutions (ONNX
+  // Conv with a group attribute) in its CNN.
+  Architecture grouped = test::small_crnn(16, 9);
+  grouped.layers.insert(grouped.layers.begin() + 3,
+                        {GroupedConvSpec{"g0", 6, 6, 3, 3, 1, 1, 1, 1, 6, true}, ReluSpec{},
+                         GroupedConvSpec{"g1", 6, 6, 1, 1, 1, 1, 0, 0, 2, false}});
+  for (const Architecture& arch : {test::small_crnn(16, 9), grouped}) {
+    auto model = test::random_model(arch, 11);
+    test::TempDir dir;
+    export_onnx(*model, dir / "m.onnx");
+    auto back = import_onnx(dir / "m.onnx");
+    EXPECT_EQ(back.architecture.to_json(), arch.to_json());
+    EXPECT_EQ(back.alphabet, model->alphabet());
+    EXPECT_EQ(back.preprocessing.height, model->preprocessing().height);
+    ASSERT_EQ(back.tensors.size(), model->tensors().size());
+    for (const auto& [name, t] : model->tensors()) {
+      ASSERT_TRUE(back.tensors.count(name)) << name;
+      EXPECT_EQ(back.tensors.at(name).shape, t.shape) << name;
+      EXPECT_EQ(back.tensors.at(name).data, t.data) << name;
+    }
   }
 }
 
