@@ -12,9 +12,10 @@ namespace {
 
 class CollapseExecutor final : public OpExecutor {
  public:
-  void run(Context& c) override {
-    const FeatureMaps& in = c.input();
-    FrameBatch& f = c.frames;
+  Dataflow dataflow() const override { return Dataflow::maps_to_frames; }
+  void run(Context&, const OpData& data) override {
+    const FeatureMaps& in = *data.maps_in;
+    FrameBatch& f = *data.frames;
     const int T = in.width, B = in.batch, D = in.channels * in.height;
     f.frames = T;
     f.lines = B;

@@ -262,10 +262,10 @@ void ConvExecutor::finish_int8(Context& c, FeatureMaps& out,
   }
 }
 
-void ConvExecutor::run(Context& c) {
+void ConvExecutor::run(Context& c, const OpData& data) {
   const ConvOp& op = conv_.op();
-  FeatureMaps& in = c.input();
-  FeatureMaps& out = c.output();
+  FeatureMaps& in = *data.maps_in;
+  FeatureMaps& out = *data.maps_out;
   in.fill_padding(0.0f);
   const int oh = conv_out(in.height, op.kernel_h, op.stride_h, op.pad_h);
   const int ow = conv_out(in.width, op.kernel_w, op.stride_w, op.pad_w);
@@ -292,7 +292,6 @@ void ConvExecutor::run(Context& c) {
   c.execute(e.prim, e.args);
   c.stream.wait();
   if (scales) finish_int8(c, out, *scales);
-  c.advance();
 }
 
 namespace {

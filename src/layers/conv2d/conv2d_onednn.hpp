@@ -71,7 +71,8 @@ class ConvExecutor final : public OpExecutor {
  public:
   ConvExecutor(const PreparedConv& conv, std::string name);
   ~ConvExecutor() override;
-  void run(Context& c) override;
+  Dataflow dataflow() const override { return Dataflow::maps_to_maps; }
+  void run(Context& c, const OpData& data) override;
   void forget_shapes() override;
   std::string name() const override { return name_; }
 

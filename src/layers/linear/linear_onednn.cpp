@@ -23,8 +23,9 @@ class LinearExecutor final : public OpExecutor {
   LinearExecutor(const LinearOp& op, const kernels::PackedDense& weights)
       : op_(op), weights_(weights) {}
 
-  void run(Context& c) override {
-    FrameBatch& f = c.frames;
+  Dataflow dataflow() const override { return Dataflow::frames_in_place; }
+  void run(Context& c, const OpData& data) override {
+    FrameBatch& f = *data.frames;
     const int rows = f.frames * f.lines;
     f.spare.resize(static_cast<std::size_t>(rows) * op_.out_features);
     // Blocks of rows, each a whole number of the kernel's 4-row tiles.

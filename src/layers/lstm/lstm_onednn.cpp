@@ -78,8 +78,9 @@ class LstmExecutor final : public OpExecutor {
   LstmExecutor(const LstmOp& op, const std::vector<LstmLayer>& packed, bool int8)
       : op_(op), packed_(packed), int8_(int8) {}
 
-  void run(Context& c) override {
-    FrameBatch& f = c.frames;
+  Dataflow dataflow() const override { return Dataflow::frames_in_place; }
+  void run(Context& c, const OpData& data) override {
+    FrameBatch& f = *data.frames;
     const int N = op_.hidden_size, dirs = op_.directions(), G = 4 * N * dirs;
     const std::size_t rows = static_cast<std::size_t>(f.frames) * f.lines;
     for (int l = 0; l < op_.num_layers; ++l) {
@@ -112,7 +113,7 @@ class LstmExecutor final : public OpExecutor {
       // The two directions are independent: one thread each.
 #pragma omp parallel for num_threads(dirs) if (c.threads > 1 && dirs > 1) schedule(static, 1)
       for (int d = 0; d < dirs; ++d)
-        run_direction(c, p, d);
+        run_direction(c, f, p, d);
       f.values.swap(f.spare);
       f.features = N * dirs;
     }
@@ -126,8 +127,7 @@ class LstmExecutor final : public OpExecutor {
     std::vector<float> h, c, scratch;
   };
 
-  void run_direction(Context& c, const LstmLayer& p, int d) {
-    FrameBatch& f = c.frames;
+  void run_direction(Context& c, FrameBatch& f, const LstmLayer& p, int d) {
     const int N = op_.hidden_size, dirs = op_.directions(), G = 4 * N * dirs;
     DirectionState& s = state_[d];  // zeroed and sized by run()
     const auto run_step = int8_ ? c.kernels.lstm_step_int8 : c.kernels.lstm_step;

@@ -19,11 +19,11 @@ void MaxPoolExecutor::forget_shapes() {
   shapes_.clear();
 }
 
-void MaxPoolExecutor::run(Context& c) {
+void MaxPoolExecutor::run(Context& c, const OpData& data) {
   using dt = memory::data_type;
   const PoolOp& op = op_;
-  FeatureMaps& in = c.input();
-  FeatureMaps& out = c.output();
+  FeatureMaps& in = *data.maps_in;
+  FeatureMaps& out = *data.maps_out;
   // Outside a line, max pooling sees nothing: -inf never wins a window.
   in.fill_padding(std::numeric_limits<float>::lowest());
   const int oh = pool_out(in.height, op.kernel_h, op.stride_h, op.pad_h, op.ceil_mode);
@@ -61,7 +61,6 @@ void MaxPoolExecutor::run(Context& c) {
   e->dst.set_data_handle(out.values.data());
   c.execute(e->prim, e->args);
   c.stream.wait();
-  c.advance();
 }
 
 namespace {

@@ -13,7 +13,8 @@ class MaxPoolExecutor final : public OpExecutor {
  public:
   explicit MaxPoolExecutor(const PoolOp& op);
   ~MaxPoolExecutor() override;
-  void run(Context& c) override;
+  Dataflow dataflow() const override { return Dataflow::maps_to_maps; }
+  void run(Context& c, const OpData& data) override;
   void forget_shapes() override;
   std::string name() const override { return "maxpool"; }
 

@@ -12,8 +12,9 @@ namespace {
 
 class FeatureMapReluExecutor final : public OpExecutor {
  public:
-  void run(Context& c) override {
-    for (float& x : c.input().values)
+  Dataflow dataflow() const override { return Dataflow::maps_in_place; }
+  void run(Context&, const OpData& data) override {
+    for (float& x : data.maps_in->values)
       x = std::max(x, 0.0f);
   }
   std::string name() const override { return "relu"; }
@@ -21,8 +22,9 @@ class FeatureMapReluExecutor final : public OpExecutor {
 
 class FrameReluExecutor final : public OpExecutor {
  public:
-  void run(Context& c) override {
-    for (float& x : c.frames.values)
+  Dataflow dataflow() const override { return Dataflow::frames_in_place; }
+  void run(Context&, const OpData& data) override {
+    for (float& x : data.frames->values)
       x = std::max(x, 0.0f);
   }
   std::string name() const override { return "relu"; }

@@ -14,13 +14,13 @@ class TuckerChainExecutor final : public OpExecutor {
  public:
   TuckerChainExecutor(const std::vector<std::unique_ptr<PreparedConv>>& factors, std::string name)
       : name_(std::move(name)) {
-    for (const auto& f : factors)
+    for (const auto& f : factors) {
       factors_.push_back(std::make_unique<ConvExecutor>(*f, f->op().describe()));
+      steps_.push_back(factors_.back().get());
+    }
   }
-  void run(Context& c) override {
-    for (auto& f : factors_)
-      f->run(c);
-  }
+  Dataflow dataflow() const override { return Dataflow::maps_to_maps; }
+  void run(Context& c, const OpData& data) override { run_in_sequence(c, steps_, data, scratch_); }
   void forget_shapes() override {
     for (auto& f : factors_)
       f->forget_shapes();
@@ -29,6 +29,8 @@ class TuckerChainExecutor final : public OpExecutor {
 
  private:
   std::vector<std::unique_ptr<ConvExecutor>> factors_;
+  std::vector<OpExecutor*> steps_;
+  FeatureMaps scratch_;  // the first factor's output in a chain of two
   std::string name_;
 };
 

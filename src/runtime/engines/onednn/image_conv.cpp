@@ -55,10 +55,12 @@ class ImageConvExecutor final : public OpExecutor {
           std::make_unique<MaxPoolExecutor>(*op_as<PoolOp>(*prepared.network().ops[1]));
   }
 
-  void run(Context& c) override {
-    if (active_ && (active_ = run_kernel(c))) return;
-    fallback_.run(c);
-    if (fallback_pool_) fallback_pool_->run(c);
+  Dataflow dataflow() const override { return Dataflow::maps_to_maps; }
+  void run(Context& c, const OpData& data) override {
+    if (active_ && (active_ = run_kernel(c, data))) return;
+    if (!fallback_pool_) return fallback_.run(c, data);
+    OpExecutor* const steps[] = {&fallback_, fallback_pool_.get()};
+    run_in_sequence(c, steps, data, scratch_);
   }
   void forget_shapes() override {
     out_mds_.clear();
@@ -98,9 +100,9 @@ class ImageConvExecutor final : public OpExecutor {
     return &out_mds_.back().second;
   }
 
-  bool run_kernel(Context& c) {
-    FeatureMaps& in = c.input();
-    FeatureMaps& out = c.output();
+  bool run_kernel(Context& c, const OpData& data) {
+    FeatureMaps& in = *data.maps_in;
+    FeatureMaps& out = *data.maps_out;
     const memory::desc* md = out_desc(c, in);
     if (!md) return false;
     const int B = in.batch, H = in.height, W = in.width;
@@ -143,7 +145,6 @@ class ImageConvExecutor final : public OpExecutor {
         a.out_block = out.layout.block;
         kernels.image_conv(a);
       }
-    c.advance();
     return true;
   }
 
@@ -151,7 +152,8 @@ class ImageConvExecutor final : public OpExecutor {
   const ConvOp& op_;
   ConvExecutor fallback_;
   std::unique_ptr<MaxPoolExecutor> fallback_pool_;
-  bool active_ = true;  // cleared if oneDNN picks a layout the kernel cannot write
+  FeatureMaps scratch_;  // the convolution's output before its pool, on oneDNN
+  bool active_ = true;   // cleared if oneDNN picks a layout the kernel cannot write
   std::vector<std::pair<memory::desc, memory::desc>> out_mds_;
 };
 

@@ -71,6 +71,22 @@ const ExecutorRegistry::Entry& ExecutorRegistry::find(const Op& op) const {
               ErrorKind::unsupported);
 }
 
+void run_in_sequence(Context& context, std::span<OpExecutor* const> steps, const OpData& data,
+                     FeatureMaps& scratch) {
+  const std::size_t n = steps.size();
+  FeatureMaps* src = data.maps_in;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (steps[k]->dataflow() != Dataflow::maps_to_maps)
+      throw Error("run_in_sequence: " + steps[k]->name() + " is not maps_to_maps",
+                  ErrorKind::internal);
+    // Counted back from the last, which writes maps_out, the outputs
+    // alternate with maps_in; the first cannot write maps_in, which it reads.
+    FeatureMaps* dst = (n - 1 - k) % 2 == 0 ? data.maps_out : k == 0 ? &scratch : data.maps_in;
+    steps[k]->run(context, {src, dst, nullptr});
+    src = dst;
+  }
+}
+
 const ExecutorRegistry& executors() {
   static const ExecutorRegistry registry = [] {
     ExecutorRegistry r;

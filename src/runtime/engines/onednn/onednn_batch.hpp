@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <span>
 #include <string>
 #include <typeindex>
 #include <vector>
@@ -79,8 +80,21 @@ struct FrameBatch {
 // execute() copies its argument map into a new vector on every call.
 using ExecArgs = std::vector<dnnl_exec_arg_t>;
 
-// One engine's state: what its executors run on and share (one thread's, or
-// a whole-batch engine's split over `threads`).
+// What one executor reads and writes in one run, given by the engine (which
+// owns the buffers and passes each executor only what its dataflow names).
+struct OpData {
+  FeatureMaps* maps_in = nullptr;   // feature maps read (changed in place by maps_in_place)
+  FeatureMaps* maps_out = nullptr;  // feature maps written (maps_to_maps)
+  FrameBatch* frames = nullptr;     // frames written (maps_to_frames) or changed in place
+};
+
+// How an executor's op moves the batch. A maps_to_maps executor may use
+// maps_in as scratch once it has read it; its result is maps_out, which the
+// engine then passes on as the next op's maps_in.
+enum class Dataflow { maps_to_maps, maps_in_place, maps_to_frames, frames_in_place };
+
+// One engine's resources: what its executors share (one thread's, or a
+// whole-batch engine's split over `threads`), but not the batch itself.
 class Context {
  public:
   Context(const PreparedNetwork& network, int thread_count, ConvAlgorithm algorithm)
@@ -90,14 +104,6 @@ class Context {
         conv_algorithm(algorithm),
         engine(dnnl::engine::kind::cpu, 0),
         stream(engine) {}
-
-  // The feature maps a spatial executor reads, and the spare it writes and
-  // then swaps in (advance()).
-  FeatureMaps& input() { return *in_; }
-  FeatureMaps& output() { return *out_; }
-  void advance() { std::swap(in_, out_); }
-  // After the collapse.
-  FrameBatch frames;
 
   void execute(const dnnl::primitive& p, const ExecArgs& args) {
     const dnnl_status_t st =
@@ -125,20 +131,17 @@ class Context {
   // Scratch the executors share (one runs at a time).
   std::vector<float> relayout, padded, line_scales;
   double setup_seconds = 0;  // creating primitives, over the engine's life
-
- private:
-  FeatureMaps a_, b_;
-  FeatureMaps* in_ = &a_;
-  FeatureMaps* out_ = &b_;
 };
 
 // One step of an engine's plan: runs one op of the compiled network (or, for
-// a fusion, the ops it covers) on the context's batch. Built when the engine
-// is made; keeps its primitives per input shape.
+// a fusion, the ops it covers) on the data the engine gives it. Built when the
+// engine is made; keeps its primitives per input shape.
 class OpExecutor {
  public:
   virtual ~OpExecutor() = default;
-  virtual void run(Context& context) = 0;
+  virtual Dataflow dataflow() const = 0;
+  // `data` holds what dataflow() names, the rest null.
+  virtual void run(Context& context, const OpData& data) = 0;
   // Forgets every shape's primitives (the shape table was full).
   virtual void forget_shapes() {}
   // Ops of the network it runs: more than 1 for a fusion.
@@ -187,6 +190,13 @@ class ExecutorRegistry {
 const ExecutorRegistry& executors();
 // Generated (src/layers/kinds.cmake): registers every kind's executors.
 void register_onednn_executors(ExecutorRegistry& registry);
+
+// Runs maps_to_maps executors one after the other as one maps_to_maps step
+// (a Tucker chain, a convolution and its pool): the last writes
+// data.maps_out; the ones before alternate between data.maps_in (free once
+// the first has read it) and `scratch`, which only the first may need.
+void run_in_sequence(Context& context, std::span<OpExecutor* const> steps, const OpData& data,
+                     FeatureMaps& scratch);
 
 // Cached per-shape entries (primitives and their memory objects) of one
 // executor, found by the input layout; cleared when full.

@@ -41,6 +41,7 @@ constexpr int kWidthQuantum = 32;
 struct PlanStep {
   std::unique_ptr<OpExecutor> executor;
   std::size_t first_op = 0;
+  Dataflow dataflow = Dataflow::maps_to_maps;  // the executor's
 };
 
 // The plan: one executor per op of the compiled network, each from its
@@ -52,13 +53,16 @@ std::vector<PlanStep> make_plan(const PreparedNetwork& prepared) {
   std::vector<PlanStep> plan;
   OpPlacement placement;
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    plan.push_back({registry.find(*ops[i]).make(prepared, i, placement), i});
+    auto executor = registry.find(*ops[i]).make(prepared, i, placement);
+    const Dataflow dataflow = executor->dataflow();
+    plan.push_back({std::move(executor), i, dataflow});
     if (ops[i]->makes_sequence()) placement.sequence = true;
   }
   if (prepared.image_conv().active) {
     auto fused = make_image_conv_executor(prepared);
     plan.erase(plan.begin(), plan.begin() + static_cast<std::ptrdiff_t>(fused->ops_run()));
-    plan.insert(plan.begin(), {std::move(fused), 0});
+    const Dataflow dataflow = fused->dataflow();
+    plan.insert(plan.begin(), {std::move(fused), 0, dataflow});
   }
   return plan;
 }
@@ -134,7 +138,7 @@ class OnednnEngine final : public Engine {
     W = shapes_.choose(B, (W + kWidthQuantum - 1) / kWidthQuantum * kWidthQuantum);
     {
       const int H = net_.input_height;
-      FeatureMaps& in = context_.input();
+      FeatureMaps& in = maps_[0];
       in.reset(input_desc(B, H, W), B, 1, H, W);
       in.widths.resize(B);
       std::fill(in.values.begin(), in.values.end(), 0.0f);
@@ -147,9 +151,29 @@ class OnednnEngine final : public Engine {
       }
     }
 
+    // The batch flows through the plan: feature maps between two buffers
+    // (a step's output is the next one's input), then frames.
+    FeatureMaps* maps_in = &maps_[0];
+    FeatureMaps* maps_out = &maps_[1];
     for (PlanStep& step : plan_) {
       const auto start = profiling_ ? Clock::now() : Clock::time_point{};
-      step.executor->run(context_);
+      OpData data;
+      switch (step.dataflow) {
+        case Dataflow::maps_to_maps:
+          data = {maps_in, maps_out, nullptr};
+          break;
+        case Dataflow::maps_in_place:
+          data = {maps_in, nullptr, nullptr};
+          break;
+        case Dataflow::maps_to_frames:
+          data = {maps_in, nullptr, &frames_};
+          break;
+        case Dataflow::frames_in_place:
+          data = {nullptr, nullptr, &frames_};
+          break;
+      }
+      step.executor->run(context_, data);
+      if (step.dataflow == Dataflow::maps_to_maps) std::swap(maps_in, maps_out);
       if (profiling_)
         profile_[step.first_op] += std::chrono::duration<double>(Clock::now() - start).count();
     }
@@ -182,7 +206,7 @@ class OnednnEngine final : public Engine {
 
   // Log-softmax of each line's own frames, straight into its result.
   void split_log_softmax(std::span<LogProbs> result) const {
-    const FrameBatch& f = context_.frames;
+    const FrameBatch& f = frames_;
     for (int b = 0; b < f.lines; ++b) {
       LogProbs& lp = result[order_[b]];
       lp.frames = f.lengths[b];
@@ -199,6 +223,10 @@ class OnednnEngine final : public Engine {
   const CompiledNetwork& net_;
   Context context_;
   std::vector<PlanStep> plan_;
+  // The batch: feature maps (two buffers, each step's input and output) and,
+  // after the collapse, frames.
+  FeatureMaps maps_[2];
+  FrameBatch frames_;
   std::vector<std::pair<std::array<int, 3>, memory::desc>> input_mds_;
   std::vector<int> order_;
   ShapePlanner shapes_;
