@@ -108,8 +108,10 @@ def _connect(args: argparse.Namespace):
 
     if args.scheduler:
         return Client(args.scheduler, timeout="30s"), None
+    # The scheduler's HTTP server on a free port (the default, 8787, may be
+    # taken by another cluster on this machine).
     cluster = LocalCluster(
-        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0"
     )
     return Client(cluster), cluster
 
