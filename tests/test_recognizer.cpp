@@ -213,13 +213,14 @@ TEST(Recognizer, EachLineIsolatesALineWhoseRecognitionFails) {
 }
 
 // Files read a window (8 batches) at a time: results in input order across
-// windows, unreadable files reported with their names, the rest recognised.
+// windows, unreadable files reported with their names, the rest recognised;
+// with several threads (the whole program in parallel) the same.
 TEST(Recognizer, FilesInInputOrderWithTheirOwnErrors) {
   auto model = random_model(small_crnn(16, 9), 8);
   TempDir dir;
   std::vector<std::filesystem::path> paths;
   std::vector<Image> images;
-  for (int i = 0; i < 11; ++i) {
+  for (int i = 0; i < 39; ++i) {
     paths.push_back(dir / ("line" + std::to_string(i) + ".png"));
     if (i == 4) {
       write_bytes(paths.back(), "not a png");
@@ -230,36 +231,57 @@ TEST(Recognizer, FilesInInputOrderWithTheirOwnErrors) {
     save_png(paths.back(), images.back());
   }
   paths.push_back(dir / "missing.png");
+  const std::size_t missing = paths.size() - 1;
   Recognizer oracle(model,
                     {.decoder = Decoder::greedy, .backend = Backend::reference, .threads = 1});
-  Recognizer rec(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 1});
-  for (int batch_size : {1, 4}) {
-    std::vector<std::size_t> order;
-    rec.recognize_files(
-        paths,
-        [&](std::size_t i, LineOutcome&& o) {
-          order.push_back(i);
-          if (i == 4 || i == 11) {
-            EXPECT_FALSE(o.result);
-            ASSERT_TRUE(o.error);
-            EXPECT_NE(std::string(o.error->what()).find(paths[i].string()), std::string::npos)
-                << o.error->what();
-            // Not an image: bad input; missing: the file system said so.
-            EXPECT_EQ(o.error->kind(), i == 4 ? ErrorKind::bad_input : ErrorKind::io)
-                << o.error->what();
-            return;
-          }
-          ASSERT_TRUE(o.result) << o.error->what();
-          EXPECT_EQ(o.result->text, oracle.recognize(images[i]).text) << "file " << i;
-        },
-        batch_size);
-    ASSERT_EQ(order.size(), paths.size());
-    for (std::size_t i = 0; i < order.size(); ++i)
-      EXPECT_EQ(order[i], i);
-  }
+  for (int threads : {1, 2, 3})
+    for (int batch_size : {1, 4}) {
+      SCOPED_TRACE("threads " + std::to_string(threads) + ", batch " + std::to_string(batch_size));
+      Recognizer rec(model,
+                     {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = threads});
+      std::vector<std::size_t> order;
+      rec.recognize_files(
+          paths,
+          [&](std::size_t i, LineOutcome&& o) {
+            order.push_back(i);
+            if (i == 4 || i == missing) {
+              EXPECT_FALSE(o.result);
+              ASSERT_TRUE(o.error);
+              EXPECT_NE(std::string(o.error->what()).find(paths[i].string()), std::string::npos)
+                  << o.error->what();
+              // Not an image: bad input; missing: the file system said so.
+              EXPECT_EQ(o.error->kind(), i == 4 ? ErrorKind::bad_input : ErrorKind::io)
+                  << o.error->what();
+              return;
+            }
+            ASSERT_TRUE(o.result) << o.error->what();
+            EXPECT_EQ(o.result->text, oracle.recognize(images[i]).text) << "file " << i;
+          },
+          batch_size);
+      ASSERT_EQ(order.size(), paths.size());
+      for (std::size_t i = 0; i < order.size(); ++i)
+        EXPECT_EQ(order[i], i);
+    }
+  Recognizer rec(model, {.decoder = Decoder::greedy, .backend = Backend::onednn, .threads = 2});
   EXPECT_THROW(rec.recognize_files(
                    paths, [](std::size_t, LineOutcome&&) {}, 0),
                Error);
+  // A callback that throws (an output that cannot be written) stops the
+  // workers and the exception reaches the caller; the Recognizer still works.
+  std::size_t calls = 0;
+  EXPECT_THROW(rec.recognize_files(
+                   paths,
+                   [&](std::size_t i, LineOutcome&&) {
+                     ++calls;
+                     if (i == 9) throw Error("output: disk full", ErrorKind::io);
+                   },
+                   1),
+               Error);
+  EXPECT_EQ(calls, 10u);
+  std::size_t read = 0;
+  rec.recognize_files(
+      paths, [&](std::size_t, LineOutcome&&) { ++read; }, 1);
+  EXPECT_EQ(read, paths.size());
 }
 
 TEST(Recognizer, BadOptionsAndImages) {

@@ -21,6 +21,10 @@
 
 namespace ocrcore {
 
+namespace detail {
+class Engine;  // the backend that runs the network (src/runtime/engines/engine.hpp)
+}
+
 struct RecognizerOptions {
   Decoder decoder = Decoder::greedy;
   int beam_width = 10;
@@ -111,9 +115,11 @@ class OCRCORE_API Recognizer {
   // Pages of line images (ImageFile: a multi-page TIFF's pages are lines of
   // their own) read from disk a window of batches at a time (memory stays
   // bounded for any number of files), each recognised as by recognize_each;
-  // `each(context, index, outcome)` receives them in input order. A file that
-  // cannot be read (load_image's limits and errors) gets its error, naming
-  // the file.
+  // `each(context, index, outcome)` receives them in input order, on the
+  // calling thread. A file that cannot be read (load_image's limits and
+  // errors) gets its error, naming the file. With several threads the whole
+  // of it runs in parallel (reading, normalising, the network and decoding,
+  // each thread on its own tasks of 8 batches), results still in input order.
   void recognize_files(std::span<const ImageFile> files, OutcomeCallback each, void* context,
                        int batch_size = 4, std::int64_t max_pixels = kDefaultMaxImagePixels);
   // The same with any callable `each(index, outcome)` (a lambda), over pages
@@ -151,6 +157,15 @@ class OCRCORE_API Recognizer {
  private:
   // Throws Error if this Recognizer was moved from.
   OCRCORE_LOCAL void check_usable() const;
+  // recognize_each and the reading of a task of files on a given engine (the
+  // Recognizer's own, or one of the file pipeline's single-thread engines).
+  OCRCORE_LOCAL std::vector<LineOutcome> recognize_each_on(detail::Engine& engine,
+                                                           std::span<const ImageView> images,
+                                                           int batch_size) const;
+  OCRCORE_LOCAL std::vector<LineOutcome> read_files_on(detail::Engine& engine,
+                                                       std::span<const ImageFile> files,
+                                                       int batch_size,
+                                                       std::int64_t max_pixels) const;
   std::shared_ptr<const Model> model_;
   RecognizerOptions options_;
   struct OCRCORE_LOCAL Engine;  // the backend that runs the network

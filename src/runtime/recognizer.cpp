@@ -3,7 +3,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <new>
+#include <optional>
+#include <thread>
 
 #include "ocrcore/ctc.hpp"
 #include "ocrcore/error.hpp"
@@ -14,8 +19,15 @@
 namespace ocrcore {
 
 struct Recognizer::Engine {
-  explicit Engine(std::unique_ptr<detail::Engine> engine) : backend(std::move(engine)) {}
-  std::unique_ptr<detail::Engine> backend;
+  Engine(std::unique_ptr<detail::Engine> engine,
+         std::function<std::unique_ptr<detail::Engine>()> make_one_thread)
+      : backend(std::move(engine)), make_single(std::move(make_one_thread)) {}
+  std::unique_ptr<detail::Engine> backend;  // runs `threads` threads over a batch's lines
+  // recognize_files' pipeline with several threads: one single-thread engine
+  // per worker, made on first use (the prepared weights are the model's,
+  // shared; each engine adds only its scratch).
+  std::function<std::unique_ptr<detail::Engine>()> make_single;
+  std::vector<std::unique_ptr<detail::Engine>> workers;
 };
 
 Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions options)
@@ -30,16 +42,18 @@ Recognizer::Recognizer(std::shared_ptr<const Model> model, RecognizerOptions opt
   if (options_.lstm_precision != Precision::fp32 && options_.backend == Backend::reference)
     throw Error(
         "the reference backend runs fp32 LSTMs only (int8 LSTM steps run on the onednn backend)");
-  engine_ = std::make_unique<Engine>(
-      options_.backend == Backend::reference
-          ? detail::make_reference_engine(ModelAccess::network(*model_), options_.threads,
-                                          options_.conv_precision)
-          : detail::make_onednn_engine(*model_, {.threads = options_.threads,
-                                                 .isa = options_.isa,
-                                                 .conv_algorithm = options_.conv_algorithm,
-                                                 .tucker = options_.tucker,
-                                                 .lstm_precision = options_.lstm_precision,
-                                                 .conv_precision = options_.conv_precision}));
+  auto make = [model = model_, options = options_](int threads) {
+    return options.backend == Backend::reference
+               ? detail::make_reference_engine(ModelAccess::network(*model), threads,
+                                               options.conv_precision)
+               : detail::make_onednn_engine(*model, {.threads = threads,
+                                                     .isa = options.isa,
+                                                     .conv_algorithm = options.conv_algorithm,
+                                                     .tucker = options.tucker,
+                                                     .lstm_precision = options.lstm_precision,
+                                                     .conv_precision = options.conv_precision});
+  };
+  engine_ = std::make_unique<Engine>(make(options_.threads), [make] { return make(1); });
 }
 
 Recognizer::~Recognizer() = default;
@@ -226,6 +240,12 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
                                                     int batch_size) {
   check_usable();
   if (batch_size < 1) throw Error("batch size must be >= 1");
+  return recognize_each_on(*engine_->backend, images, batch_size);
+}
+
+std::vector<LineOutcome> Recognizer::recognize_each_on(detail::Engine& engine,
+                                                       std::span<const ImageView> images,
+                                                       int batch_size) const {
   std::vector<LineOutcome> out(images.size());
   std::vector<LineTensor> lines(images.size());
   std::vector<std::size_t> order;  // lines that normalised, widest first
@@ -249,7 +269,7 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
     for (std::size_t k = b0; k < b1; ++k)
       batch.push_back(std::move(lines[order[k]]));
     try {
-      const auto log_probs = forward(batch);
+      const auto log_probs = engine.forward(batch);
       std::vector<LineResult> results;
       for (std::size_t k = b0; k < b1; ++k) {
         const LineTensor& l = batch[k - b0];
@@ -281,37 +301,128 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
   return out;
 }
 
+std::vector<LineOutcome> Recognizer::read_files_on(detail::Engine& engine,
+                                                   std::span<const ImageFile> files, int batch_size,
+                                                   std::int64_t max_pixels) const {
+  std::vector<LineOutcome> outcomes(files.size());
+  std::vector<Image> images;
+  std::vector<std::size_t> loaded;  // index in `outcomes` of each image
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    try {
+      images.push_back(files[i].page < 0
+                           ? load_image(files[i].path, max_pixels)
+                           : load_image_page(files[i].path, files[i].page, max_pixels));
+      loaded.push_back(i);
+    } catch (const Error& e) {
+      outcomes[i].error = e;
+    } catch (const std::bad_alloc&) {
+      outcomes[i].error = Error(files[i].path.string() + ": out of memory while loading the image");
+    }
+  }
+  const std::vector<ImageView> views(images.begin(), images.end());
+  auto recognised = recognize_each_on(engine, views, batch_size);
+  for (std::size_t k = 0; k < recognised.size(); ++k)
+    outcomes[loaded[k]] = std::move(recognised[k]);
+  return outcomes;
+}
+
 void Recognizer::recognize_files(std::span<const ImageFile> paths, OutcomeCallback each,
                                  void* context, int batch_size, std::int64_t max_pixels) {
   check_usable();
   if (!each) throw Error("recognize_files needs a callback");
   if (batch_size < 1) throw Error("batch size must be >= 1");
-  const std::size_t window = static_cast<std::size_t>(batch_size) * 8;
-  for (std::size_t begin = 0; begin < paths.size(); begin += window) {
-    const std::size_t end = std::min(paths.size(), begin + window);
-    std::vector<LineOutcome> outcomes(end - begin);
-    std::vector<Image> images;
-    std::vector<std::size_t> loaded;  // index in `outcomes` of each image
-    for (std::size_t i = begin; i < end; ++i) {
-      try {
-        images.push_back(paths[i].page < 0
-                             ? load_image(paths[i].path, max_pixels)
-                             : load_image_page(paths[i].path, paths[i].page, max_pixels));
-        loaded.push_back(i - begin);
-      } catch (const Error& e) {
-        outcomes[i - begin].error = e;
-      } catch (const std::bad_alloc&) {
-        outcomes[i - begin].error =
-            Error(paths[i].path.string() + ": out of memory while loading the image");
-      }
+  // A task: a few batches of files, read, normalised, recognised and decoded
+  // together; a window of them is in memory at a time.
+  const std::size_t task = static_cast<std::size_t>(batch_size) * 8;
+  const std::size_t tasks = (paths.size() + task - 1) / task;
+  auto files_of = [&](std::size_t k) {
+    return paths.subspan(k * task, std::min(task, paths.size() - k * task));
+  };
+  auto deliver = [&](std::size_t k, std::vector<LineOutcome>& outcomes) {
+    for (std::size_t i = 0; i < outcomes.size(); ++i)
+      each(context, k * task + i, std::move(outcomes[i]));
+  };
+  const int threads = options_.threads;
+  if (threads == 1 || tasks <= 1) {
+    for (std::size_t k = 0; k < tasks; ++k) {
+      auto outcomes = read_files_on(*engine_->backend, files_of(k), batch_size, max_pixels);
+      deliver(k, outcomes);
     }
-    const std::vector<ImageView> views(images.begin(), images.end());
-    auto recognised = recognize_each(views, batch_size);
-    for (std::size_t k = 0; k < recognised.size(); ++k)
-      outcomes[loaded[k]] = std::move(recognised[k]);
-    for (std::size_t i = begin; i < end; ++i)
-      each(context, i, std::move(outcomes[i - begin]));
+    return;
   }
+
+  // Several threads: the whole program in parallel (loading, normalising,
+  // the network, decoding), one single-thread engine per worker, each taking
+  // the next task; this thread hands the results over in input order. A
+  // worker runs at most `window` tasks ahead of the next to deliver, so
+  // memory stays bounded.
+  while (engine_->workers.size() < static_cast<std::size_t>(threads))
+    engine_->workers.push_back(engine_->make_single());
+  const std::size_t window = static_cast<std::size_t>(threads) * 4;
+  std::vector<std::optional<std::vector<LineOutcome>>> ready(window);  // task k at k % window
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::size_t next_task = 0, delivered = 0;
+  bool stop = false;
+  std::exception_ptr failure;
+  auto work = [&](detail::Engine& engine) {
+    for (;;) {
+      std::size_t k;
+      {
+        std::unique_lock lock(mutex);
+        changed.wait(lock,
+                     [&] { return stop || next_task >= tasks || next_task < delivered + window; });
+        if (stop || next_task >= tasks) return;
+        k = next_task++;
+      }
+      std::vector<LineOutcome> outcomes;
+      try {
+        outcomes = read_files_on(engine, files_of(k), batch_size, max_pixels);
+      } catch (...) {  // not one line's problem (those are in the outcomes)
+        std::lock_guard lock(mutex);
+        if (!failure) failure = std::current_exception();
+        stop = true;
+        changed.notify_all();
+        return;
+      }
+      std::lock_guard lock(mutex);
+      ready[k % window] = std::move(outcomes);
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  auto finish = [&] {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    changed.notify_all();
+    for (auto& w : workers)
+      w.join();
+  };
+  try {
+    for (int t = 0; t < threads; ++t)
+      workers.emplace_back(work, std::ref(*engine_->workers[static_cast<std::size_t>(t)]));
+    for (std::size_t k = 0; k < tasks; ++k) {
+      std::vector<LineOutcome> outcomes;
+      {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return failure || ready[k % window].has_value(); });
+        if (!ready[k % window]) break;  // a worker failed
+        outcomes = std::move(*ready[k % window]);
+        ready[k % window].reset();
+        delivered = k + 1;
+      }
+      changed.notify_all();
+      deliver(k, outcomes);  // the caller's callback, on this thread, in order
+    }
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+  if (failure) std::rethrow_exception(failure);
 }
 
 LineResult Recognizer::recognize(const ImageView& image) {

@@ -100,6 +100,40 @@ TEST(ThreadSafety, BundledModelGreedyAndBeamWithLanguageModel) {
   eight_threads_match_one(model, images, beam, "beam + LM");
 }
 
+// recognize_files with several threads runs the whole program on worker
+// threads of its own (a single-thread engine each, the language model shared):
+// no race, and every line exactly as one thread reads it, in input order.
+TEST(ThreadSafety, FilePipelineMatchesOneThread) {
+  const fs::path models = fs::path(OCRCORE_SOURCE_DIR) / "models";
+  auto model = Model::load(models / "compact-printed.ocrm");
+  std::vector<fs::path> paths;
+  for (int round = 0; round < 4; ++round)
+    for (const auto& e : fs::directory_iterator(models / "samples"))
+      if (e.path().extension() == ".png") paths.push_back(e.path());
+  RecognizerOptions options;
+  options.decoder = Decoder::beam;
+  options.beam_width = 5;
+  options.language_model = LanguageModel::load(models / "printed-english.ocrlm");
+  auto read = [&](int threads) {
+    options.threads = threads;
+    Recognizer rec(model, options);
+    std::vector<LineResult> results;
+    rec.recognize_files(
+        paths,
+        [&](std::size_t i, LineOutcome&& o) {
+          ASSERT_EQ(i, results.size());
+          ASSERT_TRUE(o.result) << o.error->what();
+          results.push_back(std::move(*o.result));
+        },
+        1);
+    return results;
+  };
+  const auto one = read(1), three = read(3);
+  ASSERT_EQ(three.size(), paths.size());
+  for (std::size_t i = 0; i < paths.size(); ++i)
+    expect_identical(three[i], one[i], paths[i].string());
+}
+
 TEST(ThreadSafety, EveryLayerKindOnTheSharedModel) {
   // Tucker convolutions (composed or not), ceil-mode pooling, a 2-layer BLSTM.
   auto model = random_model(small_crnn(16, 9), 11);
