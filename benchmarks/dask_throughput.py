@@ -19,7 +19,6 @@ Usage: dask_throughput.py OCR_INFER LINES_DIR ROUNDS OUT.md
 import json
 import os
 import re
-import resource
 import statistics
 import subprocess
 import sys

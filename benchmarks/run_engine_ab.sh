@@ -6,7 +6,7 @@
 # nothing: the ratio new/old of each figure should be within a few percent.
 #
 #   benchmarks/run_engine_ab.sh                # REV=727220a (before the layer registry), 7 rounds
-#   REV=HEAD~3 ROUNDS=9 MODELS="compact=models/compact-printed.ocrm" benchmarks/run_engine_ab.sh
+#   REV=HEAD~3 ROUNDS=9 MODELS="compact=models/compact-printed.ocrm" OUT=/tmp/ab.md benchmarks/run_engine_ab.sh
 #
 # Figures per model and precision (one thread): latency at batch 1 (ms per
 # line) and throughput at batch 8 (lines/s), on uw3-dev test lines (when
@@ -19,7 +19,7 @@ rev=${REV:-727220a}
 rounds=${ROUNDS:-7}
 work=$build/engine-ab
 old_src=$work/old-src
-out=$root/benchmarks/results/engine_ab.md
+out=${OUT:-$root/benchmarks/results/engine_ab.md}
 mkdir -p "$work"
 cmake --build "$build" --target bench_runtime ocr-synth >/dev/null
 

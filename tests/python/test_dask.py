@@ -3,10 +3,8 @@ as ocr-infer does, and still read every line exactly once when a worker is kille
 
 import csv
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import List

@@ -87,7 +87,7 @@ class _JsonLog:
             self._file.write(json.dumps({"event": name, "time": time.time(), **fields}) + "\n")
             self._file.flush()
         except OSError as e:
-            raise ocrcore.Error(f"{self._path}: cannot write the log: {e.strerror}", ) from e
+            raise ocrcore.Error(f"{self._path}: cannot write the log: {e.strerror}") from e
 
     def close(self) -> None:
         if self._file is not None:
