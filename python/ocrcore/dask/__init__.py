@@ -26,13 +26,13 @@ import functools
 import math
 import os
 import threading
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
-
-import dask
-import dask.bag
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple, Union
 
 import ocrcore
 from ocrcore import _core
+
+if TYPE_CHECKING:
+    import dask.bag
 
 __all__ = [
     "read_lines",
@@ -232,6 +232,11 @@ def _lines_bag(
     recognizer_options: Dict[str, Any],
 ) -> dask.bag.Bag:
     """The bag of rows of `lines`, `partition_size` lines per task, in input order."""
+    # Imported here, not at the top: a worker running the tasks never needs
+    # the collections (1.7 MB of a worker's memory).
+    import dask
+    import dask.bag
+
     options = tuple(sorted(recognizer_options.items()))
     partitions = [lines[i : i + partition_size] for i in range(0, len(lines), partition_size)]
     if not partitions:

@@ -209,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     log.close()
     print(
         f"{PROG}: {len(lines)} lines, {len(lines) - failed} read, {failed} failed; "
-        f"{elapsed:.2f} s, {rate:.1f} lines/s ({workers} workers)",
+        f"{elapsed:.2f} s, {rate:.1f} lines/s ({workers} worker{'' if workers == 1 else 's'})",
         file=sys.stderr,
     )
     return EXIT_SOME_FAILED if failed else EXIT_OK
