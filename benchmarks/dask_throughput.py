@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+# The tests' helper that starts real Dask processes (run_dask.sh puts it on the path).
+from dask_processes import DaskProcesses
+
 
 def run_ocr_infer(ocr_infer: str, lines: str, threads: int):
     start = time.perf_counter()
@@ -71,57 +74,32 @@ def run_two_ocr_infers(ocr_infer: str, lines: str):
     return {"lines": len(images), "wall": wall, "job": max(jobs), "rss_mb": peak}
 
 
-class LocalProcesses:
-    """A dask-scheduler and N dask-worker processes (one thread each), as a user runs them."""
+class LocalProcesses(DaskProcesses):
+    """A scheduler and N workers of one thread each, with the model loaded on each."""
 
     def __init__(self, workers: int, directory: Path):
-        self.directory = directory
-        scheduler_file = directory / "scheduler.json"
-        py = sys.executable
-        self.processes = [subprocess.Popen(
-            [py, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--no-dashboard", "--scheduler-file", str(scheduler_file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-        while not scheduler_file.exists():
-            time.sleep(0.05)
-        self.address = json.loads(scheduler_file.read_text())["address"]
-        self.workers = [subprocess.Popen(
-            [py, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
-             "--no-nanny", "--no-dashboard", "--local-directory", str(directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
-        self.processes += self.workers
+        super().__init__(directory)
+        self.add_workers([f"worker-{i}" for i in range(workers)])
         from distributed import Client
 
         import ocrcore.dask
 
         with Client(self.address, timeout="60s") as client:
-            client.wait_for_workers(workers, timeout=60)
             self.idle_rss_mb = max(self.worker_peak_rss_mb())
             # A long-lived cluster has its model loaded (ocr-infer's timer too
             # starts after loading): the job's figure is the steady state.
             ocrcore.dask.preload(client)
 
     def scheduler_cpu_s(self):
-        fields = Path(f"/proc/{self.processes[0].pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(f"/proc/{self.pid('scheduler')}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def worker_peak_rss_mb(self):
         peaks = []
-        for worker in self.workers:
-            status = Path(f"/proc/{worker.pid}/status").read_text()
+        for name in self.worker_names():
+            status = Path(f"/proc/{self.pid(name)}/status").read_text()
             peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
         return peaks
-
-    def close(self):
-        # Workers first, while the scheduler still answers their goodbye; a
-        # worker still waiting on it after 10 s is killed.
-        for process in reversed(self.processes):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def run_dask(lines: str, workers: int, partition_size):

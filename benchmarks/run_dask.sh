@@ -20,6 +20,6 @@ if [[ ! -f $work/lines-$lines/.complete ]]; then
     --count "$lines" --height 0 --seed 11 2> /dev/null
   touch "$work/lines-$lines/.complete"
 fi
-PYTHONPATH=$build/python${PYTHONPATH:+:$PYTHONPATH} /usr/bin/python3 \
+PYTHONPATH=$build/python:$root/tests/python${PYTHONPATH:+:$PYTHONPATH} /usr/bin/python3 \
   "$root/benchmarks/dask_throughput.py" "$build/tools/ocr-infer" "$work/lines-$lines" "$rounds" \
   "$root/benchmarks/results/dask.md"

@@ -101,6 +101,21 @@ std::string describe_type(const py::handle& object) {
   return py::str(py::type::handle_of(object).attr("__name__")).cast<std::string>();
 }
 
+// A file argument: a str or os.PathLike, else a TypeError naming the argument.
+fs::path path_argument(const py::handle& object, const std::string& argument) {
+  if (!is_path_like(object))
+    throw py::type_error(argument + ": expected a str or os.PathLike, got " +
+                         describe_type(object));
+  return to_path(object);
+}
+
+// "0.9714": how results show their confidences.
+std::string format_confidence(float confidence) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4f", confidence);
+  return text;
+}
+
 // Pixels from anything with the buffer protocol (numpy arrays, memoryview):
 // 2-D, one unsigned byte per pixel, rows at any stride. A view without a
 // copy when pixels within a row are adjacent and rows go forward by at least
@@ -379,9 +394,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("frame_end", &ocrcore::CharResult::frame_end)
       .def("__repr__",
            [](const ocrcore::CharResult& c) {
-             char conf[32];
-             std::snprintf(conf, sizeof conf, "%.4f", c.confidence);
-             return "CharResult(" + repr_text(c.text) + ", confidence=" + conf +
+             return "CharResult(" + repr_text(c.text) +
+                    ", confidence=" + format_confidence(c.confidence) +
                     ", x=" + std::to_string(c.x_begin) + ".." + std::to_string(c.x_end) + ")";
            })
       .def(py::pickle(
@@ -404,9 +418,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("chars", &ocrcore::LineResult::chars)
       .def("__repr__",
            [](const ocrcore::LineResult& r) {
-             char conf[32];
-             std::snprintf(conf, sizeof conf, "%.4f", r.confidence);
-             return "LineResult(" + repr_text(r.text) + ", confidence=" + conf + ")";
+             return "LineResult(" + repr_text(r.text) +
+                    ", confidence=" + format_confidence(r.confidence) + ")";
            })
       .def(py::pickle(
           [](const ocrcore::LineResult& r) {
@@ -434,11 +447,8 @@ PYBIND11_MODULE(_core, m) {
                     "OCRCORE_MODEL or give a path)",
                     ErrorKind::io);
               file = to_path(found);
-            } else if (is_path_like(path)) {
-              file = to_path(path);
             } else {
-              throw py::type_error("path: expected a str or os.PathLike, got " +
-                                   describe_type(path));
+              file = path_argument(path, "path");
             }
             py::gil_scoped_release unlocked;
             return ModelHandle{ocrcore::Model::load(file)};
@@ -479,10 +489,7 @@ PYBIND11_MODULE(_core, m) {
       .def_static(
           "load",
           [](const py::object& path) {
-            if (!is_path_like(path))
-              throw py::type_error("path: expected a str or os.PathLike, got " +
-                                   describe_type(path));
-            const fs::path file = to_path(path);
+            const fs::path file = path_argument(path, "path");
             py::gil_scoped_release unlocked;
             return LanguageModelHandle{ocrcore::LanguageModel::load(file)};
           },

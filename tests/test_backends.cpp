@@ -7,6 +7,7 @@
 #include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "runtime/engines/engine.hpp"
 #include "runtime/engines/onednn/onednn_batch.hpp"
+#include "runtime/engines/onednn/prepared_network.hpp"
 #include "runtime/engines/onednn/shape_planner.hpp"
 #include "runtime/engines/onednn/tuning.hpp"
 #include "runtime/graph/passes.hpp"
@@ -198,6 +199,60 @@ TEST(Backends, OnednnMatchesReferencePlainArch) {
 TEST(Backends, OnednnMatchesReferenceWideLayers) {
   for (int hidden : {24, 64})
     compare_backends(wide_arch(hidden), 200u + hidden);
+}
+
+// Chains of maps-to-maps steps (a Tucker layer's factors, the image layer's
+// oneDNN fallback and its pool): each step reads what the one before wrote,
+// never the buffer it writes, the first reads maps_in and the last writes
+// maps_out, for chains of odd and even length.
+TEST(Backends, RunInSequenceChainsStepsIntoTheOutput) {
+  namespace dnn = detail::onednn;
+  struct Step final : dnn::OpExecutor {
+    explicit Step(float m) : mark(m) {}
+    dnn::Dataflow dataflow() const override { return dnn::Dataflow::maps_to_maps; }
+    void run(dnn::Context&, const dnn::OpData& d) override {
+      ASSERT_NE(d.maps_in, d.maps_out);
+      d.maps_out->values = d.maps_in->values;
+      d.maps_out->values.push_back(mark);
+    }
+    std::string name() const override { return "step"; }
+    float mark;
+  };
+  struct InPlace final : dnn::OpExecutor {
+    dnn::Dataflow dataflow() const override { return dnn::Dataflow::maps_in_place; }
+    void run(dnn::Context&, const dnn::OpData&) override {}
+    std::string name() const override { return "in place"; }
+  };
+  auto model = random_model(small_crnn(16, 9), 3);
+  auto prepared =
+      detail::prepared_network(*model, resolve_isa(Isa::automatic), TuckerExecution::automatic,
+                               Precision::fp32, Precision::fp32);
+  dnn::Context context(*prepared, 1, ConvAlgorithm::automatic);
+  for (int n = 1; n <= 4; ++n) {
+    SCOPED_TRACE(std::to_string(n) + " steps");
+    std::vector<Step> steps;
+    for (int k = 0; k < n; ++k)
+      steps.emplace_back(static_cast<float>(k));
+    std::vector<dnn::OpExecutor*> chain;
+    for (auto& step : steps)
+      chain.push_back(&step);
+    dnn::FeatureMaps in, out, scratch;
+    in.values = {-1.0f};
+    dnn::run_in_sequence(context, chain, {&in, &out, nullptr}, scratch);
+    std::vector<float> want = {-1.0f};
+    for (int k = 0; k < n; ++k)
+      want.push_back(static_cast<float>(k));
+    EXPECT_EQ(out.values, want);
+  }
+  InPlace in_place;
+  std::vector<dnn::OpExecutor*> wrong = {&in_place};
+  dnn::FeatureMaps in, out, scratch;
+  try {
+    dnn::run_in_sequence(context, wrong, {&in, &out, nullptr}, scratch);
+    ADD_FAILURE() << "a step that is not maps-to-maps ran in a chain";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::internal);
+  }
 }
 
 TEST(Backends, OnednnMatchesReferenceImageConv) {

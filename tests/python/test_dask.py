@@ -3,16 +3,15 @@ as ocr-infer does, and still read every line exactly once when a worker is kille
 
 import csv
 import json
-import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import List
 
 import pytest
 
 import ocrcore
 from conftest import SOURCE_DIR, ocr_infer_tsv, python_module_command
+from dask_processes import DaskProcesses
 
 distributed = pytest.importorskip("distributed")
 import ocrcore.dask  # noqa: E402  (needs distributed)
@@ -20,53 +19,9 @@ import ocrcore.dask  # noqa: E402  (needs distributed)
 TEACHER = SOURCE_DIR / "models" / "teacher-printed.ocrm"
 
 
-class Cluster:
-    """A scheduler and named workers (one thread each, no nanny: a SIGKILL is final)."""
-
-    def __init__(self, directory: Path):
-        self.directory = directory
-        self.scheduler_file = directory / "scheduler.json"
-        self.processes = {}
-        self._start("scheduler", python_module_command(
-            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0",
-            "--no-dashboard", "--scheduler-file", str(self.scheduler_file)))
-        deadline = time.monotonic() + 60
-        while not self.scheduler_file.exists():
-            assert time.monotonic() < deadline, "the scheduler did not start"
-            time.sleep(0.1)
-        self.address = json.loads(self.scheduler_file.read_text())["address"]
-
-    def _start(self, name, command):
-        log = open(self.directory / f"{name}.log", "w")
-        self.processes[name] = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
-
-    def add_workers(self, names: List[str]):
-        for name in names:
-            self._start(name, python_module_command(
-                "distributed.cli.dask_worker", self.address, "--nthreads", "1", "--no-nanny",
-                "--no-dashboard", "--name", name, "--local-directory", str(self.directory)))
-        with distributed.Client(self.address, timeout="60s") as client:
-            client.wait_for_workers(len(names), timeout=60)
-
-    def kill(self, name):
-        self.processes[name].send_signal(signal.SIGKILL)
-        self.processes[name].wait()
-
-    def close(self):
-        # Workers first, while the scheduler still answers their goodbye.
-        for process in reversed(list(self.processes.values())):
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    c = Cluster(tmp_path_factory.mktemp("cluster"))
+    c = DaskProcesses(tmp_path_factory.mktemp("cluster"))
     try:
         c.add_workers(["worker-1", "worker-2"])
         yield c
@@ -132,6 +87,19 @@ def test_failed_lines_are_reported_and_the_rest_read(cluster, rendered_lines, tm
     assert rows[10][0] == str(broken) and "broken.png" in rows[10][3]
     expected = ocr_infer_tsv(good, "-t", "2")
     check_rows_match(rows[:10] + rows[11:], expected)
+
+
+def test_a_model_the_workers_cannot_read_fails_the_job(cluster, tmp_path):
+    out = tmp_path / "out.tsv"
+    done = subprocess.run(
+        python_module_command("ocrcore.dask", "--scheduler", cluster.address,
+                              str(SOURCE_DIR / "models" / "samples"), "-m",
+                              str(tmp_path / "nowhere.ocrm"), "-o", str(out), "-q"),
+        capture_output=True, text=True, timeout=300)
+    # The workers' ocrcore.Error, naming the file, stops the job; no output.
+    assert done.returncode == 1
+    assert "nowhere.ocrm: cannot open" in done.stderr, done.stderr
+    assert not out.exists()
 
 
 def test_usage_errors(tmp_path):
