@@ -32,10 +32,11 @@ runtime=(
 # as inputs; Dask distributed for ocrcore.dask; pytest for its tests).
 python=(pybind11-dev python3-dev python3-numpy python3-pil python3-dask python3-distributed)
 # Tests, benchmarks and the training side (ocr-synth's FreeType renderer and
-# fonts, Eigen for Tucker decomposition, ONNX and protobuf for ocr-convert).
+# fonts, Eigen for Tucker decomposition, ONNX and protobuf for ocr-convert,
+# Open MPI for data-parallel ocr-train and ocr-compress across processes).
 full=(
   libgtest-dev libgmock-dev libbenchmark-dev
-  libeigen3-dev libfreetype-dev libonnx-dev libprotobuf-dev
+  libeigen3-dev libfreetype-dev libonnx-dev libprotobuf-dev libopenmpi-dev openmpi-bin
   fonts-urw-base35 fonts-liberation2 fonts-dejavu-core fonts-freefont-ttf
   "${python[@]}" python3-pytest
 )

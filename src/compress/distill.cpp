@@ -94,7 +94,8 @@ train::Activations DistillObjective::teacher_targets(const data::Batch& batch,
   return target;
 }
 
-train::StepLoss DistillObjective::step(train::Network& student, const data::Batch& batch) {
+train::StepLoss DistillObjective::step(train::Network& student, const data::Batch& batch,
+                                       train::Collective& team) {
   using train::Activations;
   using train::Mode;
   train::StepLoss out;
@@ -116,11 +117,11 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
   if (feature_loss) target = teacher_targets(batch, input, t_feat, frames);
   if (s_.loss == TsLoss::kl) target = teacher_targets(batch, input, logits, frames);
   Activations ctc_grad;
-  double ctc_sum = 0;
-  std::size_t ctc_lines = 0;
+  std::vector<char> use;  // lines the CTC term learns from
+  double ctc_local_sum = 0;
   if (want_ctc) {
     train::CtcLossResult ctc = train::ctc_loss(log_probs, batch.targets, &ctc_grad);
-    std::vector<char> use(batch.lines.size(), 0);
+    use.assign(batch.lines.size(), 0);
     for (std::size_t n = 0; n < batch.lines.size(); ++n)
       use[n] = (batch.labelled.empty() || batch.labelled[n]) && std::isfinite(ctc.loss[n]);
     for (int n : ctc.unaligned)
@@ -128,10 +129,17 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
         out.problems.push_back("line cannot be aligned (more characters than frames): " +
                                batch.texts[n]);
     for (std::size_t n = 0; n < use.size(); ++n)
-      if (use[n]) {
-        ctc_sum += ctc.loss[n];
-        ++ctc_lines;
-      }
+      if (use[n]) ctc_local_sum += ctc.loss[n];
+  }
+  // [lines with CTC, their CTC losses, lines] over the global batch: each
+  // term is a mean over the global batch's lines.
+  double totals[3] = {0.0, ctc_local_sum, static_cast<double>(batch.lines.size())};
+  for (char u : use)
+    totals[0] += u;
+  team.sum(totals);
+  const auto ctc_lines = static_cast<std::size_t>(totals[0]);
+  const double ctc_sum = totals[1];
+  if (want_ctc) {
     const float w = s_.loss == TsLoss::ctc ? 1.0f : s_.ctc_weight;
     for (int t = 0; t < ctc_grad.frames; ++t)
       for (int n = 0; n < ctc_grad.batch; ++n) {
@@ -149,11 +157,14 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
     return out;
   }
 
-  // Teacher-guided term at the student's features (or logits).
+  // Teacher-guided term at the student's features (or logits), a mean over
+  // the global batch's lines; the loss reported is the global one.
+  const int lines = static_cast<int>(totals[2]);
   Activations grad;
-  const double guided = feature_loss
-                            ? feature_matching_loss(student.activation(at), target, metric_, &grad)
-                            : kl_loss(student.activation(at), target, s_.kl_temperature, &grad);
+  double guided = feature_loss
+                      ? feature_matching_loss(student.activation(at), target, metric_, &grad, lines)
+                      : kl_loss(student.activation(at), target, s_.kl_temperature, &grad, lines);
+  team.sum(std::span(&guided, 1));
   if (want_ctc && ctc_lines > 0) {
     const Activations* from_ctc = student.backward(ctc_grad, at, true);
     for (std::size_t i = 0; i < grad.values.size(); ++i)
@@ -161,7 +172,7 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
   }
   student.backward_from(at, grad, 0);
   out.loss = guided + (ctc_lines ? s_.ctc_weight * ctc_sum / static_cast<double>(ctc_lines) : 0.0);
-  out.lines = batch.lines.size();
+  out.lines = static_cast<std::size_t>(lines);
   return out;
 }
 

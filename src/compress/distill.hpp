@@ -28,7 +28,8 @@ class DistillObjective final : public train::Objective {
  public:
   DistillObjective(const Architecture& teacher, const TensorMap& teacher_tensors,
                    DistillSettings settings);
-  train::StepLoss step(train::Network& student, const data::Batch& batch) override;
+  train::StepLoss step(train::Network& student, const data::Batch& batch,
+                       train::Collective& team) override;
   // What the teacher says about a batch at layer `end` (its feature layer or
   // logits), `frames` long (the padded batch's frame count there): from the
   // cache where it holds the lines, else by running it.

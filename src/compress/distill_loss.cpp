@@ -58,8 +58,18 @@ void check_pair(const train::Activations& a, const train::Activations& b, const 
 
 }  // namespace
 
+namespace {
+int lines_in(const train::Activations& a) {
+  int lines = 0;
+  for (int n = 0; n < a.batch; ++n)
+    lines += a.lengths[n] > 0;
+  return lines;
+}
+}  // namespace
+
 double feature_matching_loss(const train::Activations& s, const train::Activations& t,
-                             const std::vector<float>& metric, train::Activations* grad) {
+                             const std::vector<float>& metric, train::Activations* grad,
+                             int lines) {
   check_pair(s, t, "feature matching");
   const int D = s.features, N = s.batch, T = s.frames;
   if (metric.size() != static_cast<std::size_t>(D) * D)
@@ -78,9 +88,7 @@ double feature_matching_loss(const train::Activations& s, const train::Activatio
   // M symmetric: (diff M) row by row.
   train::gemm(false, false, static_cast<int>(rows), D, D, 1.0f, diff.data(), D, metric.data(), D,
               0.0f, md.data(), D);
-  int lines = 0;
-  for (int n = 0; n < N; ++n)
-    lines += s.lengths[n] > 0;
+  if (lines <= 0) lines = lines_in(s);
   if (grad) grad->zeros_like(s);
   double total = 0;
   for (int n = 0; n < N; ++n) {
@@ -104,13 +112,11 @@ double feature_matching_loss(const train::Activations& s, const train::Activatio
 }
 
 double kl_loss(const train::Activations& s, const train::Activations& t, float tau,
-               train::Activations* grad) {
+               train::Activations* grad, int lines) {
   check_pair(s, t, "KL");
   if (tau <= 0) throw Error("the KL temperature must be positive");
   const int K = s.features, N = s.batch, T = s.frames;
-  int lines = 0;
-  for (int n = 0; n < N; ++n)
-    lines += s.lengths[n] > 0;
+  if (lines <= 0) lines = lines_in(s);
   if (grad) grad->zeros_like(s);
   double total = 0;
   std::vector<double> ps(K), pt(K);

@@ -18,8 +18,12 @@ std::string ts_loss_name(TsLoss loss);
 // gates of both directions of the teacher's first BLSTM layer (8N x D), this
 // is the LSTM-guided loss (1/T) sum_t ||W (x^T - x^S)||^2; with M = I plain
 // L2 feature matching. `grad` (optional) receives d loss / d x^S.
+// `lines`: how many lines the average is over (0: this batch's; a rank of a
+// data-parallel job gives the global batch's, so that the ranks' sums of
+// losses and gradients are the global batch's mean).
 double feature_matching_loss(const train::Activations& student, const train::Activations& teacher,
-                             const std::vector<float>& metric, train::Activations* grad);
+                             const std::vector<float>& metric, train::Activations* grad,
+                             int lines = 0);
 
 // M = W'W for W given as row-major rows x D.
 std::vector<float> gram_matrix(const std::vector<float>& w, int rows, int d);
@@ -27,8 +31,9 @@ std::vector<float> identity_matrix(int d);
 
 // Frame-level KL(teacher || student) of posteriors at temperature tau,
 // times tau^2, averaged over frames of each line and over lines; inputs are
-// the logits (before log-softmax). `grad` receives d loss / d student logits.
+// the logits (before log-softmax). `grad` receives d loss / d student logits;
+// `lines` as for feature_matching_loss.
 double kl_loss(const train::Activations& student_logits, const train::Activations& teacher_logits,
-               float temperature, train::Activations* grad);
+               float temperature, train::Activations* grad, int lines = 0);
 
 }  // namespace ocrcore::compress

@@ -22,8 +22,19 @@ namespace {
 
 using json = nlohmann::json;
 
-std::shared_ptr<const Model> load_if_exists(const std::filesystem::path& p) {
-  return std::filesystem::exists(p) ? Model::load(p) : nullptr;
+// The job of the stages' trainers (one process unless set).
+train::Collective& team_of(const CompressSettings& s) {
+  static const std::shared_ptr<train::Collective> alone = train::single_process();
+  return s.training.team ? *s.training.team : *alone;
+}
+
+// A stage's model from the root's run directory, on every rank (nullptr when
+// the root has none).
+std::shared_ptr<const Model> load_if_exists(train::Collective& team,
+                                            const std::filesystem::path& p) {
+  std::string exists = team.is_root() && std::filesystem::exists(p) ? "1" : "";
+  team.broadcast(exists);
+  return exists.empty() ? nullptr : train::load_model_from_root(team, p);
 }
 
 // Teacher outputs kept across the stages of one run.
@@ -90,11 +101,13 @@ std::shared_ptr<const Model> train_stage(
                 std::to_string(c->misses()) + " run through the teacher"});
   }
   if (!finished) return nullptr;
-  return Model::load(t.run_dir / "best.ocrm");
+  return train::load_model_from_root(team_of(s), t.run_dir / "best.ocrm");
 }
 
-void save(const std::filesystem::path& p, const Model& m) {
-  save_model(p, m.architecture(), m.alphabet(), m.preprocessing(), m.tensors(), m.metadata());
+// The root writes the job's files.
+void save(train::Collective& team, const std::filesystem::path& p, const Model& m) {
+  if (team.is_root())
+    save_model(p, m.architecture(), m.alphabet(), m.preprocessing(), m.tensors(), m.metadata());
 }
 
 std::string markdown(const CompressResult& r) {
@@ -261,9 +274,14 @@ std::vector<ModelSummary> summarize_models(
 CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& stop,
                             const std::function<void(const train::TrainerEvent&)>& report) {
   if (!s.teacher) throw Error("no teacher model");
-  auto say = [&](const std::string& m) { report({train::TrainerEvent::Kind::message, m}); };
-  std::filesystem::create_directories(s.run_dir);
-  remove_stale_temporary_files(s.run_dir);
+  train::Collective& team = team_of(s);
+  auto say = [&](const std::string& m) {
+    if (team.is_root()) report({train::TrainerEvent::Kind::message, m});
+  };
+  if (team.is_root()) {
+    std::filesystem::create_directories(s.run_dir);
+    remove_stale_temporary_files(s.run_dir);
+  }
   const Architecture& teacher = s.teacher->architecture();
   const auto ts_path = s.run_dir / "student-ts.ocrm",
              tucker_path = s.run_dir / "student-tucker.ocrm",
@@ -291,10 +309,10 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
       result.finished = false;
       return result;
     }
-    save(ts_path, *student);
+    save(team, ts_path, *student);
     say("stage ts: " + ts_path.string());
   } else if (!student) {
-    student = load_if_exists(ts_path);
+    student = load_if_exists(team, ts_path);
   }
   if (student) models.emplace_back("student (" + ts_loss_name(s.ts.loss) + ")", student);
 
@@ -302,14 +320,17 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
   if (s.stages.count("tucker")) {
     if (!student)
       throw Error("the tucker stage needs a student: run the ts stage or give --student-model");
-    auto d =
-        decompose_model(student->architecture(), student->tensors(), s.ranks, s.hooi_iterations);
-    result.decomposition = d.layers;
-    auto meta = student->metadata();
-    meta["compress.stage"] = "tucker";
-    save_model(tucker_path, d.architecture, student->alphabet(), student->preprocessing(),
-               d.tensors, meta);
-    student = Model::load(tucker_path);
+    // On the root; the other ranks load its result.
+    if (team.is_root()) {
+      auto d =
+          decompose_model(student->architecture(), student->tensors(), s.ranks, s.hooi_iterations);
+      result.decomposition = d.layers;
+      auto meta = student->metadata();
+      meta["compress.stage"] = "tucker";
+      save_model(tucker_path, d.architecture, student->alphabet(), student->preprocessing(),
+                 d.tensors, meta);
+    }
+    student = train::load_model_from_root(team, tucker_path);
     say("stage tucker: " + tucker_path.string());
     models.emplace_back("+ Tucker", student);
   }
@@ -328,7 +349,7 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
       return result;
     }
     student = tuned;
-    save(finetune_path, *student);
+    save(team, finetune_path, *student);
     say("stage finetune: " + finetune_path.string());
     models.emplace_back("+ fine-tuning", student);
   }
@@ -337,6 +358,7 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
                        : s.stages.count("tucker") ? tucker_path
                                                   : ts_path;
 
+  if (!team.is_root()) return result;  // the root evaluates and writes the report
   if (!s.eval_inputs.empty() || s.latency_lines > 0) {
     say("evaluating " + std::to_string(models.size()) + " models");
     result.models = summarize_models(models, s.eval_inputs, s.latency_lines, s.latency_repeats);

@@ -289,7 +289,7 @@ TEST(DistillObjective, LstmGuidedLossIsScaledLikeL2) {
     DistillObjective objective(arch, tensors, settings);
     train::Network student(arch);
     student.load(test::random_tensors(arch, 5));
-    losses.push_back(objective.step(student, b).loss);
+    losses.push_back(objective.step(student, b, *train::single_process()).loss);
   }
   EXPECT_GT(losses[1], 0.0);
   EXPECT_NEAR(losses[0], losses[1], 1e-4 * losses[1]);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <set>
 
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
@@ -228,6 +229,49 @@ TEST(BatchLoader, DeterministicBucketedAndResumable) {
   auto [resumed, unused2] = take(positions[5], 8);
   for (int i = 0; i < 8; ++i)
     EXPECT_EQ(resumed[i], a[6 + i]) << "batch " << i;
+}
+
+TEST(BatchLoader, RanksShareEachGlobalBatchWithoutOverlap) {
+  if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  synthesize_lines(small_synth(40), dir.path());
+  const Codec codec(printable_ascii_alphabet());
+  auto lines = read_dataset({dir.path().string()}, codec, UnknownCharacters::skip_line, nullptr);
+  LoaderSettings s;
+  s.batch_size = 6;
+  s.pool_batches = 3;
+  s.seed = 5;
+  s.preprocessing.height = 16;
+  // The batches (sets of lines) of 14 steps, crossing an epoch.
+  auto take = [&](int rank, int ranks) {
+    LoaderSettings r = s;
+    r.rank = rank;
+    r.ranks = ranks;
+    BatchLoader loader(lines, r);
+    std::vector<std::vector<std::size_t>> out;
+    for (int i = 0; i < 14; ++i)
+      out.push_back(loader.next().indices);
+    return out;
+  };
+  const auto alone = take(0, 1);
+  for (int ranks : {2, 3}) {
+    std::vector<std::vector<std::vector<std::size_t>>> shares;
+    for (int r = 0; r < ranks; ++r)
+      shares.push_back(take(r, ranks));
+    for (int i = 0; i < 14; ++i) {
+      std::multiset<std::size_t> together;
+      for (int r = 0; r < ranks; ++r) {
+        EXPECT_FALSE(shares[r][i].empty()) << ranks << " ranks, rank " << r << ", step " << i;
+        together.insert(shares[r][i].begin(), shares[r][i].end());
+      }
+      EXPECT_EQ(together, std::multiset<std::size_t>(alone[i].begin(), alone[i].end()))
+          << ranks << " ranks, step " << i;
+    }
+  }
+  LoaderSettings bad = s;
+  bad.rank = 2;
+  bad.ranks = 2;
+  EXPECT_THROW(BatchLoader(lines, bad), Error);
 }
 
 TEST(BatchLoader, ReportsBadImagesAndKeepsGoing) {

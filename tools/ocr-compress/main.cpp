@@ -15,6 +15,7 @@
 #include "runtime/core/file_io.hpp"
 #include "tool_main.hpp"
 #include "training/data/codec.hpp"
+#include "training/distributed/collective.hpp"
 
 namespace fs = std::filesystem;
 using ocrcore::Error;
@@ -124,8 +125,16 @@ int tool_main(int argc, char** argv) {
                  "Also keep the teacher's outputs here, for later runs of the same teacher "
                  "(with --no-augment)");
   app.add_flag("-q,--quiet", quiet, "Only errors and the summary");
+  app.add_option("--verify-replicas-every", s.training.verify_replicas_every,
+                 "Under mpirun: compare every rank's parameters this often (also at each "
+                 "checkpoint; 0: at checkpoints only)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // Under mpirun, one rank of a data-parallel job (README: Training on several machines).
+  std::shared_ptr<ocrcore::train::Collective> team;
   try {
+    team = ocrcore::train::join_job();
+    s.training.team = team;
     s.teacher = ocrcore::onnx_io::import_model(
         teacher, teacher_arch,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
@@ -156,6 +165,7 @@ int tool_main(int argc, char** argv) {
     auto result =
         ocrcore::compress::run_compress(s, g_stop, [&](const ocrcore::train::TrainerEvent& e) {
           using K = ocrcore::train::TrainerEvent::Kind;
+          if (!team->is_root()) return;
           if (e.kind == K::progress && !quiet)
             std::fprintf(stderr, "[%lld/%lld] loss %.5f  %.1f lines/s  lr %.2e  ETA %.0f s\n",
                          static_cast<long long>(e.iteration), static_cast<long long>(e.iterations),
@@ -168,14 +178,14 @@ int tool_main(int argc, char** argv) {
             std::fprintf(stderr, "ocr-compress: %s\n", e.message.c_str());
         });
     if (!result.finished) return g_stop.load() ? 130 : 0;
+    if (!team->is_root()) return 0;
     if (!output.empty())
       ocrcore::write_file_atomic(output, ocrcore::detail::read_text_file(result.final_model));
     std::fprintf(stderr, "ocr-compress: done; %s\n%s", result.final_model.c_str(),
                  ocrcore::detail::read_text_file(s.run_dir / "report.md").c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ocr-compress: error: %s\n", e.what());
-    return 1;
+    return ocrcore::train::fail_job("ocr-compress", e, team.get());
   }
 }
 

@@ -12,6 +12,7 @@
 #include "runtime/core/file_io.hpp"
 #include "tool_main.hpp"
 #include "training/data/codec.hpp"
+#include "training/distributed/collective.hpp"
 #include "training/train/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -99,10 +100,18 @@ int tool_main(int argc, char** argv) {
                  "Lines with characters outside the alphabet: skip, drop, map")
       ->capture_default_str();
   app.add_option("--freeze", s.freeze, "Parameter name prefixes to keep fixed (e.g. rnn. fc.)");
+  app.add_option("--verify-replicas-every", s.verify_replicas_every,
+                 "Under mpirun: compare every rank's parameters this often (also at each "
+                 "checkpoint; 0: at checkpoints only)")
+      ->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "Only errors and the final summary");
   CLI11_PARSE(app, argc, argv);
 
+  // Under mpirun, one rank of a data-parallel job (README: Training on several machines).
+  std::shared_ptr<ocrcore::train::Collective> team;
   try {
+    team = ocrcore::train::join_job();
+    s.team = team;
     s.architecture = ocrcore::Architecture::load(arch_path);
     s.alphabet = ocrcore::data::load_alphabet(alphabet);
     s.preprocessing.height = s.architecture.input_height;
@@ -126,6 +135,7 @@ int tool_main(int argc, char** argv) {
     ocrcore::train::Trainer trainer(s);
     const bool finished = trainer.run(g_stop, [&](const ocrcore::train::TrainerEvent& e) {
       using K = ocrcore::train::TrainerEvent::Kind;
+      if (!team->is_root()) return;
       switch (e.kind) {
         case K::progress:
           if (!quiet)
@@ -147,14 +157,14 @@ int tool_main(int argc, char** argv) {
       }
     });
     if (!finished) return g_stop.load() ? 130 : 0;
+    if (!team->is_root()) return 0;
     if (!output.empty())
       ocrcore::write_file_atomic(output, ocrcore::detail::read_text_file(s.run_dir / "best.ocrm"));
     std::fprintf(stderr, "ocr-train: done; best model %s\n",
                  (output.empty() ? (s.run_dir / "best.ocrm").string() : output).c_str());
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ocr-train: error: %s\n", e.what());
-    return 1;
+    return ocrcore::train::fail_job("ocr-train", e, team.get());
   }
 }
 

@@ -10,6 +10,7 @@
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/relu/relu.hpp"
 #include "ocrcore/error.hpp"
+#include "training/distributed/collective.hpp"
 #include "training/train/layer_factory.hpp"
 #include "training/train/parallel.hpp"
 
@@ -119,10 +120,12 @@ class BatchNormLayer final : public Layer {
     mean_.assign(C, 0.0);
     inv_std_.assign(C, 0.0);
     if (mode == Mode::training) {
-      std::vector<double> sum(C, 0.0), sum_sq(C, 0.0);
-      const double count = valid_count(in);
-      if (count < 1) throw Error("batch norm " + weight_.name + ": batch has no valid pixels");
-      // Shifted by the running mean for a better-conditioned variance.
+      // [sum of x - running mean (C), sum of its squares (C), count]: shifted
+      // by the running mean (the same on every rank) for a better-conditioned
+      // variance; summed over the job's ranks when it has several.
+      std::vector<double> sums(2 * static_cast<std::size_t>(C) + 1, 0.0);
+      double* sum = sums.data();
+      double* sum_sq = sums.data() + C;
       for_valid_pixels(in, [&](const float* x) {
         for (int c = 0; c < C; ++c) {
           const double d = x[c] - running_mean_.value[c];
@@ -130,6 +133,10 @@ class BatchNormLayer final : public Layer {
           sum_sq[c] += d * d;
         }
       });
+      sums.back() = valid_count(in);
+      if (team_) team_->sum(sums);
+      const double count = sums.back();
+      if (count < 1) throw Error("batch norm " + weight_.name + ": batch has no valid pixels");
       for (int c = 0; c < C; ++c) {
         const double shifted_mean = sum[c] / count;
         const double var = std::max(0.0, sum_sq[c] / count - shifted_mean * shifted_mean);
@@ -163,6 +170,8 @@ class BatchNormLayer final : public Layer {
                       shift_.data(), e - b, C);
     });
   }
+
+  void set_collective(Collective* team) override { team_ = team; }
 
   // Applies the ReLU that follows in the same pass (the network then skips
   // the ReLU layer): one memory pass less each way.
@@ -214,7 +223,19 @@ class BatchNormLayer final : public Layer {
     if (!diff_in) return;
     diff_in->resize_maps(in.batch, C, in.height, in.width);
     diff_in->lengths = in.lengths;
-    const double count = valid_count(in);
+    // The input gradient's batch terms are over the global batch; the
+    // parameter gradients above stay this rank's (the trainer sums those).
+    double count = valid_count(in);
+    if (team_ && batch_stats_) {
+      std::vector<double> sums(2 * static_cast<std::size_t>(C) + 1);
+      std::copy(sum_dy.begin(), sum_dy.end(), sums.begin());
+      std::copy(sum_dy_xhat.begin(), sum_dy_xhat.end(), sums.begin() + C);
+      sums.back() = count;
+      team_->sum(sums);
+      std::copy_n(sums.begin(), C, sum_dy.begin());
+      std::copy_n(sums.begin() + C, C, sum_dy_xhat.begin());
+      count = sums.back();
+    }
     // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)) (training),
     // or gamma * inv_std * dy with running statistics.
     // With running statistics (evaluation) the batch terms vanish.
@@ -264,6 +285,7 @@ class BatchNormLayer final : public Layer {
   std::vector<float> scale_, shift_;    // its per-channel affine map
   bool batch_stats_ = true;
   bool fused_relu_ = false;
+  Collective* team_ = nullptr;  // ranks sharing the batch statistics
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "ocrcore/image.hpp"
 #include "runtime/core/file_io.hpp"
 #include "runtime/image/grey_conversion.hpp"
+#include "runtime/image/image_header.hpp"
 #include "runtime/image/png_decode.hpp"
 
 namespace ocrcore {
@@ -194,6 +195,14 @@ Image decode_page(std::span<const std::uint8_t> bytes, const std::string& where,
 }
 
 }  // namespace
+
+std::optional<detail::ImageSize> detail::read_image_size(const std::filesystem::path& path) {
+  quiet_leptonica();
+  l_int32 format = 0, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
+  if (pixReadHeader(path.c_str(), &format, &w, &h, &bps, &spp, &cmap) != 0 || w <= 0 || h <= 0)
+    return std::nullopt;
+  return detail::ImageSize{w, h};
+}
 
 Image decode_image(std::span<const std::uint8_t> bytes, std::string_view name,
                    std::int64_t max_pixels) {

@@ -36,6 +36,8 @@ struct Model::Impl {
   // Engines' prepared forms of `network`, by engine and settings.
   mutable std::mutex prepared_mutex;
   mutable std::map<std::string, std::shared_ptr<const detail::PreparedWeights>> prepared;
+
+  void describe_file(const detail::SafetensorsView& view);
 };
 
 namespace {
@@ -184,61 +186,99 @@ std::unique_ptr<Model::Impl> Model::build(Architecture architecture,
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
+namespace {
+
+// The metadata of a model file: the parts build() takes besides the tensors.
+struct ModelHeader {
+  Architecture architecture;
+  std::vector<std::string> alphabet;
+  Preprocessing preprocessing;
+};
+
+ModelHeader read_model_header(const detail::SafetensorsView& view) {
+  auto meta = [&](const char* key) -> const std::string& {
+    auto it = view.metadata.find(key);
+    if (it == view.metadata.end())
+      throw Error(std::string("__metadata__ has no '") + key + "' (not an ocrcore model?)");
+    return it->second;
+  };
+  const std::string& version = meta(kKeyVersion);
+  if (version != std::to_string(kModelFormatVersion))
+    throw Error("format version '" + version + "' is not supported (this build reads " +
+                    std::to_string(kModelFormatVersion) + ")",
+                ErrorKind::unsupported);
+  ModelHeader h;
+  h.architecture = Architecture::from_json(meta(kKeyArchitecture));
+  try {
+    json a = json::parse(meta(kKeyAlphabet));
+    if (!a.is_array()) throw Error(std::string(kKeyAlphabet) + " is not a JSON array");
+    for (auto& s : a) {
+      if (!s.is_string()) throw Error(std::string(kKeyAlphabet) + " holds a non-string");
+      h.alphabet.push_back(s.get<std::string>());
+    }
+  } catch (const json::exception& e) {
+    throw Error(std::string(kKeyAlphabet) + " is not valid JSON: " + e.what());
+  }
+  h.preprocessing.height = h.architecture.input_height;
+  if (auto it = view.metadata.find(kKeyPreprocessing); it != view.metadata.end())
+    h.preprocessing = detail::preprocessing_from_json(it->second, h.architecture.input_height);
+  return h;
+}
+
+detail::SafetensorsView parse_model_file(const std::uint8_t* bytes, std::size_t size,
+                                         const std::string& source) {
+  try {
+    return detail::parse_safetensors(bytes, size, source);
+  } catch (const Error& e) {  // its messages name the file already
+    throw Error(e.what(), e.kind() == ErrorKind::bad_input ? ErrorKind::bad_model : e.kind());
+  }
+}
+
+}  // namespace
+
+// What a model file says besides its parts: user metadata and the precision
+// of its stored weights.
+void Model::Impl::describe_file(const detail::SafetensorsView& view) {
+  for (const auto& [k, v] : view.metadata)
+    if (!k.starts_with("ocrcore.")) metadata[k] = v;
+  for (const auto& [name, e] : view.entries)
+    if (e.dtype == "I8")
+      stored_weights = Precision::int8;
+    else if (e.dtype == "BF16" && stored_weights == Precision::fp32)
+      stored_weights = Precision::bf16;
+}
+
 std::shared_ptr<const Model> Model::load(const std::filesystem::path& path) {
   const std::string source = path.string();
   auto open = std::make_unique<detail::OpenFile>(path);
   const detail::MappedFile file(*open);
-  const auto view = [&] {
-    try {
-      return detail::parse_safetensors(file.data(), file.size(), source);
-    } catch (const Error& e) {  // its messages name the file already
-      throw Error(e.what(), e.kind() == ErrorKind::bad_input ? ErrorKind::bad_model : e.kind());
-    }
-  }();
+  const auto view = parse_model_file(file.data(), file.size(), source);
   try {
-    auto meta = [&](const char* key) -> const std::string& {
-      auto it = view.metadata.find(key);
-      if (it == view.metadata.end())
-        throw Error(std::string("__metadata__ has no '") + key + "' (not an ocrcore model?)");
-      return it->second;
-    };
-    const std::string& version = meta(kKeyVersion);
-    if (version != std::to_string(kModelFormatVersion))
-      throw Error("format version '" + version + "' is not supported (this build reads " +
-                      std::to_string(kModelFormatVersion) + ")",
-                  ErrorKind::unsupported);
-
-    Architecture architecture = Architecture::from_json(meta(kKeyArchitecture));
-    std::vector<std::string> alphabet;
-    try {
-      json a = json::parse(meta(kKeyAlphabet));
-      if (!a.is_array()) throw Error(std::string(kKeyAlphabet) + " is not a JSON array");
-      for (auto& s : a) {
-        if (!s.is_string()) throw Error(std::string(kKeyAlphabet) + " holds a non-string");
-        alphabet.push_back(s.get<std::string>());
-      }
-    } catch (const json::exception& e) {
-      throw Error(std::string(kKeyAlphabet) + " is not valid JSON: " + e.what());
-    }
-    Preprocessing pre;
-    pre.height = architecture.input_height;
-    if (auto it = view.metadata.find(kKeyPreprocessing); it != view.metadata.end())
-      pre = detail::preprocessing_from_json(it->second, architecture.input_height);
-
-    TensorMap tensors = read_tensors(view, architecture, &file);
-    auto impl = build(std::move(architecture), std::move(alphabet), pre, std::move(tensors),
-                      /*keep_tensors=*/false);
+    ModelHeader h = read_model_header(view);
+    TensorMap tensors = read_tensors(view, h.architecture, &file);
+    auto impl = build(std::move(h.architecture), std::move(h.alphabet), h.preprocessing,
+                      std::move(tensors), /*keep_tensors=*/false);
     impl->source = source;
     impl->file = std::move(open);
     impl->file_header.assign(reinterpret_cast<const char*>(file.data()),
                              reinterpret_cast<const char*>(view.data));
-    for (const auto& [k, v] : view.metadata)
-      if (!k.starts_with("ocrcore.")) impl->metadata[k] = v;
-    for (const auto& [name, e] : view.entries)
-      if (e.dtype == "I8")
-        impl->stored_weights = Precision::int8;
-      else if (e.dtype == "BF16" && impl->stored_weights == Precision::fp32)
-        impl->stored_weights = Precision::bf16;
+    impl->describe_file(view);
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+  } catch (const Error& e) {
+    throw model_error(source, e);
+  }
+}
+
+std::shared_ptr<const Model> ModelAccess::load_from_bytes(std::span<const std::uint8_t> bytes,
+                                                          const std::string& source) {
+  const auto view = parse_model_file(bytes.data(), bytes.size(), source);
+  try {
+    ModelHeader h = read_model_header(view);
+    TensorMap tensors = read_tensors(view, h.architecture, nullptr);
+    auto impl = Model::build(std::move(h.architecture), std::move(h.alphabet), h.preprocessing,
+                             std::move(tensors), /*keep_tensors=*/true);
+    impl->source = source;
+    impl->describe_file(view);
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
   } catch (const Error& e) {
     throw model_error(source, e);

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "ocrcore/model.hpp"
@@ -23,6 +25,11 @@ struct ModelAccess {
       const std::function<std::shared_ptr<const detail::PreparedWeights>()>& make);
   // Bytes of every prepared form the model holds.
   static std::size_t prepared_bytes(const Model& model);
+  // A model from the bytes of a model file (copied): for training's ranks,
+  // which get the root's files through MPI rather than a shared file system.
+  // Errors name `source` as Model::load's name the path.
+  static std::shared_ptr<const Model> load_from_bytes(std::span<const std::uint8_t> bytes,
+                                                      const std::string& source);
 };
 
 }  // namespace ocrcore

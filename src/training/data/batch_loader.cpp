@@ -1,12 +1,14 @@
 #include "training/data/batch_loader.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <random>
 
 #include "ocrcore/error.hpp"
 #include "runtime/ctc/ctc_math.hpp"
+#include "runtime/image/image_header.hpp"
 #include "training/data/seeding.hpp"
 
 namespace ocrcore::data {
@@ -30,6 +32,8 @@ BatchLoader::BatchLoader(std::vector<LabelledLine> lines, LoaderSettings setting
     : lines_(std::move(lines)), s_(std::move(settings)) {
   if (lines_.empty()) throw Error("no lines to load");
   if (s_.batch_size < 1) throw Error("batch size must be at least 1");
+  if (s_.ranks < 1 || s_.rank < 0 || s_.rank >= s_.ranks)
+    throw Error("loader rank " + std::to_string(s_.rank) + " of " + std::to_string(s_.ranks));
   s_.pool_batches = std::max(1, s_.pool_batches);
   consuming_ = next_to_build_ = {start.epoch,
                                  std::clamp<std::int64_t>(start.pool, 0, pools_per_epoch() - 1)};
@@ -62,6 +66,17 @@ namespace {
 constexpr int kMaxFramesPerCharacter = 24, kMinFramesAllowed = 64;
 }  // namespace
 
+int BatchLoader::predicted_width(const LabelledLine& line) const {
+  // The normalised width if the whole image is scaled to the model's height
+  // (exact for scale_crop; center_text differs by the crop's margins, alike
+  // across a data set). An unreadable header sorts first and is reported
+  // when the line is prepared.
+  const auto size = detail::read_image_size(line.image);
+  if (!size || size->height <= 0) return std::numeric_limits<int>::max();
+  return static_cast<int>(static_cast<std::int64_t>(size->width) * s_.preprocessing.height /
+                          size->height);
+}
+
 std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   std::vector<std::size_t> order(lines_.size());
   std::iota(order.begin(), order.end(), 0);
@@ -73,77 +88,97 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   const std::size_t begin = static_cast<std::size_t>(key.pool) * per_pool;
   const std::size_t end = std::min(order.size(), begin + per_pool);
 
-  struct Prepared {
-    std::size_t index;
-    LineTensor line;
-  };
-  std::vector<Prepared> prepared;
-  std::vector<std::string> problems;
-  for (std::size_t i = begin; i < end; ++i) {
-    const std::size_t idx = order[i];
-    const LabelledLine& l = lines_[idx];
-    try {
-      const std::uint64_t seed =
-          derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch), idx + 1);
-      LineTensor t =
-          prepare_line(l.image, s_.preprocessing, s_.augment ? &s_.augmentation : nullptr, seed);
-      if (s_.frames_for_width) {
-        const int need = ctc::frames_needed(l.labels);
-        const int frames = s_.frames_for_width(t.width);
-        if (frames < std::max(1, need)) {
-          problems.push_back(l.image.string() + ": " + std::to_string(frames) +
-                             " frames are too few for its " + std::to_string(l.labels.size()) +
-                             " characters (line too narrow)");
-          continue;
-        }
-        // Far more frames than characters: a line that is mostly empty, or
-        // whose text height was mismeasured (a hair-thin crop). It teaches
-        // little, and as the widest line of its batch it sets every line's
-        // width: one such line of 5,000 pixels made a teacher's batch need
-        // 20 GB. A labelled line gets at most kMaxFramesPerCharacter per
-        // character (typical text takes 4 to 8).
-        if (l.labelled &&
-            frames > std::max(kMinFramesAllowed,
-                              kMaxFramesPerCharacter * static_cast<int>(l.labels.size()))) {
-          problems.push_back(l.image.string() + ": " + std::to_string(frames) +
-                             " frames are too many for its " + std::to_string(l.labels.size()) +
-                             " characters (line mostly empty or its text height mismeasured)");
-          continue;
-        }
-      }
-      prepared.push_back({idx, std::move(t)});
-    } catch (const std::exception& e) {
-      problems.push_back(e.what());
-    }
-  }
-  std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {
-    return a.line.width > b.line.width;
-  });
-  std::vector<Batch> batches;
-  for (std::size_t i = 0; i < prepared.size(); i += static_cast<std::size_t>(s_.batch_size)) {
-    Batch b;
-    for (std::size_t j = i; j < std::min(prepared.size(), i + s_.batch_size); ++j) {
-      const LabelledLine& l = lines_[prepared[j].index];
-      b.lines.push_back(std::move(prepared[j].line));
-      b.targets.push_back(l.labels);
-      b.texts.push_back(l.text);
-      b.labelled.push_back(l.labelled ? 1 : 0);
-      b.indices.push_back(prepared[j].index);
-    }
-    batches.push_back(std::move(b));
+  // The pool's global batches, the same on every rank.
+  std::vector<std::pair<int, std::size_t>> planned;  // (predicted width, line)
+  for (std::size_t i = begin; i < end; ++i)
+    planned.emplace_back(predicted_width(lines_[order[i]]), order[i]);
+  std::stable_sort(planned.begin(), planned.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::vector<std::size_t>> global;
+  for (std::size_t i = 0; i < planned.size(); i += static_cast<std::size_t>(s_.batch_size)) {
+    global.emplace_back();
+    for (std::size_t j = i; j < std::min(planned.size(), i + s_.batch_size); ++j)
+      global.back().push_back(planned[j].second);
   }
   if (s_.shuffle) {
     std::mt19937_64 rng(derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch),
                                     static_cast<std::uint64_t>(key.pool) + 0x9001));
-    std::shuffle(batches.begin(), batches.end(), rng);
+    std::shuffle(global.begin(), global.end(), rng);
   }
-  for (std::size_t i = 0; i < batches.size(); ++i)
-    batches[i].position = {key.epoch, key.pool, static_cast<std::int64_t>(i)};
+
+  // This rank's share of each, prepared.
+  std::vector<std::string> problems;
+  std::vector<Batch> batches;
+  for (std::size_t g = 0; g < global.size(); ++g) {
+    const std::size_t n = global[g].size();
+    const std::size_t first = n * static_cast<std::size_t>(s_.rank) / s_.ranks,
+                      last = n * static_cast<std::size_t>(s_.rank + 1) / s_.ranks;
+    struct Prepared {
+      std::size_t index;
+      LineTensor line;
+    };
+    std::vector<Prepared> prepared;
+    for (std::size_t j = first; j < last; ++j)
+      if (auto line = prepare(global[g][j], key.epoch, problems))
+        prepared.push_back({global[g][j], std::move(*line)});
+    std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {
+      return a.line.width > b.line.width;
+    });
+    Batch b;
+    b.position = {key.epoch, key.pool, static_cast<std::int64_t>(g)};
+    for (Prepared& p : prepared) {
+      const LabelledLine& l = lines_[p.index];
+      b.lines.push_back(std::move(p.line));
+      b.targets.push_back(l.labels);
+      b.texts.push_back(l.text);
+      b.labelled.push_back(l.labelled ? 1 : 0);
+      b.indices.push_back(p.index);
+    }
+    batches.push_back(std::move(b));
+  }
   if (!batches.empty()) {
     batches[0].skipped = static_cast<int>(problems.size());
     batches[0].problems = std::move(problems);
   }
   return batches;
+}
+
+std::optional<LineTensor> BatchLoader::prepare(std::size_t idx, std::int64_t epoch,
+                                               std::vector<std::string>& problems) const {
+  const LabelledLine& l = lines_[idx];
+  try {
+    const std::uint64_t seed = derive_seed(s_.seed, static_cast<std::uint64_t>(epoch), idx + 1);
+    LineTensor t =
+        prepare_line(l.image, s_.preprocessing, s_.augment ? &s_.augmentation : nullptr, seed);
+    if (s_.frames_for_width) {
+      const int need = ctc::frames_needed(l.labels);
+      const int frames = s_.frames_for_width(t.width);
+      if (frames < std::max(1, need)) {
+        problems.push_back(l.image.string() + ": " + std::to_string(frames) +
+                           " frames are too few for its " + std::to_string(l.labels.size()) +
+                           " characters (line too narrow)");
+        return std::nullopt;
+      }
+      // Far more frames than characters: a line that is mostly empty, or
+      // whose text height was mismeasured (a hair-thin crop). It teaches
+      // little, and as the widest line of its batch it sets every line's
+      // width: one such line of 5,000 pixels made a teacher's batch need
+      // 20 GB. A labelled line gets at most kMaxFramesPerCharacter per
+      // character (typical text takes 4 to 8).
+      if (l.labelled &&
+          frames > std::max(kMinFramesAllowed,
+                            kMaxFramesPerCharacter * static_cast<int>(l.labels.size()))) {
+        problems.push_back(l.image.string() + ": " + std::to_string(frames) +
+                           " frames are too many for its " + std::to_string(l.labels.size()) +
+                           " characters (line mostly empty or its text height mismeasured)");
+        return std::nullopt;
+      }
+    }
+    return t;
+  } catch (const std::exception& e) {
+    problems.push_back(e.what());
+    return std::nullopt;
+  }
 }
 
 void BatchLoader::worker() {

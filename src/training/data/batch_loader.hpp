@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -33,11 +34,16 @@ struct LoaderSettings {
   AugmentSettings augmentation;
   Preprocessing preprocessing;
   int threads = 1;
+  // Data-parallel training: this loader's rank of `ranks`. Every rank forms
+  // the same global batches of batch_size lines and prepares only its share
+  // (lines [n * rank / ranks, n * (rank + 1) / ranks) of a batch of n).
+  int rank = 0, ranks = 1;
   // Frames the network makes of a normalised width; lines with fewer frames
   // than their label needs are skipped and counted.
   std::function<int(int)> frames_for_width;
 };
 
+// A batch, or with several ranks this rank's share of a global batch.
 struct Batch {
   std::vector<LineTensor> lines;  // widest first
   std::vector<std::vector<int>> targets;
@@ -52,8 +58,11 @@ struct Batch {
 // Streams batches of augmented, normalised lines, endlessly, epoch after
 // epoch. Each epoch is a seeded permutation cut into pools; within a pool
 // lines are sorted by width (little padding) and the pool's batches are
-// shuffled. Worker threads prepare pools ahead of the trainer; the stream
-// depends only on the seed and the position, not on timing or thread count.
+// shuffled. The widths that sort them are those the image files' headers
+// predict (before augmentation), so batches are formed before any line is
+// loaded: with several ranks each loads only its share. Worker threads
+// prepare pools ahead of the trainer; the stream depends only on the seed and
+// the position, not on timing, thread count or number of ranks.
 class BatchLoader {
  public:
   BatchLoader(std::vector<LabelledLine> lines, LoaderSettings settings, LoaderPosition start = {});
@@ -73,6 +82,11 @@ class BatchLoader {
     auto operator<=>(const PoolKey&) const = default;
   };
   std::vector<Batch> build_pool(PoolKey key) const;
+  int predicted_width(const LabelledLine& line) const;
+  // Line `idx` loaded, augmented and normalised; nullopt (and why in
+  // `problems`) when it cannot be used.
+  std::optional<LineTensor> prepare(std::size_t idx, std::int64_t epoch,
+                                    std::vector<std::string>& problems) const;
   PoolKey after(PoolKey key) const;  // the next pool, wrapping into the next epoch
   void worker();
 

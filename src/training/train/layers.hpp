@@ -3,12 +3,15 @@
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <span>
 #include <vector>
 
 #include "ocrcore/architecture.hpp"
 #include "training/train/activations.hpp"
 
 namespace ocrcore::train {
+
+class Collective;
 
 // Whether a forward pass trains (batch statistics, dropout) or evaluates.
 enum class Mode { training, evaluation };
@@ -27,8 +30,14 @@ class Layer {
                         Activations* diff_in) = 0;
   // Trainable parameters and buffers, in model-file names.
   virtual std::vector<Parameter*> parameters() { return {}; }
-  // Per-step seed for layers with randomness (dropout).
-  virtual void set_seed(std::uint64_t /*seed*/) {}
+  // Per-step seed for layers with randomness (dropout), and a key per line
+  // of the batch (its index in the data set; none: its place in the batch):
+  // a line's random draws depend on the seed and its key, not on the order of
+  // the batch or the rank of a data-parallel job that computes it.
+  virtual void set_seed(std::uint64_t /*seed*/, std::span<const std::uint64_t> /*line_keys*/) {}
+  // The job whose ranks share each step's batch statistics (batch norm);
+  // null: this process alone.
+  virtual void set_collective(Collective* /*team*/) {}
   // Fresh values for its parameters, drawn from `rng` in parameter order
   // (the network calls each layer in turn). By default: Kaiming-normal
   // convolution weights [out][in][kh][kw], PyTorch-style uniform linear

@@ -107,9 +107,14 @@ void Network::zero_grad() {
     std::fill(p->grad.begin(), p->grad.end(), 0.0f);
 }
 
-void Network::set_step_seed(std::uint64_t seed) {
+void Network::set_step_seed(std::uint64_t seed, std::span<const std::uint64_t> line_keys) {
   for (std::size_t i = 0; i < layers_.size(); ++i)
-    layers_[i]->set_seed(seed * 0x9e3779b97f4a7c15ULL + i);
+    layers_[i]->set_seed(seed * 0x9e3779b97f4a7c15ULL + i, line_keys);
+}
+
+void Network::set_collective(Collective* team) {
+  for (auto& layer : layers_)
+    layer->set_collective(team);
 }
 
 Activations Network::make_input(std::span<const LineTensor> lines, int width_quantum) {

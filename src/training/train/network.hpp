@@ -49,8 +49,12 @@ class Network {
   // prefix matches nothing.
   int freeze(const std::vector<std::string>& prefixes);
   void zero_grad();
-  // Seeds this step's random layers (dropout) so a resumed run repeats them.
-  void set_step_seed(std::uint64_t seed);
+  // Seeds this step's random layers (dropout) so a resumed run repeats them;
+  // `line_keys`: each line's index in the data set (Layer::set_seed).
+  void set_step_seed(std::uint64_t seed, std::span<const std::uint64_t> line_keys = {});
+  // Shares training-mode batch statistics (batch norm) across the job's
+  // ranks, as one batch; null: this process alone (the default).
+  void set_collective(Collective* team);
 
   // A batch of normalised lines as network input; the padded width is rounded
   // up to a multiple of `width_quantum` so that batches reuse a few shapes.

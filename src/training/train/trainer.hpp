@@ -14,6 +14,7 @@
 #include "ocrcore/tensor.hpp"
 #include "training/data/augment.hpp"
 #include "training/data/codec.hpp"
+#include "training/distributed/collective.hpp"
 #include "training/train/optimizer.hpp"
 
 namespace ocrcore::train {
@@ -33,7 +34,19 @@ struct TrainerSettings {
   std::filesystem::path run_dir;  // checkpoint.ckpt, best.ocrm, last.ocrm, log.jsonl
   bool resume = false;
 
-  int batch_size = 16;
+  // The data-parallel job this trainer is one rank of (null: this process
+  // alone). Every rank forms the same global batches of `batch_size` lines and
+  // computes its share; one allreduce per step sums the gradients, batch
+  // norm's statistics are the global batch's, and every rank takes the same
+  // step, so a run gives the same model on any number of ranks. The root
+  // alone reads the checkpoint and init model and writes the run directory.
+  std::shared_ptr<Collective> team;
+  // Every rank's parameter checksum is compared (and logged) at every
+  // checkpoint and also every this many iterations (0: at checkpoints only);
+  // ranks that differ stop the job.
+  std::int64_t verify_replicas_every = 0;
+
+  int batch_size = 16;  // the global batch (all ranks' lines of a step)
   std::int64_t iterations = 10000;
   // Stop (with a checkpoint, as on SIGINT) on reaching this iteration; 0 = never.
   // For time-boxed sessions: the run continues later with --resume.
@@ -64,6 +77,10 @@ struct TrainerEvent {
   bool best = false;
 };
 
+// A 64-bit checksum of parameter values (bit patterns), for comparing the
+// replicas of a data-parallel job.
+std::uint64_t parameter_checksum(const std::vector<Parameter*>& params);
+
 // Trains a network with CTC: batches from the loader, Adam/SGD steps,
 // periodic validation through the runtime (the exported model, so what is
 // measured is what ocr-infer will do), atomic checkpoints that a resumed run
@@ -78,12 +95,6 @@ class Trainer {
 
  private:
   TrainerSettings s_;
-};
-
-// Validation of a model's weights on labelled lines through the runtime.
-struct Evaluation {
-  double cer = 0, wer = 0;
-  std::size_t lines = 0, failed = 0;
 };
 
 }  // namespace ocrcore::train

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Data-parallel training on Open MPI against one process, side by side in one
+# run: training lines/s of ocr-train (the printed teacher's architecture, from
+# scratch, augmented lines) and of an ocr-compress teacher-student stage (the
+# bundled compact student under the bundled teacher, teacher outputs from a
+# warmed disk cache, as scripts/train-compact.sh runs it), each with
+# 1 process x 1 thread, 1 process x 2 threads and 2 ranks x 1 thread at the
+# same global batch; rounds alternate the three, medians over rounds; the
+# time per step in the gradient allreduce from rank 0's log. Writes
+# benchmarks/results/mpi.md with the paper estimate for larger jobs.
+#
+#   benchmarks/run_mpi.sh                     # 3 rounds of 30 steps per run
+#   ROUNDS=5 STEPS=40 benchmarks/run_mpi.sh
+# Stop other work on the machine first: the three share its cores.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${OCRCORE_BUILD_DIR:-$root/build}
+work=${MPI_BENCH_DIR:-$root/runs/bench-mpi}
+rounds=${ROUNDS:-3}
+steps=${STEPS:-30}
+batch=16
+out=$root/benchmarks/results/mpi.md
+mpirun=(mpirun --allow-run-as-root --oversubscribe)
+
+command -v mpirun > /dev/null || { echo "run_mpi: mpirun missing (scripts/setup-deps.sh)" >&2; exit 1; }
+"$root/scripts/build.sh" > /dev/null
+[[ -x $build/tools/ocr-train ]] || { echo "run_mpi: no ocr-train in $build" >&2; exit 1; }
+
+# 2,048 rendered lines of the teacher's kind (once; kept for reruns).
+data=$work/data
+if [[ ! -f $data/.done ]]; then
+  rm -rf "$data"
+  "$build/tools/ocr-synth" -q --corpus "$root/tests/fixtures/corpus.txt" -o "$data" --count 2048 \
+    --height 0 --seed 11
+  touch "$data/.done"
+fi
+
+student=(--student-channels 8 16 32 32 64 64 128 96 128 128)
+compress_common=(--teacher "$root/models/teacher-printed.ocrm" "${student[@]}" --train "$data"
+                 --stages ts --no-augment --teacher-cache-dir "$work/teacher-cache"
+                 --teacher-cache-mb 2048 --eval none --latency-lines 0 -b $batch
+                 --validate-every 1000000 --checkpoint-every 1000000 --log-every 5 --lr 3e-2 -q)
+# The teacher's features of every line on disk, so that each measured run
+# reads them (as a resumed or later compression does) rather than timing
+# the teacher's first epoch.
+if [[ ! -f $work/teacher-cache/.done ]]; then
+  rm -rf "$work/warm"
+  "$build/tools/ocr-compress" "${compress_common[@]}" --ts-iterations $((2048 / batch)) -t 2 \
+    --run-dir "$work/warm" 2> /dev/null
+  touch "$work/teacher-cache/.done"
+fi
+
+train_common=(--arch "$root/models/arch/teacher-printed.json" --train "$data" -b $batch
+              --validate-every 1000000 --checkpoint-every 1000000 --log-every 5 --loader-threads 1 -q)
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# Lines/s over a run's progress windows after the first (warm-up), and the
+# allreduce's milliseconds per step, from a log.jsonl.
+rate() { /usr/bin/python3 - "$1" << 'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
+rows = [r for r in rows if r.get("event") == "train"][1:]
+lines = sum(r["lines_per_s"] for r in rows) / max(1, len(rows))
+ms = [r["allreduce_ms_per_step"] for r in rows if "allreduce_ms_per_step" in r]
+size = [r["gradient_bytes"] for r in rows if "gradient_bytes" in r]
+print(f"{lines:.3f} {sum(ms) / len(ms) if ms else 0:.3f} {size[-1] if size else 0}")
+EOF
+}
+
+declare -A lines_of ms_of bytes_of
+configs=("1 1" "1 2" "2 1")
+for ((r = 1; r <= rounds; r++)); do
+  for tool in train compress; do
+    for c in "${configs[@]}"; do
+      read -r ranks threads <<< "$c"
+      dir=$work/run-$tool-$ranks-$threads
+      rm -rf "$dir"
+      launch=()
+      ((ranks > 1)) && launch=("${mpirun[@]}" -np "$ranks")
+      if [[ $tool == train ]]; then
+        "${launch[@]}" "$build/tools/ocr-train" "${train_common[@]}" --iterations "$steps" \
+          -t "$threads" --run-dir "$dir"
+        log=$dir/log.jsonl
+      else
+        "${launch[@]}" "$build/tools/ocr-compress" "${compress_common[@]}" --ts-iterations "$steps" \
+          -t "$threads" --run-dir "$dir" > /dev/null
+        log=$dir/ts/log.jsonl
+      fi
+      read -r l m b <<< "$(rate "$log")"
+      key="$tool $ranks $threads"
+      lines_of[$key]+="$l "
+      ms_of[$key]+="$m "
+      bytes_of[$key]=$b
+      echo "round $r: $tool, $ranks process(es) x $threads thread(s): $l lines/s, allreduce $m ms/step" >&2
+    done
+  done
+done
+
+med() { tr ' ' '\n' <<< "$1" | grep . | median; }
+{
+  echo "# Data-parallel training on Open MPI"
+  echo
+  echo "Command: \`benchmarks/run_mpi.sh\` (ROUNDS=$rounds, STEPS=$steps; commit $(git -C "$root" rev-parse --short HEAD), $(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, Open MPI $(mpirun --version | sed -n '1s/.* //p'))."
+  echo "Global batch $batch lines in every configuration (2 ranks: 8 each); $steps steps per run, lines/s"
+  echo "averaged over the log's windows of 5 steps after the first; the three configurations alternate"
+  echo "within each round, medians over the $rounds rounds. ocr-train: \`models/arch/teacher-printed.json\`"
+  echo "from scratch on 2,048 rendered lines (augmented). ocr-compress: stage ts of the bundled compact"
+  echo "student under the bundled teacher (teacher outputs read from a warmed disk cache)."
+  echo
+  echo "| tool | 1 process x 1 thread | 1 process x 2 threads | 2 ranks x 1 thread | 2 ranks / 1x1 | 2 ranks / 1x2 | allreduce ms/step (2 ranks) | gradient per step |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for tool in train compress; do
+    a=$(med "${lines_of[$tool 1 1]}") b=$(med "${lines_of[$tool 1 2]}") c=$(med "${lines_of[$tool 2 1]}")
+    m=$(med "${ms_of[$tool 2 1]}")
+    awk -v t="ocr-$tool" -v a="$a" -v b="$b" -v c="$c" -v m="$m" -v bytes="${bytes_of[$tool 2 1]}" -v batch=$batch 'BEGIN {
+      step_ms = 1000 * batch / c
+      printf "| %s | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2f (%.1f%% of a step) | %.2f MB |\n",
+             t, a, b, c, c / a, c / b, m, 100 * m / step_ms, bytes / 1e6 }'
+  done
+  echo
+  echo "Per-round figures (lines/s, rounds in order):"
+  echo
+  for key in "train 1 1" "train 1 2" "train 2 1" "compress 1 1" "compress 1 2" "compress 2 1"; do
+    echo "- $key: ${lines_of[$key]}"
+  done
+} > "$out.tmp"
+mv "$out.tmp" "$out"
+cat "$out"
