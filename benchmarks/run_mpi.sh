@@ -2,15 +2,19 @@
 # Data-parallel training on Open MPI against one process, side by side in one
 # run: training lines/s of ocr-train (the printed teacher's architecture, from
 # scratch, augmented lines) and of an ocr-compress teacher-student stage (the
-# bundled compact student under the bundled teacher, teacher outputs from a
-# warmed disk cache, as scripts/train-compact.sh runs it), each with
+# bundled compact student under the bundled teacher, as scripts/train-compact.sh
+# runs it: unaugmented lines, teacher outputs from the cache; measured over
+# the steps after the first epoch, when every rank holds them in memory, as
+# in all but the first of a long run's epochs), each with
 # 1 process x 1 thread, 1 process x 2 threads and 2 ranks x 1 thread at the
-# same global batch; rounds alternate the three, medians over rounds; the
-# time per step in the gradient allreduce from rank 0's log. Writes
-# benchmarks/results/mpi.md with the paper estimate for larger jobs.
+# same global batch, and as the machine's ceiling for two ranks two
+# independent 1 x 1 processes at once (their lines/s added); rounds alternate
+# the configurations, medians over rounds; the time per step in the gradient
+# allreduce from rank 0's log. Writes benchmarks/results/mpi.md with the
+# paper estimate for larger jobs (benchmarks/mpi_scaling.py).
 #
-#   benchmarks/run_mpi.sh                     # 3 rounds of 30 steps per run
-#   ROUNDS=5 STEPS=40 benchmarks/run_mpi.sh
+#   benchmarks/run_mpi.sh                     # 3 rounds
+#   ROUNDS=5 STEPS=40 benchmarks/run_mpi.sh   # ocr-train steps per run (30)
 # Stop other work on the machine first: the three share its cores.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +30,9 @@ command -v mpirun > /dev/null || { echo "run_mpi: mpirun missing (scripts/setup-
 "$root/scripts/build.sh" > /dev/null
 [[ -x $build/tools/ocr-train ]] || { echo "run_mpi: no ocr-train in $build" >&2; exit 1; }
 
+# ocr-compress: one epoch, then the steps measured.
+epoch_steps=$((2048 / batch))
+compress_steps=$((epoch_steps + ${COMPRESS_STEPS:-60}))
 # 2,048 rendered lines of the teacher's kind (once; kept for reruns).
 data=$work/data
 if [[ ! -f $data/.done ]]; then
@@ -54,13 +61,15 @@ train_common=(--arch "$root/models/arch/teacher-printed.json" --train "$data" -b
               --validate-every 1000000 --checkpoint-every 1000000 --log-every 5 --loader-threads 1 -q)
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# Lines/s over a run's progress windows after the first (warm-up), and the
-# allreduce's milliseconds per step, from a log.jsonl.
-rate() { /usr/bin/python3 - "$1" << 'EOF'
+# Lines/s over a run's progress windows after the first (warm-up) and past
+# iteration $2 (windows of equal lines, so the harmonic mean is lines over
+# time), and the allreduce's milliseconds per step, from a log.jsonl.
+rate() { /usr/bin/python3 - "$1" "${2:-0}" << 'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
 rows = [r for r in rows if r.get("event") == "train"][1:]
-lines = sum(r["lines_per_s"] for r in rows) / max(1, len(rows))
+rows = [r for r in rows if r["iteration"] > int(sys.argv[2])]
+lines = len(rows) / sum(1 / r["lines_per_s"] for r in rows) if rows else float("nan")
 ms = [r["allreduce_ms_per_step"] for r in rows if "allreduce_ms_per_step" in r]
 size = [r["gradient_bytes"] for r in rows if "gradient_bytes" in r]
 print(f"{lines:.3f} {sum(ms) / len(ms) if ms else 0:.3f} {size[-1] if size else 0}")
@@ -68,7 +77,7 @@ EOF
 }
 
 declare -A lines_of ms_of bytes_of
-configs=("1 1" "1 2" "2 1")
+configs=("1 1" "1 2" "2 1" "solo 1")
 for ((r = 1; r <= rounds; r++)); do
   for tool in train compress; do
     for c in "${configs[@]}"; do
@@ -76,17 +85,39 @@ for ((r = 1; r <= rounds; r++)); do
       dir=$work/run-$tool-$ranks-$threads
       rm -rf "$dir"
       launch=()
-      ((ranks > 1)) && launch=("${mpirun[@]}" -np "$ranks")
+      [[ $ranks == 2 ]] && launch=("${mpirun[@]}" -np "$ranks")
+      if [[ $ranks == solo ]]; then
+        # Two independent one-thread runs at once: what two ranks could reach
+        # if they never waited for each other.
+        for k in a b; do
+          rm -rf "$dir-$k"
+          if [[ $tool == train ]]; then
+            "$build/tools/ocr-train" "${train_common[@]}" --iterations "$steps" -t 1 \
+              --run-dir "$dir-$k" &
+          else
+            "$build/tools/ocr-compress" "${compress_common[@]}" --ts-iterations "$compress_steps" \
+              -t 1 --run-dir "$dir-$k" > /dev/null &
+          fi
+        done
+        wait
+        sub= after=0; [[ $tool == compress ]] && sub=/ts after=$epoch_steps
+        read -r la _ _ <<< "$(rate "$dir-a$sub/log.jsonl" $after)"
+        read -r lb _ _ <<< "$(rate "$dir-b$sub/log.jsonl" $after)"
+        l=$(awk -v a="$la" -v b="$lb" 'BEGIN { print a + b }')
+        lines_of["$tool solo 1"]+="$l "
+        echo "round $r: $tool, 2 independent processes x 1 thread: $l lines/s together" >&2
+        continue
+      fi
       if [[ $tool == train ]]; then
         "${launch[@]}" "$build/tools/ocr-train" "${train_common[@]}" --iterations "$steps" \
           -t "$threads" --run-dir "$dir"
-        log=$dir/log.jsonl
+        log=$dir/log.jsonl after=0
       else
-        "${launch[@]}" "$build/tools/ocr-compress" "${compress_common[@]}" --ts-iterations "$steps" \
-          -t "$threads" --run-dir "$dir" > /dev/null
-        log=$dir/ts/log.jsonl
+        "${launch[@]}" "$build/tools/ocr-compress" "${compress_common[@]}" \
+          --ts-iterations "$compress_steps" -t "$threads" --run-dir "$dir" > /dev/null
+        log=$dir/ts/log.jsonl after=$epoch_steps
       fi
-      read -r l m b <<< "$(rate "$log")"
+      read -r l m b <<< "$(rate "$log" $after)"
       key="$tool $ranks $threads"
       lines_of[$key]+="$l "
       ms_of[$key]+="$m "
@@ -101,27 +132,44 @@ med() { tr ' ' '\n' <<< "$1" | grep . | median; }
   echo "# Data-parallel training on Open MPI"
   echo
   echo "Command: \`benchmarks/run_mpi.sh\` (ROUNDS=$rounds, STEPS=$steps; commit $(git -C "$root" rev-parse --short HEAD), $(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, Open MPI $(mpirun --version | sed -n '1s/.* //p'))."
-  echo "Global batch $batch lines in every configuration (2 ranks: 8 each); $steps steps per run, lines/s"
-  echo "averaged over the log's windows of 5 steps after the first; the three configurations alternate"
-  echo "within each round, medians over the $rounds rounds. ocr-train: \`models/arch/teacher-printed.json\`"
-  echo "from scratch on 2,048 rendered lines (augmented). ocr-compress: stage ts of the bundled compact"
-  echo "student under the bundled teacher (teacher outputs read from a warmed disk cache)."
+  echo "Global batch $batch lines in every configuration (2 ranks: 8 each; mpirun's default binding,"
+  echo "a rank to a core); lines over time of the log's windows of 5 steps; the configurations"
+  echo "alternate within each round, medians over the $rounds rounds. ocr-train:"
+  echo "\`models/arch/teacher-printed.json\` from scratch on 2,048 rendered lines (augmented), $steps steps,"
+  echo "the first window left out. ocr-compress: stage ts of the bundled compact student under the"
+  echo "bundled teacher on the same lines unaugmented, $compress_steps steps, the $epoch_steps of the first epoch"
+  echo "left out (after it each rank holds the teacher outputs of its lines in memory)."
   echo
-  echo "| tool | 1 process x 1 thread | 1 process x 2 threads | 2 ranks x 1 thread | 2 ranks / 1x1 | 2 ranks / 1x2 | allreduce ms/step (2 ranks) | gradient per step |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| tool | 1 process x 1 thread | 1 process x 2 threads | 2 ranks x 1 thread | 2 ranks / 1x1 | 2 ranks / 1x2 | two independent 1x1 (ceiling) / 1x1 | allreduce ms/step (2 ranks) | gradient per step |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   for tool in train compress; do
     a=$(med "${lines_of[$tool 1 1]}") b=$(med "${lines_of[$tool 1 2]}") c=$(med "${lines_of[$tool 2 1]}")
-    m=$(med "${ms_of[$tool 2 1]}")
-    awk -v t="ocr-$tool" -v a="$a" -v b="$b" -v c="$c" -v m="$m" -v bytes="${bytes_of[$tool 2 1]}" -v batch=$batch 'BEGIN {
+    d=$(med "${lines_of[$tool solo 1]}") m=$(med "${ms_of[$tool 2 1]}")
+    awk -v t="ocr-$tool" -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v m="$m" -v bytes="${bytes_of[$tool 2 1]}" -v batch=$batch 'BEGIN {
       step_ms = 1000 * batch / c
-      printf "| %s | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2f (%.1f%% of a step) | %.2f MB |\n",
-             t, a, b, c, c / a, c / b, m, 100 * m / step_ms, bytes / 1e6 }'
+      printf "| %s | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2fx | %.2f (%.1f%% of a step) | %.2f MB |\n",
+             t, a, b, c, c / a, c / b, d / a, m, 100 * m / step_ms, bytes / 1e6 }'
   done
   echo
   echo "Per-round figures (lines/s, rounds in order):"
   echo
-  for key in "train 1 1" "train 1 2" "train 2 1" "compress 1 1" "compress 1 2" "compress 2 1"; do
+  for key in "train 1 1" "train 1 2" "train 2 1" "train solo 1" "compress 1 1" "compress 1 2" \
+             "compress 2 1" "compress solo 1"; do
     echo "- $key: ${lines_of[$key]}"
+  done
+  echo
+  echo "## On paper: N machines"
+  echo
+  echo "Each machine computes a local batch of $batch lines per step in the time one process with 2"
+  echo "threads takes here; the gradient is summed by a ring allreduce (2 (N-1)/N of its bytes sent and"
+  echo "received per machine, 30 us per message); \`benchmarks/mpi_scaling.py\`."
+  echo
+  for tool in train compress; do
+    b=$(med "${lines_of[$tool 1 2]}")
+    step_ms=$(awk -v b="$b" -v batch=$batch 'BEGIN { print 1000 * batch / b }')
+    /usr/bin/python3 "$root/benchmarks/mpi_scaling.py" --step-ms "$step_ms" \
+      --gradient-bytes "${bytes_of[$tool 2 1]}" --title "ocr-$tool"
+    echo
   done
 } > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -87,6 +87,10 @@ class MpiTraining : public ::testing::Test {
   void SetUp() override {
     if (std::system("command -v mpirun >/dev/null 2>&1") != 0)
       GTEST_SKIP() << "mpirun not installed (scripts/setup-deps.sh installs openmpi-bin)";
+    // A place where Open MPI cannot start two processes at all (no shared
+    // memory, say) is not a fault of ours: say what mpirun said and skip.
+    if (run(kMpirun + " -np 2 true", dir_ / "mpirun.log") != 0)
+      GTEST_SKIP() << "mpirun cannot start 2 processes here:\n" << read_bytes(dir_ / "mpirun.log");
     if (!fs::exists(kFonts + "/DejaVuSans.ttf")) GTEST_SKIP() << "DejaVu fonts not installed";
     // A convolution feeding a batch norm has no bias here: its gradient is
     // zero but for rounding, and what Adam makes of rounding noise depends

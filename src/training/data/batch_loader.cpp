@@ -110,15 +110,16 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   std::vector<std::string> problems;
   std::vector<Batch> batches;
   for (std::size_t g = 0; g < global.size(); ++g) {
-    const std::size_t n = global[g].size();
-    const std::size_t first = n * static_cast<std::size_t>(s_.rank) / s_.ranks,
-                      last = n * static_cast<std::size_t>(s_.rank + 1) / s_.ranks;
+    // Every ranks-th line of the width-sorted batch: each rank gets as wide
+    // a share as the others, so none waits long for the rest at the
+    // step's allreduce.
     struct Prepared {
       std::size_t index;
       LineTensor line;
     };
     std::vector<Prepared> prepared;
-    for (std::size_t j = first; j < last; ++j)
+    for (std::size_t j = static_cast<std::size_t>(s_.rank); j < global[g].size();
+         j += static_cast<std::size_t>(s_.ranks))
       if (auto line = prepare(global[g][j], key.epoch, problems))
         prepared.push_back({global[g][j], std::move(*line)});
     std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {

@@ -36,7 +36,7 @@ struct LoaderSettings {
   int threads = 1;
   // Data-parallel training: this loader's rank of `ranks`. Every rank forms
   // the same global batches of batch_size lines and prepares only its share
-  // (lines [n * rank / ranks, n * (rank + 1) / ranks) of a batch of n).
+  // (lines rank, rank + ranks, rank + 2 ranks, ... of the width-sorted batch).
   int rank = 0, ranks = 1;
   // Frames the network makes of a normalised width; lines with fewer frames
   // than their label needs are skipped and counted.
