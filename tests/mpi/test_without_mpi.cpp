@@ -1,10 +1,13 @@
 // The training job's entry compiled as a build without MPI compiles it: a
 // tool started by mpirun as one of several processes says so and stops,
-// rather than N processes each training alone into the same run directory.
+// rather than N processes each training alone into the same run directory;
+// and the warning about a rank bound to fewer CPUs than its threads.
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "ocrcore/error.hpp"
 #include "training/distributed/collective.hpp"
@@ -33,4 +36,24 @@ TEST(WithoutMpi, StartedByMpirunWithSeveralProcessesSaysSoAndStops) {
   double v[2] = {1.5, 2.5};
   alone->sum(v);
   EXPECT_EQ(v[1], 2.5);
+}
+
+TEST(CpuBinding, WarnsWhenThreadsOutnumberTheCpusTheProcessMayUse) {
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof all, &all), 0);
+  EXPECT_EQ(train::cpu_binding_warning(1), "");
+  EXPECT_EQ(train::cpu_binding_warning(CPU_COUNT(&all)), "");
+  // As mpirun binds a rank to one core.
+  int first = 0;
+  while (!CPU_ISSET(first, &all))
+    ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  ASSERT_EQ(sched_setaffinity(0, sizeof one, &one), 0);
+  const std::string warning = train::cpu_binding_warning(4);
+  sched_setaffinity(0, sizeof all, &all);
+  EXPECT_NE(warning.find("may run on 1 CPU but was asked for 4 threads"), std::string::npos)
+      << warning;
+  EXPECT_NE(warning.find("--bind-to none"), std::string::npos) << warning;
 }

@@ -135,6 +135,9 @@ int tool_main(int argc, char** argv) {
   try {
     team = ocrcore::train::join_job();
     s.training.team = team;
+    if (const std::string w = ocrcore::train::cpu_binding_warning(s.training.threads); !w.empty())
+      std::fprintf(stderr, "ocr-compress: warning%s: %s\n",
+                   team->where().empty() ? "" : (" (" + team->where() + ")").c_str(), w.c_str());
     s.teacher = ocrcore::onnx_io::import_model(
         teacher, teacher_arch,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));

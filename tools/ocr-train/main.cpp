@@ -112,6 +112,9 @@ int tool_main(int argc, char** argv) {
   try {
     team = ocrcore::train::join_job();
     s.team = team;
+    if (const std::string w = ocrcore::train::cpu_binding_warning(s.threads); !w.empty())
+      std::fprintf(stderr, "ocr-train: warning%s: %s\n",
+                   team->where().empty() ? "" : (" (" + team->where() + ")").c_str(), w.c_str());
     s.architecture = ocrcore::Architecture::load(arch_path);
     s.alphabet = ocrcore::data::load_alphabet(alphabet);
     s.preprocessing.height = s.architecture.input_height;

@@ -1,5 +1,7 @@
 #include "training/distributed/collective.hpp"
 
+#include <sched.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
@@ -73,6 +75,18 @@ std::shared_ptr<Collective> join_job() {
               " processes, but this build has no MPI support (configure with Open MPI "
               "installed: libopenmpi-dev, and -DOCRCORE_WITH_MPI=ON)");
 #endif
+}
+
+std::string cpu_binding_warning(int threads) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return {};
+  const int cpus = CPU_COUNT(&set);
+  if (cpus >= threads) return {};
+  return "this process may run on " + std::to_string(cpus) + " CPU" + (cpus == 1 ? "" : "s") +
+         " but was asked for " + std::to_string(threads) +
+         " threads, which will share them (under mpirun: --bind-to none, or --map-by "
+         "ppr:1:node:PE=" +
+         std::to_string(threads) + ")";
 }
 
 int fail_job(const char* tool, const std::exception& error, Collective* team) {

@@ -56,6 +56,11 @@ bool built_with_mpi();
 // mpirun with N > 1 in a build without MPI. Call once, from the main thread.
 std::shared_ptr<Collective> join_job();
 
+// A warning when this process may run on fewer CPUs than `threads` (mpirun
+// binds each rank to one core when it starts two or fewer, to a socket
+// otherwise): its threads would share them. Empty when there are enough.
+std::string cpu_binding_warning(int threads);
+
 // Ends a training tool on an error: "TOOL: error (rank 1 of 4): WHAT" on
 // standard error, and in a job of several ranks every rank's process ends
 // too (abort_job), so that none waits for this one. Returns the exit code (1).
