@@ -119,7 +119,8 @@ class MpiTraining : public ::testing::Test {
 };
 
 TEST_F(MpiTraining, TwoRanksTrainTheModelOneProcessTrains) {
-  ASSERT_EQ(run(train("one", "--iterations 20"), dir_ / "one.log"), 0)
+  // One process forms its batches as the ranks do (--batch-widths predicted).
+  ASSERT_EQ(run(train("one", "--iterations 20 --batch-widths predicted"), dir_ / "one.log"), 0)
       << read_bytes(dir_ / "one.log");
   ASSERT_EQ(run(kMpirun + " -np 2 " + train("two", "--iterations 20 --verify-replicas-every 1"),
                 dir_ / "two.log"),
@@ -157,7 +158,8 @@ TEST_F(MpiTraining, CompressStagesOnTwoRanksMatchOneProcess) {
            " --checkpoint-every 10 --latency-lines 0 -t 1 --seed 4 -q --run-dir " +
            (dir_ / run_dir).string() + " " + more;
   };
-  ASSERT_EQ(run(compress("one", ""), dir_ / "one.log"), 0) << read_bytes(dir_ / "one.log");
+  ASSERT_EQ(run(compress("one", "--batch-widths predicted"), dir_ / "one.log"), 0)
+      << read_bytes(dir_ / "one.log");
   ASSERT_EQ(
       run(kMpirun + " -np 2 " + compress("two", "--verify-replicas-every 1"), dir_ / "two.log"), 0)
       << read_bytes(dir_ / "two.log");
@@ -240,8 +242,9 @@ TEST_F(MpiTraining, KilledRankEndsTheJobAndTheCheckpointResumesExactly) {
       worst_relative_difference(dir_ / "whole/checkpoint.ckpt", dir_ / "killed/checkpoint.ckpt"),
       0.0);
   // On another number of ranks (one process) the run continues as on two:
-  // its batches and batch statistics do not depend on the number of ranks
-  // (20 steps each way; over hundreds the order of sums shows).
+  // its batches (formed from predicted widths, as the checkpoint says) and
+  // batch statistics do not depend on the number of ranks (20 steps each
+  // way; over hundreds the order of sums shows).
   const std::string next =
       " --iterations 100000 --resume --stop-at " + std::to_string(resumed_from + 20);
   ASSERT_EQ(run(train("on-one", next), dir_ / "on-one.log"), 0) << read_bytes(dir_ / "on-one.log");

@@ -238,6 +238,7 @@ TEST(BatchLoader, RanksShareEachGlobalBatchWithoutOverlap) {
   const Codec codec(printable_ascii_alphabet());
   auto lines = read_dataset({dir.path().string()}, codec, UnknownCharacters::skip_line, nullptr);
   LoaderSettings s;
+  s.widths = BatchWidths::predicted;  // as ranks form batches
   s.batch_size = 6;
   s.pool_batches = 3;
   s.seed = 5;
@@ -271,6 +272,9 @@ TEST(BatchLoader, RanksShareEachGlobalBatchWithoutOverlap) {
   LoaderSettings bad = s;
   bad.rank = 2;
   bad.ranks = 2;
+  EXPECT_THROW(BatchLoader(lines, bad), Error);
+  bad.rank = 1;
+  bad.widths = BatchWidths::measured;  // a rank cannot load the whole pool to measure it
   EXPECT_THROW(BatchLoader(lines, bad), Error);
 }
 

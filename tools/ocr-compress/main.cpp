@@ -125,6 +125,13 @@ int tool_main(int argc, char** argv) {
                  "Also keep the teacher's outputs here, for later runs of the same teacher "
                  "(with --no-augment)");
   app.add_flag("-q,--quiet", quiet, "Only errors and the summary");
+  std::string batch_widths = "measured";
+  app.add_option("--batch-widths", batch_widths,
+                 "How batches of similar widths form: measured (lines loaded, then sorted: the "
+                 "least padding) or predicted (from image headers before loading, as the ranks "
+                 "of an mpirun job always do)")
+      ->check(CLI::IsMember({"measured", "predicted"}))
+      ->capture_default_str();
   app.add_option("--verify-replicas-every", s.training.verify_replicas_every,
                  "Under mpirun: compare every rank's parameters this often (also at each "
                  "checkpoint; 0: at checkpoints only)")
@@ -135,6 +142,8 @@ int tool_main(int argc, char** argv) {
   try {
     team = ocrcore::train::join_job();
     s.training.team = team;
+    s.training.batch_widths = batch_widths == "predicted" ? ocrcore::data::BatchWidths::predicted
+                                                          : ocrcore::data::BatchWidths::measured;
     if (const std::string w = ocrcore::train::cpu_binding_warning(s.training.threads); !w.empty())
       std::fprintf(stderr, "ocr-compress: warning%s: %s\n",
                    team->where().empty() ? "" : (" (" + team->where() + ")").c_str(), w.c_str());

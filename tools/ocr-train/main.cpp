@@ -100,6 +100,13 @@ int tool_main(int argc, char** argv) {
                  "Lines with characters outside the alphabet: skip, drop, map")
       ->capture_default_str();
   app.add_option("--freeze", s.freeze, "Parameter name prefixes to keep fixed (e.g. rnn. fc.)");
+  std::string batch_widths = "measured";
+  app.add_option("--batch-widths", batch_widths,
+                 "How batches of similar widths form: measured (lines loaded, then sorted: the "
+                 "least padding) or predicted (from image headers before loading, as the ranks "
+                 "of an mpirun job always do)")
+      ->check(CLI::IsMember({"measured", "predicted"}))
+      ->capture_default_str();
   app.add_option("--verify-replicas-every", s.verify_replicas_every,
                  "Under mpirun: compare every rank's parameters this often (also at each "
                  "checkpoint; 0: at checkpoints only)")
@@ -112,6 +119,8 @@ int tool_main(int argc, char** argv) {
   try {
     team = ocrcore::train::join_job();
     s.team = team;
+    s.batch_widths = batch_widths == "predicted" ? ocrcore::data::BatchWidths::predicted
+                                                 : ocrcore::data::BatchWidths::measured;
     if (const std::string w = ocrcore::train::cpu_binding_warning(s.threads); !w.empty())
       std::fprintf(stderr, "ocr-train: warning%s: %s\n",
                    team->where().empty() ? "" : (" (" + team->where() + ")").c_str(), w.c_str());

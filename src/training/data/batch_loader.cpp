@@ -34,6 +34,8 @@ BatchLoader::BatchLoader(std::vector<LabelledLine> lines, LoaderSettings setting
   if (s_.batch_size < 1) throw Error("batch size must be at least 1");
   if (s_.ranks < 1 || s_.rank < 0 || s_.rank >= s_.ranks)
     throw Error("loader rank " + std::to_string(s_.rank) + " of " + std::to_string(s_.ranks));
+  if (s_.ranks > 1 && s_.widths == BatchWidths::measured)
+    throw Error("ranks of a data-parallel job plan batches from predicted widths");
   s_.pool_batches = std::max(1, s_.pool_batches);
   consuming_ = next_to_build_ = {start.epoch,
                                  std::clamp<std::int64_t>(start.pool, 0, pools_per_epoch() - 1)};
@@ -77,6 +79,21 @@ int BatchLoader::predicted_width(const LabelledLine& line) const {
                           size->height);
 }
 
+namespace {
+
+struct Prepared {
+  std::size_t index;
+  LineTensor line;
+};
+
+void sort_widest_first(std::vector<Prepared>& lines) {
+  std::stable_sort(lines.begin(), lines.end(), [](const Prepared& a, const Prepared& b) {
+    return a.line.width > b.line.width;
+  });
+}
+
+}  // namespace
+
 std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   std::vector<std::size_t> order(lines_.size());
   std::iota(order.begin(), order.end(), 0);
@@ -87,56 +104,68 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
   const std::size_t per_pool = static_cast<std::size_t>(s_.batch_size) * s_.pool_batches;
   const std::size_t begin = static_cast<std::size_t>(key.pool) * per_pool;
   const std::size_t end = std::min(order.size(), begin + per_pool);
-
-  // The pool's global batches, the same on every rank.
-  std::vector<std::pair<int, std::size_t>> planned;  // (predicted width, line)
-  for (std::size_t i = begin; i < end; ++i)
-    planned.emplace_back(predicted_width(lines_[order[i]]), order[i]);
-  std::stable_sort(planned.begin(), planned.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::vector<std::vector<std::size_t>> global;
-  for (std::size_t i = 0; i < planned.size(); i += static_cast<std::size_t>(s_.batch_size)) {
-    global.emplace_back();
-    for (std::size_t j = i; j < std::min(planned.size(), i + s_.batch_size); ++j)
-      global.back().push_back(planned[j].second);
-  }
-  if (s_.shuffle) {
+  auto shuffle_batches = [&](auto& batches) {
+    if (!s_.shuffle) return;
     std::mt19937_64 rng(derive_seed(s_.seed, static_cast<std::uint64_t>(key.epoch),
                                     static_cast<std::uint64_t>(key.pool) + 0x9001));
-    std::shuffle(global.begin(), global.end(), rng);
-  }
-
-  // This rank's share of each, prepared.
+    std::shuffle(batches.begin(), batches.end(), rng);
+  };
   std::vector<std::string> problems;
-  std::vector<Batch> batches;
-  for (std::size_t g = 0; g < global.size(); ++g) {
-    // Every ranks-th line of the width-sorted batch: each rank gets as wide
-    // a share as the others, so none waits long for the rest at the
-    // step's allreduce.
-    struct Prepared {
-      std::size_t index;
-      LineTensor line;
-    };
-    std::vector<Prepared> prepared;
-    for (std::size_t j = static_cast<std::size_t>(s_.rank); j < global[g].size();
-         j += static_cast<std::size_t>(s_.ranks))
-      if (auto line = prepare(global[g][j], key.epoch, problems))
-        prepared.push_back({global[g][j], std::move(*line)});
-    std::stable_sort(prepared.begin(), prepared.end(), [](const Prepared& a, const Prepared& b) {
-      return a.line.width > b.line.width;
-    });
+  auto make_batch = [&](std::vector<Prepared>& prepared, std::size_t from, std::size_t to) {
     Batch b;
-    b.position = {key.epoch, key.pool, static_cast<std::int64_t>(g)};
-    for (Prepared& p : prepared) {
-      const LabelledLine& l = lines_[p.index];
-      b.lines.push_back(std::move(p.line));
+    for (std::size_t j = from; j < to; ++j) {
+      const LabelledLine& l = lines_[prepared[j].index];
+      b.lines.push_back(std::move(prepared[j].line));
       b.targets.push_back(l.labels);
       b.texts.push_back(l.text);
       b.labelled.push_back(l.labelled ? 1 : 0);
-      b.indices.push_back(p.index);
+      b.indices.push_back(prepared[j].index);
     }
-    batches.push_back(std::move(b));
+    return b;
+  };
+
+  std::vector<Batch> batches;
+  if (s_.widths == BatchWidths::measured) {
+    // Every line of the pool loaded, then sorted by its width: the least
+    // padding (the network computes the padded columns).
+    std::vector<Prepared> prepared;
+    for (std::size_t i = begin; i < end; ++i)
+      if (auto line = prepare(order[i], key.epoch, problems))
+        prepared.push_back({order[i], std::move(*line)});
+    sort_widest_first(prepared);
+    for (std::size_t i = 0; i < prepared.size(); i += static_cast<std::size_t>(s_.batch_size))
+      batches.push_back(make_batch(prepared, i, std::min(prepared.size(), i + s_.batch_size)));
+    shuffle_batches(batches);
+  } else {
+    // The pool's global batches from the widths the headers predict, the
+    // same on every rank before any line is loaded.
+    std::vector<std::pair<int, std::size_t>> planned;  // (predicted width, line)
+    for (std::size_t i = begin; i < end; ++i)
+      planned.emplace_back(predicted_width(lines_[order[i]]), order[i]);
+    std::stable_sort(planned.begin(), planned.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::vector<std::size_t>> global;
+    for (std::size_t i = 0; i < planned.size(); i += static_cast<std::size_t>(s_.batch_size)) {
+      global.emplace_back();
+      for (std::size_t j = i; j < std::min(planned.size(), i + s_.batch_size); ++j)
+        global.back().push_back(planned[j].second);
+    }
+    shuffle_batches(global);
+    // This rank's share of each, prepared: every ranks-th line of the
+    // width-sorted batch, so that each rank's share is as wide as the others'
+    // and none waits long for the rest at the step's collectives.
+    for (const auto& lines : global) {
+      std::vector<Prepared> prepared;
+      for (std::size_t j = static_cast<std::size_t>(s_.rank); j < lines.size();
+           j += static_cast<std::size_t>(s_.ranks))
+        if (auto line = prepare(lines[j], key.epoch, problems))
+          prepared.push_back({lines[j], std::move(*line)});
+      sort_widest_first(prepared);
+      batches.push_back(make_batch(prepared, 0, prepared.size()));
+    }
   }
+  for (std::size_t g = 0; g < batches.size(); ++g)
+    batches[g].position = {key.epoch, key.pool, static_cast<std::int64_t>(g)};
   if (!batches.empty()) {
     batches[0].skipped = static_cast<int>(problems.size());
     batches[0].problems = std::move(problems);

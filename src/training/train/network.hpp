@@ -58,7 +58,9 @@ class Network {
 
   // A batch of normalised lines as network input; the padded width is rounded
   // up to a multiple of `width_quantum` so that batches reuse a few shapes.
-  static Activations make_input(std::span<const LineTensor> lines, int width_quantum = 32);
+  static constexpr int kWidthQuantum = 32;
+  static Activations make_input(std::span<const LineTensor> lines,
+                                int width_quantum = kWidthQuantum);
 
   // Runs layers [begin, end) (end = -1: to the log-softmax) on `input`,
   // keeping every intermediate result; returns the last.

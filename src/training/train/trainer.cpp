@@ -267,6 +267,10 @@ bool Trainer::run(const std::atomic<bool>& stop,
   double best_cer = std::numeric_limits<double>::infinity();
   double elapsed_before = 0;
   data::LoaderPosition position;
+  data::BatchWidths widths = s_.batch_widths;
+  auto widths_name = [](data::BatchWidths w) {
+    return w == data::BatchWidths::measured ? "measured" : "predicted";
+  };
 
   // The root's checkpoint, on every rank.
   std::string resume_flag = root && s_.resume && std::filesystem::exists(ckpt_path) ? "1" : "";
@@ -298,9 +302,12 @@ bool Trainer::run(const std::atomic<bool>& stop,
     elapsed_before = meta.value("elapsed_seconds", 0.0);
     position = {meta.at("epoch").get<std::int64_t>(), meta.at("pool").get<std::int64_t>(),
                 meta.at("batch").get<std::int64_t>()};
-    // Batches, batch statistics and steps do not depend on the number of
-    // ranks, so a run resumes on any number.
+    // Batches (widths predicted), batch statistics and steps do not depend
+    // on the number of ranks, so a run resumes on any number.
     const int ranks_before = meta.value("ranks", 1);
+    widths = meta.value("batch_widths", "measured") == std::string("predicted")
+                 ? data::BatchWidths::predicted
+                 : data::BatchWidths::measured;
     say("resumed from " + ckpt_path.string() + " at iteration " + std::to_string(iteration) +
         (ranks_before != team.size()
              ? " (written by " + std::to_string(ranks_before) + " ranks, continued on " +
@@ -323,7 +330,14 @@ bool Trainer::run(const std::atomic<bool>& stop,
   say("training set: " + train_report.summary());
   const ValidationSet validation = load_validation(s_, codec, team, say);
 
+  if (team.size() > 1 && widths == data::BatchWidths::measured) {
+    if (!resume_flag.empty())
+      say("the checkpoint's batches were formed from measured widths, one process's way; from "
+          "here the job's ranks form them from predicted widths (other batches of the same lines)");
+    widths = data::BatchWidths::predicted;
+  }
   data::LoaderSettings ls;
+  ls.widths = widths;
   ls.batch_size = s_.batch_size;
   ls.seed = s_.seed;
   ls.augment = s_.augment;
@@ -377,6 +391,7 @@ bool Trainer::run(const std::atomic<bool>& stop,
                  {"elapsed_seconds", elapsed},
                  {"seed", s_.seed},
                  {"batch_size", s_.batch_size},
+                 {"batch_widths", widths_name(widths)},
                  {"ranks", team.size()},
                  {"architecture", s_.architecture.to_json()},
                  {"alphabet", s_.alphabet},
@@ -429,6 +444,7 @@ bool Trainer::run(const std::atomic<bool>& stop,
     return elapsed_before + std::chrono::duration<double>(Clock::now() - start).count();
   };
   double loss_avg = 0, lines_window = 0;
+  double columns_window = 0, padded_columns_window = 0;  // this rank's input, for the log
   bool have_average = false;
   std::int64_t window_iterations = 0;
   auto window_start = Clock::now();
@@ -486,6 +502,16 @@ bool Trainer::run(const std::atomic<bool>& stop,
     have_average = true;
     lines_window += control[2];
     ++window_iterations;
+    {
+      // What the batch's padding costs: the network runs on padded columns.
+      int widest = 1;
+      for (const LineTensor& l : batch.lines) {
+        widest = std::max(widest, l.width);
+        columns_window += l.width;
+      }
+      const int q = Network::kWidthQuantum;
+      padded_columns_window += static_cast<double>(batch.lines.size()) * ((widest + q - 1) / q * q);
+    }
 
     if (iteration % s_.log_every == 0 || iteration == s_.iterations) {
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
@@ -500,6 +526,7 @@ bool Trainer::run(const std::atomic<bool>& stop,
                      {"lines_per_s", rate},
                      {"epoch", batch.position.epoch},
                      {"unaligned", unaligned_total},
+                     {"padding", 1.0 - columns_window / std::max(1.0, padded_columns_window)},
                      {"elapsed_s", elapsed()}};
       if (team.size() > 1) {
         record["ranks"] = team.size();
@@ -519,6 +546,7 @@ bool Trainer::run(const std::atomic<bool>& stop,
       ev.eta_seconds = static_cast<double>(s_.iterations - iteration) / std::max(1e-9, it_rate);
       report(ev);
       lines_window = 0;
+      columns_window = padded_columns_window = 0;
       window_iterations = 0;
       window_start = Clock::now();
     }

@@ -13,6 +13,7 @@
 #include "ocrcore/image.hpp"
 #include "ocrcore/tensor.hpp"
 #include "training/data/augment.hpp"
+#include "training/data/batch_loader.hpp"
 #include "training/data/codec.hpp"
 #include "training/distributed/collective.hpp"
 #include "training/train/optimizer.hpp"
@@ -47,6 +48,10 @@ struct TrainerSettings {
   std::int64_t verify_replicas_every = 0;
 
   int batch_size = 16;  // the global batch (all ranks' lines of a step)
+  // How batches of similar widths are formed (data::BatchWidths): a job of
+  // several ranks always predicts them; a resumed run keeps its checkpoint's
+  // way when it runs alone.
+  data::BatchWidths batch_widths = data::BatchWidths::measured;
   std::int64_t iterations = 10000;
   // Stop (with a checkpoint, as on SIGINT) on reaching this iteration; 0 = never.
   // For time-boxed sessions: the run continues later with --resume.
