@@ -34,23 +34,13 @@ int run(const std::string& command, const fs::path& log) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-// The F32 tensors of a model file or checkpoint.
-TensorMap read_tensors(const fs::path& path) {
-  detail::MappedFile file(path);
-  const auto view = detail::parse_safetensors(file.data(), file.size(), path.string());
-  TensorMap out;
-  for (const auto& [name, entry] : view.entries)
-    out.emplace(name, detail::read_f32_tensor(view, name));
-  return out;
-}
-
 // Per tensor, |a - b| / |a| (Euclidean norms): its largest value, each
 // expected within 1e-5. A checkpoint's optimizer moments are left out with
 // `parameters_only` (gradients, unlike parameters, keep the rounding of sums
 // whose order differs with the number of ranks: up to 1e-4 in 20 steps).
 double worst_relative_difference(const fs::path& a_path, const fs::path& b_path,
                                  bool parameters_only = false) {
-  const TensorMap a = read_tensors(a_path), b = read_tensors(b_path);
+  const TensorMap a = read_safetensors_file(a_path), b = read_safetensors_file(b_path);
   EXPECT_EQ(a.size(), b.size());
   double worst = 0;
   for (const auto& [name, ta] : a) {

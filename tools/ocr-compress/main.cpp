@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "compress/pipeline.hpp"
+#include "data_parallel_options.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "onnx/model_import.hpp"
 #include "runtime/core/file_io.hpp"
@@ -125,28 +126,13 @@ int tool_main(int argc, char** argv) {
                  "Also keep the teacher's outputs here, for later runs of the same teacher "
                  "(with --no-augment)");
   app.add_flag("-q,--quiet", quiet, "Only errors and the summary");
-  std::string batch_widths = "measured";
-  app.add_option("--batch-widths", batch_widths,
-                 "How batches of similar widths form: measured (lines loaded, then sorted: the "
-                 "least padding) or predicted (from image headers before loading, as the ranks "
-                 "of an mpirun job always do)")
-      ->check(CLI::IsMember({"measured", "predicted"}))
-      ->capture_default_str();
-  app.add_option("--verify-replicas-every", s.training.verify_replicas_every,
-                 "Under mpirun: compare every rank's parameters this often (also at each "
-                 "checkpoint; 0: at checkpoints only)")
-      ->capture_default_str();
+  ocrcore::tools::DataParallelOptions data_parallel;
+  data_parallel.add_to(app, s.training);
   CLI11_PARSE(app, argc, argv);
   // Under mpirun, one rank of a data-parallel job (README: Training on several machines).
   std::shared_ptr<ocrcore::train::Collective> team;
   try {
-    team = ocrcore::train::join_job();
-    s.training.team = team;
-    s.training.batch_widths = batch_widths == "predicted" ? ocrcore::data::BatchWidths::predicted
-                                                          : ocrcore::data::BatchWidths::measured;
-    if (const std::string w = ocrcore::train::cpu_binding_warning(s.training.threads); !w.empty())
-      std::fprintf(stderr, "ocr-compress: warning%s: %s\n",
-                   team->where().empty() ? "" : (" (" + team->where() + ")").c_str(), w.c_str());
+    team = data_parallel.join("ocr-compress", s.training);
     s.teacher = ocrcore::onnx_io::import_model(
         teacher, teacher_arch,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));

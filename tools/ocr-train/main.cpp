@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "data_parallel_options.hpp"
 #include "ocrcore/error.hpp"
 #include "runtime/core/file_io.hpp"
 #include "tool_main.hpp"
@@ -100,30 +101,15 @@ int tool_main(int argc, char** argv) {
                  "Lines with characters outside the alphabet: skip, drop, map")
       ->capture_default_str();
   app.add_option("--freeze", s.freeze, "Parameter name prefixes to keep fixed (e.g. rnn. fc.)");
-  std::string batch_widths = "measured";
-  app.add_option("--batch-widths", batch_widths,
-                 "How batches of similar widths form: measured (lines loaded, then sorted: the "
-                 "least padding) or predicted (from image headers before loading, as the ranks "
-                 "of an mpirun job always do)")
-      ->check(CLI::IsMember({"measured", "predicted"}))
-      ->capture_default_str();
-  app.add_option("--verify-replicas-every", s.verify_replicas_every,
-                 "Under mpirun: compare every rank's parameters this often (also at each "
-                 "checkpoint; 0: at checkpoints only)")
-      ->capture_default_str();
+  ocrcore::tools::DataParallelOptions data_parallel;
+  data_parallel.add_to(app, s);
   app.add_flag("-q,--quiet", quiet, "Only errors and the final summary");
   CLI11_PARSE(app, argc, argv);
 
   // Under mpirun, one rank of a data-parallel job (README: Training on several machines).
   std::shared_ptr<ocrcore::train::Collective> team;
   try {
-    team = ocrcore::train::join_job();
-    s.team = team;
-    s.batch_widths = batch_widths == "predicted" ? ocrcore::data::BatchWidths::predicted
-                                                 : ocrcore::data::BatchWidths::measured;
-    if (const std::string w = ocrcore::train::cpu_binding_warning(s.threads); !w.empty())
-      std::fprintf(stderr, "ocr-train: warning%s: %s\n",
-                   team->where().empty() ? "" : (" (" + team->where() + ")").c_str(), w.c_str());
+    team = data_parallel.join("ocr-train", s);
     s.architecture = ocrcore::Architecture::load(arch_path);
     s.alphabet = ocrcore::data::load_alphabet(alphabet);
     s.preprocessing.height = s.architecture.input_height;
