@@ -63,7 +63,9 @@ train_common=(--arch "$root/models/arch/teacher-printed.json" --train "$data" -b
 median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 # Lines/s over a run's progress windows after the first (warm-up) and past
 # iteration $2 (windows of equal lines, so the harmonic mean is lines over
-# time), and the allreduce's milliseconds per step, from a log.jsonl.
+# time), the allreduce's milliseconds per step, the gradient's bytes, the
+# mean share of padded columns and the seconds spent measuring widths before
+# training, from a log.jsonl.
 rate() { /usr/bin/python3 - "$1" "${2:-0}" << 'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
@@ -72,11 +74,15 @@ rows = [r for r in rows if r["iteration"] > int(sys.argv[2])]
 lines = len(rows) / sum(1 / r["lines_per_s"] for r in rows) if rows else float("nan")
 ms = [r["allreduce_ms_per_step"] for r in rows if "allreduce_ms_per_step" in r]
 size = [r["gradient_bytes"] for r in rows if "gradient_bytes" in r]
-print(f"{lines:.3f} {sum(ms) / len(ms) if ms else 0:.3f} {size[-1] if size else 0}")
+pad = [r["padding"] for r in rows if "padding" in r]
+measuring = [json.loads(l) for l in open(sys.argv[1]) if '"widths_measured"' in l]
+print(f"{lines:.3f} {sum(ms) / len(ms) if ms else 0:.3f} {size[-1] if size else 0} "
+      f"{sum(pad) / len(pad) if pad else float('nan'):.4f} "
+      f"{measuring[0]['seconds'] if measuring else 0:.2f}")
 EOF
 }
 
-declare -A lines_of ms_of bytes_of
+declare -A lines_of ms_of bytes_of pad_of measure_of
 configs=("1 1" "1 2" "2 1" "solo 1")
 for ((r = 1; r <= rounds; r++)); do
   for tool in train compress; do
@@ -117,10 +123,12 @@ for ((r = 1; r <= rounds; r++)); do
           --ts-iterations "$compress_steps" -t "$threads" --run-dir "$dir" > /dev/null
         log=$dir/ts/log.jsonl after=$epoch_steps
       fi
-      read -r l m b <<< "$(rate "$log" $after)"
+      read -r l m b p w <<< "$(rate "$log" $after)"
       key="$tool $ranks $threads"
       lines_of[$key]+="$l "
       ms_of[$key]+="$m "
+      pad_of[$key]+="$p "
+      measure_of[$key]+="$w "
       bytes_of[$key]=$b
       echo "round $r: $tool, $ranks process(es) x $threads thread(s): $l lines/s, allreduce $m ms/step" >&2
     done
@@ -140,15 +148,22 @@ med() { tr ' ' '\n' <<< "$1" | grep . | median; }
   echo "bundled teacher on the same lines unaugmented, $compress_steps steps, the $epoch_steps of the first epoch"
   echo "left out (after it each rank holds the teacher outputs of its lines in memory)."
   echo
-  echo "| tool | 1 process x 1 thread | 1 process x 2 threads | 2 ranks x 1 thread | 2 ranks / 1x1 | 2 ranks / 1x2 | two independent 1x1 (ceiling) / 1x1 | allreduce ms/step (2 ranks) | gradient per step |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "One process plans its batches from widths measured after loading (its default), the ranks"
+  echo "from every line's width measured before training, each rank its share (\`premeasured\`,"
+  echo "their default: unaugmented widths, so augmented lines pad more); the padding columns give the"
+  echo "share of computed columns that are padding. Measuring the widths took the ranks"
+  echo "$(med "${measure_of[train 2 1]}") s (ocr-train) and $(med "${measure_of[compress 2 1]}") s (ocr-compress) once before training, outside the timed windows."
+  echo
+  echo "| tool | 1 process x 1 thread | 1 process x 2 threads | 2 ranks x 1 thread | 2 ranks / 1x1 | 2 ranks / 1x2 | two independent 1x1 (ceiling) / 1x1 | allreduce ms/step (2 ranks) | gradient per step | padding 1x1 / 2 ranks |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for tool in train compress; do
     a=$(med "${lines_of[$tool 1 1]}") b=$(med "${lines_of[$tool 1 2]}") c=$(med "${lines_of[$tool 2 1]}")
     d=$(med "${lines_of[$tool solo 1]}") m=$(med "${ms_of[$tool 2 1]}")
-    awk -v t="ocr-$tool" -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v m="$m" -v bytes="${bytes_of[$tool 2 1]}" -v batch=$batch 'BEGIN {
+    p1=$(med "${pad_of[$tool 1 1]}") p2=$(med "${pad_of[$tool 2 1]}")
+    awk -v t="ocr-$tool" -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v m="$m" -v bytes="${bytes_of[$tool 2 1]}" -v batch=$batch -v p1="$p1" -v p2="$p2" 'BEGIN {
       step_ms = 1000 * batch / c
-      printf "| %s | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2fx | %.2f (%.1f%% of a step) | %.2f MB |\n",
-             t, a, b, c, c / a, c / b, d / a, m, 100 * m / step_ms, bytes / 1e6 }'
+      printf "| %s | %.2f | %.2f | %.2f | %.2fx | %.2fx | %.2fx | %.2f (%.1f%% of a step) | %.2f MB | %.0f%% / %.0f%% |\n",
+             t, a, b, c, c / a, c / b, d / a, m, 100 * m / step_ms, bytes / 1e6, 100 * p1, 100 * p2 }'
   done
   echo
   echo "Per-round figures (lines/s, rounds in order):"

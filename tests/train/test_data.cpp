@@ -231,6 +231,38 @@ TEST(BatchLoader, DeterministicBucketedAndResumable) {
     EXPECT_EQ(resumed[i], a[6 + i]) << "batch " << i;
 }
 
+TEST(BatchLoader, MeasuresEachRanksShareOfTheWidths) {
+  if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  synthesize_lines(small_synth(9), dir.path());
+  test::write_bytes(dir / "broken.png", "not a png");
+  test::write_bytes(dir / "broken.gt.txt", "x\n");
+  const Codec codec(printable_ascii_alphabet());
+  auto lines = read_dataset({dir.path().string()}, codec, UnknownCharacters::skip_line, nullptr);
+  ASSERT_EQ(lines.size(), 10u);
+  Preprocessing pre;
+  pre.height = 16;
+  const std::vector<int> alone = measure_widths(lines, pre, 0, 1, 2);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].image.filename() == "broken.png") {
+      EXPECT_EQ(alone[i], -1) << "unreadable";
+      continue;
+    }
+    EXPECT_EQ(alone[i], prepare_line(lines[i].image, pre, nullptr, 0).width) << i;
+  }
+  // Three ranks: each measures lines rank, rank + 3, ...; the sum is the whole.
+  std::vector<int> sum(lines.size(), 0);
+  for (int rank = 0; rank < 3; ++rank) {
+    const std::vector<int> share = measure_widths(lines, pre, rank, 3, 1);
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      if (i % 3 != static_cast<std::size_t>(rank)) EXPECT_EQ(share[i], 0) << rank << ", " << i;
+      sum[i] += share[i];
+    }
+  }
+  EXPECT_EQ(sum, alone);
+  EXPECT_THROW(measure_widths(lines, pre, 3, 3, 1), Error);
+}
+
 TEST(BatchLoader, RanksShareEachGlobalBatchWithoutOverlap) {
   if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
@@ -238,35 +270,55 @@ TEST(BatchLoader, RanksShareEachGlobalBatchWithoutOverlap) {
   const Codec codec(printable_ascii_alphabet());
   auto lines = read_dataset({dir.path().string()}, codec, UnknownCharacters::skip_line, nullptr);
   LoaderSettings s;
-  s.widths = BatchWidths::predicted;  // as ranks form batches
   s.batch_size = 6;
   s.pool_batches = 3;
   s.seed = 5;
   s.preprocessing.height = 16;
-  // The batches (sets of lines) of 14 steps, crossing an epoch.
-  auto take = [&](int rank, int ranks) {
-    LoaderSettings r = s;
-    r.rank = rank;
-    r.ranks = ranks;
-    BatchLoader loader(lines, r);
-    std::vector<std::vector<std::size_t>> out;
-    for (int i = 0; i < 14; ++i)
-      out.push_back(loader.next().indices);
-    return out;
-  };
-  const auto alone = take(0, 1);
-  for (int ranks : {2, 3}) {
-    std::vector<std::vector<std::vector<std::size_t>>> shares;
-    for (int r = 0; r < ranks; ++r)
-      shares.push_back(take(r, ranks));
-    for (int i = 0; i < 14; ++i) {
-      std::multiset<std::size_t> together;
-      for (int r = 0; r < ranks; ++r) {
-        EXPECT_FALSE(shares[r][i].empty()) << ranks << " ranks, rank " << r << ", step " << i;
-        together.insert(shares[r][i].begin(), shares[r][i].end());
+  const auto widths =
+      std::make_shared<const std::vector<int>>(measure_widths(lines, s.preprocessing, 0, 1, 1));
+  // As ranks form batches: from widths measured before training, or predicted.
+  for (BatchWidths planned : {BatchWidths::premeasured, BatchWidths::predicted}) {
+    SCOPED_TRACE(batch_widths_name(planned));
+    s.widths = planned;
+    s.line_widths = planned == BatchWidths::premeasured ? widths : nullptr;
+    // The batches (sets of lines) of 14 steps, crossing an epoch.
+    auto take = [&](int rank, int ranks) {
+      LoaderSettings r = s;
+      r.rank = rank;
+      r.ranks = ranks;
+      BatchLoader loader(lines, r);
+      std::vector<std::vector<std::size_t>> out;
+      for (int i = 0; i < 14; ++i)
+        out.push_back(loader.next().indices);
+      return out;
+    };
+    const auto alone = take(0, 1);
+    for (int ranks : {2, 3}) {
+      std::vector<std::vector<std::vector<std::size_t>>> shares;
+      for (int r = 0; r < ranks; ++r)
+        shares.push_back(take(r, ranks));
+      for (int i = 0; i < 14; ++i) {
+        std::multiset<std::size_t> together;
+        for (int r = 0; r < ranks; ++r) {
+          EXPECT_FALSE(shares[r][i].empty()) << ranks << " ranks, rank " << r << ", step " << i;
+          together.insert(shares[r][i].begin(), shares[r][i].end());
+        }
+        EXPECT_EQ(together, std::multiset<std::size_t>(alone[i].begin(), alone[i].end()))
+            << ranks << " ranks, step " << i;
       }
-      EXPECT_EQ(together, std::multiset<std::size_t>(alone[i].begin(), alone[i].end()))
-          << ranks << " ranks, step " << i;
+    }
+  }
+  // Premeasured widths plan batches of lines of about one width; the
+  // unaugmented widths are the loaded lines' own here.
+  s.widths = BatchWidths::premeasured;
+  s.line_widths = widths;
+  s.augment = false;
+  {
+    BatchLoader loader(lines, s);
+    for (int i = 0; i < 7; ++i) {
+      const Batch b = loader.next();
+      for (std::size_t j = 0; j < b.lines.size(); ++j)
+        EXPECT_EQ(b.lines[j].width, (*widths)[b.indices[j]]);
     }
   }
   LoaderSettings bad = s;
@@ -276,6 +328,11 @@ TEST(BatchLoader, RanksShareEachGlobalBatchWithoutOverlap) {
   bad.rank = 1;
   bad.widths = BatchWidths::measured;  // a rank cannot load the whole pool to measure it
   EXPECT_THROW(BatchLoader(lines, bad), Error);
+  bad.widths = BatchWidths::premeasured;
+  bad.line_widths = nullptr;  // no widths to plan from
+  EXPECT_THROW(BatchLoader(lines, bad), Error);
+  EXPECT_EQ(parse_batch_widths("premeasured"), BatchWidths::premeasured);
+  EXPECT_THROW(parse_batch_widths("guessed"), Error);
 }
 
 TEST(BatchLoader, ReportsBadImagesAndKeepsGoing) {

@@ -20,9 +20,10 @@ struct DataParallelOptions {
   void add_to(CLI::App& app, train::TrainerSettings& s) {
     app.add_option("--batch-widths", batch_widths,
                    "How batches of similar widths form: measured (lines loaded, then sorted: the "
-                   "least padding) or predicted (from image headers before loading, as the ranks "
-                   "of an mpirun job always do)")
-        ->check(CLI::IsMember({"measured", "predicted"}))
+                   "least padding; the ranks of an mpirun job take premeasured instead), "
+                   "premeasured (every line's width measured before training, each rank its "
+                   "share) or predicted (from image headers, no measuring pass)")
+        ->check(CLI::IsMember({"measured", "premeasured", "predicted"}))
         ->capture_default_str();
     app.add_option("--verify-replicas-every", s.verify_replicas_every,
                    "Under mpirun: compare every rank's parameters this often (also at each "
@@ -36,8 +37,7 @@ struct DataParallelOptions {
   std::shared_ptr<train::Collective> join(const char* tool, train::TrainerSettings& s) const {
     auto team = train::join_job();
     s.team = team;
-    s.batch_widths =
-        batch_widths == "predicted" ? data::BatchWidths::predicted : data::BatchWidths::measured;
+    s.batch_widths = data::parse_batch_widths(batch_widths);
     if (const std::string w = train::cpu_binding_warning(s.threads); !w.empty()) {
       const std::string where = team->where().empty() ? "" : " (" + team->where() + ")";
       std::fprintf(stderr, "%s: warning%s: %s\n", tool, where.c_str(), w.c_str());

@@ -1,6 +1,7 @@
 #include "training/data/batch_loader.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -12,6 +13,55 @@
 #include "training/data/seeding.hpp"
 
 namespace ocrcore::data {
+
+const char* batch_widths_name(BatchWidths widths) {
+  switch (widths) {
+    case BatchWidths::measured:
+      return "measured";
+    case BatchWidths::premeasured:
+      return "premeasured";
+    case BatchWidths::predicted:
+      return "predicted";
+  }
+  return "?";
+}
+
+BatchWidths parse_batch_widths(const std::string& name) {
+  for (BatchWidths w : {BatchWidths::measured, BatchWidths::premeasured, BatchWidths::predicted})
+    if (name == batch_widths_name(w)) return w;
+  throw Error("batch widths '" + name + "': expected measured, premeasured or predicted");
+}
+
+std::vector<int> measure_widths(const std::vector<LabelledLine>& lines,
+                                const Preprocessing& preprocessing, int rank, int ranks,
+                                int threads) {
+  if (ranks < 1 || rank < 0 || rank >= ranks)
+    throw Error("measuring widths as rank " + std::to_string(rank) + " of " +
+                std::to_string(ranks));
+  std::vector<int> widths(lines.size(), 0);
+  const std::size_t step = static_cast<std::size_t>(ranks);
+  const std::size_t total = lines.size() > static_cast<std::size_t>(rank)
+                                ? (lines.size() - static_cast<std::size_t>(rank) + step - 1) / step
+                                : 0;
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t k; (k = next++) < total;) {
+      const std::size_t i = static_cast<std::size_t>(rank) + k * step;
+      try {
+        widths[i] = prepare_line(lines[i].image, preprocessing, nullptr, 0).width;
+      } catch (const std::exception&) {
+        widths[i] = -1;  // reported with the line's name when training prepares it
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int t = 1; t < std::max(1, threads); ++t)
+    helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers)
+    t.join();
+  return widths;
+}
 
 LineTensor prepare_line(const std::filesystem::path& image, const Preprocessing& preprocessing,
                         const AugmentSettings* augmentation, std::uint64_t seed) {
@@ -35,7 +85,10 @@ BatchLoader::BatchLoader(std::vector<LabelledLine> lines, LoaderSettings setting
   if (s_.ranks < 1 || s_.rank < 0 || s_.rank >= s_.ranks)
     throw Error("loader rank " + std::to_string(s_.rank) + " of " + std::to_string(s_.ranks));
   if (s_.ranks > 1 && s_.widths == BatchWidths::measured)
-    throw Error("ranks of a data-parallel job plan batches from predicted widths");
+    throw Error("ranks of a data-parallel job plan batches from premeasured or predicted widths");
+  if (s_.widths == BatchWidths::premeasured &&
+      (!s_.line_widths || s_.line_widths->size() != lines_.size()))
+    throw Error("premeasured batch widths need every line's width");
   s_.pool_batches = std::max(1, s_.pool_batches);
   consuming_ = next_to_build_ = {start.epoch,
                                  std::clamp<std::int64_t>(start.pool, 0, pools_per_epoch() - 1)};
@@ -137,11 +190,17 @@ std::vector<Batch> BatchLoader::build_pool(PoolKey key) const {
       batches.push_back(make_batch(prepared, i, std::min(prepared.size(), i + s_.batch_size)));
     shuffle_batches(batches);
   } else {
-    // The pool's global batches from the widths the headers predict, the
-    // same on every rank before any line is loaded.
-    std::vector<std::pair<int, std::size_t>> planned;  // (predicted width, line)
-    for (std::size_t i = begin; i < end; ++i)
-      planned.emplace_back(predicted_width(lines_[order[i]]), order[i]);
+    // The pool's global batches from widths known before any line is loaded
+    // (measured before training, or predicted by the headers), the same on
+    // every rank. An unreadable line sorts first; it is reported when prepared.
+    std::vector<std::pair<int, std::size_t>> planned;  // (planned width, line)
+    for (std::size_t i = begin; i < end; ++i) {
+      const std::size_t line = order[i];
+      int width = s_.widths == BatchWidths::premeasured ? (*s_.line_widths)[line]
+                                                        : predicted_width(lines_[line]);
+      if (width < 0) width = std::numeric_limits<int>::max();
+      planned.emplace_back(width, line);
+    }
     std::stable_sort(planned.begin(), planned.end(),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
     std::vector<std::vector<std::size_t>> global;

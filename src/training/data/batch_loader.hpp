@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -27,11 +28,18 @@ struct LoaderPosition {
 
 // How batches of similar widths are formed within a pool: `measured`, every
 // line loaded and then sorted by its width (the least padding: about 6% on
-// rendered scan-like lines); `predicted`, sorted by the width the image
-// header predicts before anything is loaded (about 26% padding there, since
-// center_text scales by the text, not the crop), as the ranks of a
-// data-parallel job must, each loading only its share.
-enum class BatchWidths { measured, predicted };
+// rendered scan-like lines), which only a process that loads every line can
+// do; `premeasured`, sorted by the widths measured_widths() took before
+// training (unaugmented), as the ranks of a data-parallel job plan by default
+// (each measured its share; the shares summed); `predicted`, sorted by the
+// width the image header predicts before anything is loaded (about 26%
+// padding there, since center_text scales by the text, not the crop).
+enum class BatchWidths { measured, premeasured, predicted };
+
+// "measured", "premeasured" or "predicted"; parse_batch_widths throws Error
+// on any other name.
+const char* batch_widths_name(BatchWidths widths);
+BatchWidths parse_batch_widths(const std::string& name);
 
 struct LoaderSettings {
   int batch_size = 16;
@@ -43,9 +51,11 @@ struct LoaderSettings {
   Preprocessing preprocessing;
   int threads = 1;
   BatchWidths widths = BatchWidths::measured;
-  // Data-parallel training (widths predicted): this loader's rank of `ranks`. Every rank forms
-  // the same global batches of batch_size lines and prepares only its share
-  // (lines rank, rank + ranks, rank + 2 ranks, ... of the width-sorted batch).
+  // premeasured: every line's width (-1: unreadable), as measure_widths() gives them.
+  std::shared_ptr<const std::vector<int>> line_widths;
+  // Data-parallel training (widths planned before loading): this loader's rank of `ranks`. Every
+  // rank forms the same global batches of batch_size lines and prepares only its share (lines rank,
+  // rank + ranks, rank + 2 ranks, ... of the width-sorted batch).
   int rank = 0, ranks = 1;
   // Frames the network makes of a normalised width; lines with fewer frames
   // than their label needs are skipped and counted.
@@ -69,7 +79,8 @@ struct Batch {
 // lines are sorted by width (little padding: BatchWidths) and the pool's
 // batches are shuffled. Worker threads prepare pools ahead of the trainer;
 // the stream depends only on the seed, the position and the widths setting,
-// not on timing or thread count, nor (widths predicted) on the number of ranks.
+// not on timing or thread count, nor (widths planned before loading) on the
+// number of ranks.
 class BatchLoader {
  public:
   BatchLoader(std::vector<LabelledLine> lines, LoaderSettings settings, LoaderPosition start = {});
@@ -109,6 +120,14 @@ class BatchLoader {
   std::vector<std::thread> workers_;
   std::exception_ptr failure_;
 };
+
+// The normalised width of each line whose index is `rank` modulo `ranks`
+// (loaded without augmentation on `threads` threads; -1 when it cannot be
+// loaded, which training reports when it prepares the line), 0 for the other
+// ranks' lines: summed over the ranks, every line's width.
+std::vector<int> measure_widths(const std::vector<LabelledLine>& lines,
+                                const Preprocessing& preprocessing, int rank, int ranks,
+                                int threads);
 
 // Loads, optionally augments and normalises one line; throws Error naming the file.
 LineTensor prepare_line(const std::filesystem::path& image, const Preprocessing& preprocessing,

@@ -268,9 +268,6 @@ bool Trainer::run(const std::atomic<bool>& stop,
   double elapsed_before = 0;
   data::LoaderPosition position;
   data::BatchWidths widths = s_.batch_widths;
-  auto widths_name = [](data::BatchWidths w) {
-    return w == data::BatchWidths::measured ? "measured" : "predicted";
-  };
 
   // The root's checkpoint, on every rank.
   std::string resume_flag = root && s_.resume && std::filesystem::exists(ckpt_path) ? "1" : "";
@@ -302,12 +299,10 @@ bool Trainer::run(const std::atomic<bool>& stop,
     elapsed_before = meta.value("elapsed_seconds", 0.0);
     position = {meta.at("epoch").get<std::int64_t>(), meta.at("pool").get<std::int64_t>(),
                 meta.at("batch").get<std::int64_t>()};
-    // Batches (widths predicted), batch statistics and steps do not depend
-    // on the number of ranks, so a run resumes on any number.
+    // Batches (widths planned before loading), batch statistics and steps
+    // do not depend on the number of ranks, so a run resumes on any number.
     const int ranks_before = meta.value("ranks", 1);
-    widths = meta.value("batch_widths", "measured") == std::string("predicted")
-                 ? data::BatchWidths::predicted
-                 : data::BatchWidths::measured;
+    widths = data::parse_batch_widths(meta.value("batch_widths", "measured"));
     say("resumed from " + ckpt_path.string() + " at iteration " + std::to_string(iteration) +
         (ranks_before != team.size()
              ? " (written by " + std::to_string(ranks_before) + " ranks, continued on " +
@@ -332,12 +327,34 @@ bool Trainer::run(const std::atomic<bool>& stop,
 
   if (team.size() > 1 && widths == data::BatchWidths::measured) {
     if (!resume_flag.empty())
-      say("the checkpoint's batches were formed from measured widths, one process's way; from "
-          "here the job's ranks form them from predicted widths (other batches of the same lines)");
-    widths = data::BatchWidths::predicted;
+      say("the checkpoint's batches were formed from widths measured after loading, one "
+          "process's way; from here the job's ranks form them from widths measured before "
+          "training (other batches of the same lines)");
+    widths = data::BatchWidths::premeasured;
   }
   data::LoaderSettings ls;
   ls.widths = widths;
+  if (widths == data::BatchWidths::premeasured) {
+    // Each rank measures its share of the lines; the sum is every line's
+    // width, the same on every rank, so all plan the same global batches.
+    const auto start = std::chrono::steady_clock::now();
+    const int threads = std::max(s_.threads, s_.loader_threads);
+    say("measuring the widths of " + std::to_string(train_lines.size()) +
+        " training lines before training" +
+        (team.size() > 1 ? " (each rank its share)" : std::string()));
+    const std::vector<int> mine =
+        data::measure_widths(train_lines, s_.preprocessing, team.rank(), team.size(), threads);
+    std::vector<double> sum(mine.begin(), mine.end());
+    team.sum(sum);
+    auto all = std::make_shared<std::vector<int>>(sum.size());
+    std::transform(sum.begin(), sum.end(), all->begin(),
+                   [](double w) { return static_cast<int>(std::lround(w)); });
+    ls.line_widths = std::move(all);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    write_log({{"event", "widths_measured"}, {"lines", sum.size()}, {"seconds", seconds}});
+    say("widths measured in " + std::to_string(std::lround(seconds)) + " s");
+  }
   ls.batch_size = s_.batch_size;
   ls.seed = s_.seed;
   ls.augment = s_.augment;
@@ -391,7 +408,7 @@ bool Trainer::run(const std::atomic<bool>& stop,
                  {"elapsed_seconds", elapsed},
                  {"seed", s_.seed},
                  {"batch_size", s_.batch_size},
-                 {"batch_widths", widths_name(widths)},
+                 {"batch_widths", data::batch_widths_name(widths)},
                  {"ranks", team.size()},
                  {"architecture", s_.architecture.to_json()},
                  {"alphabet", s_.alphabet},

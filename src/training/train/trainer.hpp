@@ -49,8 +49,8 @@ struct TrainerSettings {
 
   int batch_size = 16;  // the global batch (all ranks' lines of a step)
   // How batches of similar widths are formed (data::BatchWidths): a job of
-  // several ranks always predicts them; a resumed run keeps its checkpoint's
-  // way when it runs alone.
+  // several ranks plans them before loading (premeasured unless predicted is
+  // asked for); a resumed run keeps its checkpoint's way when it runs alone.
   data::BatchWidths batch_widths = data::BatchWidths::measured;
   std::int64_t iterations = 10000;
   // Stop (with a checkpoint, as on SIGINT) on reaching this iteration; 0 = never.
