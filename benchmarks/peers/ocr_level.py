@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""OCR-level comparison, image files to text: runs Tesseract 5 (--psm 7, eng)
-and ocrcore's ocr-infer (one or more models) over the line images of a
+"""OCR-level comparison, image files to text: runs Tesseract 5 (--psm 7, eng),
+PaddleOCR's PP-OCRv4 recogniser (ONNX Runtime; paddleocr_rec.js beside this
+file, node modules from tests/onnx: npm ci there) and ocrcore's ocr-infer (one
+or more models) over the line images of a
 directory and its subdirectories (NAME.png / NAME.bin.png with NAME.gt.txt) and prints one JSON
 object per engine with CER/WER as DESIGN.md section 5 defines them, lines/s
 and the process's peak resident memory (its ru_maxrss).
@@ -12,7 +14,7 @@ within each round, so a noisy neighbour slows all of them alike). Process
 start-up (model loading included) is thus paid once per run by each, as in a
 batch job, and all output texts are scored here by the same code.
 
-  ocr_level.py DIR --tesseract --ocr-infer build/tools/ocr-infer \
+  ocr_level.py DIR --tesseract --paddleocr --ocr-infer build/tools/ocr-infer \
       --model compact=models/compact-printed.ocrm [--model ...]
 """
 import argparse
@@ -57,6 +59,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("directory")
     ap.add_argument("--tesseract", action="store_true", help="time Tesseract")
+    ap.add_argument("--tesseract-whitelist", default="",
+                    help="the only characters Tesseract may read (tessedit_char_whitelist), as a "
+                         "user reading digit strings sets it")
+    ap.add_argument("--paddleocr", action="store_true",
+                    help="time PaddleOCR's PP-OCRv4 recogniser (node, tests/onnx/node_modules)")
     ap.add_argument("--ocr-infer", help="path of ocr-infer, to time each --model with")
     ap.add_argument("--model", action="append", default=[],
                     help="NAME=PATH.ocrm, optionally followed by ocr-infer options "
@@ -84,7 +91,17 @@ def main():
         lst.write("\n".join(images * repeat) + "\n")
     engines = []  # (engine, model name, command)
     if a.tesseract:
-        engines.append(("tesseract", None, ["tesseract", lst.name, "stdout", "--psm", "7", "-l", "eng"]))
+        whitelist = ["-c", f"tessedit_char_whitelist={a.tesseract_whitelist}"] \
+            if a.tesseract_whitelist else []
+        engines.append(("tesseract", None, ["tesseract", lst.name, "stdout", "--psm", "7", "-l", "eng"]
+                        + whitelist))
+    here = os.path.dirname(os.path.abspath(__file__))
+    node_modules = os.path.join(here, "..", "..", "tests", "onnx", "node_modules")
+    if a.paddleocr:
+        if not os.path.isdir(os.path.join(node_modules, "@gutenye", "ocr-models")):
+            raise SystemExit(f"ocr_level: no PaddleOCR model in {node_modules} (npm ci in tests/onnx)")
+        engines.append(("paddleocr", None, ["node", os.path.join(here, "paddleocr_rec.js"), lst.name,
+                                            str(a.threads)]))
     for spec in a.model:
         name, _, rest = spec.partition("=")
         path, *options = rest.split()
@@ -92,7 +109,7 @@ def main():
         engines.append(("ocr-infer", name,
                         [a.ocr_infer, "-q", "--model", path, "-t", str(a.threads)] + options +
                         ["@" + lst.name]))
-    env = dict(os.environ, OMP_THREAD_LIMIT=str(a.threads))
+    env = dict(os.environ, OMP_THREAD_LIMIT=str(a.threads), NODE_PATH=os.path.abspath(node_modules))
     times = [[] for _ in engines]
     peaks = [[] for _ in engines]
     texts = [""] * len(engines)
@@ -121,6 +138,8 @@ def main():
                "peak_rss_mb": statistics.median(mb), "threads": a.threads}
         if name:
             out["model"] = name
+        if engine == "tesseract" and a.tesseract_whitelist:
+            out["whitelist"] = a.tesseract_whitelist
         print(json.dumps(out))
 
 

@@ -47,8 +47,10 @@ def main():
     by = defaultdict(dict)
     for r in rows:
         by[(r["model"], r["set"])][r["engine"]] = r
+    peer_names = {"tesseract": "Tesseract 5 (--psm 7, eng, 1 thread)",
+                  "paddleocr": "PaddleOCR PP-OCRv4 recogniser (ONNX Runtime, 1 thread)"}
     for (model, set_name), engines in by.items():
-        if model == "tesseract":
+        if model in peer_names:
             continue
         core = engines.get("ocrcore")
         if not core:
@@ -87,21 +89,23 @@ def main():
     print("benchmarks/peers/ocr_level.py: each engine is one process reading the set's images "
           "(the list repeated to at least 200 lines), timed from start to exit, start-up and "
           "model loading included; the engines take turns in each of 3 rounds, medians. "
-          "CER of both scored by the same code.\n")
+          "CER of all scored by the same code.\n")
     print("| set | engine | CER | lines/s | ocrcore speedup |")
     print("|---|---|---|---|---|")
     tess = {s: e["tesseract"] for (m, s), e in by.items() if m == "tesseract"}
     for (model, set_name), engines in by.items():
-        if model == "tesseract" or "ocr-infer" not in engines:
+        if model in peer_names or "ocr-infer" not in engines:
             continue
         e = engines["ocr-infer"]
         t = tess.get(set_name)
         ratio = f"{e['lines_per_s'] / t['lines_per_s']:.1f}x vs Tesseract" if t else "-"
         print(f"| {set_name} | ocrcore {model} (ocr-infer -t 1) | {e['cer'] * 100:.2f}% | "
               f"{e['lines_per_s']:.1f} | {ratio} |")
-    for set_name, t in tess.items():
-        print(f"| {set_name} | Tesseract 5 (--psm 7, eng, 1 thread) | {t['cer'] * 100:.2f}% | "
-              f"{t['lines_per_s']:.1f} | |")
+    for (model, set_name), engines in by.items():
+        if model in peer_names:
+            e = engines[model]
+            print(f"| {set_name} | {peer_names[model]} | {e['cer'] * 100:.2f}% | "
+                  f"{e['lines_per_s']:.1f} | |")
 
 
 if __name__ == "__main__":
