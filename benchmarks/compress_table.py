@@ -36,6 +36,9 @@ def model_cer(report, name):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
+    ap.add_argument("--title", default="the printed-English teacher")
+    ap.add_argument("--peer", action="append", default=[],
+                    help="SET=FILE: benchmarks/peers/ocr_level.py output on test set SET")
     ap.add_argument("--out", required=True)
     ap.add_argument("--lrs", required=True, help="JSON: criterion -> chosen learning rate")
     ap.add_argument("--criteria", nargs="+", required=True)
@@ -98,19 +101,19 @@ def main():
                      [model_cer(load(f"{w}/lstm-guided-fast+ctc-ft/report.json"), "+ fine-tuning")]))
 
     lines = [
-        "# Teacher-student learning and Tucker-2 on the printed-English teacher", "",
+        f"# Teacher-student learning and Tucker-2 on {a.title}", "",
         "`benchmarks/run_compress_table.sh`: every student has the same CNN (the bundled compact "
         "model's); the DBLSTM and output layer are the teacher's, frozen. Each criterion takes its "
-        f"learning rate from the same sweep ({a.sweep} iterations, seed {a.seeds[0]}, by rendered "
+        f"learning rate from the same sweep ({a.sweep} iterations, seed {a.seeds[0]}, by "
         f"validation CER), then trains {a.ts_iterations} iterations of 16 lines for each seed "
-        f"({', '.join(a.seeds)}) on the same rendered lines"
+        f"({', '.join(a.seeds)}) on the same training lines, unaugmented"
         + (f"; {' and '.join(a.long_criteria)} also {a.long_iterations} iterations, {long_seeds_text}, "
            "so that the ranking is not one of a short budget" if a.long_criteria else "")
         + f". Tucker ranks `{a.ranks}` "
         f"({a.hooi} HOOI iterations) on the first "
         f"seed's lstm-guided student, then {a.ft_iterations} fine-tuning iterations with the "
         "LSTM-guided loss.", "",
-        f"Speed: `bench_runtime` on 200 rendered test lines, models alternated in each of {a.runs} "
+        f"Speed: `bench_runtime` on 200 test lines, models alternated in each of {a.runs} "
         "rounds, medians. Latency: batch 1, one thread. Throughput: all threads, best of batch "
         "1/4/8/16. Speedup = teacher time / model time in the same run. CER: greedy decoding "
         "(DESIGN.md), mean over seeds with the spread (min-max) when there are several, and in "
@@ -138,9 +141,17 @@ def main():
                               "latency_ms": lat, "speedup": lat_t / lat, "lines_per_s": tp,
                               "cer": mean, "cer_per_seed": per_seed})
 
+    for spec in a.peer:
+        set_name, _, path = spec.partition("=")
+        for e in json_lines(path):
+            engine = e["engine"] + (f" (whitelist '{e['whitelist']}')" if e.get("whitelist") else "")
+            cells = [f"{100 * e['cer']:.2f}%" if s == set_name else "" for s in sets]
+            lines.append(f"| peer: {engine}, whole program, {e['lines_per_s']:.1f} lines/s, "
+                         f"{e['threads']} thread(s) | | | | | | | | " + " | ".join(cells) + " |")
+            table.setdefault("peers", []).append({"set": set_name, **e})
     lines += ["", "\\* Beyond the paper's recipe: fine-tuned whole, DBLSTM and output layer "
-              "included, with CTC on the labelled rendered training lines.", "",
-              "Learning-rate sweep (lowest rendered validation CER of each run):", "",
+              "included, with CTC on the labelled training lines.", "",
+              "Learning-rate sweep (lowest validation CER of each run):", "",
               "| criterion | " + " | ".join(f"lr {lr}" for lr in a.sweep.split(" x ")[0].split())
               + " |", "|---|" + "---:|" * len(a.sweep.split(" x ")[0].split())]
     for c in a.criteria:

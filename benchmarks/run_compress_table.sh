@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The paper's comparison on our printed-English teacher (DESIGN.md 3-4), made
-# fair: students of the same CNN trained by CTC alone, by plain feature
-# matching (l2), by frame-level KL and by the LSTM-guided loss, each with
+# The paper's comparison on one of our teachers (DESIGN.md 3-4), made fair:
+# students of the same CNN trained by CTC alone, by plain feature matching
+# (l2), by frame-level KL and by the LSTM-guided loss, each with
 #
 #   1. its learning rate from the same sweep (SWEEP_LRS, SWEEP_ITERATIONS
-#      iterations, seed 1), chosen by rendered validation CER only;
+#      iterations, seed 1), chosen by validation CER only;
 #   2. then TS_ITERATIONS iterations at that rate for every seed in SEEDS, on
-#      the same lines (rendered, not augmented, so that the teacher's targets
-#      are computed once per line and cached);
+#      the same lines (not augmented, so that the teacher's targets are
+#      computed once per line and cached);
 #
 #  2b. and, so that no conclusion rests on a short budget, LONG_CRITERIA again
 #      for LONG_ITERATIONS iterations, for every seed in LONG_SEEDS;
@@ -22,14 +22,28 @@
 # the DBLSTM unfrozen). Every run is an ocr-compress run directory under WORK:
 # a finished run (report.json) is kept and an interrupted one resumes from its
 # checkpoint, so the table is built over as many sittings as it needs by
-# running this again. CER: greedy decoding, rendered test set and
-# all 70 lines of ../shared/data/uw3-dev (scored, never trained on or selected by); the
-# table gives the mean over seeds and the spread (min-max). Speed: every
-# distinct architecture timed side by side (bench_runtime, medians of RUNS
-# rounds). Output: benchmarks/results/compress.md and, with plots,
-# benchmarks/results/compress-report.html (scripts/compress-report.py).
+# running this again. CER: greedy decoding on the test sets (scored, never
+# trained on or selected by); the table gives the mean over seeds and the
+# spread (min-max). Speed: every distinct architecture timed side by side
+# (bench_runtime, medians of RUNS rounds). Peers: Tesseract on the test sets
+# in the same run.
+#
+# TABLE says which teacher and data:
+#   printed (default): models/teacher-printed.ocrm on its rendered lines
+#     (scripts/render-teacher-data.sh), tested on the rendered test set and all
+#     70 lines of ../shared/data/uw3-dev; benchmarks/results/compress.md and
+#     compress-report.html.
+#   handwritten: models/teacher-handwritten.ocrm on the handwriting mixture
+#     (scripts/make-handwriting-data.sh: real MNIST digit strings and
+#     handwriting-font lines), tested on the digit-string and font test sets;
+#     Tesseract with digits and separators whitelisted on the digit strings;
+#     benchmarks/results/compress-handwritten.md and
+#     compress-handwritten-report.html. Its defaults are smaller: CRITERIA
+#     lstm-guided l2, SWEEP_LRS 1e-2 3e-2 1e-1, SEEDS 1, no long budget, no
+#     fast student.
 #
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
+#   TABLE=handwritten benchmarks/run_compress_table.sh
 # Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3 1e-2 3e-2 1e-1),
 # SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), LONG_CRITERIA
 # (lstm-guided l2; empty for none), LONG_ITERATIONS (24000), LONG_SEEDS (SEEDS), FT_ITERATIONS
@@ -37,48 +51,78 @@
 # compression that makes the student >= 12x smaller than the teacher),
 # HOOI (10 refinement iterations), RUNS (5),
 # STUDENT_CHANNELS, FAST_CHANNELS (8 16 16 32 32 32 64 64 64 128; empty for
-# none), WORK (runs/compress-table), TEACHER_CACHE_DIR
-# (runs/teacher-cache: the teacher's targets, about 8 GB).
+# none), WORK (runs/compress-table, runs/compress-table-handwritten),
+# TEACHER_CACHE_DIR (runs/teacher-cache, runs/handwriting/teacher-cache: the
+# teacher's targets, several GB).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
-teacher=${1:-$root/models/teacher-printed.ocrm}
-work=${WORK:-$root/runs/compress-table}
-data=${TEACHER_DATA:-$root/runs/teacher/data}
+uw3=$root/../shared/data/uw3-dev
+table=${TABLE:-printed}
+case $table in
+  printed)
+    teacher=${1:-$root/models/teacher-printed.ocrm}
+    work=${WORK:-$root/runs/compress-table}
+    data=${TEACHER_DATA:-$root/runs/teacher/data}
+    # The teacher's rendered sets: rendered here when the default place is empty.
+    if [[ ! -d $data/train && -z ${TEACHER_DATA:-} ]]; then
+      "$root/scripts/render-teacher-data.sh"
+    fi
+    [[ -d $data/train ]] || { echo "no rendered data in $data (scripts/render-teacher-data.sh renders it)" >&2; exit 1; }
+    train_sets=("$data/train") val_sets=("$data/val") test_sets=("$data/test")
+    [[ -d $uw3 ]] && test_sets+=("$uw3")
+    timing_sets=("$data/test")
+    cache=${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}
+    out=$root/benchmarks/results/compress.md
+    report=$root/benchmarks/results/compress-report.html
+    title="the printed-English teacher"
+    default_criteria="lstm-guided l2 kl ctc" default_lrs="3e-4 1e-3 3e-3 1e-2 3e-2 1e-1"
+    default_seeds="1 2" default_long="lstm-guided l2" default_fast="8 16 16 32 32 32 64 64 64 128"
+    ;;
+  handwritten)
+    teacher=${1:-$root/models/teacher-handwritten.ocrm}
+    work=${WORK:-$root/runs/compress-table-handwritten}
+    data=${HANDWRITING_WORK_DIR:-$root/runs/handwriting}/data
+    "$root/scripts/make-handwriting-data.sh"
+    train_sets=("$data/digits/train" "$data/fonts/train") val_sets=("$data/digits/val" "$data/fonts/val")
+    test_sets=("$data/digits/test" "$data/fonts/test") timing_sets=("${test_sets[@]}")
+    cache=${TEACHER_CACHE_DIR:-${HANDWRITING_WORK_DIR:-$root/runs/handwriting}/teacher-cache}
+    out=$root/benchmarks/results/compress-handwritten.md
+    report=$root/benchmarks/results/compress-handwritten-report.html
+    title="the handwriting teacher"
+    default_criteria="lstm-guided l2" default_lrs="1e-2 3e-2 1e-1"
+    default_seeds="1" default_long="" default_fast=""
+    ;;
+  *)
+    echo "run_compress_table: TABLE is printed or handwritten, not '$table'" >&2
+    exit 2
+    ;;
+esac
 # The bundled compact model's CNN (scripts/train-compact.sh).
 read -r -a channels <<< "${STUDENT_CHANNELS:-8 16 32 32 64 64 128 96 128 128}"
 # Its last width (128) must stay: it feeds the teacher's DBLSTM.
-read -r -a fast_channels <<< "${FAST_CHANNELS-8 16 16 32 32 32 64 64 64 128}"
-read -r -a criteria <<< "${CRITERIA:-lstm-guided l2 kl ctc}"
-read -r -a sweep_lrs <<< "${SWEEP_LRS:-3e-4 1e-3 3e-3 1e-2 3e-2 1e-1}"
-read -r -a seeds <<< "${SEEDS:-1 2}"
+read -r -a fast_channels <<< "${FAST_CHANNELS-$default_fast}"
+read -r -a criteria <<< "${CRITERIA:-$default_criteria}"
+read -r -a sweep_lrs <<< "${SWEEP_LRS:-$default_lrs}"
+read -r -a seeds <<< "${SEEDS:-$default_seeds}"
 sweep_iterations=${SWEEP_ITERATIONS:-1000}
 ts_iterations=${TS_ITERATIONS:-6000}
-read -r -a long_criteria <<< "${LONG_CRITERIA-lstm-guided l2}"
+read -r -a long_criteria <<< "${LONG_CRITERIA-$default_long}"
 long_iterations=${LONG_ITERATIONS:-24000}
 read -r -a long_seeds <<< "${LONG_SEEDS:-${seeds[*]}}"
 ft_iterations=${FT_ITERATIONS:-4000}
 ranks=${RANKS:-budget:params=0.75}
 hooi=${HOOI:-10}
 threads=$(nproc)
-uw3=$root/../shared/data/uw3-dev
-out=$root/benchmarks/results/compress.md
 
-[[ -f $teacher ]] || { echo "no teacher at $teacher (scripts/train-teacher.sh makes it)" >&2; exit 1; }
-# The teacher's rendered sets: rendered here when the default place is empty.
-if [[ ! -d $data/train && -z ${TEACHER_DATA:-} ]]; then
-  "$root/scripts/render-teacher-data.sh"
-fi
-[[ -d $data/train ]] || { echo "no rendered data in $data (scripts/render-teacher-data.sh renders it)" >&2; exit 1; }
+[[ -f $teacher ]] || { echo "no teacher at $teacher (scripts/train-teacher.sh or scripts/train-teacher-handwritten.sh makes it)" >&2; exit 1; }
 "$root/scripts/build.sh" > /dev/null
-eval_sets=("$data/test")
-[[ -d $uw3 ]] && eval_sets+=("$uw3")
+eval_sets=("${test_sets[@]}")
 
 # The teacher's targets of every training line are computed once, by
 # whichever run meets the line first, and kept on disk for every later run.
-common=(--teacher "$teacher" --train "$data/train" --val "$data/val" --max-val-lines 500
-        --no-augment --teacher-cache-mb 6144
-        --teacher-cache-dir "${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}" -t "$threads" -q)
+common=(--teacher "$teacher" --train "${train_sets[@]}" --val "${val_sets[@]}" --max-val-lines 500
+        --no-augment --teacher-cache-mb 6144 --teacher-cache-dir "$cache" -t "$threads" -q)
 run() {  # name, extra args
   local name=$1; shift
   local resume=()
@@ -169,7 +213,11 @@ paths=("$teacher" "$work/$first/student-ts.ocrm" "$work/lstm-guided+tucker+ft/st
 if ((${#fast_channels[@]})); then
   names+=(fast-student) paths+=("$work/lstm-guided-fast-s${seeds[0]}/student-ts.ocrm")
 fi
-find "$data/test" -name '*.png' | sort | awk 'NR <= 200' > "$work/timing-lines.txt"
+# 200 lines, shared equally by the timing sets.
+: > "$work/timing-lines.txt"
+for set in "${timing_sets[@]}"; do
+  find "$set" -name '*.png' | sort | awk -v n=$((200 / ${#timing_sets[@]})) 'NR <= n' >> "$work/timing-lines.txt"
+done
 "$build/benchmarks/bench_runtime" --model "$teacher" --export-lines "$work/timing-lines.bin" \
   "@$work/timing-lines.txt" > /dev/null
 : > "$work/speed.jsonl"
@@ -188,25 +236,43 @@ for i in "${!names[@]}"; do
   echo "{\"model\": \"${names[$i]}\", \"parameters\": $params, \"gflops\": $gflops}" >> "$work/size.jsonl"
 done
 
+# Peers on the test sets in the same run: Tesseract 5 (--psm 7), for the
+# digit strings with digits and separators whitelisted, as a user reading
+# amounts and dates would set it.
+peer_args=() report_peers=()
+if command -v tesseract > /dev/null; then
+  peer_sets=() tesseract_options=()
+  case $table in
+    printed) [[ -d $uw3 ]] && peer_sets=("uw3-dev=$uw3") ;;
+    handwritten)
+      peer_sets=("digits/test=$data/digits/test")
+      tesseract_options=(--tesseract-whitelist "0123456789 .,-/")
+      ;;
+  esac
+  for spec in "${peer_sets[@]}"; do
+    name=${spec%%=*} dir=${spec#*=}
+    file=$work/tesseract-${name//\//-}.jsonl
+    /usr/bin/python3 "$root/benchmarks/peers/ocr_level.py" "$dir" --tesseract \
+      "${tesseract_options[@]}" --runs 1 > "$file"
+    peer_args+=(--peer "$name=$file") report_peers+=(--peers "$name=$file")
+  done
+fi
+
 lrs=""
 fast_args=()
 ((${#fast_channels[@]} == 0)) || fast_args=(--fast "lstm-guided-fast-s${seeds[0]}" --fast-channels "${fast_channels[*]}")
 for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
 python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
-  --criteria "${criteria[@]}" --seeds "${seeds[@]}" --sweep "${sweep_lrs[*]} x $sweep_iterations" \
-  --ts-iterations "$ts_iterations" --long-criteria "${long_criteria[@]}" \
-  --long-iterations "$long_iterations" --long-seeds "${long_seeds[@]}" "${fast_args[@]}" --ft-iterations "$ft_iterations" --ranks "$ranks" --hooi "$hooi" --runs "$runs"
+  --title "$title" --criteria "${criteria[@]}" --seeds "${seeds[@]}" \
+  --sweep "${sweep_lrs[*]} x $sweep_iterations" --ts-iterations "$ts_iterations" \
+  --long-criteria "${long_criteria[@]}" --long-iterations "$long_iterations" \
+  --long-seeds "${long_seeds[@]}" "${fast_args[@]}" --ft-iterations "$ft_iterations" \
+  --ranks "$ranks" --hooi "$hooi" --runs "$runs" "${peer_args[@]}"
 
 # The report with plots (one HTML file): every row against size and speed,
-# the Tucker run's spectra and every stage's curves, Tesseract on uw3-dev.
-peers=()
-if [[ -d $uw3 ]] && command -v tesseract > /dev/null; then
-  /usr/bin/python3 "$root/benchmarks/peers/ocr_level.py" "$uw3" --tesseract --runs 1 \
-    > "$work/tesseract-uw3.jsonl"
-  peers=(--peers "uw3-dev=$work/tesseract-uw3.jsonl")
-fi
+# the Tucker run's spectra and every stage's curves, the peers.
 fast_runs=()
 ((${#fast_channels[@]} == 0)) || fast_runs=("$work/lstm-guided-fast-s${seeds[0]}")
-/usr/bin/python3 "$root/scripts/compress-report.py" -o "$root/benchmarks/results/compress-report.html" \
-  --table "$work/table.json" "${peers[@]}" "$work/$first" "$work/lstm-guided+tucker+ft" \
-  "$work/lstm-guided+ctc-ft" "${fast_runs[@]}"
+/usr/bin/python3 "$root/scripts/compress-report.py" -o "$report" \
+  --title "ocrcore compression report: $title" --table "$work/table.json" "${report_peers[@]}" \
+  "$work/$first" "$work/lstm-guided+tucker+ft" "$work/lstm-guided+ctc-ft" "${fast_runs[@]}"
