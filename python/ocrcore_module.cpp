@@ -205,7 +205,7 @@ class PyRecognizer {
                const std::string& isa, const std::string& conv_precision,
                const std::string& lstm_precision, const std::string& conv_algorithm,
                const std::string& tucker, std::optional<int> batch_size,
-               std::int64_t max_image_pixels)
+               std::int64_t max_image_pixels, const std::string& orientation)
       : model_(model.model) {
     if (!model_) throw Error("model: not loaded");
     ocrcore::RecognizerOptions o;
@@ -241,6 +241,7 @@ class PyRecognizer {
     ocrcore::resolve_isa(o.isa);  // a path this CPU lacks is refused now
     o.conv_algorithm = ocrcore::parse_conv_algorithm(conv_algorithm);
     o.tucker = ocrcore::parse_tucker_execution(tucker);
+    o.orientation = ocrcore::parse_orientation(orientation);
     // "auto": the library's default for this model, as in ocr-infer.
     o.conv_precision = conv_precision == "auto"
                            ? ocrcore::default_conv_precision(*model_, o.backend, o.isa)
@@ -411,23 +412,28 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<ocrcore::LineResult>(m, "LineResult",
                                   "What a line reads as: text, confidence (P(text | image) under "
-                                  "the CTC model, 0 to 1) and chars, one CharResult per "
-                                  "character.")
+                                  "the CTC model, 0 to 1), chars, one CharResult per "
+                                  "character, and rotation: the degrees (0, 90, 180 or 270) "
+                                  "the image was turned clockwise to read it (the chars' "
+                                  "columns are the turned image's).")
       .def_readonly("text", &ocrcore::LineResult::text)
       .def_readonly("confidence", &ocrcore::LineResult::confidence)
       .def_readonly("chars", &ocrcore::LineResult::chars)
+      .def_readonly("rotation", &ocrcore::LineResult::rotation)
       .def("__repr__",
            [](const ocrcore::LineResult& r) {
              return "LineResult(" + repr_text(r.text) +
-                    ", confidence=" + format_confidence(r.confidence) + ")";
+                    ", confidence=" + format_confidence(r.confidence) +
+                    (r.rotation ? ", rotation=" + std::to_string(r.rotation) : std::string()) + ")";
            })
       .def(py::pickle(
           [](const ocrcore::LineResult& r) {
-            return py::make_tuple(r.text, r.confidence, r.chars);
+            return py::make_tuple(r.text, r.confidence, r.chars, r.rotation);
           },
           [](const py::tuple& t) {
             return ocrcore::LineResult{t[0].cast<std::string>(), t[1].cast<float>(),
-                                       t[2].cast<std::vector<ocrcore::CharResult>>()};
+                                       t[2].cast<std::vector<ocrcore::CharResult>>(),
+                                       t[3].cast<int>()};
           }));
 
   py::class_<ModelHandle>(m, "Model",
@@ -510,21 +516,27 @@ PYBIND11_MODULE(_core, m) {
       "Recognizer(model, *, decoder=None, beam_width=10, lm=None, lm_weight=None,\n"
       "           lm_bonus=None, lm_prune=None, threads=1, backend='onednn', isa='auto',\n"
       "           conv_precision='auto', lstm_precision='auto', conv_algorithm='auto',\n"
-      "           tucker='auto', batch_size=None, max_image_pixels=...)\n\n"
+      "           tucker='auto', batch_size=None, max_image_pixels=...,\n"
+      "           orientation='auto')\n\n"
       "model: an ocrcore.Model. decoder: 'greedy' (best path, the default) or 'beam'. lm: a "
       "character\n"
       "language model (path or ocrcore.LanguageModel) for the beam decoder; giving one selects\n"
       "it, with the weight and bonus the model records (ocr-lm tune) unless lm_weight and\n"
       "lm_bonus are given. threads: threads of one call (keep 1 when Python threads or\n"
       "processes already use every core). Precisions 'auto': int8 where the CPU has AVX-512\n"
-      "VNNI, as ocr-infer. batch_size: lines per batch in read_many (default: threads).\n\n"
+      "VNNI, as ocr-infer. batch_size: lines per batch in read_many (default: threads).\n"
+      "orientation: 'auto' reads a line the network doubts turned as well (a quarter turn\n"
+      "either way when the image is taller than wide, else a half turn) and keeps the turned\n"
+      "reading when the network is sure of it (LineResult.rotation); 'upright' reads every\n"
+      "line as given.\n\n"
       "Reading releases the GIL: give each Python thread its own Recognizer (they may share\n"
       "one Model) and they run in parallel. A Recognizer used from two threads at once runs\n"
       "one call at a time.")
       .def(py::init<const ModelHandle&, const std::optional<std::string>&, int, const py::object&,
                     std::optional<float>, std::optional<float>, std::optional<float>, int,
                     const std::string&, const std::string&, const std::string&, const std::string&,
-                    const std::string&, const std::string&, std::optional<int>, std::int64_t>(),
+                    const std::string&, const std::string&, std::optional<int>, std::int64_t,
+                    const std::string&>(),
            py::arg("model"), py::kw_only(), py::arg("decoder") = py::none(),
            py::arg("beam_width") = 10, py::arg("lm") = py::none(),
            py::arg("lm_weight") = py::none(), py::arg("lm_bonus") = py::none(),
@@ -532,7 +544,8 @@ PYBIND11_MODULE(_core, m) {
            py::arg("isa") = "auto", py::arg("conv_precision") = "auto",
            py::arg("lstm_precision") = "auto", py::arg("conv_algorithm") = "auto",
            py::arg("tucker") = "auto", py::arg("batch_size") = py::none(),
-           py::arg("max_image_pixels") = ocrcore::kDefaultMaxImagePixels)
+           py::arg("max_image_pixels") = ocrcore::kDefaultMaxImagePixels,
+           py::arg("orientation") = "auto")
       .def("read", &PyRecognizer::read, py::arg("image"),
            "read(image) -> LineResult\n\n"
            "Recognises one line. image: a path (str or os.PathLike), a (path, page) pair for a\n"

@@ -45,7 +45,7 @@ std::string path_and_text(const std::string& tsv) {
   std::istringstream in(tsv);
   std::string line, out;
   while (std::getline(in, line))
-    out += line.substr(0, line.rfind('\t')) + "\n";
+    out += line.substr(0, line.find('\t', line.find('\t') + 1)) + "\n";
   return out;
 }
 

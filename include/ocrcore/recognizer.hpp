@@ -41,6 +41,8 @@ struct RecognizerOptions {
   TuckerExecution tucker = TuckerExecution::automatic;
   Precision lstm_precision = Precision::fp32;
   Precision conv_precision = Precision::fp32;
+  // Lines turned by 90, 180 or 270 degrees read upright (see Orientation).
+  Orientation orientation = Orientation::automatic;
 };
 
 // "auto", "direct", "winograd"; throws Error naming the accepted values.
@@ -49,6 +51,8 @@ OCRCORE_API ConvAlgorithm parse_conv_algorithm(std::string_view name);
 OCRCORE_API TuckerExecution parse_tucker_execution(std::string_view name);
 // "fp32", "int8", "bf16"; throws Error naming the accepted values.
 OCRCORE_API Precision parse_precision(std::string_view name);
+// "auto", "upright"; throws Error naming the accepted values.
+OCRCORE_API Orientation parse_orientation(std::string_view name);
 // Whether this CPU runs bf16 convolutions (AVX-512 BF16).
 OCRCORE_API bool bf16_conv_supported();
 // Whether this CPU runs the int8 LSTM step on the instruction set `isa`
@@ -162,6 +166,14 @@ class OCRCORE_API Recognizer {
   OCRCORE_LOCAL std::vector<LineOutcome> recognize_each_on(detail::Engine& engine,
                                                            std::span<const ImageView> images,
                                                            int batch_size) const;
+  // recognize_each_on without reading doubted lines turned.
+  OCRCORE_LOCAL std::vector<LineOutcome> read_as_given_on(detail::Engine& engine,
+                                                          std::span<const ImageView> images,
+                                                          int batch_size) const;
+  // Orientation::automatic: the doubted lines of `outcomes` read turned, and
+  // the turned reading kept where the network is sure of it.
+  OCRCORE_LOCAL void read_turned_on(detail::Engine& engine, std::span<const ImageView> images,
+                                    std::vector<LineOutcome>& outcomes, int batch_size) const;
   OCRCORE_LOCAL std::vector<LineOutcome> read_files_on(detail::Engine& engine,
                                                        std::span<const ImageFile> files,
                                                        int batch_size,

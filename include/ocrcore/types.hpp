@@ -48,6 +48,15 @@ enum class TuckerExecution { automatic, chain, composed };
 // What each costs in accuracy is measured in README.md (Benchmarks).
 enum class Precision { fp32, int8, bf16 };
 
+// Lines that are not upright (turned by 90, 180 or 270 degrees: a rotated
+// table header, a figure label, a page scanned upside down). automatic: a
+// line whose reading the network doubts (its characters' mean confidence
+// below 0.93) is read turned as well, by a quarter turn either way when the
+// image is taller than wide, else by a half turn, and the turned reading is
+// kept when the network is sure of it (LineResult::rotation says which
+// turn); upright: every line is read as given.
+enum class Orientation { automatic, upright };
+
 // Per-frame log-posteriors of one line: frames x classes, row-major.
 struct LogProbs {
   int frames = 0;
@@ -69,6 +78,9 @@ struct LineResult {
   std::string text;
   float confidence = 0.0f;  // P(text | image) under the CTC model
   std::vector<CharResult> chars;
+  // Degrees (0, 90, 180 or 270) the image was turned clockwise to read it
+  // (Orientation::automatic); the characters' columns are the turned image's.
+  int rotation = 0;
 };
 
 }  // namespace ocrcore

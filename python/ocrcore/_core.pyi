@@ -31,6 +31,8 @@ class LineResult:
     def confidence(self) -> float: ...
     @property
     def chars(self) -> List[CharResult]: ...
+    @property
+    def rotation(self) -> int: ...
 
 class Model:
     @staticmethod
@@ -82,6 +84,7 @@ class Recognizer:
         tucker: str = "auto",
         batch_size: Optional[int] = None,
         max_image_pixels: int = ...,
+        orientation: str = "auto",
     ) -> None: ...
     def read(self, image: Image) -> LineResult: ...
     def read_many(

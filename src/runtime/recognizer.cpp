@@ -13,6 +13,7 @@
 #include "ocrcore/ctc.hpp"
 #include "ocrcore/error.hpp"
 #include "runtime/engines/engine.hpp"
+#include "runtime/image/orientation.hpp"
 #include "runtime/kernels/kernels.hpp"
 #include "runtime/model/model_access.hpp"
 
@@ -141,6 +142,12 @@ ConvAlgorithm parse_conv_algorithm(std::string_view name) {
               "'");
 }
 
+Orientation parse_orientation(std::string_view name) {
+  if (name == "auto") return Orientation::automatic;
+  if (name == "upright") return Orientation::upright;
+  throw Error("orientation must be auto or upright, not '" + std::string(name) + "'");
+}
+
 TuckerExecution parse_tucker_execution(std::string_view name) {
   if (name == "auto") return TuckerExecution::automatic;
   if (name == "chain") return TuckerExecution::chain;
@@ -227,12 +234,18 @@ std::vector<LineResult> Recognizer::recognize(std::span<const ImageView> images)
     }
   }
   auto log_probs = forward(lines);
-  std::vector<LineResult> out;
-  out.reserve(lines.size());
+  std::vector<LineOutcome> outcomes(lines.size());
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    out.push_back(decode(log_probs[i], lines[i].scale_x, lines[i].offset_x));
-    clamp_boxes(out.back(), images[i].width);
+    outcomes[i].result = decode(log_probs[i], lines[i].scale_x, lines[i].offset_x);
+    clamp_boxes(*outcomes[i].result, images[i].width);
   }
+  if (options_.orientation == Orientation::automatic)
+    read_turned_on(*engine_->backend, images, outcomes,
+                   std::max(1, static_cast<int>(images.size())));
+  std::vector<LineResult> out;
+  out.reserve(outcomes.size());
+  for (auto& o : outcomes)
+    out.push_back(std::move(*o.result));
   return out;
 }
 
@@ -246,6 +259,44 @@ std::vector<LineOutcome> Recognizer::recognize_each(std::span<const ImageView> i
 std::vector<LineOutcome> Recognizer::recognize_each_on(detail::Engine& engine,
                                                        std::span<const ImageView> images,
                                                        int batch_size) const {
+  std::vector<LineOutcome> out = read_as_given_on(engine, images, batch_size);
+  if (options_.orientation == Orientation::automatic)
+    read_turned_on(engine, images, out, batch_size);
+  return out;
+}
+
+void Recognizer::read_turned_on(detail::Engine& engine, std::span<const ImageView> images,
+                                std::vector<LineOutcome>& outcomes, int batch_size) const {
+  // Each doubted line turned as it may need (usually none: a few in a hundred
+  // upright lines), read like any other; a turned image that cannot be read
+  // leaves the line as it was read.
+  std::vector<std::size_t> line;
+  std::vector<int> turn;
+  std::vector<Image> turned;
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    if (!outcomes[i].result) continue;
+    for (int degrees : detail::turns_to_try(images[i], *outcomes[i].result)) {
+      line.push_back(i);
+      turn.push_back(degrees);
+      turned.push_back(detail::rotate_image(images[i], degrees));
+    }
+  }
+  if (turned.empty()) return;
+  const std::vector<ImageView> views(turned.begin(), turned.end());
+  auto readings = read_as_given_on(engine, views, batch_size);
+  for (std::size_t k = 0; k < readings.size(); ++k) {
+    if (!readings[k].result) continue;
+    LineResult& current = *outcomes[line[k]].result;
+    if (detail::better_reading(*readings[k].result, current)) {
+      current = std::move(*readings[k].result);
+      current.rotation = turn[k];
+    }
+  }
+}
+
+std::vector<LineOutcome> Recognizer::read_as_given_on(detail::Engine& engine,
+                                                      std::span<const ImageView> images,
+                                                      int batch_size) const {
   std::vector<LineOutcome> out(images.size());
   std::vector<LineTensor> lines(images.size());
   std::vector<std::size_t> order;  // lines that normalised, widest first

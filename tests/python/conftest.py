@@ -30,7 +30,7 @@ def ocr_infer_jsonl(inputs: List[str], *options: str) -> List[Dict]:
 
 
 def ocr_infer_tsv(inputs: List[str], *options: str) -> List[List[str]]:
-    """ocr-infer's results as rows of path, text, confidence (%.4f)."""
+    """ocr-infer's results as rows of path, text, confidence (%.4f), rotation."""
     done = subprocess.run(
         [OCR_INFER, "-q", "--format", "tsv", *options, *inputs],
         check=True, capture_output=True, text=True,

@@ -18,12 +18,17 @@ class DaskProcesses:
         scheduler_file = directory / "scheduler.json"
         self._start("scheduler", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                     "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file))
+        # The scheduler creates its file and then writes it: wait for the whole of it.
         deadline = time.monotonic() + 60
-        while not scheduler_file.exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the scheduler did not start (see {directory}/scheduler.log)")
-            time.sleep(0.05)
-        self.address = json.loads(scheduler_file.read_text())["address"]
+        while True:
+            try:
+                self.address = json.loads(scheduler_file.read_text())["address"]
+                break
+            except (FileNotFoundError, json.JSONDecodeError, KeyError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"the scheduler did not start (see {directory}/scheduler.log)") from None
+                time.sleep(0.05)
 
     def _start(self, name: str, module: str, *args: str) -> None:
         with open(self.directory / f"{name}.log", "w") as log:

@@ -160,6 +160,7 @@ def test_models_and_settings_errors(tmp_path):
         ({"beam_width": 0}, "beam_width"),
         ({"conv_precision": "fp16"}, "fp16"),
         ({"backend": "gpu"}, "backend"),
+        ({"orientation": "sideways"}, "orientation"),
         ({"decoder": "greedy", "lm": SOURCE_DIR / "models/printed-english.ocrlm"}, "lm"),
         ({"lm": tmp_path / "none.ocrlm"}, "none.ocrlm"),
     ):
@@ -184,6 +185,21 @@ def test_results_pickle_and_print(reader):
     assert again.text == result.text and again.confidence == result.confidence
     assert [c.x_begin for c in again.chars] == [c.x_begin for c in result.chars]
     assert result.text in repr(result)
+
+
+def test_turned_lines_read_upright(model, reader):
+    upright = reader.read(SAMPLE_PATHS[0])
+    assert upright.rotation == 0
+    as_given = ocrcore.Recognizer(model, orientation="upright")
+    # The line turned clockwise by 90 (numpy): turned back by 270 and read as upright.
+    for turns, rotation in ((1, 90), (2, 180), (3, 270)):
+        turned = np.ascontiguousarray(np.rot90(grey(SAMPLE_PATHS[0]), k=-turns))
+        result = reader.read(turned)
+        assert (result.text, result.rotation) == (upright.text, (360 - rotation) % 360)
+        assert as_given.read(turned).rotation == 0
+    again = pickle.loads(pickle.dumps(result))
+    assert again.rotation == result.rotation == 90
+    assert "rotation=90" in repr(result)
 
 
 def test_help_shows_usage():

@@ -32,7 +32,7 @@ def cluster(tmp_path_factory):
 def read_tsv(path: Path):
     with open(path, newline="") as f:
         rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    assert rows[0] == ["path", "text", "confidence", "error"]
+    assert rows[0] == ["path", "text", "confidence", "rotation", "error"]
     return rows[1:]
 
 
@@ -41,8 +41,8 @@ def check_rows_match(rows, expected):
     assert [r[0] for r in rows] == [e[0] for e in expected]
     assert len({r[0] for r in rows}) == len(rows)
     for row, line in zip(rows, expected):
-        assert row[3] == "", row
-        assert row[1:3] == line[1:3], (row, line)
+        assert row[4] == "", row
+        assert row[1:4] == line[1:4], (row, line)
 
 
 def test_cluster_reads_as_ocr_infer(cluster, rendered_lines, tmp_path):
@@ -84,7 +84,7 @@ def test_failed_lines_are_reported_and_the_rest_read(cluster, rendered_lines, tm
     assert "broken.png" in done.stderr
     rows = read_tsv(out)
     assert len(rows) == 21
-    assert rows[10][0] == str(broken) and "broken.png" in rows[10][3]
+    assert rows[10][0] == str(broken) and "broken.png" in rows[10][4]
     expected = ocr_infer_tsv(good, "-t", "2")
     check_rows_match(rows[:10] + rows[11:], expected)
 

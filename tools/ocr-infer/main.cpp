@@ -54,6 +54,7 @@ struct Options {
   std::string tucker = env_or("OCRCORE_TUCKER", "auto");
   std::string lstm_precision = env_or("OCRCORE_LSTM_PRECISION", "auto");
   std::string conv_precision = env_or("OCRCORE_CONV_PRECISION", "auto");
+  std::string orientation = "auto";
   std::string format = "text";
   std::string output;
   bool quiet = false;
@@ -94,9 +95,12 @@ std::string format_line(const std::string& format, const ocrcore::LineSource& sr
   if (format == "tsv") {
     char conf[32];
     std::snprintf(conf, sizeof conf, "%.4f", r.confidence);
-    return src.name() + "\t" + r.text + "\t" + conf + "\n";
+    return src.name() + "\t" + r.text + "\t" + conf + "\t" + std::to_string(r.rotation) + "\n";
   }
-  nlohmann::json j = {{"path", src.name()}, {"text", r.text}, {"confidence", r.confidence}};
+  nlohmann::json j = {{"path", src.name()},
+                      {"text", r.text},
+                      {"confidence", r.confidence},
+                      {"rotation", r.rotation}};
   auto& chars = j["chars"] = nlohmann::json::array();
   for (const auto& c : r.chars)
     chars.push_back({{"text", c.text},
@@ -155,6 +159,7 @@ int run(const Options& opt) {
     ocrcore::resolve_isa(ropt.isa);  // a path this CPU lacks is a usage error
     ropt.conv_algorithm = ocrcore::parse_conv_algorithm(opt.conv);
     ropt.tucker = ocrcore::parse_tucker_execution(opt.tucker);
+    ropt.orientation = ocrcore::parse_orientation(opt.orientation);
     // auto: the library's default for this model (int8 where it runs on
     // VNNI; bf16 convolutions for a model stored in bf16).
     ropt.lstm_precision = opt.lstm_precision == "auto"
@@ -356,7 +361,15 @@ int tool_main(int argc, char** argv) {
                  "closer to fp32), or auto (bf16 for a model stored in bf16 where the CPU has "
                  "it, else as for --lstm-precision); default $OCRCORE_CONV_PRECISION, else auto")
       ->capture_default_str();
-  app.add_option("--format", opt.format, "Output format")
+  app.add_option("--orientation", opt.orientation,
+                 "auto: a line the network doubts is also read turned (a quarter turn either way "
+                 "when taller than wide, else a half turn) and read turned when the network is "
+                 "sure of that (tsv and jsonl give the turn); upright: every line as given")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "upright"}));
+  app.add_option("--format", opt.format,
+                 "Output format: text (one line each), tsv (path, text, confidence, rotation in "
+                 "degrees clockwise), jsonl")
       ->capture_default_str()
       ->check(CLI::IsMember({"text", "tsv", "jsonl"}));
   app.add_option("-o,--output", opt.output, "Write results to this file instead of stdout");

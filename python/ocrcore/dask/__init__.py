@@ -7,7 +7,7 @@
 
     client = Client("tcp://scheduler:8786")
     rows = ocrcore.dask.read_lines(paths, client=client)   # a dask.bag.Bag of dicts
-    df = rows.to_dataframe()                               # path, text, confidence, error
+    df = rows.to_dataframe()                   # path, text, confidence, rotation, error
 
 Workers receive paths, never pixels: the images must be readable at the same path
 on every worker (a shared file system, or the same copy on each). Each worker
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The fields of each row ``read_lines`` yields.
-ROW_FIELDS = ("path", "text", "confidence", "error")
+ROW_FIELDS = ("path", "text", "confidence", "rotation", "error")
 
 #: Lines per task when the cluster's size is unknown. A task then takes about a
 #: third of a second on one core with the compact model (~750 lines/s), so its
@@ -117,11 +117,11 @@ def _read_partition(
     rows = []
     for (name, _, _), result in zip(lines, reader.read_many(images, return_errors=True)):
         if isinstance(result, ocrcore.Error):
-            rows.append({"path": name, "text": "", "confidence": math.nan, "error": str(result)})
+            rows.append({"path": name, "text": "", "confidence": math.nan, "rotation": 0,
+                         "error": str(result)})
         else:
-            rows.append(
-                {"path": name, "text": result.text, "confidence": result.confidence, "error": None}
-            )
+            rows.append({"path": name, "text": result.text, "confidence": result.confidence,
+                         "rotation": result.rotation, "error": None})
     return rows
 
 
@@ -163,8 +163,9 @@ def read_lines(
     paths: line images (str or os.PathLike, as the workers see them; relative paths are
     made absolute against this process's directory), or (path, page) pairs for pages of
     multi-page TIFFs. Rows come in input order, each a dict with ``path`` (as given),
-    ``text``, ``confidence`` and ``error`` (None, or why the line could not be read: the
-    rest are read regardless).
+    ``text``, ``confidence``, ``rotation`` (degrees the image was turned clockwise to read
+    it: 0, 90, 180 or 270) and ``error`` (None, or why the line could not be read: the rest
+    are read regardless).
 
     model: a model file every worker can read (None: the bundled default model on each
     worker); an ocrcore.Model stands for its file. lm: a language model file for the beam

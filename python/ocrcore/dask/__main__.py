@@ -2,7 +2,7 @@
 
 Without --scheduler a local cluster runs on this machine (one worker process per
 core, one thread each); with it, the cluster given does the work. Rows are written
-in input order, one per input line (path, text, confidence, error), atomically when
+in input order, one per input line (path, text, confidence, rotation, error), atomically when
 the output is a file. Exit status: 0 when every line was read, 1 when some could not
 be (each is reported and has its row) or the job failed, 2 for a usage error.
 """
@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Read text-line images with ocrcore on a Dask cluster: one TSV row "
-        "(path, text, confidence, error) per input line, in input order.",
+        "(path, text, confidence, rotation, error) per input line, in input order.",
     )
     parser.add_argument("inputs", nargs="+", help="images, directories, @list files or -")
     parser.add_argument(
@@ -99,8 +99,9 @@ def _row(row: Dict[str, Any]) -> str:
         return text.replace("\t", " ").replace("\n", " ").replace("\r", " ")
 
     if row["error"] is not None:
-        return f"{clean(row['path'])}\t\t\t{clean(row['error'])}\n"
-    return f"{clean(row['path'])}\t{clean(row['text'])}\t{row['confidence']:.4f}\t\n"
+        return f"{clean(row['path'])}\t\t\t\t{clean(row['error'])}\n"
+    return (f"{clean(row['path'])}\t{clean(row['text'])}\t{row['confidence']:.4f}\t"
+            f"{row['rotation']}\t\n")
 
 
 def _connect(args: argparse.Namespace):
@@ -143,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
         # Opened before any work: a path that cannot be written fails at once.
         output = _core.OutputFile(args.output)
         log = _JsonLog(args.log)
-        output.write("path\ttext\tconfidence\terror\n")
+        output.write("path\ttext\tconfidence\trotation\terror\n")
     except (ocrcore.Error, OSError) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
         return EXIT_SOME_FAILED
