@@ -17,7 +17,8 @@
 # the run's checkpoint; STOP_AT=N stops with a checkpoint at iteration N.
 #
 #   scripts/train-teacher-handwritten.sh                           # stage a, 3,000 steps
-#   STAGE=b ITERATIONS=4500 scripts/train-teacher-handwritten.sh  # stage b
+#   STAGE=b ITERATIONS=8000 scripts/train-teacher-handwritten.sh  # stage b
+#   STAGE=c ITERATIONS=12000 scripts/train-teacher-handwritten.sh # stage c (the bundled teacher)
 #   TRAIN_LINES=2000 ITERATIONS=100 scripts/train-teacher-handwritten.sh  # smoke run
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
