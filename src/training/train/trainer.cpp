@@ -334,27 +334,6 @@ bool Trainer::run(const std::atomic<bool>& stop,
   }
   data::LoaderSettings ls;
   ls.widths = widths;
-  if (widths == data::BatchWidths::premeasured) {
-    // Each rank measures its share of the lines; the sum is every line's
-    // width, the same on every rank, so all plan the same global batches.
-    const auto start = std::chrono::steady_clock::now();
-    const int threads = std::max(s_.threads, s_.loader_threads);
-    say("measuring the widths of " + std::to_string(train_lines.size()) +
-        " training lines before training" +
-        (team.size() > 1 ? " (each rank its share)" : std::string()));
-    const std::vector<int> mine =
-        data::measure_widths(train_lines, s_.preprocessing, team.rank(), team.size(), threads);
-    std::vector<double> sum(mine.begin(), mine.end());
-    team.sum(sum);
-    auto all = std::make_shared<std::vector<int>>(sum.size());
-    std::transform(sum.begin(), sum.end(), all->begin(),
-                   [](double w) { return static_cast<int>(std::lround(w)); });
-    ls.line_widths = std::move(all);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    write_log({{"event", "widths_measured"}, {"lines", sum.size()}, {"seconds", seconds}});
-    say("widths measured in " + std::to_string(std::lround(seconds)) + " s");
-  }
   ls.batch_size = s_.batch_size;
   ls.seed = s_.seed;
   ls.augment = s_.augment;
@@ -376,6 +355,28 @@ bool Trainer::run(const std::atomic<bool>& stop,
         throw Error("rank " + std::to_string(r) +
                     " reads a different training set than rank 0 (the data must be the same "
                     "on every host)");
+  }
+  if (widths == data::BatchWidths::premeasured) {
+    // Each rank measures its share of the lines; the sum is every line's
+    // width, the same on every rank, so all plan the same global batches.
+    // (After the digest check: the sum needs the same lines on every rank.)
+    const auto start = std::chrono::steady_clock::now();
+    const int threads = std::max(s_.threads, s_.loader_threads);
+    say("measuring the widths of " + std::to_string(train_lines.size()) +
+        " training lines before training" +
+        (team.size() > 1 ? " (each rank its share)" : std::string()));
+    const std::vector<int> mine =
+        data::measure_widths(train_lines, s_.preprocessing, team.rank(), team.size(), threads);
+    std::vector<double> sum(mine.begin(), mine.end());
+    team.sum(sum);
+    auto all = std::make_shared<std::vector<int>>(sum.size());
+    std::transform(sum.begin(), sum.end(), all->begin(),
+                   [](double w) { return static_cast<int>(std::lround(w)); });
+    ls.line_widths = std::move(all);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    write_log({{"event", "widths_measured"}, {"lines", sum.size()}, {"seconds", seconds}});
+    say("widths measured in " + std::to_string(std::lround(seconds)) + " s");
   }
   data::BatchLoader loader(std::move(train_lines), ls, position);
 
