@@ -560,6 +560,37 @@ TEST(Synth, ScanResolutionBinarisedTypewriterLines) {
   EXPECT_GT(hyphenated, 0);
 }
 
+TEST(Synth, MinimumMarginKeepsInkOffTheBorder) {
+  if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
+  // Scan-like lines, degraded: flush crops put ink on the border of some
+  // lines; a margin of 3 pixels keeps every line's border paper.
+  auto ink_on_border = [](const Image& im) {
+    for (int x = 0; x < im.width(); ++x)
+      if (im.at(x, 0) < 128 || im.at(x, im.height() - 1) < 128) return true;
+    for (int y = 0; y < im.height(); ++y)
+      if (im.at(0, y) < 128 || im.at(im.width() - 1, y) < 128) return true;
+    return false;
+  };
+  auto count = [&](int margin) {
+    test::TempDir dir;
+    SynthSettings s = small_synth(24);
+    s.height = 0;
+    s.binarized = 0.5;
+    s.degrade = 1.0;
+    s.min_margin = margin;
+    synthesize_lines(s, dir.path());
+    int touching = 0;
+    for (int i = 1; i <= 24; ++i) {
+      char name[16];
+      std::snprintf(name, sizeof name, "%06d.png", i);
+      touching += ink_on_border(load_image(dir / name));
+    }
+    return touching;
+  };
+  EXPECT_GT(count(0), 0) << "no flush crop to compare with";
+  EXPECT_EQ(count(3), 0);
+}
+
 TEST(Renderer, LigaturesAndScripts) {
   if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
   LineRenderer r(find_fonts({(kDejaVu / "DejaVuSerif.ttf").string()}), {"a"});

@@ -217,7 +217,7 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
           style.baseline_jitter = u(rng) < 0.15 ? 0.015 * style.pixel_size * u(rng) : 0.0;
           style.crop_to_ink = true;
           const auto pad = [&](double scale) {
-            return static_cast<int>(u(rng) * scale * style.pixel_size);
+            return s.min_margin + static_cast<int>(u(rng) * scale * style.pixel_size);
           };
           style.pad_left = pad(0.3);
           style.pad_right = pad(0.3);

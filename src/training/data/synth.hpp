@@ -27,6 +27,12 @@ struct SynthSettings {
   // Native-resolution lines (height 0): scan resolution and body text sizes.
   double dpi_min = 200, dpi_max = 400;
   double point_min = 8, point_max = 12;
+  // Native-resolution lines: paper around the ink, pixels, at least (the rest
+  // of each margin random as before). A scanned line is cut from its page
+  // with paper around it; a crop flush with the ink lets the degradations
+  // (elastic warping, thinning) cut descenders and comma tails, so that a
+  // comma labelled as one looks like a period.
+  int min_margin = 0;
   // Fraction of lines binarised as a scanner does (scan_binarized: blur,
   // threshold, Kanungo noise); the rest stay grey.
   double binarized = 0.0;
