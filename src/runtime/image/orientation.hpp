@@ -5,7 +5,6 @@
 // a line the network doubts, and turning an image. The decision uses the
 // model's own evidence, the confidence of its reading (README: Orientation).
 
-#include <span>
 #include <vector>
 
 #include "ocrcore/image.hpp"
