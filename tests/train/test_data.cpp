@@ -591,6 +591,61 @@ TEST(Synth, MinimumMarginKeepsInkOffTheBorder) {
   EXPECT_EQ(count(3), 0);
 }
 
+TEST(Augment, SpecksAreSmallDarkBlobs) {
+  auto dark = [](const Image& im) {
+    int n = 0;
+    for (int y = 0; y < im.height(); ++y)
+      for (int x = 0; x < im.width(); ++x)
+        n += im.at(x, y) < 128;
+    return n;
+  };
+  std::mt19937_64 rng(4);
+  Image im(200, 60, 255);
+  add_specks(im, 3, 2.0, 20, rng);
+  // Three discs of radius 0.6 to 2: a pixel each at least, 13 at most.
+  EXPECT_GE(dark(im), 3);
+  EXPECT_LE(dark(im), 3 * 13);
+  for (int y = 0; y < im.height(); ++y)
+    for (int x = 0; x < im.width(); ++x)
+      EXPECT_TRUE(im.at(x, y) == 255 || im.at(x, y) == 20);
+  std::mt19937_64 again(4);
+  Image twin(200, 60, 255);
+  add_specks(twin, 3, 2.0, 20, again);
+  EXPECT_EQ(std::vector<std::uint8_t>(im.data(), im.data() + 200 * 60),
+            std::vector<std::uint8_t>(twin.data(), twin.data() + 200 * 60));
+}
+
+TEST(Synth, SpecksAddInkButNoText) {
+  if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir plain, dusty;
+  SynthSettings s = small_synth(8);
+  s.degrade = 0;
+  synthesize_lines(s, plain.path());
+  s.specks = 1.0;
+  synthesize_lines(s, dusty.path());
+  int more_ink = 0;
+  for (int i = 1; i <= 8; ++i) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%06d", i);
+    const std::string base(name);
+    // The same text, and the same line drawn (the specks come last).
+    EXPECT_EQ(test::read_bytes(plain / (base + ".gt.txt")),
+              test::read_bytes(dusty / (base + ".gt.txt")));
+    const Image a = load_image(plain / (base + ".png")), b = load_image(dusty / (base + ".png"));
+    ASSERT_EQ(a.width(), b.width());
+    ASSERT_EQ(a.height(), b.height());
+    int darker = 0, lighter = 0;
+    for (int y = 0; y < a.height(); ++y)
+      for (int x = 0; x < a.width(); ++x) {
+        darker += b.at(x, y) < a.at(x, y);
+        lighter += b.at(x, y) > a.at(x, y);
+      }
+    EXPECT_EQ(lighter, 0) << base;
+    more_ink += darker > 0;
+  }
+  EXPECT_EQ(more_ink, 8);
+}
+
 TEST(Renderer, LigaturesAndScripts) {
   if (!have_fonts()) GTEST_SKIP() << "DejaVu fonts not installed";
   LineRenderer r(find_fonts({(kDejaVu / "DejaVuSerif.ttf").string()}), {"a"});

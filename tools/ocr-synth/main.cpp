@@ -85,6 +85,11 @@ int tool_main(int argc, char** argv) {
   app.add_option("--subscript", s.subscript, "Fraction of lines with a lowered index")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--specks", s.specks,
+                 "Fraction of lines with dust specks (1-4 dark blobs, unlabelled), after the "
+                 "degradations")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--min-margin", s.min_margin,
                  "With --height 0: paper around the ink of every line, pixels, at least (a "
                  "flush crop lets the degradations cut descenders and comma tails)")

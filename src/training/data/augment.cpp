@@ -253,6 +253,23 @@ void kanungo(Image& im, const KanungoParams& p, std::mt19937_64& rng) {
   im = closing(im, p.closing);
 }
 
+void add_specks(Image& im, int count, double max_radius, int ink, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const double hi = std::max(0.6, max_radius);
+  for (int k = 0; k < count; ++k) {
+    const double cx = u(rng) * im.width(), cy = u(rng) * im.height();
+    const double r = 0.6 + (hi - 0.6) * u(rng);
+    const int x0 = std::max(0, static_cast<int>(std::floor(cx - r))),
+              x1 = std::min(im.width() - 1, static_cast<int>(std::ceil(cx + r)));
+    const int y0 = std::max(0, static_cast<int>(std::floor(cy - r))),
+              y1 = std::min(im.height() - 1, static_cast<int>(std::ceil(cy + r)));
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x)
+        if ((x + 0.5 - cx) * (x + 0.5 - cx) + (y + 0.5 - cy) * (y + 0.5 - cy) <= r * r)
+          im.at(x, y) = static_cast<std::uint8_t>(std::min<int>(im.at(x, y), ink));
+  }
+}
+
 Image scan_binarized(const Image& image, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   Image im = u(rng) < 0.7 ? gaussian_blur(image, 0.3 + 0.7 * u(rng)) : image;

@@ -39,6 +39,11 @@ void binarize(Image& image, int threshold);
 // Otsu threshold of the histogram.
 int otsu_threshold(const Image& image);
 
+// Dust on a scan: `count` round dark blobs of radius [0.6, max_radius]
+// pixels at random places, drawn in `ink` (unlabelled: a speck is not a
+// character, though one before a word looks like a quote's half).
+void add_specks(Image& image, int count, double max_radius, int ink, std::mt19937_64& rng);
+
 // Kanungo et al. (1993) document degradation model of a binary image (ink 0,
 // paper 255): each pixel flips with probability alpha0 * exp(-alpha * d^2) +
 // eta if ink, beta0 * exp(-beta * d^2) + eta if paper, where d is its distance

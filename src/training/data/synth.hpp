@@ -33,6 +33,9 @@ struct SynthSettings {
   // (elastic warping, thinning) cut descenders and comma tails, so that a
   // comma labelled as one looks like a period.
   int min_margin = 0;
+  // Fraction of lines with dust specks (1-4 round blobs up to 6% of the em
+  // across, add_specks), after any degradation.
+  double specks = 0.0;
   // Fraction of lines binarised as a scanner does (scan_binarized: blur,
   // threshold, Kanungo noise); the rest stay grey.
   double binarized = 0.0;
