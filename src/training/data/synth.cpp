@@ -263,17 +263,18 @@ SynthReport synthesize_lines(const SynthSettings& s, const std::filesystem::path
           } else if (u(rng) < s.degrade) {
             im = augment(im, s.degradation, rng);
           }
-          // Off, it draws no random numbers: old seeds give old lines.
-          if (s.specks > 0 && u(rng) < s.specks) {
-            const int count = std::uniform_int_distribution<int>(1, 4)(rng);
-            const int darkest = *std::min_element(
-                im.data(), im.data() + static_cast<std::size_t>(im.width()) * im.height());
-            add_specks(im, count, 0.06 * style.pixel_size, darkest, rng);
-          }
           if (has_ink(im)) break;
           if (attempt == 8)
             throw Error("line " + std::to_string(index) + " in " + renderer.font_name(font) +
                         " came out blank 9 times");
+        }
+        // Dust on the drawn line (after the check for ink: specks alone are
+        // not a line). Off, it draws no random numbers: old seeds give old lines.
+        if (s.specks > 0 && u(rng) < s.specks) {
+          const int count = std::uniform_int_distribution<int>(1, 4)(rng);
+          const int darkest = *std::min_element(
+              im.data(), im.data() + static_cast<std::size_t>(im.width()) * im.height());
+          add_specks(im, count, 0.06 * style.pixel_size, darkest, rng);
         }
         if (!native) im = scale_to_height(im, s.height);
         write_numbered_line(out_dir, index, im, truth);
