@@ -23,7 +23,9 @@
 //     line normalisation and in the network (batch 1, one thread), each the
 //     median of --runs passes over the images, side by side: what a whole
 //     program pays per line besides the network; and in the CTC decoders
-//     (greedy, beam, and with --lm FILE beam with that language model).
+//     (greedy, beam, and with --lm FILE beam with that language model); and
+//     for the PNG files, their decoding from memory by load_image's decoder
+//     and by the plain libpng one, side by side.
 //
 // Prints one JSON object.
 
@@ -33,6 +35,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -43,6 +46,7 @@
 #include "ocrcore/ocrcore.hpp"
 #include "runtime/core/file_io.hpp"
 #include "runtime/engines/engine.hpp"
+#include "runtime/image/png_decode.hpp"
 #include "runtime/model/model_access.hpp"
 #include "tool_support/line_sources.hpp"
 
@@ -167,6 +171,22 @@ int run(int argc, char** argv) {
     std::vector<LineTensor> lines(paths.size());
     std::vector<LogProbs> log_probs(paths.size());
     std::vector<double> decode, normalise, network, greedy, beam_only, beam_with_lm;
+    // The PNG files' bytes, for the two PNG decoders side by side (the fast
+    // one load_image uses, the plain libpng one), file reading left out.
+    std::vector<std::vector<std::uint8_t>> png_bytes;
+    for (const auto& p : paths) {
+      const detail::MappedFile f(p);
+      if (f.size() >= 8 && std::memcmp(f.data(), "\x89PNG", 4) == 0)
+        png_bytes.emplace_back(f.data(), f.data() + f.size());
+    }
+    std::vector<double> png_fast, png_reference;
+    auto time_png = [&](auto decoder) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const auto& b : png_bytes)
+        if (!decoder(b, "png", std::int64_t{1} << 40))
+          throw Error("a PNG the fast path does not take");
+      return seconds_since(t0) / static_cast<double>(png_bytes.size()) * 1e3;
+    };
     auto time_decoder = [&](const Recognizer& r) {
       const auto t0 = std::chrono::steady_clock::now();
       for (const auto& lp : log_probs)
@@ -188,7 +208,12 @@ int run(int argc, char** argv) {
       const double t_network = seconds_since(t0);
       const double t_greedy = time_decoder(rec), t_beam = time_decoder(beam);
       const double t_beam_lm = beam_lm ? time_decoder(*beam_lm) : 0.0;
+      const double t_png = png_bytes.empty() ? 0.0 : time_png(detail::decode_png_8bit);
+      const double t_png_ref =
+          png_bytes.empty() ? 0.0 : time_png(detail::decode_png_8bit_reference);
       if (r == 0) continue;
+      png_fast.push_back(t_png);
+      png_reference.push_back(t_png_ref);
       greedy.push_back(t_greedy);
       beam_only.push_back(t_beam);
       beam_with_lm.push_back(t_beam_lm);
@@ -208,6 +233,12 @@ int run(int argc, char** argv) {
         {"ctc_greedy_ms", median(greedy)},
         {"ctc_beam_ms", median(beam_only)},
         {"beam_to_network", median(beam_only) / median(network)}};
+    if (!png_bytes.empty()) {
+      cost["png_files"] = png_bytes.size();
+      cost["png_decode_ms"] = median(png_fast);
+      cost["png_decode_libpng_ms"] = median(png_reference);
+      cost["libpng_to_png_decode"] = median(png_reference) / median(png_fast);
+    }
     if (beam_lm) {
       cost["ctc_beam_lm_ms"] = median(beam_with_lm);
       cost["beam_lm_to_network"] = median(beam_with_lm) / median(network);

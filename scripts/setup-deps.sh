@@ -22,11 +22,11 @@
 set -euo pipefail
 
 # libocrcore and ocr-infer: a compiler, CMake, oneDNN, nlohmann/json, CLI11 and
-# Leptonica and libpng (image decoding). Packing the .deb (cpack) uses dpkg-dev, part of
+# Leptonica, libdeflate and libpng (image decoding). Packing the .deb (cpack) uses dpkg-dev, part of
 # build-essential.
 runtime=(
   build-essential cmake ninja-build pkg-config
-  libdnnl-dev nlohmann-json3-dev libcli11-dev libleptonica-dev libpng-dev
+  libdnnl-dev nlohmann-json3-dev libcli11-dev libleptonica-dev libdeflate-dev libpng-dev
 )
 # The Python package (pybind11 against Debian's python3; numpy and PIL images
 # as inputs; Dask distributed for ocrcore.dask; pytest for its tests).
