@@ -30,6 +30,12 @@ std::vector<float> lstm_guided_metric(const Architecture& teacher, const TensorM
 DistillObjective::DistillObjective(const Architecture& teacher, const TensorMap& tensors,
                                    DistillSettings s)
     : s_(s), teacher_(teacher) {
+  if (s_.frame_ratio < 1) throw Error("the student's frame ratio must be at least 1");
+  if (s_.loss == TsLoss::kl && s_.frame_ratio != 1)
+    throw Error(
+        "the kl loss compares frame by frame: the student must run at the teacher's frame "
+        "rate (its width stride " +
+        std::to_string(s_.frame_ratio) + " times the teacher's)");
   teacher_.load(tensors);
   const int D = feature_dimension(teacher);
   if (s_.loss == TsLoss::lstm_guided) {
@@ -114,7 +120,13 @@ train::StepLoss DistillObjective::step(train::Network& student, const data::Batc
   // What the teacher says about this batch.
   Activations target;
   const int frames = student.activation(at).frames;
-  if (feature_loss) target = teacher_targets(batch, input, t_feat, frames);
+  if (feature_loss && s_.frame_ratio == 1) target = teacher_targets(batch, input, t_feat, frames);
+  if (feature_loss && s_.frame_ratio > 1) {
+    // A line's teacher frames number less than ratio x (its student frames + 1).
+    const int r = s_.frame_ratio;
+    target = pool_frames(teacher_targets(batch, input, t_feat, r * (frames + 1)), r,
+                         student.activation(at).lengths, frames);
+  }
   if (s_.loss == TsLoss::kl) target = teacher_targets(batch, input, logits, frames);
   Activations ctc_grad;
   std::vector<char> use;  // lines the CTC term learns from

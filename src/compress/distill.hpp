@@ -14,6 +14,9 @@ struct DistillSettings {
   TsLoss loss = TsLoss::lstm_guided;
   float kl_temperature = 2.0f;
   float ctc_weight = 0.0f;  // weight of an added CTC term on labelled lines
+  // Teacher frames per student frame (StudentFit): feature targets are the
+  // mean of this many teacher frames. The KL loss needs 1.
+  int frame_ratio = 1;
   // Teacher outputs kept per training line across epochs (and runs, with a
   // directory); set only when lines are not augmented. Must hold the outputs
   // this loss uses (features for lstm-guided and l2, logits for kl).

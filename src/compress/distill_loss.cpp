@@ -111,6 +111,38 @@ double feature_matching_loss(const train::Activations& s, const train::Activatio
   return total;
 }
 
+train::Activations pool_frames(const train::Activations& t, int ratio,
+                               const std::vector<int>& lengths, int frames) {
+  if (ratio < 1) throw Error("pool_frames: ratio must be at least 1");
+  if (static_cast<int>(lengths.size()) != t.batch)
+    throw Error("pool_frames: " + std::to_string(lengths.size()) + " lengths for a batch of " +
+                std::to_string(t.batch));
+  train::Activations out;
+  out.resize_sequences(frames, t.batch, t.features);
+  std::fill(out.values.begin(), out.values.end(), 0.0f);
+  for (int n = 0; n < t.batch; ++n) {
+    const int have = std::min(t.lengths[n], t.frames);
+    if (lengths[n] > frames || (lengths[n] > 0 && (lengths[n] - 1) * ratio >= have))
+      throw Error("teacher targets: a line of " + std::to_string(have) +
+                  " teacher frames cannot cover " + std::to_string(lengths[n]) +
+                  " student frames at " + std::to_string(ratio) + " teacher frames each");
+    out.lengths[n] = lengths[n];
+    for (int f = 0; f < lengths[n]; ++f) {
+      const int begin = f * ratio, end = std::min(have, begin + ratio);
+      float* o = out.frame(f, n);
+      for (int k = begin; k < end; ++k) {
+        const float* in = t.frame(k, n);
+        for (int d = 0; d < t.features; ++d)
+          o[d] += in[d];
+      }
+      const float inv = 1.0f / static_cast<float>(end - begin);
+      for (int d = 0; d < t.features; ++d)
+        o[d] *= inv;
+    }
+  }
+  return out;
+}
+
 double kl_loss(const train::Activations& s, const train::Activations& t, float tau,
                train::Activations* grad, int lines) {
   check_pair(s, t, "KL");

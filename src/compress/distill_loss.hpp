@@ -29,6 +29,14 @@ double feature_matching_loss(const train::Activations& student, const train::Act
 std::vector<float> gram_matrix(const std::vector<float>& w, int rows, int d);
 std::vector<float> identity_matrix(int d);
 
+// The teacher's frame sequence brought to a student's frame rate: frame t of
+// line n is the mean of the teacher's frames [ratio t, ratio t + ratio) that
+// the line has, for the student's `lengths[n]` frames, zero past them, in a
+// sequence `frames` long. Throws Error when a line's teacher frames cannot
+// cover its student frames.
+train::Activations pool_frames(const train::Activations& teacher, int ratio,
+                               const std::vector<int>& lengths, int frames);
+
 // Frame-level KL(teacher || student) of posteriors at temperature tau,
 // times tau^2, averaged over frames of each line and over lines; inputs are
 // the logits (before log-softmax). `grad` receives d loss / d student logits;

@@ -76,6 +76,7 @@ std::shared_ptr<const Model> train_stage(
   t.iterations = iterations;
   t.schedule.total_steps = iterations;
   t.freeze = freeze;
+  loss.frame_ratio = check_student(arch, s.teacher->architecture()).frame_ratio;
   t.objective =
       std::make_shared<DistillObjective>(s.teacher->architecture(), s.teacher->tensors(), loss);
   t.model_metadata["compress.stage"] = stage;
@@ -294,16 +295,26 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
   // Stage 1: teacher-student learning into a fresh student CNN.
   std::shared_ptr<const Model> student = s.student_model;
   if (s.stages.count("ts")) {
-    Architecture arch = s.student_architecture
-                            ? *s.student_architecture
-                            : derive_student(teacher, s.width_multiplier, s.student_channels);
-    check_student(arch, teacher);
+    Architecture arch =
+        s.student_architecture
+            ? *s.student_architecture
+            : derive_student(teacher, s.width_multiplier, s.student_channels, s.student_shape);
+    const StudentFit fit = check_student(arch, teacher);
+    // A student with its own sequence half learns it: from CTC on the
+    // transcriptions or from the teacher's posteriors, since feature losses
+    // stop at the CNN.
+    if (fit.own_sequence_half && s.ts.loss != TsLoss::ctc && s.ts.loss != TsLoss::kl &&
+        s.ts.ctc_weight <= 0)
+      throw Error(
+          "the student's DBLSTM and output layer are its own (" +
+          std::string(fit.frame_ratio > 1 ? "it runs at another frame rate than the teacher"
+                                          : "they differ from the teacher's") +
+          "): stage ts needs a loss that reaches them (--ctc-weight > 0, or --ts-loss ctc or kl)");
     train::Network net(arch);
     net.initialize(s.training.seed);
-    TensorMap init = net.tensors();
-    for (auto& [name, t] : recurrent_tensors(teacher, s.teacher->tensors()))
-      init[name] = t;
-    const auto frozen = recurrent_prefixes(arch);
+    const TensorMap init = student_start(net.tensors(), teacher, s.teacher->tensors());
+    const auto frozen =
+        fit.own_sequence_half ? std::vector<std::string>{} : recurrent_prefixes(arch);
     student = train_stage(s, "ts", arch, init, s.ts, s.ts_iterations, frozen, caches, stop, report);
     if (!student) {
       result.finished = false;

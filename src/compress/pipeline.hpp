@@ -11,6 +11,7 @@
 
 #include "compress/decompose.hpp"
 #include "compress/distill.hpp"
+#include "compress/student.hpp"
 #include "ocrcore/model.hpp"
 #include "training/train/trainer.hpp"
 
@@ -23,6 +24,8 @@ struct CompressSettings {
   std::optional<Architecture> student_architecture;
   double width_multiplier = 0.25;
   std::vector<int> student_channels;
+  // Its sequence half and frame rate, when derived (derive_student).
+  StudentShape student_shape;
   // Start a later stage from this student instead of the previous stage's.
   std::shared_ptr<const Model> student_model;
 

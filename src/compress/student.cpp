@@ -9,6 +9,7 @@
 #include "layers/conv2d/conv2d.hpp"
 #include "layers/linear/linear.hpp"
 #include "layers/lstm/lstm.hpp"
+#include "layers/max_pool/max_pool.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
 #include "ocrcore/error.hpp"
 
@@ -31,8 +32,53 @@ int feature_dimension(const Architecture& a) {
   return channels * sizes[ci].first;
 }
 
-Architecture derive_student(const Architecture& teacher, double m,
-                            const std::vector<int>& channels) {
+namespace {
+
+void apply_shape(Architecture& s, const Architecture& teacher, const StudentShape& shape) {
+  const std::size_t ci = collapse_index(s);
+  if (shape.width_stride > 0) {
+    const int base = teacher.width_stride();
+    if (shape.width_stride % base != 0 ||
+        ((shape.width_stride / base) & (shape.width_stride / base - 1)) != 0)
+      throw Error("--student-width-stride " + std::to_string(shape.width_stride) +
+                  ": must be the teacher's width stride (" + std::to_string(base) +
+                  ") times a power of two");
+    // The earliest pools that keep the width halve it too: the convolutions
+    // after them then run on fewer columns as well.
+    for (std::size_t i = 0; i < ci && s.width_stride() < shape.width_stride; ++i) {
+      auto* pool = s.layers[i].as<MaxPoolSpec>();
+      if (!pool || pool->stride_w != 1 || pool->kernel_w != 1 || pool->pad_w != 0) continue;
+      pool->kernel_w = pool->stride_w = 2;
+    }
+    if (s.width_stride() != shape.width_stride)
+      throw Error("--student-width-stride " + std::to_string(shape.width_stride) +
+                  ": the teacher's CNN has too few pools that keep the width (it reaches " +
+                  std::to_string(s.width_stride()) + ")");
+  }
+  if (shape.lstm_hidden < 0 || shape.lstm_layers < 0)
+    throw Error("the student's DBLSTM sizes must be positive");
+  if (shape.lstm_hidden == 0 && shape.lstm_layers == 0) return;
+  int features = 0;
+  bool seen = false;
+  for (std::size_t i = ci + 1; i < s.layers.size(); ++i) {
+    if (auto* l = s.layers[i].as<LstmSpec>()) {
+      if (seen) throw Error("--student-lstm-*: the teacher has more than one LSTM layer group");
+      seen = true;
+      if (shape.lstm_hidden > 0) l->hidden_size = shape.lstm_hidden;
+      if (shape.lstm_layers > 0) l->num_layers = shape.lstm_layers;
+      features = l->hidden_size * l->directions();
+    } else if (auto* f = s.layers[i].as<LinearSpec>(); f && seen && features > 0) {
+      f->in_features = features;
+      features = 0;
+    }
+  }
+  if (!seen) throw Error("--student-lstm-*: the teacher has no LSTM after its CNN");
+}
+
+}  // namespace
+
+Architecture derive_student(const Architecture& teacher, double m, const std::vector<int>& channels,
+                            const StudentShape& shape) {
   teacher.validate();
   const std::size_t ci = collapse_index(teacher);
   std::vector<std::size_t> convs;
@@ -62,11 +108,12 @@ Architecture derive_student(const Architecture& teacher, double m,
     for (std::size_t j = convs[k] + 1; j < ci && !s.layers[j].is<Conv2dSpec>(); ++j)
       if (auto* bn = s.layers[j].as<BatchNormSpec>()) bn->num_features = out;
   }
+  apply_shape(s, teacher, shape);
   check_student(s, teacher);
   return s;
 }
 
-void check_student(const Architecture& student, const Architecture& teacher) {
+StudentFit check_student(const Architecture& student, const Architecture& teacher) {
   const int ds = feature_dimension(student), dt = feature_dimension(teacher);
   if (ds != dt)
     throw Error("the student's CNN outputs " + std::to_string(ds) +
@@ -74,19 +121,20 @@ void check_student(const Architecture& student, const Architecture& teacher) {
                 ": the student must match the teacher's feature dimension D");
   if (student.input_height != teacher.input_height)
     throw Error("student and teacher input heights differ");
-  if (student.width_stride() != teacher.width_stride())
-    throw Error("the student's width stride (" + std::to_string(student.width_stride()) +
-                ") differs from the teacher's (" + std::to_string(teacher.width_stride()) +
-                "): frames would not correspond");
+  const int ws = student.width_stride(), wt = teacher.width_stride();
+  if (ws < wt || ws % wt != 0)
+    throw Error("the student's width stride (" + std::to_string(ws) +
+                ") is not a whole multiple of the teacher's (" + std::to_string(wt) +
+                "): its frames would not correspond to the teacher's");
+  student.validate();
+  StudentFit fit;
+  fit.frame_ratio = ws / wt;
   const std::size_t cs = collapse_index(student), ct = collapse_index(teacher);
   Architecture a, b;
   a.layers.assign(student.layers.begin() + static_cast<std::ptrdiff_t>(cs), student.layers.end());
   b.layers.assign(teacher.layers.begin() + static_cast<std::ptrdiff_t>(ct), teacher.layers.end());
-  if (a.to_json() != b.to_json())
-    throw Error(
-        "the student's layers after the collapse differ from the teacher's (it must reuse its "
-        "DBLSTM and output layer)");
-  student.validate();
+  fit.own_sequence_half = fit.frame_ratio != 1 || a.to_json() != b.to_json();
+  return fit;
 }
 
 std::vector<std::string> recurrent_prefixes(const Architecture& a) {
@@ -94,6 +142,16 @@ std::vector<std::string> recurrent_prefixes(const Architecture& a) {
   for (std::size_t i = collapse_index(a) + 1; i < a.layers.size(); ++i) {
     if (auto* l = a.layers[i].as<LstmSpec>()) out.push_back(l->name + ".");
     if (auto* l = a.layers[i].as<LinearSpec>()) out.push_back(l->name + ".");
+  }
+  return out;
+}
+
+TensorMap student_start(const TensorMap& initial, const Architecture& teacher,
+                        const TensorMap& teacher_tensors) {
+  TensorMap out = initial;
+  for (auto& [name, t] : recurrent_tensors(teacher, teacher_tensors)) {
+    auto it = out.find(name);
+    if (it != out.end() && it->second.shape == t.shape) it->second = t;
   }
   return out;
 }

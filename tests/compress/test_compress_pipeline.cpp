@@ -192,6 +192,56 @@ TEST(CompressPipeline, ALaterRunReadsTheTeachersTargetsFromDisk) {
     EXPECT_EQ(second->tensors().at(name).data, tensor.data) << name;
 }
 
+// A student with fewer frames and a narrower DBLSTM of its own: stage ts
+// refuses a loss that stops at its CNN, and with a CTC term trains all of it,
+// the teacher's features pooled to its frame rate.
+TEST(CompressPipeline, AFasterStudentTrainsItsOwnDblstm) {
+  if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
+  test::TempDir dir;
+  data::SynthSettings ss = rendered_lines(6);
+  ss.max_chars = 6;
+  data::synthesize_lines(ss, dir / "lines");
+  const Architecture arch = Architecture::from_json(kTeacher);
+  Preprocessing pre;
+  pre.height = arch.input_height;
+  CompressSettings s;
+  s.teacher =
+      Model::from_parts(arch, data::printable_ascii_alphabet(), pre, test::random_tensors(arch, 1));
+  s.width_multiplier = 0.25;
+  s.student_shape.width_stride = 2 * arch.width_stride();
+  s.student_shape.lstm_hidden = 12;
+  s.train_inputs = {(dir / "lines").string()};
+  s.latency_lines = 0;
+  s.run_dir = dir / "compress";
+  s.stages = {"ts"};
+  s.ts_iterations = 20;
+  s.training.batch_size = 3;
+  s.training.validate_every = s.training.checkpoint_every = 1000000;
+  s.training.augment = false;
+  s.training.threads = 1;
+  std::atomic<bool> stop{false};
+  auto quiet = [](const train::TrainerEvent&) {};
+  try {
+    run_compress(s, stop, quiet);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("needs a loss that reaches them"), std::string::npos)
+        << e.what();
+  }
+  s.ts.ctc_weight = 1.0f;
+  const CompressResult r = run_compress(s, stop, quiet);
+  ASSERT_TRUE(r.finished);
+  const auto student = Model::load(s.run_dir / "student-ts.ocrm");
+  EXPECT_EQ(student->architecture().width_stride(), 2 * arch.width_stride());
+  EXPECT_EQ(student->tensors().at("rnn.weight_hh_l0").shape,
+            (std::vector<std::int64_t>{4 * 12, 12}));
+  // Its DBLSTM learnt: not the fresh initialisation of the same seed.
+  train::Network fresh(student->architecture());
+  fresh.initialize(s.training.seed);
+  EXPECT_NE(student->tensors().at("rnn.weight_hh_l0").data,
+            fresh.tensors().at("rnn.weight_hh_l0").data);
+}
+
 // Two evaluation sets whose directories share a name (a rendered "test" and a
 // scanned "test") stay apart in the report.
 TEST(CompressPipeline, EvaluationSetsWithTheSameNameStayApart) {

@@ -13,6 +13,9 @@
 #include "compress/student.hpp"
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/conv2d/conv2d.hpp"
+#include "layers/linear/linear.hpp"
+#include "layers/lstm/lstm.hpp"
+#include "layers/max_pool/max_pool.hpp"
 #include "ocrcore/ocrcore.hpp"
 #include "test_util.hpp"
 
@@ -314,6 +317,120 @@ TEST(Student, WidthMultiplierKeepsTheFeatureDimension) {
     EXPECT_NE(std::string(e.what()).find("feature dimension"), std::string::npos) << e.what();
   }
   EXPECT_EQ(recurrent_prefixes(t), (std::vector<std::string>{"rnn.", "fc."}));
+}
+
+TEST(Student, ItsOwnSequenceHalfAndFrameRate) {
+  const Architecture t = teacher_like();
+  ASSERT_EQ(t.width_stride(), 2);
+  // The teacher's own sequence half: nothing to learn there.
+  const StudentFit same = check_student(derive_student(t, 0.5), t);
+  EXPECT_EQ(same.frame_ratio, 1);
+  EXPECT_FALSE(same.own_sequence_half);
+  StudentShape shape;
+  shape.width_stride = 4;
+  shape.lstm_hidden = 5;
+  shape.lstm_layers = 1;
+  const Architecture s = derive_student(t, 0.5, {}, shape);
+  EXPECT_EQ(s.width_stride(), 4);
+  // The first pool that kept the width halves it now; the other layers stay.
+  EXPECT_EQ(s.layers[7].get<MaxPoolSpec>().stride_w, 2);
+  EXPECT_EQ(s.layers[7].get<MaxPoolSpec>().kernel_w, 2);
+  EXPECT_EQ(s.layers[3].get<MaxPoolSpec>().stride_w, 2);
+  EXPECT_EQ(s.layers[13].get<LstmSpec>().hidden_size, 5);
+  EXPECT_EQ(s.layers[13].get<LstmSpec>().num_layers, 1);
+  EXPECT_EQ(s.layers[14].get<LinearSpec>().in_features, 10);
+  EXPECT_EQ(feature_dimension(s), 48);
+  const StudentFit own = check_student(s, t);
+  EXPECT_EQ(own.frame_ratio, 2);
+  EXPECT_TRUE(own.own_sequence_half);
+  // Only the frame rate changed: still its own (the teacher's DBLSTM would
+  // see frames of another width), started from the teacher's tensors.
+  StudentShape faster;
+  faster.width_stride = 4;
+  const Architecture f = derive_student(t, 0.5, {}, faster);
+  EXPECT_TRUE(check_student(f, t).own_sequence_half);
+  const TensorMap teacher_tensors = test::random_tensors(t, 2);
+  train::Network net(f);
+  net.initialize(1);
+  const TensorMap start = student_start(net.tensors(), t, teacher_tensors);
+  EXPECT_EQ(start.at("rnn.weight_ih_l0").data, teacher_tensors.at("rnn.weight_ih_l0").data);
+  EXPECT_EQ(start.at("cnn.0.weight").data, net.tensors().at("cnn.0.weight").data);
+  // A narrower DBLSTM keeps its fresh tensors (the teacher's do not fit).
+  train::Network narrow(s);
+  narrow.initialize(1);
+  EXPECT_EQ(student_start(narrow.tensors(), t, teacher_tensors).at("rnn.weight_ih_l0").data,
+            narrow.tensors().at("rnn.weight_ih_l0").data);
+  for (int bad : {3, 6}) {
+    StudentShape b;
+    b.width_stride = bad;
+    EXPECT_THROW(derive_student(t, 0.5, {}, b), Error) << bad;
+  }
+  StudentShape too_far;
+  too_far.width_stride = 8;  // the teacher has one pool that keeps the width
+  try {
+    derive_student(t, 0.5, {}, too_far);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("too few pools"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DistillLoss, PooledTeacherFramesAreMeansOverTheStudentsFrames) {
+  std::mt19937 rng(11);
+  // Line 0: 7 teacher frames -> 3 student frames (the 7th is past them);
+  // line 1: 5 -> 3, its last student frame the mean of one teacher frame.
+  const train::Activations t = random_sequences(7, 2, 3, {7, 5}, rng);
+  const train::Activations p = pool_frames(t, 2, {3, 3}, 4);
+  EXPECT_EQ(p.frames, 4);
+  EXPECT_EQ(p.lengths, (std::vector<int>{3, 3}));
+  for (int d = 0; d < 3; ++d) {
+    EXPECT_FLOAT_EQ(p.frame(1, 0)[d], (t.frame(2, 0)[d] + t.frame(3, 0)[d]) / 2);
+    EXPECT_FLOAT_EQ(p.frame(2, 1)[d], t.frame(4, 1)[d]);
+    EXPECT_EQ(p.frame(3, 0)[d], 0.0f);  // padding
+  }
+  // Ratio 1 is the identity on the student's frames.
+  const train::Activations same = pool_frames(t, 1, {7, 5}, 7);
+  EXPECT_EQ(same.values, t.values);
+  // A line whose teacher frames cannot cover its student frames.
+  EXPECT_THROW(pool_frames(t, 2, {4, 4}, 4), Error);
+}
+
+TEST(DistillObjective, AFasterStudentLearnsFromPooledTargetsAndCtc) {
+  const Architecture t = teacher_like();
+  const TensorMap tensors = test::random_tensors(t, 4);
+  StudentShape shape;
+  shape.width_stride = 4;
+  shape.lstm_hidden = 6;
+  const Architecture s = derive_student(t, 0.5, {}, shape);
+  const auto pool = random_lines(16, {40, 23, 31}, 6);
+  data::Batch b = batch_of(pool, {0, 1, 2});
+  b.texts = {"ab", "c", "ba"};
+  b.targets = {{1, 2}, {3}, {2, 1}};
+  b.labelled = {1, 1, 1};
+  DistillSettings settings;
+  settings.frame_ratio = 2;
+  settings.ctc_weight = 0.5f;
+  DistillObjective objective(t, tensors, settings);
+  train::Network student(s);
+  student.initialize(3);
+  const train::StepLoss loss = objective.step(student, b, *train::single_process());
+  EXPECT_TRUE(std::isfinite(loss.loss));
+  EXPECT_GT(loss.loss, 0.0);
+  EXPECT_TRUE(loss.problems.empty());
+  // Both terms reach the student's own DBLSTM and its CNN.
+  bool rnn = false, cnn = false;
+  for (const train::Parameter* p : student.parameters()) {
+    double sum = 0;
+    for (float v : p->grad)
+      sum += std::abs(v);
+    if (p->name.rfind("rnn.", 0) == 0 && sum > 0) rnn = true;
+    if (p->name.rfind("cnn.0.", 0) == 0 && sum > 0) cnn = true;
+  }
+  EXPECT_TRUE(rnn);
+  EXPECT_TRUE(cnn);
+  // The KL loss compares frame by frame: refused at another frame rate.
+  settings.loss = TsLoss::kl;
+  EXPECT_THROW(DistillObjective(t, tensors, settings), Error);
 }
 
 TEST(Decompose, FullEnergyKeepsTheNetworkAndBudgetsHold) {

@@ -61,6 +61,13 @@ int tool_main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--student-channels", channels, "Student CNN output channels per convolution")
       ->delimiter(',');
+  app.add_option("--student-width-stride", s.student_shape.width_stride,
+                 "Student's input columns per frame (the teacher's times a power of two: its "
+                 "DBLSTM runs over fewer frames); default the teacher's");
+  app.add_option("--student-lstm-hidden", s.student_shape.lstm_hidden,
+                 "Student's DBLSTM units per direction; default the teacher's");
+  app.add_option("--student-lstm-layers", s.student_shape.lstm_layers,
+                 "Student's DBLSTM layers; default the teacher's");
   app.add_option("--student-model", student_model, "Start later stages from this student")
       ->check(CLI::ExistingFile);
   app.add_option("--train", s.train_inputs,
@@ -136,6 +143,11 @@ int tool_main(int argc, char** argv) {
     s.teacher = ocrcore::onnx_io::import_model(
         teacher, teacher_arch,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
+    const auto& shape = s.student_shape;
+    if (!student_arch.empty() && (shape.width_stride || shape.lstm_hidden || shape.lstm_layers))
+      throw ocrcore::Error(
+          "--student-arch gives the whole student; --student-width-stride and --student-lstm-* "
+          "shape one derived from the teacher");
     if (!student_arch.empty()) s.student_architecture = ocrcore::Architecture::load(student_arch);
     s.student_channels = channels;
     if (!student_model.empty()) s.student_model = ocrcore::Model::load(student_model);
