@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders the printed-English teacher's line sets into TEACHER_WORK_DIR/data
 # (runs/teacher/data): train (TRAIN_LINES, 120,000), val and test (2,000 each),
-# scan-like lines (scripts/scan-lines.sh) of the held-apart parts of the corpus
+# scan-like lines (scripts/scan-lines.sh; the training lines with its
+# scan_train_options) of the held-apart parts of the corpus
 # of scripts/make-corpus.sh, each with its own seed. A set whose rendering is
 # current is kept; rendering is deterministic, so a new machine renders the
 # same lines again. scripts/train-teacher.sh, scripts/train-compact.sh and
@@ -21,14 +22,14 @@ threads=${THREADS:-$(nproc)}
 
 source "$root/scripts/scan-lines.sh"
 
-render() {  # name corpus-part count seed
-  local dir=$work/data/$1
-  if scan_lines_current "$dir"; then return; fi
+render() {  # name corpus-part count seed version [extra ocr-synth options]
+  local dir=$work/data/$1 version=$5
+  if scan_lines_current "$dir" "$version"; then return; fi
   rm -rf "$dir"
   "$build/tools/ocr-synth" --corpus "$work/corpus/$2" --fonts "${scan_fonts[@]}" -o "$dir" \
-    --count "$3" --seed "$4" "${scan_synth_options[@]}" -t "$threads"
-  scan_lines_mark "$dir"
+    --count "$3" --seed "$4" "${scan_synth_options[@]}" "${@:6}" -t "$threads"
+  scan_lines_mark "$dir" "$version"
 }
-render train train "$train_lines" 1
-render val val 2000 2
-render test test 2000 3
+render train train "$train_lines" 1 "$scan_train_version" "${scan_train_options[@]}"
+render val val 2000 2 "$scan_lines_version"
+render test test 2000 3 "$scan_lines_version"

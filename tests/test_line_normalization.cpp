@@ -276,3 +276,36 @@ TEST(CenterNormalization, FastPassesMatchTheReference) {
   }
   EXPECT_GE(measured, 15);  // the comparison covered real geometry
 }
+
+// InkColumns tests the ink levels as one range, 16 pixels at a time; a set of
+// levels that is not a range, and widths that are not multiples of 16, must
+// give the reference's statistics too.
+TEST(CenterNormalization, InkColumnsMatchTheReferenceForAnyInkLevels) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> level(0, 255);
+  std::array<bool, 256> range{}, scattered{};
+  for (int v = 0; v < 256; ++v) {
+    range[v] = v >= 40 && v <= 90;
+    scattered[v] = v <= 50 || (v >= 100 && v <= 120) || v == 255;
+  }
+  for (const auto& [w, h] : {std::pair{37, 11}, {16, 5}, {131, 29}, {1, 7}}) {
+    Image img(w, h);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        img.at(x, y) = static_cast<std::uint8_t>(level(rng));
+    for (const auto* levels : {&range, &scattered}) {
+      const detail::InkColumns fast(img, *levels);
+      const detail::InkColumnsReference ref(img, *levels);
+      detail::TextGeometry g;
+      g.coef[0] = h / 2.0;
+      detail::InkProfile a, b;
+      for (double band : {1e9, 2.0}) {
+        EXPECT_EQ(fast.profile(g, band, a), ref.profile(g, band, b)) << w << "x" << h;
+        EXPECT_EQ(a.mass, b.mass);
+        EXPECT_EQ(a.sum_y, b.sum_y);
+        EXPECT_EQ(a.sum_yy, b.sum_yy);
+        EXPECT_EQ(fast.body_radius(g, band), ref.body_radius(g, band));
+      }
+    }
+  }
+}
