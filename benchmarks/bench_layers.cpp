@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 #include <random>
 #include <sstream>
@@ -87,6 +88,56 @@ __attribute__((target("avx2,fma"))) float fma_avx2(long n) {
   return out[0];
 }
 
+// One core's int8 multiply-add peak with AVX-512 VNNI: 16 independent
+// vpdpbusd chains, each instruction 64 multiply-adds (u8 x s8 into s32).
+__attribute__((target("avx512f,avx512vnni"))) int vnni_chains(long n) {
+  __m512i acc[16];
+  const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
+  for (auto& v : acc)
+    v = _mm512_setzero_si512();
+  for (long i = 0; i < n; ++i)
+#pragma GCC unroll 16
+    for (auto& v : acc)
+      v = _mm512_dpbusd_epi32(v, a, b);
+  __m512i s = acc[0];
+  for (int k = 1; k < 16; ++k)
+    s = _mm512_add_epi32(s, acc[k]);
+  return _mm512_reduce_add_epi32(s);
+}
+
+// This thread's CPU time: on a shared machine wall time also counts the
+// neighbours' turns.
+double thread_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// Multiply-adds per second at that peak, measured once (best of several).
+double vnni_peak_macs() {
+  static const double peak = [] {
+    const long n = 1 << 16;
+    double best = 0;
+    for (int r = 0; r < 20; ++r) {
+      const double t0 = thread_seconds();
+      benchmark::DoNotOptimize(vnni_chains(n));
+      best = std::max(best, 16.0 * 64 * n / (thread_seconds() - t0));
+    }
+    return best;
+  }();
+  return peak;
+}
+
+void BM_VnniPeak(benchmark::State& state) {
+  long n = 1 << 18;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n);
+    benchmark::DoNotOptimize(vnni_chains(n));
+  }
+  state.counters["GMAC/s"] =
+      benchmark::Counter(16.0 * 64 * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void BM_FmaPeak(benchmark::State& state, Isa isa) {
   long n = 1 << 20;
   const int lanes = isa == Isa::avx512 ? 16 : 8;
@@ -118,13 +169,25 @@ void BM_LstmStep(benchmark::State& state, Isa isa, int hidden, int lines, bool a
                          c.data(), y.data(), std::size_t(hidden), scratch.data()};
   step.weights_int8 = &packed_int8;
   const auto run = int8 ? table.lstm_step_int8 : table.lstm_step;
+  const double t0 = thread_seconds();
   for (auto _ : state) {
     run(step);
     if (alternate) step.reverse_columns = !step.reverse_columns;
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * lines * 4 * hidden * hidden * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
+  const double seconds = thread_seconds() - t0;
+  const double macs = static_cast<double>(lines) * 4 * hidden * hidden;
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  // The step's limit: its 4N x N recurrent multiply-adds at the VNNI peak
+  // (the input projection runs before, over all frames at once). What a step
+  // costs beyond it is the gates' non-linearities, quantising h and latency.
+  if (int8 && seconds > 0) {
+    const double per_step = seconds / static_cast<double>(state.iterations());
+    state.counters["cpu_ns/step"] = per_step * 1e9;
+    state.counters["bound_ns"] = macs / vnni_peak_macs() * 1e9;
+    state.counters["of_bound"] = macs / vnni_peak_macs() / per_step;
+  }
 }
 
 // ---- layers --------------------------------------------------------------
@@ -279,6 +342,10 @@ void register_benchmarks() {
       benchmark::RegisterBenchmark(("BM_FmaPeak/" + std::string(isa_name(isa))).c_str(), BM_FmaPeak,
                                    isa)
           ->MinTime(0.2);
+  const auto isas = supported_isas();
+  if (std::find(isas.begin(), isas.end(), Isa::avx512) != isas.end() &&
+      kernels::kernel_table(Isa::avx512).lstm_step_int8)
+    benchmark::RegisterBenchmark("BM_VnniPeak", BM_VnniPeak)->MinTime(0.2);
   for (Isa isa : supported_isas())
     for (bool int8 : {false, true}) {
       if (int8 && !kernels::kernel_table(isa).lstm_step_int8) continue;
