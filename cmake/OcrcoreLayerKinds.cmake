@@ -74,8 +74,8 @@ macro(ocrcore_write_layer_registries)
   list(APPEND OCRCORE_LAYER_RUNTIME_SOURCES ${_ocrcore_generated}/layer_kinds_registry.cpp
        ${_ocrcore_generated}/onednn_executors_registry.cpp)
   list(APPEND OCRCORE_LAYER_TRAIN_SOURCES ${_ocrcore_generated}/train_layers_registry.cpp)
-  ocrcore_write_layer_registry(${_ocrcore_generated}/onnx_exporters_registry.cpp
-    onnx/layer_export.hpp ocrcore::onnx_io OnnxExportRegistry register_onnx_exporters onnx
+  ocrcore_write_layer_registry(${_ocrcore_generated}/onnx_layers_registry.cpp
+    onnx/layer_onnx.hpp ocrcore::onnx_io OnnxLayerRegistry register_onnx_layers onnx
     ${OCRCORE_ONNX_LAYER_KINDS})
-  list(APPEND OCRCORE_LAYER_ONNX_SOURCES ${_ocrcore_generated}/onnx_exporters_registry.cpp)
+  list(APPEND OCRCORE_LAYER_ONNX_SOURCES ${_ocrcore_generated}/onnx_layers_registry.cpp)
 endmacro()

@@ -6,7 +6,7 @@
 #   <kind>_onednn.cpp      the oneDNN engine's executors and weight
 #                          preparation; register_<kind>_onednn()             libocrcore
 #   <kind>_train.cpp       the training layer; register_<kind>_train()         ocrcore_train
-#   <kind>_onnx.cpp        the ONNX export; register_<kind>_onnx()            ocrcore_onnx
+#   <kind>_onnx.cpp        the ONNX export and import; register_<kind>_onnx() ocrcore_onnx
 # and the registries generated below call every kind's register functions, so
 # no code outside the kind's folder lists the kinds.
 ocrcore_layer_kind(conv2d)

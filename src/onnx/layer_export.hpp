@@ -1,9 +1,7 @@
 #pragma once
 
-// What the ONNX export of each layer kind writes with: the graph builder, and
-// the registry of the kinds' exporters (src/layers/<kind>/<kind>_onnx.cpp
-// registers its own through register_<kind>_onnx(), called by the list
-// generated from src/layers/kinds.cmake), so that export_onnx knows no kind.
+// What the ONNX export of each layer kind writes with: the graph builder and
+// one layer's export (the kinds' exporters register in layer_onnx.hpp).
 
 #include <onnx/onnx_pb.h>
 
@@ -12,7 +10,6 @@
 #include <string_view>
 #include <vector>
 
-#include "layers/layer_kind.hpp"
 #include "ocrcore/architecture.hpp"
 #include "ocrcore/tensor.hpp"
 
@@ -109,27 +106,5 @@ struct LayerExport {
   void conv(const std::string& name, int kernel_h, int kernel_w, int stride_h, int stride_w,
             int pad_h, int pad_w, bool bias, int groups = 1);
 };
-
-class OnnxExportRegistry {
- public:
-  using Export = void (*)(const LayerSpec& layer, LayerExport& e);
-
-  template <class Spec, void (*write)(const Spec&, LayerExport&)>
-  void add() {
-    add(detail::LayerKind<Spec>::type_name,
-        [](const LayerSpec& layer, LayerExport& e) { write(*layer.as<Spec>(), e); });
-  }
-  void add(std::string_view type, Export write);
-  // The exporter of `layer`'s kind; throws Error for a kind without one.
-  Export find(const LayerSpec& layer) const;
-
- private:
-  std::vector<std::pair<std::string_view, Export>> entries_;
-};
-
-// The registry of every kind's exporter, made on first use.
-const OnnxExportRegistry& onnx_exporters();
-// Generated (src/layers/kinds.cmake): registers every kind's exporter.
-void register_onnx_exporters(OnnxExportRegistry& registry);
 
 }  // namespace ocrcore::onnx_io

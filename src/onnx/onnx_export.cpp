@@ -11,7 +11,7 @@
 #include "layers/max_pool/max_pool_op.hpp"
 #include "layers/tucker_conv/tucker_conv_op.hpp"
 #include "ocrcore/error.hpp"
-#include "onnx/layer_export.hpp"
+#include "onnx/layer_onnx.hpp"
 #include "onnx/onnx_model.hpp"
 #include "runtime/core/file_io.hpp"
 #include "runtime/core/overloaded.hpp"
@@ -109,26 +109,6 @@ void LayerExport::conv(const std::string& name, int kh, int kw, int sh, int sw, 
   current = n->output(0);
 }
 
-void OnnxExportRegistry::add(std::string_view type, Export write) {
-  entries_.emplace_back(type, write);
-}
-
-OnnxExportRegistry::Export OnnxExportRegistry::find(const LayerSpec& layer) const {
-  for (const auto& [type, write] : entries_)
-    if (type == layer.type()) return write;
-  throw Error("layer kind '" + std::string(layer.type()) + "' has no ONNX export",
-              ErrorKind::unsupported);
-}
-
-const OnnxExportRegistry& onnx_exporters() {
-  static const OnnxExportRegistry registry = [] {
-    OnnxExportRegistry r;
-    register_onnx_exporters(r);
-    return r;
-  }();
-  return registry;
-}
-
 void export_onnx(const Model& model, const std::filesystem::path& path, int opset) {
   const Architecture& arch = model.architecture();
   const TensorMap& tensors = model.tensors();
@@ -140,10 +120,10 @@ void export_onnx(const Model& model, const std::filesystem::path& path, int opse
   std::string cur = "image";
   b.int_tensor("ocrcore.merge_last_two", {0, 0, -1});
   int index = 0;
-  const OnnxExportRegistry& exporters = onnx_exporters();
+  const OnnxLayerRegistry& layers = onnx_layers();
   for (const LayerSpec& layer : arch.layers) {
     LayerExport e{b, tensors, cur, std::to_string(index++)};
-    exporters.find(layer)(layer, e);
+    layers.exporter(layer)(layer, e);
     cur = e.current;
   }
   finish_and_write(m, model, cur, path);

@@ -1,7 +1,7 @@
-// BatchNormalization (the runtime folds it; ONNX keeps it a node).
+// BatchNormalization (the runtime folds it; ONNX keeps it a node), both ways.
 
 #include "layers/batch_norm/batch_norm.hpp"
-#include "onnx/layer_export.hpp"
+#include "onnx/layer_onnx.hpp"
 
 namespace ocrcore::onnx_io {
 
@@ -19,10 +19,33 @@ void export_batch_norm(const BatchNormSpec& bn, LayerExport& e) {
   e.current = n->output(0);
 }
 
+bool import_batch_norm(LayerImport& l) {
+  BatchNormSpec s;
+  s.name = l.name();
+  const auto& scale = l.graph.constant(l.node.input(1), l.node);
+  s.num_features = static_cast<int>(scale.floats.size());
+  if (const auto* e = find_attribute(l.node, "epsilon")) s.eps = e->f();
+  const char* suffix[] = {"", ".weight", ".bias", ".running_mean", ".running_var"};
+  for (int k = 1; k <= 4; ++k) {
+    const auto& c = l.graph.constant(l.node.input(k), l.node);
+    if (static_cast<int>(c.floats.size()) != s.num_features)
+      l.fail("batch-norm parameters differ in size");
+    Tensor t({s.num_features});
+    t.data = c.floats;
+    l.out.tensors[s.name + suffix[k]] = std::move(t);
+  }
+  if (s.num_features != l.channels)
+    l.fail("has " + std::to_string(s.num_features) + " channels, its input " +
+           std::to_string(l.channels));
+  l.out.architecture.layers.push_back(s);
+  return true;
+}
+
 }  // namespace
 
-void register_batch_norm_onnx(OnnxExportRegistry& registry) {
-  registry.add<BatchNormSpec, export_batch_norm>();
+void register_batch_norm_onnx(OnnxLayerRegistry& registry) {
+  registry.add_export<BatchNormSpec, export_batch_norm>();
+  registry.add_import("BatchNormalization", Carrier::maps, import_batch_norm);
 }
 
 }  // namespace ocrcore::onnx_io
