@@ -6,7 +6,6 @@
 
 #include "compress/tucker.hpp"
 #include "layers/conv2d/conv2d.hpp"
-#include "layers/max_pool/max_pool.hpp"
 #include "layers/tucker_conv/tucker_conv.hpp"
 #include "ocrcore/error.hpp"
 #include "runtime/graph/shapes.hpp"
@@ -71,20 +70,12 @@ RankRule parse_rank_rule(const std::string& text) {
 }
 
 std::vector<std::pair<int, int>> layer_output_sizes(const Architecture& a, int width) {
+  // Each kind's own shape rule (the one its work count follows).
   std::vector<std::pair<int, int>> out;
-  int h = a.input_height, w = width;
+  detail::WorkCount w{a.input_height, width, 0.0};
   for (const LayerSpec& l : a.layers) {
-    if (auto* c = l.as<Conv2dSpec>()) {
-      h = detail::conv_out(h, c->kernel_h, c->stride_h, c->pad_h);
-      w = detail::conv_out(w, c->kernel_w, c->stride_w, c->pad_w);
-    } else if (auto* t = l.as<TuckerConvSpec>()) {
-      h = detail::conv_out(h, t->kernel_h, t->stride_h, t->pad_h);
-      w = detail::conv_out(w, t->kernel_w, t->stride_w, t->pad_w);
-    } else if (auto* p = l.as<MaxPoolSpec>()) {
-      h = detail::pool_out(h, p->kernel_h, p->stride_h, p->pad_h, p->ceil_mode);
-      w = detail::pool_out(w, p->kernel_w, p->stride_w, p->pad_w, p->ceil_mode);
-    }
-    out.emplace_back(h, w);
+    l.impl().count(w);
+    out.emplace_back(w.height, w.width);
   }
   return out;
 }

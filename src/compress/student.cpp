@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "compress/decompose.hpp"
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/collapse/collapse.hpp"
 #include "layers/conv2d/conv2d.hpp"
+#include "layers/grouped_conv/grouped_conv.hpp"
+#include "layers/layer_kind.hpp"
 #include "layers/linear/linear.hpp"
 #include "layers/lstm/lstm.hpp"
 #include "layers/max_pool/max_pool.hpp"
@@ -22,14 +23,16 @@ std::size_t collapse_index(const Architecture& a) {
 }
 
 int feature_dimension(const Architecture& a) {
+  // The shape rules of each kind, up to the collapse: D = channels x height.
   const std::size_t ci = collapse_index(a);
-  int channels = a.input_channels;
-  for (std::size_t i = 0; i < ci; ++i) {
-    if (auto* c = a.layers[i].as<Conv2dSpec>()) channels = c->out_channels;
-    if (auto* t = a.layers[i].as<TuckerConvSpec>()) channels = t->out_channels;
+  detail::LayerShape shape;
+  shape.channels = a.input_channels;
+  shape.height = a.input_height;
+  for (std::size_t i = 0; i <= ci; ++i) {
+    detail::ShapeCheck check(shape, std::string(a.layers[i].type()));
+    a.layers[i].impl().check(check);
   }
-  const auto sizes = layer_output_sizes(a, 512);
-  return channels * sizes[ci].first;
+  return shape.features;
 }
 
 namespace {
@@ -107,6 +110,23 @@ Architecture derive_student(const Architecture& teacher, double m, const std::ve
     // The batch norm right after follows the width.
     for (std::size_t j = convs[k] + 1; j < ci && !s.layers[j].is<Conv2dSpec>(); ++j)
       if (auto* bn = s.layers[j].as<BatchNormSpec>()) bn->num_features = out;
+  }
+  if (!shape.conv_groups.empty()) {
+    if (shape.conv_groups.size() != convs.size())
+      throw Error("--student-groups lists " + std::to_string(shape.conv_groups.size()) +
+                  " values for the teacher's " + std::to_string(convs.size()) + " convolutions");
+    for (std::size_t k = 0; k < convs.size(); ++k) {
+      const int g = shape.conv_groups[k];
+      const Conv2dSpec c = s.layers[convs[k]].get<Conv2dSpec>();
+      if (g < 1 || c.in_channels % g != 0 || c.out_channels % g != 0)
+        throw Error("--student-groups: convolution " + c.name + " (" +
+                    std::to_string(c.in_channels) + " -> " + std::to_string(c.out_channels) +
+                    " channels) cannot take " + std::to_string(g) + " groups");
+      if (g == 1) continue;
+      s.layers[convs[k]] =
+          LayerSpec(GroupedConvSpec{c.name, c.in_channels, c.out_channels, c.kernel_h, c.kernel_w,
+                                    c.stride_h, c.stride_w, c.pad_h, c.pad_w, g, c.bias});
+    }
   }
   apply_shape(s, teacher, shape);
   check_student(s, teacher);

@@ -21,6 +21,10 @@ struct StudentShape {
   int width_stride = 0;
   int lstm_hidden = 0;  // units per direction of every DBLSTM layer
   int lstm_layers = 0;  // DBLSTM layers
+  // Groups of each convolution, in order (empty: none grouped): a
+  // convolution of G > 1 groups becomes a grouped_conv, G times fewer weights
+  // and multiply-adds, the compression baseline Tucker is compared with.
+  std::vector<int> conv_groups;
 };
 
 // A student from the teacher: every convolution's output channels scaled by

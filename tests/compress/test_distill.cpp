@@ -13,6 +13,7 @@
 #include "compress/student.hpp"
 #include "layers/batch_norm/batch_norm.hpp"
 #include "layers/conv2d/conv2d.hpp"
+#include "layers/grouped_conv/grouped_conv.hpp"
 #include "layers/linear/linear.hpp"
 #include "layers/lstm/lstm.hpp"
 #include "layers/max_pool/max_pool.hpp"
@@ -360,6 +361,17 @@ TEST(Student, ItsOwnSequenceHalfAndFrameRate) {
   narrow.initialize(1);
   EXPECT_EQ(student_start(narrow.tensors(), t, teacher_tensors).at("rnn.weight_ih_l0").data,
             narrow.tensors().at("rnn.weight_ih_l0").data);
+  // Grouped convolutions: the layer becomes a grouped_conv, D unchanged.
+  StudentShape grouped;
+  grouped.conv_groups = {1, 2, 2, 3};
+  const Architecture g = derive_student(t, 0, {4, 8, 6, 12}, grouped);
+  EXPECT_EQ(g.layers[4].get<GroupedConvSpec>().groups, 2);
+  EXPECT_EQ(g.layers[10].get<GroupedConvSpec>().groups, 3);
+  EXPECT_TRUE(g.layers[0].is<Conv2dSpec>());
+  EXPECT_EQ(feature_dimension(g), 48);
+  EXPECT_LT(g.parameter_count(), derive_student(t, 0, {4, 8, 6, 12}).parameter_count());
+  grouped.conv_groups = {1, 3, 1, 1};  // 4 -> 8 channels do not split in 3
+  EXPECT_THROW(derive_student(t, 0, {4, 8, 6, 12}, grouped), Error);
   for (int bad : {3, 6}) {
     StudentShape b;
     b.width_stride = bad;

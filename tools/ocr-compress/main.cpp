@@ -68,6 +68,9 @@ int tool_main(int argc, char** argv) {
                  "Student's DBLSTM units per direction; default the teacher's");
   app.add_option("--student-lstm-layers", s.student_shape.lstm_layers,
                  "Student's DBLSTM layers; default the teacher's");
+  app.add_option("--student-groups", s.student_shape.conv_groups,
+                 "Student's groups per convolution (1: not grouped; more: a grouped convolution)")
+      ->delimiter(',');
   app.add_option("--student-model", student_model, "Start later stages from this student")
       ->check(CLI::ExistingFile);
   app.add_option("--train", s.train_inputs,
@@ -144,10 +147,11 @@ int tool_main(int argc, char** argv) {
         teacher, teacher_arch,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
     const auto& shape = s.student_shape;
-    if (!student_arch.empty() && (shape.width_stride || shape.lstm_hidden || shape.lstm_layers))
+    if (!student_arch.empty() && (shape.width_stride || shape.lstm_hidden || shape.lstm_layers ||
+                                  !shape.conv_groups.empty()))
       throw ocrcore::Error(
-          "--student-arch gives the whole student; --student-width-stride and --student-lstm-* "
-          "shape one derived from the teacher");
+          "--student-arch gives the whole student; --student-width-stride, --student-lstm-* and "
+          "--student-groups shape one derived from the teacher");
     if (!student_arch.empty()) s.student_architecture = ocrcore::Architecture::load(student_arch);
     s.student_channels = channels;
     if (!student_model.empty()) s.student_model = ocrcore::Model::load(student_model);
