@@ -51,6 +51,8 @@ def main():
     ap.add_argument("--fast", help="run directory of the student sized for the speed target")
     ap.add_argument("--fast-channels", default="")
     ap.add_argument("--ft-iterations", required=True)
+    ap.add_argument("--variant", action="append", default=[],
+                    help="NAME=LABEL: the variant student in variant-NAME and variant-NAME+ft")
     ap.add_argument("--ranks", required=True)
     ap.add_argument("--hooi", default="0")
     ap.add_argument("--runs", required=True)
@@ -100,6 +102,14 @@ def main():
         rows.append(("fast student + CTC fine-tuning, DBLSTM unfrozen *", "fast-student",
                      [model_cer(load(f"{w}/lstm-guided-fast+ctc-ft/report.json"), "+ fine-tuning")]))
 
+    for spec in a.variant:
+        name, label = spec.split("=", 1)
+        ft = load(f"{w}/variant-{name}+ft/report.json")
+        rows.append((f"{label}, {a.ts_iterations} iterations", f"variant-{name}",
+                     [model_cer(ft, "student (lstm-guided)")]))
+        rows.append((f"{label} + fine-tuning", f"variant-{name}",
+                     [model_cer(ft, "+ fine-tuning")]))
+
     lines = [
         f"# Teacher-student learning and Tucker-2 on {a.title}", "",
         "`benchmarks/run_compress_table.sh`: every student has the same CNN (the bundled compact "
@@ -112,7 +122,10 @@ def main():
         + f". Tucker ranks `{a.ranks}` "
         f"({a.hooi} HOOI iterations) on the first "
         f"seed's lstm-guided student, then {a.ft_iterations} fine-tuning iterations with the "
-        "LSTM-guided loss.", "",
+        "LSTM-guided loss."
+        + (" Variant students (the same CNN with one change) are trained on that schedule: "
+           f"{a.ts_iterations} iterations of LSTM-guided teacher-student learning at its rate, "
+           f"then {a.ft_iterations} of fine-tuning with the same loss." if a.variant else ""), "",
         f"Speed: `bench_runtime` on 200 test lines, models alternated in each of {a.runs} "
         "rounds, medians. Latency: batch 1, one thread. Throughput: all threads, best of batch "
         "1/4/8/16. Speedup = teacher time / model time in the same run. CER: greedy decoding "

@@ -78,6 +78,7 @@ case $table in
     title="the printed-English teacher"
     default_criteria="lstm-guided l2 kl ctc" default_lrs="3e-4 1e-3 3e-3 1e-2 3e-2 1e-1"
     default_seeds="1 2" default_long="lstm-guided l2" default_fast="8 16 16 32 32 32 64 64 64 128"
+    default_variants=grouped
     ;;
   handwritten)
     teacher=${1:-$root/models/teacher-handwritten.ocrm}
@@ -92,6 +93,7 @@ case $table in
     title="the handwriting teacher"
     default_criteria="lstm-guided l2" default_lrs="1e-2 3e-2 1e-1"
     default_seeds="1" default_long="" default_fast=""
+    default_variants=grouped
     ;;
   *)
     echo "run_compress_table: TABLE is printed or handwritten, not '$table'" >&2
@@ -111,6 +113,19 @@ read -r -a long_criteria <<< "${LONG_CRITERIA-$default_long}"
 long_iterations=${LONG_ITERATIONS:-24000}
 read -r -a long_seeds <<< "${LONG_SEEDS:-${seeds[*]}}"
 ft_iterations=${FT_ITERATIONS:-4000}
+# Variant students (VARIANTS, names from the list below): each the LSTM-guided
+# student with one change, trained as the Tucker row is (TS_ITERATIONS of
+# teacher-student learning at the swept rate, first seed, then FT_ITERATIONS
+# of fine-tuning with the same loss), so that its row compares with that one.
+#   grouped  the two widest 3x3 convolutions (64->128, 128->96) in 2 groups:
+#            the predecessor method's baseline at about Tucker's footprint
+read -r -a variants <<< "${VARIANTS-$default_variants}"
+declare -A variant_args=(
+  [grouped]="--student-groups 1 1 1 1 1 1 2 2 1 1"
+)
+declare -A variant_labels=(
+  [grouped]="grouped student (64->128, 128->96 in 2 groups), lstm-guided"
+)
 ranks=${RANKS:-budget:params=0.75}
 hooi=${HOOI:-10}
 threads=$(nproc)
@@ -159,11 +174,16 @@ done
 # sets: name, criterion, seed, iterations[, student channels (default: channels)].
 ts_run() {
   local name=$1 c=$2 seed=$3 iterations=$4; shift 4
-  local student=("${channels[@]}")
-  (($#)) && student=("$@")
+  local student=("${channels[@]}") extra=()
+  # [channels...] [-- more ocr-compress options]
+  if (($#)) && [[ $1 != -- ]]; then
+    student=()
+    while (($#)) && [[ $1 != -- ]]; do student+=("$1"); shift; done
+  fi
+  if (($#)); then shift; extra=("$@"); fi
   run "$name" --student-channels "${student[@]}" --stages ts --ts-loss "$c" --lr "${lr_of[$c]}" \
     --seed "$seed" --ts-iterations "$iterations" --validate-every 1000 --eval "${eval_sets[@]}" \
-    --latency-lines 0
+    --latency-lines 0 "${extra[@]}"
 }
 
 # 2. Every criterion at its rate, every seed.
@@ -204,6 +224,16 @@ if ((${#fast_channels[@]})); then
     "${ctc_ft[@]}"
 fi
 
+# 5. The variant students.
+for v in "${variants[@]}"; do
+  [[ -n ${variant_args[$v]-} ]] || { echo "VARIANTS: unknown variant '$v'" >&2; exit 1; }
+  read -r -a extra <<< "${variant_args[$v]}"
+  ts_run "variant-$v" lstm-guided "${seeds[0]}" "$ts_iterations" "${channels[@]}" -- "${extra[@]}"
+  run "variant-$v+ft" --student-model "$work/variant-$v/student-ts.ocrm" --stages finetune \
+    --finetune-iterations "$ft_iterations" --validate-every 500 --lr "${lr_of[lstm-guided]}" \
+    --eval "${eval_sets[@]}" --latency-lines 0
+done
+
 # Speed, side by side: every distinct architecture on the same normalised
 # lines (200 of the rendered test set), alternating models within each of
 # RUNS rounds so that drift on a shared machine hits them alike.
@@ -213,6 +243,9 @@ paths=("$teacher" "$work/$first/student-ts.ocrm" "$work/lstm-guided+tucker+ft/st
 if ((${#fast_channels[@]})); then
   names+=(fast-student) paths+=("$work/lstm-guided-fast-s${seeds[0]}/student-ts.ocrm")
 fi
+for v in "${variants[@]}"; do
+  names+=("variant-$v") paths+=("$work/variant-$v+ft/student-finetune.ocrm")
+done
 # 200 lines, shared equally by the timing sets.
 : > "$work/timing-lines.txt"
 for set in "${timing_sets[@]}"; do
@@ -262,12 +295,14 @@ lrs=""
 fast_args=()
 ((${#fast_channels[@]} == 0)) || fast_args=(--fast "lstm-guided-fast-s${seeds[0]}" --fast-channels "${fast_channels[*]}")
 for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
+variant_flags=()
+for v in "${variants[@]}"; do variant_flags+=(--variant "$v=${variant_labels[$v]}"); done
 python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
   --title "$title" --criteria "${criteria[@]}" --seeds "${seeds[@]}" \
   --sweep "${sweep_lrs[*]} x $sweep_iterations" --ts-iterations "$ts_iterations" \
   --long-criteria "${long_criteria[@]}" --long-iterations "$long_iterations" \
   --long-seeds "${long_seeds[@]}" "${fast_args[@]}" --ft-iterations "$ft_iterations" \
-  --ranks "$ranks" --hooi "$hooi" --runs "$runs" "${peer_args[@]}"
+  --ranks "$ranks" --hooi "$hooi" --runs "$runs" "${peer_args[@]}" "${variant_flags[@]}"
 
 # The report with plots (one HTML file): every row against size and speed,
 # the Tucker run's spectra and every stage's curves, the peers.
