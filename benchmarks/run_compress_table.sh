@@ -92,8 +92,7 @@ case $table in
     report=$root/benchmarks/results/compress-handwritten-report.html
     title="the handwriting teacher"
     default_criteria="lstm-guided l2" default_lrs="1e-2 3e-2 1e-1"
-    default_seeds="1" default_long="" default_fast=""
-    default_variants=grouped
+    default_seeds="1" default_long="" default_fast="" default_variants=""
     ;;
   *)
     echo "run_compress_table: TABLE is printed or handwritten, not '$table'" >&2
