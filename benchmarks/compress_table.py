@@ -52,7 +52,8 @@ def main():
     ap.add_argument("--fast-channels", default="")
     ap.add_argument("--ft-iterations", required=True)
     ap.add_argument("--variant", action="append", default=[],
-                    help="NAME=LABEL: the variant student in variant-NAME and variant-NAME+ft")
+                    help="NAME=LABEL=FINE-TUNING: the variant student in variant-NAME and "
+                         "variant-NAME+ft")
     ap.add_argument("--ranks", required=True)
     ap.add_argument("--hooi", default="0")
     ap.add_argument("--runs", required=True)
@@ -103,11 +104,11 @@ def main():
                      [model_cer(load(f"{w}/lstm-guided-fast+ctc-ft/report.json"), "+ fine-tuning")]))
 
     for spec in a.variant:
-        name, label = spec.split("=", 1)
+        name, label, ft_label = spec.split("=", 2)
         ft = load(f"{w}/variant-{name}+ft/report.json")
         rows.append((f"{label}, {a.ts_iterations} iterations", f"variant-{name}",
                      [model_cer(ft, "student (lstm-guided)")]))
-        rows.append((f"{label} + fine-tuning", f"variant-{name}",
+        rows.append((f"{label} + {ft_label}", f"variant-{name}",
                      [model_cer(ft, "+ fine-tuning")]))
 
     lines = [

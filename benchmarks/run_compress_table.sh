@@ -118,12 +118,30 @@ ft_iterations=${FT_ITERATIONS:-4000}
 # of fine-tuning with the same loss), so that its row compares with that one.
 #   grouped  the two widest 3x3 convolutions (64->128, 128->96) in 2 groups:
 #            the predecessor method's baseline at about Tucker's footprint
+# The sequence half compressed (issue 41), each choice on its own: the
+# student's own DBLSTM learns from an added CTC term (weight 1, the size of
+# the feature loss once trained) beside the LSTM-guided loss on the pooled
+# teacher features, then CTC fine-tuning of the whole student (as the
+# table's CTC fine-tuning rows, CTC_FT_ITERATIONS at 3e-4):
+#   frames8         width stride 8: half the frames
+#   lstm48          48 units per direction instead of 64
+#   frames8-lstm48  both
 read -r -a variants <<< "${VARIANTS-$default_variants}"
+sequence_ft="--finetune-loss ctc --unfreeze-rnn --lr 3e-4 --finetune-iterations ${CTC_FT_ITERATIONS:-3000}"
 declare -A variant_args=(
   [grouped]="--student-groups 1 1 1 1 1 1 2 2 1 1"
+  [frames8]="--student-width-stride 8 --ctc-weight 1"
+  [lstm48]="--student-lstm-hidden 48 --ctc-weight 1"
+  [frames8-lstm48]="--student-width-stride 8 --student-lstm-hidden 48 --ctc-weight 1"
+)
+declare -A variant_ft_args=(
+  [frames8]=$sequence_ft [lstm48]=$sequence_ft [frames8-lstm48]=$sequence_ft
 )
 declare -A variant_labels=(
   [grouped]="grouped student (64->128, 128->96 in 2 groups), lstm-guided"
+  [frames8]="student at half the frames (width stride 8), lstm-guided + CTC"
+  [lstm48]="student with a 48-unit DBLSTM, lstm-guided + CTC"
+  [frames8-lstm48]="student at half the frames with a 48-unit DBLSTM, lstm-guided + CTC"
 )
 ranks=${RANKS:-budget:params=0.75}
 hooi=${HOOI:-10}
@@ -228,9 +246,9 @@ for v in "${variants[@]}"; do
   [[ -n ${variant_args[$v]-} ]] || { echo "VARIANTS: unknown variant '$v'" >&2; exit 1; }
   read -r -a extra <<< "${variant_args[$v]}"
   ts_run "variant-$v" lstm-guided "${seeds[0]}" "$ts_iterations" "${channels[@]}" -- "${extra[@]}"
+  read -r -a ft <<< "${variant_ft_args[$v]-"--finetune-iterations $ft_iterations --lr ${lr_of[lstm-guided]}"}"
   run "variant-$v+ft" --student-model "$work/variant-$v/student-ts.ocrm" --stages finetune \
-    --finetune-iterations "$ft_iterations" --validate-every 500 --lr "${lr_of[lstm-guided]}" \
-    --eval "${eval_sets[@]}" --latency-lines 0
+    --validate-every 500 --eval "${eval_sets[@]}" --latency-lines 0 "${ft[@]}"
 done
 
 # Speed, side by side: every distinct architecture on the same normalised
@@ -295,7 +313,11 @@ fast_args=()
 ((${#fast_channels[@]} == 0)) || fast_args=(--fast "lstm-guided-fast-s${seeds[0]}" --fast-channels "${fast_channels[*]}")
 for c in "${criteria[@]}"; do lrs+="${lrs:+, }\"$c\": \"${lr_of[$c]}\""; done
 variant_flags=()
-for v in "${variants[@]}"; do variant_flags+=(--variant "$v=${variant_labels[$v]}"); done
+for v in "${variants[@]}"; do
+  ft_label="fine-tuning"
+  [[ -n ${variant_ft_args[$v]-} ]] && ft_label="CTC fine-tuning, DBLSTM unfrozen"
+  variant_flags+=(--variant "$v=${variant_labels[$v]}=$ft_label")
+done
 python3 "$root/benchmarks/compress_table.py" --work "$work" --out "$out" --lrs "{$lrs}" \
   --title "$title" --criteria "${criteria[@]}" --seeds "${seeds[@]}" \
   --sweep "${sweep_lrs[*]} x $sweep_iterations" --ts-iterations "$ts_iterations" \
