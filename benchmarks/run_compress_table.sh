@@ -19,7 +19,9 @@
 #
 # then the LSTM-guided student of the first seed through Tucker-2 and
 # fine-tuning, and two rows beyond the paper's recipe (CTC fine-tuning with
-# the DBLSTM unfrozen). Every run is an ocr-compress run directory under WORK:
+# the DBLSTM unfrozen); and the VARIANTS students, each one change to the
+# LSTM-guided student (grouped convolutions, fewer frames, a narrower DBLSTM).
+# Every run is an ocr-compress run directory under WORK:
 # a finished run (report.json) is kept and an interrupted one resumes from its
 # checkpoint, so the table is built over as many sittings as it needs by
 # running this again. CER: greedy decoding on the test sets (scored, never
@@ -44,6 +46,11 @@
 #
 #   benchmarks/run_compress_table.sh [TEACHER.ocrm]
 #   TABLE=handwritten benchmarks/run_compress_table.sh
+#   # the speed table of issue 41: one criterion at its known rate, the variants
+#   CRITERIA=lstm-guided SWEEP_LRS=3e-2 SEEDS=1 LONG_CRITERIA= FAST_CHANNELS= \
+#     VARIANTS="grouped frames8 lstm48 frames8-lstm48" WORK=runs/compress-table-speed \
+#     OUT=benchmarks/results/compress-speed.md REPORT=benchmarks/results/compress-speed-report.html \
+#     benchmarks/run_compress_table.sh
 # Environment: CRITERIA (lstm-guided l2 kl ctc), SWEEP_LRS (3e-4 1e-3 3e-3 1e-2 3e-2 1e-1),
 # SWEEP_ITERATIONS (1000), SEEDS (1 2), TS_ITERATIONS (6000), LONG_CRITERIA
 # (lstm-guided l2; empty for none), LONG_ITERATIONS (24000), LONG_SEEDS (SEEDS), FT_ITERATIONS
@@ -53,7 +60,9 @@
 # STUDENT_CHANNELS, FAST_CHANNELS (8 16 16 32 32 32 64 64 64 128; empty for
 # none), WORK (runs/compress-table, runs/compress-table-handwritten),
 # TEACHER_CACHE_DIR (runs/teacher-cache, runs/handwriting/teacher-cache: the
-# teacher's targets, several GB).
+# teacher's targets, several GB), VARIANTS (printed: grouped; handwritten: none;
+# grouped, frames8, lstm48, frames8-lstm48), OUT and REPORT (the table and
+# report files).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${OCRCORE_BUILD_DIR:-$root/build}
@@ -73,8 +82,8 @@ case $table in
     [[ -d $uw3 ]] && test_sets+=("$uw3")
     timing_sets=("$data/test")
     cache=${TEACHER_CACHE_DIR:-$root/runs/teacher-cache}
-    out=$root/benchmarks/results/compress.md
-    report=$root/benchmarks/results/compress-report.html
+    out=${OUT:-$root/benchmarks/results/compress.md}
+    report=${REPORT:-$root/benchmarks/results/compress-report.html}
     title="the printed-English teacher"
     default_criteria="lstm-guided l2 kl ctc" default_lrs="3e-4 1e-3 3e-3 1e-2 3e-2 1e-1"
     default_seeds="1 2" default_long="lstm-guided l2" default_fast="8 16 16 32 32 32 64 64 64 128"
@@ -88,8 +97,8 @@ case $table in
     train_sets=("$data/digits/train" "$data/fonts/train") val_sets=("$data/digits/val" "$data/fonts/val")
     test_sets=("$data/digits/test" "$data/fonts/test") timing_sets=("${test_sets[@]}")
     cache=${TEACHER_CACHE_DIR:-${HANDWRITING_WORK_DIR:-$root/runs/handwriting}/teacher-cache}
-    out=$root/benchmarks/results/compress-handwritten.md
-    report=$root/benchmarks/results/compress-handwritten-report.html
+    out=${OUT:-$root/benchmarks/results/compress-handwritten.md}
+    report=${REPORT:-$root/benchmarks/results/compress-handwritten-report.html}
     title="the handwriting teacher"
     default_criteria="lstm-guided l2" default_lrs="1e-2 3e-2 1e-1"
     default_seeds="1" default_long="" default_fast="" default_variants=""
