@@ -260,6 +260,30 @@ TEST(GreyConversion, OpaqueGreyPixelsKeepTheirLevel) {
   }
   rgba_row_on_white(rgba.data(), 256, got.data());
   EXPECT_EQ(got, want);
+  // Blocks of four that mix opaque grey with other pixels, and a tail.
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> byte(0, 255), kind(0, 3);
+  std::vector<std::uint8_t> mixed;
+  for (int i = 0; i < 203; ++i) {
+    const auto v = static_cast<std::uint8_t>(byte(rng));
+    if (kind(rng) < 2)
+      mixed.insert(mixed.end(), {v, v, v, 255});
+    else
+      mixed.insert(mixed.end(), {v, static_cast<std::uint8_t>(byte(rng)), v,
+                                 static_cast<std::uint8_t>(byte(rng))});
+  }
+  std::vector<std::uint8_t> row(203);
+  rgba_row_on_white(mixed.data(), 203, row.data());
+  for (int i = 0; i < 203; ++i) {
+    const std::uint8_t* q = mixed.data() + 4 * i;
+    const float alpha = static_cast<float>(q[3]) / 255.0f;
+    const float lum = L_RED_WEIGHT * static_cast<float>(q[0]) +
+                      L_GREEN_WEIGHT * static_cast<float>(q[1]) +
+                      L_BLUE_WEIGHT * static_cast<float>(q[2]);
+    EXPECT_EQ(row[i], static_cast<std::uint8_t>(
+                          std::min(255.0f, alpha * lum + (1.0f - alpha) * 255.0f + 0.5f)))
+        << i;
+  }
   const std::uint8_t others[] = {200, 100, 50, 255, 0, 0, 0, 0, 10, 10, 10, 128};
   rgba_row_on_white(others, 3, got.data());
   EXPECT_EQ(got[0], static_cast<std::uint8_t>(L_RED_WEIGHT * 200 + L_GREEN_WEIGHT * 100 +

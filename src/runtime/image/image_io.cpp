@@ -1,3 +1,4 @@
+#include <emmintrin.h>
 #include <leptonica/allheaders.h>
 
 #include <algorithm>
@@ -91,16 +92,35 @@ Image rgba_to_grey_on_white(PIX* pix) {
 namespace detail {
 
 void rgba_row_on_white(const std::uint8_t* rgba, int w, std::uint8_t* out) {
-  for (int x = 0; x < w; ++x, rgba += 4) {
-    // Opaque grey, all of a binarised scan, is its own grey value (the
-    // weights sum to 1; the test checks every level): no float arithmetic.
-    std::uint32_t p;
-    std::memcpy(&p, rgba, 4);
-    if (p == ((std::uint32_t{rgba[0]} * 0x010101u) | 0xff000000u)) {
-      out[x] = rgba[0];
+  // Opaque grey, all of a binarised scan, is its own grey value (the weights
+  // sum to 1; the test checks every level): no float arithmetic. Four pixels
+  // at a time are checked and packed with SSE2 (little-endian: R is a
+  // pixel's low byte).
+  int x = 0;
+  const __m128i low = _mm_set1_epi32(0xff), opaque = _mm_set1_epi32(static_cast<int>(0xff000000u));
+  for (; x + 4 <= w; x += 4) {
+    const __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rgba + 4 * x));
+    const __m128i r = _mm_and_si128(p, low);
+    const __m128i grey = _mm_or_si128(_mm_or_si128(r, _mm_slli_epi32(r, 8)),
+                                      _mm_or_si128(_mm_slli_epi32(r, 16), opaque));
+    if (_mm_movemask_epi8(_mm_cmpeq_epi32(p, grey)) == 0xffff) {
+      const __m128i r16 = _mm_packs_epi32(r, r);  // values <= 255: no saturation
+      const auto four = static_cast<std::uint32_t>(_mm_cvtsi128_si32(_mm_packus_epi16(r16, r16)));
+      std::memcpy(out + x, &four, 4);
       continue;
     }
-    out[x] = grey_on_white(rgba[0], rgba[1], rgba[2], rgba[3]);
+    for (int k = x; k < x + 4; ++k) {
+      const std::uint8_t* q = rgba + 4 * k;
+      out[k] = grey_on_white(q[0], q[1], q[2], q[3]);
+    }
+  }
+  for (; x < w; ++x) {
+    const std::uint8_t* q = rgba + 4 * x;
+    std::uint32_t p;
+    std::memcpy(&p, q, 4);
+    out[x] = p == ((std::uint32_t{q[0]} * 0x010101u) | 0xff000000u)
+                 ? q[0]
+                 : grey_on_white(q[0], q[1], q[2], q[3]);
   }
 }
 
