@@ -37,8 +37,8 @@ perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio -g none
 import re, subprocess, sys
 # First match wins: the groups, by library and symbol.
 groups = [
-    ("image decoding (PNG: zlib inflate, libpng, to grey)",
-     r"libz\.|libpng|libtiff|libjpeg|libwebp|rgba_row|grey|load_image|png_|Pix|lept"),
+    ("image decoding (PNG: libdeflate inflate, unfiltering, to grey; other formats: leptonica)",
+     r"libdeflate|libz\.|libpng|libtiff|libjpeg|libwebp|rgba_row|grey|load_image|png_|Pix|lept"),
     ("normalisation (center_text: ink columns, fit, resampling)",
      r"resample_centered|InkColumns|area_column|normalize_line|fit_text|fit_polynomial|"
      r"measure_text|ink_levels|resample_taps"),
