@@ -27,7 +27,8 @@
 # stops improving and the LSTM-guided students are at least as good as L2's;
 # stage 2 23 min: 8,000 steps), about 80 minutes more when stage 1 has to run
 # the teacher (its first epoch). The result is copied to
-# models/compact-printed.ocrm.
+# models/compact-printed.ocrm. The teacher is models/teacher-printed.ocrm
+# unless TEACHER names another model file.
 #
 #   scripts/train-compact.sh
 #   BUNDLE=0 COMPACT_WORK_DIR=/tmp/compact-smoke TS_ITERATIONS=200 \
@@ -44,7 +45,7 @@ ts_lr=${TS_LR:-3e-2}
 ft_iterations=${FT_ITERATIONS:-8000}
 threads=${THREADS:-$(nproc)}
 shared=$root/../shared/data/uw3-dev
-teacher=$root/models/teacher-printed.ocrm
+teacher=${TEACHER:-$root/models/teacher-printed.ocrm}
 
 # The teacher's rendered sets: rendered here when the default place is empty.
 if [[ ! -d $data/train && -z ${TEACHER_DATA:-} ]]; then
