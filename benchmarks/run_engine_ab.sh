@@ -43,7 +43,7 @@ if [[ ! -f $work/rendered/.complete ]]; then
 fi
 sets+=("rendered=$work/rendered")
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+source "$root/benchmarks/common.sh"
 field() { sed -n "s/.*\"$1\":\([0-9.e+-]*\).*/\1/p"; }
 
 {

@@ -60,7 +60,7 @@ fi
 train_common=(--arch "$root/models/arch/teacher-printed.json" --train "$data" -b $batch
               --validate-every 1000000 --checkpoint-every 1000000 --log-every 5 --loader-threads 1 -q)
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "nan"; else print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source "$root/benchmarks/common.sh"
 # Lines/s over a run's progress windows after the first (warm-up) and past
 # iteration $2 (windows of equal lines, so the harmonic mean is lines over
 # time), the allreduce's milliseconds per step, the gradient's bytes, the

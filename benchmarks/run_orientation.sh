@@ -25,15 +25,9 @@ uw3=$root/../shared/data/uw3-dev
 out=$root/benchmarks/results/orientation.md
 
 "$root/scripts/build.sh" > /dev/null
-corpus=${CORPUS_DIR:-$work/corpus}  # scripts/make-corpus.sh: deterministic, any copy will do
-[[ -d $corpus/test ]] || "$root/scripts/make-corpus.sh" "$corpus"
-source "$root/scripts/scan-lines.sh"
-if [[ ! -f $work/upright/.done ]]; then
-  rm -rf "$work/upright"
-  "$build/tools/ocr-synth" -q --corpus "$corpus/test" --fonts "${scan_fonts[@]}" \
-    -o "$work/upright" --count 1000 --seed 31 "${scan_synth_options[@]}"
-  touch "$work/upright/.done"
-fi
+source "$root/benchmarks/common.sh"
+# scripts/make-corpus.sh's corpus: deterministic, any copy will do.
+scan_test_lines "$work/upright" "${CORPUS_DIR:-$work/corpus}"
 # The same lines turned clockwise (PIL; the transcriptions beside them).
 for turn in 90 180 270; do
   [[ -f $work/turned-$turn/.done ]] && continue
@@ -76,7 +70,6 @@ def doubted(r):
 right = sum(r["rotation"] == int(sys.argv[1]) for r in rows)
 print(f"{100 * right / len(rows):.1f} {100 * sum(map(doubted, rows)) / len(rows):.1f}")' "$2"
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 sets=("rendered=$work/upright")
 [[ -d $uw3 ]] && sets+=("uw3-dev=$uw3")
@@ -84,12 +77,8 @@ declare -A rate_of cer_of ratio_of
 for ((r = 1; r <= rounds; ++r)); do
   for s in "${sets[@]}"; do
     name=${s%%=*} dir=${s#*=}
-    # Each set read as a list repeated to at least MIN_LINES lines, so that a
-    # run lasts seconds, not a blink of the shared machine.
     list=$work/$name.list
-    find "$dir" -name '*.png' | sort > "$list.once"
-    : > "$list"
-    while (($(wc -l < "$list") < min_lines)); do cat "$list.once" >> "$list"; done
+    repeated_image_list "$dir" "$list" "$min_lines"
     # Which goes first alternates: neither setting always meets a warmer machine.
     if ((r % 2)); then
       read -r cer_auto rate_auto <<< "$(summary --orientation auto "@$list")"

@@ -28,22 +28,15 @@ uw3=$root/../shared/data/uw3-dev
 out=$root/benchmarks/results/threads.md
 
 "$root/scripts/build.sh" > /dev/null
-corpus=${CORPUS_DIR:-$work/corpus}  # scripts/make-corpus.sh: deterministic, any copy will do
-[[ -d $corpus/test ]] || "$root/scripts/make-corpus.sh" "$corpus"
-source "$root/scripts/scan-lines.sh"
-if [[ ! -f $work/rendered/.done ]]; then
-  rm -rf "$work/rendered"
-  "$build/tools/ocr-synth" -q --corpus "$corpus/test" --fonts "${scan_fonts[@]}" \
-    -o "$work/rendered" --count 1000 --seed 31 "${scan_synth_options[@]}"
-  touch "$work/rendered/.done"
-fi
+source "$root/benchmarks/common.sh"
+# scripts/make-corpus.sh's corpus: deterministic, any copy will do.
+scan_test_lines "$work/rendered" "${CORPUS_DIR:-$work/corpus}"
 
 # lines/s from ocr-infer's summary.
 rate() {
   "$build/tools/ocr-infer" -q -m "$model" "$@" -o /dev/null 2>&1 |
     awk '/lines\/s/ { for (i = 1; i <= NF; ++i) if ($i == "lines/s") r = $(i - 1) } END { print r }'
 }
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 sets=("rendered=$work/rendered")
 [[ -d $uw3 ]] && sets+=("uw3-dev=$uw3")
@@ -53,9 +46,7 @@ for ((r = 1; r <= rounds; ++r)); do
   for s in "${sets[@]}"; do
     name=${s%%=*} dir=${s#*=}
     list=$work/$name.list
-    find "$dir" -name '*.png' | sort > "$list.once"
-    : > "$list"
-    while (($(wc -l < "$list") < min_lines)); do cat "$list.once" >> "$list"; done
+    repeated_image_list "$dir" "$list" "$min_lines"
     for d in "${decoders[@]}"; do
       dname=${d%%=*}
       read -r -a opts <<< "${d#*=}"

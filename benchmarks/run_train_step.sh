@@ -19,7 +19,7 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
 fi
 "$root/scripts/build.sh" > /dev/null
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+source "$root/benchmarks/common.sh"
 lines_per_s() { sed -n 's/.*"lines_per_s": \([0-9.e+-]*\).*/\1/p'; }
 
 {
