@@ -224,6 +224,22 @@ TEST(PngDecode, CorruptFilesAreErrorsNamingTheFile) {
   png.assign(bad_filter.begin(), bad_filter.begin() + 33);
   put_chunk(png, "IEND", {});
   EXPECT_NE(error_of(png).find("no image data"), std::string::npos) << error_of(png);
+  // Image data that is not a zlib stream (its chunk's CRC right).
+  png.assign(bad_filter.begin(), bad_filter.begin() + 33);
+  put_chunk(png, "IDAT", {0x78, 0x9c, 0xff, 0xff, 0xff, 0xff});
+  put_chunk(png, "IEND", {});
+  EXPECT_NE(error_of(png).find("invalid compressed image data"), std::string::npos)
+      << error_of(png);
+  // A critical chunk no decoder knows, before the data.
+  png.assign(bad_filter.begin(), bad_filter.begin() + 33);
+  put_chunk(png, "ABCD", {1, 2});
+  png.insert(png.end(), bad_filter.begin() + 33, bad_filter.end());
+  EXPECT_NE(error_of(png).find("ABCD: unknown critical chunk"), std::string::npos) << error_of(png);
+  // The header not first.
+  png.assign(bad_filter.begin(), bad_filter.begin() + 8);
+  put_chunk(png, "tEXt", {'a', 0, 'b'});
+  png.insert(png.end(), bad_filter.begin() + 8, bad_filter.end());
+  EXPECT_NE(error_of(png).find("IHDR is not the first chunk"), std::string::npos) << error_of(png);
 }
 
 TEST(PngDecode, PixelLimitIsCheckedBeforeDecoding) {

@@ -295,6 +295,10 @@ CompressResult run_compress(const CompressSettings& s, const std::atomic<bool>& 
   // Stage 1: teacher-student learning into a fresh student CNN.
   std::shared_ptr<const Model> student = s.student_model;
   if (s.stages.count("ts")) {
+    if (s.student_architecture && !s.student_shape.keeps_teachers())
+      throw Error(
+          "--student-arch gives the whole student; --student-width-stride, --student-lstm-* and "
+          "--student-groups shape one derived from the teacher");
     Architecture arch =
         s.student_architecture
             ? *s.student_architecture

@@ -25,6 +25,10 @@ struct StudentShape {
   // convolution of G > 1 groups becomes a grouped_conv, G times fewer weights
   // and multiply-adds, the compression baseline Tucker is compared with.
   std::vector<int> conv_groups;
+
+  bool keeps_teachers() const {
+    return width_stride == 0 && lstm_hidden == 0 && lstm_layers == 0 && conv_groups.empty();
+  }
 };
 
 // A student from the teacher: every convolution's output channels scaled by

@@ -56,6 +56,31 @@ data::SynthSettings rendered_lines(int count) {
   return ss;
 }
 
+// Six rendered lines of at most `max_chars` in dir/lines, and settings for a
+// short stage ts on them from a small teacher with random weights (the
+// student a quarter of its width; one thread, unaugmented, no validation).
+CompressSettings short_ts_run(const test::TempDir& dir, int max_chars, std::int64_t iterations) {
+  data::SynthSettings ss = rendered_lines(6);
+  ss.max_chars = max_chars;
+  data::synthesize_lines(ss, dir / "lines");
+  const Architecture arch = Architecture::from_json(kTeacher);
+  Preprocessing pre;
+  pre.height = arch.input_height;
+  CompressSettings s;
+  s.teacher =
+      Model::from_parts(arch, data::printable_ascii_alphabet(), pre, test::random_tensors(arch, 1));
+  s.width_multiplier = 0.25;
+  s.train_inputs = {(dir / "lines").string()};
+  s.stages = {"ts"};
+  s.ts_iterations = iterations;
+  s.training.batch_size = 3;
+  s.training.validate_every = s.training.checkpoint_every = 1000000;
+  s.training.augment = false;
+  s.training.threads = 1;
+  s.latency_lines = 0;
+  return s;
+}
+
 TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
   if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
@@ -146,24 +171,7 @@ TEST(CompressPipeline, AllStagesImproveOverTheUntrainedStudent) {
 TEST(CompressPipeline, ALaterRunReadsTheTeachersTargetsFromDisk) {
   if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
-  data::SynthSettings ss = rendered_lines(6);
-  ss.max_chars = 10;
-  data::synthesize_lines(ss, dir / "lines");
-  const Architecture arch = Architecture::from_json(kTeacher);
-  Preprocessing pre;
-  pre.height = arch.input_height;
-  CompressSettings s;
-  s.teacher =
-      Model::from_parts(arch, data::printable_ascii_alphabet(), pre, test::random_tensors(arch, 1));
-  s.width_multiplier = 0.25;
-  s.train_inputs = {(dir / "lines").string()};
-  s.stages = {"ts"};
-  s.ts_iterations = 6;
-  s.training.batch_size = 3;
-  s.training.validate_every = s.training.checkpoint_every = 1000000;
-  s.training.augment = false;
-  s.training.threads = 1;
-  s.latency_lines = 0;
+  CompressSettings s = short_ts_run(dir, 10, 6);
   s.teacher_cache_bytes = 0;  // the directory alone carries the targets over
   s.teacher_cache_dir = dir / "cache";
   std::atomic<bool> stop{false};
@@ -198,27 +206,11 @@ TEST(CompressPipeline, ALaterRunReadsTheTeachersTargetsFromDisk) {
 TEST(CompressPipeline, AFasterStudentTrainsItsOwnDblstm) {
   if (!std::filesystem::exists(kFont)) GTEST_SKIP() << "DejaVu fonts not installed";
   test::TempDir dir;
-  data::SynthSettings ss = rendered_lines(6);
-  ss.max_chars = 6;
-  data::synthesize_lines(ss, dir / "lines");
-  const Architecture arch = Architecture::from_json(kTeacher);
-  Preprocessing pre;
-  pre.height = arch.input_height;
-  CompressSettings s;
-  s.teacher =
-      Model::from_parts(arch, data::printable_ascii_alphabet(), pre, test::random_tensors(arch, 1));
-  s.width_multiplier = 0.25;
+  CompressSettings s = short_ts_run(dir, 6, 20);
+  const Architecture& arch = s.teacher->architecture();
   s.student_shape.width_stride = 2 * arch.width_stride();
   s.student_shape.lstm_hidden = 12;
-  s.train_inputs = {(dir / "lines").string()};
-  s.latency_lines = 0;
   s.run_dir = dir / "compress";
-  s.stages = {"ts"};
-  s.ts_iterations = 20;
-  s.training.batch_size = 3;
-  s.training.validate_every = s.training.checkpoint_every = 1000000;
-  s.training.augment = false;
-  s.training.threads = 1;
   std::atomic<bool> stop{false};
   auto quiet = [](const train::TrainerEvent&) {};
   try {
@@ -229,6 +221,17 @@ TEST(CompressPipeline, AFasterStudentTrainsItsOwnDblstm) {
         << e.what();
   }
   s.ts.ctc_weight = 1.0f;
+  // A whole student architecture and a shape for a derived one contradict.
+  s.student_architecture = Architecture::from_json(kTeacher);
+  try {
+    run_compress(s, stop, quiet);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--student-arch gives the whole student"),
+              std::string::npos)
+        << e.what();
+  }
+  s.student_architecture.reset();
   const CompressResult r = run_compress(s, stop, quiet);
   ASSERT_TRUE(r.finished);
   const auto student = Model::load(s.run_dir / "student-ts.ocrm");

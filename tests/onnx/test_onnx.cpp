@@ -189,6 +189,40 @@ TEST(OnnxImport, MalformedGeometryAttributesAreRefused) {
   }
 }
 
+// A collapse is a Transpose and its Reshape, an LSTM its node and the
+// reshaping of its output: one of them missing is an error naming the node
+// that stands in its place.
+TEST(OnnxImport, LayersSpanningSeveralNodesNeedAllOfThem) {
+  const std::string bytes = test::read_bytes(test::fixtures_dir() / "torch_crnn.onnx");
+  onnx::ModelProto proto;
+  ASSERT_TRUE(proto.ParseFromString(bytes));
+  // The n-th node of `op` (after the graph's first LSTM when `after_lstm`) becomes `replacement`.
+  auto expect_refused = [&](bool after_lstm, const std::string& op, const std::string& replacement,
+                            const std::string& needle) {
+    onnx::ModelProto broken = proto;
+    bool seen_lstm = false, done = false;
+    for (auto& node : *broken.mutable_graph()->mutable_node()) {
+      seen_lstm = seen_lstm || node.op_type() == "LSTM";
+      if (done || node.op_type() != op || seen_lstm != after_lstm) continue;
+      node.set_op_type(replacement);
+      done = true;
+    }
+    ASSERT_TRUE(done) << op;
+    try {
+      onnx_io::import_onnx_bytes(broken.SerializeAsString(), "spans.onnx");
+      ADD_FAILURE() << op << " -> " << replacement << " imported; expected: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("spans.onnx"), std::string::npos) << e.what();
+    }
+  };
+  expect_refused(false, "Reshape", "Flatten",
+                 "expected the Reshape that merges channels and height into frame features");
+  expect_refused(true, "Reshape", "Flatten",
+                 "expected the Reshape that joins both directions' outputs");
+  expect_refused(true, "Transpose", "Identity", "expected Transpose [0, 2, 1, 3] + Reshape");
+}
+
 TEST(OnnxExport, RoundTripGivesTheModelBack) {
   // The small CRNN, and one with grouped and depthwise convolutions (ONNX
   // Conv with a group attribute) in its CNN.

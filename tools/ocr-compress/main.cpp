@@ -146,12 +146,6 @@ int tool_main(int argc, char** argv) {
     s.teacher = ocrcore::onnx_io::import_model(
         teacher, teacher_arch,
         alphabet.empty() ? std::vector<std::string>{} : ocrcore::data::load_alphabet(alphabet));
-    const auto& shape = s.student_shape;
-    if (!student_arch.empty() && (shape.width_stride || shape.lstm_hidden || shape.lstm_layers ||
-                                  !shape.conv_groups.empty()))
-      throw ocrcore::Error(
-          "--student-arch gives the whole student; --student-width-stride, --student-lstm-* and "
-          "--student-groups shape one derived from the teacher");
     if (!student_arch.empty()) s.student_architecture = ocrcore::Architecture::load(student_arch);
     s.student_channels = channels;
     if (!student_model.empty()) s.student_model = ocrcore::Model::load(student_model);
